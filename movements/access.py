@@ -1,0 +1,101 @@
+"""One way to ask "may this user see or change this?" — used by views, exports and the admin alike.
+
+Roles are Django groups (DESIGN.md): operations, medical, trainer, escort, unhcr. What a role may
+do is expressed as permissions granted to its group (migration 0002), so the same answers hold in
+the admin. Trainers and escorts see only the people of their own sessions and departures; the apps
+that know those people extend `visible_cases` through `CASE_SCOPES`.
+"""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from movements.models import Case
+
+OPERATIONS, MEDICAL, TRAINER, ESCORT, UNHCR = "operations", "medical", "trainer", "escort", "unhcr"
+ROLES = (OPERATIONS, MEDICAL, TRAINER, ESCORT, UNHCR)
+
+# Other apps register functions user -> Case queryset for roles that see only some cases.
+CASE_SCOPES = []
+
+
+@dataclass(frozen=True)
+class Access:
+    user: object
+
+    def _perm(self, codename):
+        return self.user.is_authenticated and self.user.has_perm(codename)
+
+    @property
+    def roles(self):
+        if not self.user.is_authenticated:
+            return set()
+        cached = getattr(self.user, "_safar_roles", None)
+        if cached is None:
+            cached = set(self.user.groups.values_list("name", flat=True))
+            self.user._safar_roles = cached
+        return cached
+
+    @property
+    def sees_all_cases(self):
+        return self._perm("movements.view_case")
+
+    @property
+    def can_create_cases(self):
+        return self._perm("movements.add_case")
+
+    @property
+    def can_edit_cases(self):
+        return self._perm("movements.change_case") and self._perm("movements.change_person")
+
+    @property
+    def can_edit_documents(self):
+        return self._perm("movements.change_traveldocument") and self.can_see_documents
+
+    @property
+    def can_see_contact(self):
+        return self._perm("movements.view_contact_details")
+
+    @property
+    def can_see_documents(self):
+        return self._perm("movements.view_travel_documents")
+
+    @property
+    def can_move_cases(self):
+        return self._perm("movements.move_case") or self._perm("movements.hold_case")
+
+    @property
+    def can_use_case_pages(self):
+        return self.sees_all_cases or bool(CASE_SCOPES and self.visible_cases().exists())
+
+
+def access_for(user):
+    return Access(user)
+
+
+def visible_cases(user):
+    access = access_for(user)
+    if not user.is_authenticated:
+        return Case.objects.none()
+    if access.sees_all_cases:
+        return Case.objects.all()
+    scoped = Case.objects.none()
+    for scope in CASE_SCOPES:
+        scoped = scoped | scope(user)
+    return scoped
+
+
+Access.visible_cases = lambda self: visible_cases(self.user)
+
+
+def get_case_for_user(user, case_number, *, write=False):
+    """Return (case, access) for a case this user may see; 404 if they may not (no existence leak)."""
+    access = access_for(user)
+    try:
+        case = visible_cases(user).get(case_number=case_number)
+    except Case.DoesNotExist:
+        raise Http404("No such case.") from None
+    if write and not access.can_edit_cases:
+        raise PermissionDenied("You may read this case but not change it.")
+    return case, access

@@ -1,0 +1,117 @@
+"""The admin edits data, never states: a case's state changes only through movements.transitions."""
+
+from django.contrib import admin
+
+from movements.access import access_for
+from movements.models import Case, CaseTransition, Person, TravelDocument
+
+
+class PrivacyMixin:
+    """Hide contact details and document numbers from staff whose role may not see them."""
+
+    contact_fields = ()
+    document_fields = ()
+
+    def hidden_fields(self, request):
+        access = access_for(request.user)
+        hidden = []
+        if not access.can_see_contact:
+            hidden += self.contact_fields
+        if not access.can_see_documents:
+            hidden += self.document_fields
+        return hidden
+
+    def get_exclude(self, request, obj=None):
+        return list(super().get_exclude(request, obj) or []) + self.hidden_fields(request)
+
+    def get_fields(self, request, obj=None):
+        hidden = self.hidden_fields(request)
+        return [f for f in super().get_fields(request, obj) if f not in hidden]
+
+
+class PersonInline(PrivacyMixin, admin.TabularInline):
+    model = Person
+    extra = 0
+    fields = ("progres_individual_id", "relationship", "family_name", "given_name", "native_name", "sex",
+              "date_of_birth", "nationality", "phone", "special_needs", "visa_reference")
+    contact_fields = ("phone",)
+    show_change_link = True
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CaseTransitionInline(admin.TabularInline):
+    model = CaseTransition
+    extra = 0
+    fields = ("at", "actor", "transition", "from_state", "to_state", "reason")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    list_display = ("case_number", "progres_case_id", "state", "priority", "destination_country", "blocker_count")
+    list_filter = ("state", "priority", "destination_country")
+    search_fields = ("case_number", "progres_case_id", "members__search_text")
+    readonly_fields = ("case_number", "state", "state_changed_at", "held_from", "hold_reason", "version",
+                       "blocker_count", "readiness_checked_at", "created_at", "updated_at")
+    exclude = ("blockers",)
+    inlines = [PersonInline, CaseTransitionInline]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.version += 1 if change else 0
+        super().save_model(request, obj, form, change)
+        if not change:
+            from movements.transitions import record_creation
+
+            record_creation(obj, by=request.user, via=f"admin: {request.user.get_username()}")
+
+
+class TravelDocumentInline(PrivacyMixin, admin.TabularInline):
+    model = TravelDocument
+    extra = 0
+    fields = ("document_type", "number", "issuing_country", "expiry_date", "mrz_line1", "mrz_line2")
+    document_fields = ("number", "mrz_line1", "mrz_line2")
+
+
+@admin.register(Person)
+class PersonAdmin(PrivacyMixin, admin.ModelAdmin):
+    list_display = ("progres_individual_id", "family_name", "given_name", "native_name", "relationship", "case")
+    search_fields = ("progres_individual_id", "search_text", "case__case_number")
+    list_select_related = ("case",)
+    raw_id_fields = ("case",)
+    contact_fields = ("phone",)
+    inlines = [TravelDocumentInline]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_inlines(self, request, obj):
+        return self.inlines if access_for(request.user).can_see_documents else []
+
+
+@admin.register(CaseTransition)
+class CaseTransitionAdmin(admin.ModelAdmin):
+    list_display = ("at", "case", "actor", "transition", "from_state", "to_state")
+    list_filter = ("transition", "to_state")
+    search_fields = ("case__case_number",)
+    list_select_related = ("case",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

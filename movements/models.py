@@ -1,0 +1,405 @@
+import datetime
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+from phonenumber_field.modelfields import PhoneNumberField
+
+from movements import mrz
+from movements.countries import COUNTRY_CHOICES, NATIONALITY_CHOICES
+from movements.search import normalize
+from movements.ssr import parse_ssr, validate_ssr
+
+
+class CaseState(models.TextChoices):
+    """State codes are a contract (DESIGN.md): exports and APIs use them."""
+
+    REFERRED = "referred", "Referred"
+    IN_PROCESSING = "in_processing", "In processing"
+    APPROVED = "approved", "Approved"
+    READY = "ready", "Ready to travel"
+    BOOKED = "booked", "Booked"
+    DEPARTED = "departed", "Departed"
+    ARRIVED = "arrived", "Arrived"
+    ON_HOLD = "on_hold", "On hold"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+S = CaseState
+# The states a case can be put on hold from, and so the states `resume` can return to.
+HOLDABLE_STATES = [S.REFERRED, S.IN_PROCESSING, S.APPROVED, S.READY, S.BOOKED]
+WITHDRAWABLE_STATES = HOLDABLE_STATES + [S.ON_HOLD]
+FINAL_STATES = {S.ARRIVED, S.REJECTED, S.WITHDRAWN}
+# Readiness matters from the moment a case is accepted until it leaves.
+READINESS_STATES = {S.IN_PROCESSING, S.APPROVED, S.READY, S.BOOKED, S.ON_HOLD}
+
+
+class Priority(models.TextChoices):
+    EMERGENCY = "emergency", "Emergency"
+    URGENT = "urgent", "Urgent"
+    NORMAL = "normal", "Normal"
+
+
+class Relationship(models.TextChoices):
+    PA = "PA", "Principal applicant"
+    SPS = "SPS", "Spouse"
+    CHD = "CHD", "Child"
+    PAR = "PAR", "Parent"
+    SIB = "SIB", "Sibling"
+    OTH = "OTH", "Other"
+
+
+class Sex(models.TextChoices):
+    F = "F", "Female"
+    M = "M", "Male"
+    X = "X", "Unspecified"
+
+
+progres_id_validator = RegexValidator(
+    r"^[0-9A-Z][0-9A-Z-]{4,39}$",
+    "Use the proGres id as UNHCR writes it: capital letters, digits and dashes, e.g. 123-45C67890.",
+    code="invalid_progres_id",
+)
+category_validator = RegexValidator(
+    r"^[A-Z]{1,10}$", "A submission category is up to 10 capital letters, e.g. LPN or SVT.", code="invalid_category"
+)
+
+
+def has_no_blockers(case):
+    """django-fsm condition for `clear`, `book` and `depart`: the readiness registry finds nothing."""
+    from movements.readiness import blockers_for
+
+    return not blockers_for(case)
+
+
+class CaseNumberCounter(models.Model):
+    """The last case number handed out per prefix and year; a row lock makes numbers unique and gapless."""
+
+    prefix = models.CharField(max_length=10)
+    year = models.PositiveSmallIntegerField()
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["prefix", "year"], name="unique_counter_per_prefix_year")]
+
+    @classmethod
+    def next_number(cls, prefix, year):
+        with transaction.atomic():
+            cls.objects.bulk_create([cls(prefix=prefix, year=year)], ignore_conflicts=True)
+            # The UPDATE takes the row lock, so concurrent callers queue here and each gets its own value.
+            cls.objects.filter(prefix=prefix, year=year).update(last_value=F("last_value") + 1)
+            value = cls.objects.get(prefix=prefix, year=year).last_value
+        return f"{prefix}-{year}-{value:05d}"
+
+
+class Case(ConcurrentTransitionMixin, models.Model):
+    case_number = models.CharField(max_length=30, unique=True, editable=False)
+    progres_case_id = models.CharField(
+        "proGres case id", max_length=40, unique=True, validators=[progres_id_validator]
+    )
+    destination_country = models.CharField(max_length=3, choices=COUNTRY_CHOICES, default="CAN")
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    submission_category = models.CharField(max_length=10, blank=True, validators=[category_validator])
+    referral_date = models.DateField()
+
+    # The state is changed only by the transitions below, through movements.transitions.
+    state = FSMField(default=S.REFERRED, choices=CaseState.choices, protected=True, db_index=True)
+    state_changed_at = models.DateTimeField(default=timezone.now)
+    held_from = models.CharField(max_length=20, choices=CaseState.choices, blank=True)
+    hold_reason = models.TextField(blank=True)
+    decision_date = models.DateField(null=True, blank=True)
+    planned_travel_date = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    # Optimistic concurrency for edits and transitions: a form posts the version it was drawn from.
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Snapshot of the readiness registry, for lists and filters; the case page and transitions recompute it.
+    blocker_count = models.PositiveSmallIntegerField(default=0, db_index=True)
+    blockers = models.JSONField(default=list, blank=True)
+    readiness_checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-referral_date", "-id"]
+        indexes = [
+            models.Index(fields=["state", "priority"]),
+            models.Index(fields=["destination_country"]),
+        ]
+        permissions = [
+            ("move_case", "Can move a case through its states"),
+            ("hold_case", "Can put a case on hold and resume it"),
+            ("view_contact_details", "Can see phone numbers"),
+            ("view_travel_documents", "Can see travel document numbers"),
+        ]
+
+    def __str__(self):
+        return self.case_number or self.progres_case_id
+
+    def save(self, *args, **kwargs):
+        if not self.case_number:
+            today = timezone.localdate()
+            self.case_number = CaseNumberCounter.next_number(settings.SAFAR_CASE_NUMBER_PREFIX, today.year)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Cases are never deleted; withdraw the case instead.", code="case_delete")
+
+    @property
+    def is_final(self):
+        return self.state in FINAL_STATES
+
+    @property
+    def travel_date(self):
+        """The date readiness is checked against: the planned travel date, or today when none is set."""
+        return self.planned_travel_date or timezone.localdate()
+
+    # --- transitions: the whole life of a case, in one place (`manage.py graph_transitions`) ---
+
+    @transition(field=state, source=S.REFERRED, target=S.IN_PROCESSING, permission="movements.move_case")
+    def accept(self):
+        pass
+
+    @transition(field=state, source=S.IN_PROCESSING, target=S.APPROVED, permission="movements.move_case")
+    def approve(self):
+        self.decision_date = self.decision_date or timezone.localdate()
+
+    @transition(field=state, source=S.IN_PROCESSING, target=S.REJECTED, permission="movements.move_case")
+    def reject(self):
+        self.decision_date = self.decision_date or timezone.localdate()
+
+    @transition(
+        field=state, source=S.APPROVED, target=S.READY, conditions=[has_no_blockers], permission="movements.move_case"
+    )
+    def clear(self):
+        pass
+
+    @transition(
+        field=state, source=S.READY, target=S.BOOKED, conditions=[has_no_blockers], permission="movements.move_case"
+    )
+    def book(self):
+        pass
+
+    @transition(field=state, source=S.BOOKED, target=S.READY, permission="movements.move_case")
+    def unbook(self):
+        pass
+
+    @transition(
+        field=state, source=S.BOOKED, target=S.DEPARTED, conditions=[has_no_blockers], permission="movements.move_case"
+    )
+    def depart(self):
+        pass
+
+    @transition(field=state, source=S.DEPARTED, target=S.ARRIVED, permission="movements.move_case")
+    def arrive(self):
+        pass
+
+    @transition(field=state, source=HOLDABLE_STATES, target=S.ON_HOLD, permission="movements.hold_case")
+    def hold(self, reason=""):
+        self.held_from = self.state
+        self.hold_reason = reason
+
+    @transition(
+        field=state, source=S.ON_HOLD, target=RETURN_VALUE(*HOLDABLE_STATES), permission="movements.hold_case"
+    )
+    def resume(self):
+        previous = self.held_from or S.REFERRED
+        self.held_from = ""
+        self.hold_reason = ""
+        return previous
+
+    @transition(field=state, source=WITHDRAWABLE_STATES, target=S.WITHDRAWN, permission="movements.move_case")
+    def withdraw(self, reason=""):
+        self.held_from = ""
+
+
+class Person(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="members")
+    progres_individual_id = models.CharField(
+        "proGres individual id", max_length=40, unique=True, validators=[progres_id_validator]
+    )
+    relationship = models.CharField(max_length=3, choices=Relationship.choices)
+    family_name = models.CharField(max_length=100, help_text="Latin script, as on the travel document.")
+    given_name = models.CharField(max_length=100, help_text="Latin script, as on the travel document.")
+    native_name = models.CharField(
+        "name in own script", max_length=200, blank=True, help_text="Dari, Pashto, Tajik Cyrillic, …"
+    )
+    sex = models.CharField(max_length=1, choices=Sex.choices)
+    date_of_birth = models.DateField()
+    nationality = models.CharField(max_length=3, choices=NATIONALITY_CHOICES)
+    phone = PhoneNumberField(blank=True)
+    special_needs = models.CharField(
+        "special needs (IATA SSR)", max_length=100, blank=True, validators=[validate_ssr],
+        help_text="Codes separated by semicolons, e.g. WCHR;MEDA.",
+    )
+    visa_reference = models.CharField(
+        "visa / COPR reference", max_length=40, blank=True,
+        help_text="The visa or Confirmation of Permanent Residence number issued for this person.",
+    )
+    search_text = models.TextField(editable=False, blank=True, db_index=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["case_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(relationship="PA"), name="one_principal_applicant_per_case"
+            ),
+        ]
+
+    def __str__(self):
+        return self.full_name
+
+    @property
+    def full_name(self):
+        """Family name first, as on a manifest: `Karimi, Zahra`."""
+        return f"{self.family_name}, {self.given_name}"
+
+    @property
+    def native_lang(self):
+        """A language tag for the native name, so browsers pick the right shaping and fonts."""
+        for char in self.native_name:
+            if "\u0400" <= char <= "\u04ff":
+                return "tg"
+            if "\u0600" <= char <= "\u06ff":
+                return "fa"
+        return ""
+
+    @property
+    def ssr_codes(self):
+        return parse_ssr(self.special_needs)
+
+    def age_on(self, day):
+        years = day.year - self.date_of_birth.year
+        if (day.month, day.day) < (self.date_of_birth.month, self.date_of_birth.day):
+            years -= 1
+        return years
+
+    @property
+    def age(self):
+        return self.age_on(timezone.localdate())
+
+    def clean(self):
+        super().clean()
+        if self.date_of_birth and self.date_of_birth > timezone.localdate():
+            raise ValidationError({"date_of_birth": "The date of birth is in the future."})
+        if self.date_of_birth and self.date_of_birth < datetime.date(1900, 1, 1):
+            raise ValidationError({"date_of_birth": "The date of birth is before 1900; check the year."})
+        if self.special_needs:
+            self.special_needs = ";".join(parse_ssr(self.special_needs))
+
+    def save(self, *args, **kwargs):
+        self.family_name = self.family_name.strip()
+        self.given_name = self.given_name.strip()
+        self.native_name = self.native_name.strip()
+        self.search_text = normalize(" ".join([self.family_name, self.given_name, self.native_name]))
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = set(kwargs["update_fields"]) | {"search_text"}
+        super().save(*args, **kwargs)
+
+
+class DocumentType(models.TextChoices):
+    PASSPORT = "passport", "Passport"
+    ICRC = "icrc", "ICRC travel document"
+    SINGLE_JOURNEY = "single_journey", "Single-journey document (IMM 5485)"
+    CONVENTION = "convention", "Convention travel document"
+    OTHER = "other", "Other travel document"
+
+
+class TravelDocument(models.Model):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="documents")
+    document_type = models.CharField(max_length=20, choices=DocumentType.choices, default=DocumentType.PASSPORT)
+    number = models.CharField(
+        max_length=20,
+        validators=[RegexValidator(r"^[A-Z0-9]{3,20}$", "Capital letters and digits only, as printed.")],
+    )
+    issuing_country = models.CharField(max_length=3, choices=NATIONALITY_CHOICES)
+    expiry_date = models.DateField()
+    mrz_line1 = models.CharField("MRZ line 1", max_length=44, blank=True)
+    mrz_line2 = models.CharField("MRZ line 2", max_length=44, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-expiry_date", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document_type", "issuing_country", "number"], name="unique_travel_document"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_document_type_display()} {self.number}"
+
+    def clean(self):
+        super().clean()
+        self.number = (self.number or "").strip().upper()
+        self.mrz_line1 = re.sub(r"\s", "", self.mrz_line1 or "").upper()
+        self.mrz_line2 = re.sub(r"\s", "", self.mrz_line2 or "").upper()
+        if bool(self.mrz_line1) != bool(self.mrz_line2):
+            field = "mrz_line2" if self.mrz_line1 else "mrz_line1"
+            raise ValidationError({field: "Give both MRZ lines, or neither."})
+        if not self.mrz_line1:
+            return
+        try:
+            parsed = mrz.parse_td3(self.mrz_line1, self.mrz_line2)
+        except mrz.MRZError as e:
+            raise ValidationError({"mrz_line2" if "line 1" not in e.message else "mrz_line1": e.message}) from None
+        errors = {}
+        if self.number and parsed.document_number != self.number:
+            errors["number"] = f"The MRZ gives document number {parsed.document_number}, not {self.number}."
+        if self.expiry_date and parsed.expiry_date != self.expiry_date.strftime("%y%m%d"):
+            errors["expiry_date"] = (
+                f"The MRZ gives expiry {parsed.expiry_date[4:6]}.{parsed.expiry_date[2:4]}.{parsed.expiry_date[0:2]} "
+                f"(DD.MM.YY), not {self.expiry_date:%d.%m.%y}."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def is_valid_on(self, day):
+        return self.expiry_date >= day
+
+
+class CaseTransitionQuerySet(models.QuerySet):
+    def delete(self):
+        raise ValidationError("The transition log is append-only; rows cannot be deleted.", code="log_delete")
+
+    def update(self, **kwargs):
+        raise ValidationError("The transition log is append-only; rows cannot be changed.", code="log_update")
+
+
+class CaseTransition(models.Model):
+    """Append-only history of state changes: who, when, from, to, which transition and why."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="transitions")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor = models.CharField(max_length=200, help_text="The user's name, or the process that acted (an import).")
+    transition = models.CharField(max_length=20)
+    from_state = models.CharField(max_length=20, choices=CaseState.choices, blank=True)
+    to_state = models.CharField(max_length=20, choices=CaseState.choices)
+    reason = models.TextField(blank=True)
+
+    objects = CaseTransitionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.case} {self.from_state or '∅'} → {self.to_state} ({self.transition})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("The transition log is append-only; rows cannot be changed.", code="log_update")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("The transition log is append-only; rows cannot be deleted.", code="log_delete")

@@ -1,0 +1,43 @@
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.shortcuts import render
+
+from movements.access import access_for, visible_cases
+from movements.models import CaseState, CaseTransition
+from movements.views.cases import annotate_for_list
+
+# The states in which a blocker stops a family from flying soon.
+ACTIONABLE = [CaseState.APPROVED, CaseState.READY, CaseState.BOOKED]
+
+
+@login_required
+def dashboard(request):
+    access = access_for(request.user)
+    cases = visible_cases(request.user)
+    counts = dict(cases.order_by().values_list("state").annotate(n=Count("id")))
+    largest = max(counts.values(), default=0)
+    per_state = [
+        {"code": code, "label": label, "count": counts.get(code, 0),
+         "percent": round(100 * counts.get(code, 0) / largest) if largest else 0}
+        for code, label in CaseState.choices
+    ]
+    blocked = annotate_for_list(cases.filter(state__in=ACTIONABLE, blocker_count__gt=0)).order_by(
+        "priority_rank", "planned_travel_date", "id"
+    )[:12]
+    recent = (
+        CaseTransition.objects.filter(case__in=cases)
+        .select_related("case", "user")
+        .order_by("-at", "-id")[:15]
+    )
+    return render(
+        request,
+        "movements/dashboard.html",
+        {
+            "per_state": per_state,
+            "total": sum(counts.values()),
+            "blocked": blocked,
+            "blocked_total": cases.filter(state__in=ACTIONABLE, blocker_count__gt=0).count(),
+            "recent": recent,
+            "has_cases": access.can_use_case_pages,
+        },
+    )
