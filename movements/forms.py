@@ -26,6 +26,7 @@ class CaseForm(forms.ModelForm):
         help_texts = {
             "planned_travel_date": "Readiness is checked against this date (today when empty).",
         }
+        labels = {"progres_case_id": "proGres case id"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -52,6 +53,7 @@ class PersonForm(forms.ModelForm):
             "progres_individual_id", "relationship", "family_name", "given_name", "native_name", "sex",
             "date_of_birth", "nationality", "phone", "special_needs", "visa_reference",
         ]
+        labels = {"progres_individual_id": "proGres individual id"}
         widgets = {
             "date_of_birth": DATE_INPUT,
             "native_name": forms.TextInput(attrs={"dir": "auto"}),

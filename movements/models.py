@@ -61,6 +61,14 @@ class Sex(models.TextChoices):
     X = "X", "Unspecified"
 
 
+# Emergencies first, then urgent, then normal: the order of the case list (indexed, see Case.Meta).
+PRIORITY_RANK = models.Case(
+    models.When(priority=Priority.EMERGENCY, then=models.Value(0)),
+    models.When(priority=Priority.URGENT, then=models.Value(1)),
+    default=models.Value(2),
+    output_field=models.IntegerField(),
+)
+
 progres_id_validator = RegexValidator(
     r"^[0-9A-Z][0-9A-Z-]{4,39}$",
     "Use the proGres id as UNHCR writes it: capital letters, digits and dashes, e.g. 123-45C67890.",
@@ -130,6 +138,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
     class Meta:
         ordering = ["-referral_date", "-id"]
         indexes = [
+            models.Index(PRIORITY_RANK, "referral_date", "id", name="case_list_order"),
             models.Index(fields=["state", "priority"]),
             models.Index(fields=["destination_country"]),
         ]

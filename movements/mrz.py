@@ -18,7 +18,8 @@ class MRZError(ValueError):
 
 
 def char_value(char):
-    if char.isdigit():
+    # Not str.isdigit(): that is true for "²" and Arabic-Indic digits, which no MRZ holds.
+    if "0" <= char <= "9":
         return int(char)
     if "A" <= char <= "Z":
         return ord(char) - ord("A") + 10
@@ -54,7 +55,10 @@ def parse_td3(line1, line2):
                 "mrz_length", f"MRZ line {number} has {len(line)} characters; a passport line has {TD3_LINE_LENGTH}."
             )
         for char in line:
-            char_value(char)
+            try:
+                char_value(char)
+            except MRZError as e:
+                raise MRZError(e.code, f"MRZ line {number}: {e.message}") from None
 
     fields = [
         ("document number", line2[0:9], line2[9]),

@@ -96,7 +96,6 @@ def _perform(case, name, *, by, reason="", expected_version=None, via=""):
             if spec.checks_readiness:
                 blockers = readiness.blockers_for(locked)
                 if blockers:
-                    readiness.refresh_snapshot(locked, blockers)
                     count = len(blockers)
                     raise TransitionError(
                         "blocked",
@@ -129,12 +128,24 @@ def _perform(case, name, *, by, reason="", expected_version=None, via=""):
             transaction.on_commit(lambda: case_transitioned.send(sender=Case, case=locked, record=record))
     except ConcurrentTransition:
         raise TransitionError("conflict", CONFLICT_MESSAGE) from None
+    except TransitionError as e:
+        if e.code == "blocked":
+            # The refusal rolled the transaction back; store the blockers after it, so lists and filters see them.
+            readiness.refresh_snapshot(case, e.blockers)
+        raise
     return locked
 
 
 def available_transitions(case, user):
-    """The transitions this user may make on this case now, in table order (conditions not applied)."""
-    names = {t.name for t in case.get_available_user_state_transitions(user) if t.name in SPECS}
+    """The transitions this user may make from the case's state, in table order.
+
+    Readiness conditions are not applied here: a `clear` blocked by readiness is still offered
+    (the page shows it disabled, next to the blockers) so that users see what they are working towards.
+    """
+    names = {
+        t.name for t in case.get_all_state_transitions()
+        if t.source in (case.state, "*") and t.name in SPECS and t.has_perm(case, user)
+    }
     return [spec for name, spec in SPECS.items() if name in names]
 
 

@@ -13,7 +13,9 @@ from django.views.decorators.http import require_POST
 from movements import readiness, transitions
 from movements.access import access_for, get_case_for_user, visible_cases
 from movements.forms import CaseFilterForm, CaseForm, DocumentFormSet, MemberFormSet, TransitionForm
-from movements.models import FINAL_STATES, READINESS_STATES, Case, CaseState, Person, Priority, Relationship
+from movements.models import (
+    FINAL_STATES, PRIORITY_RANK, READINESS_STATES, Case, CaseState, Person, Relationship,
+)
 from movements.search import normalize
 
 # States in which members may still be added or removed; after booking the manifest depends on them.
@@ -21,12 +23,7 @@ MEMBERSHIP_OPEN_STATES = {CaseState.REFERRED, CaseState.IN_PROCESSING, CaseState
                           CaseState.ON_HOLD}
 EDITABLE_STATES = MEMBERSHIP_OPEN_STATES | {CaseState.BOOKED}
 
-PRIORITY_RANK = SqlCase(
-    When(priority=Priority.EMERGENCY, then=Value(0)),
-    When(priority=Priority.URGENT, then=Value(1)),
-    default=Value(2),
-    output_field=IntegerField(),
-)
+LIST_ORDER = (PRIORITY_RANK, "referral_date", "id")  # matches the case_list_order index
 
 
 def _require_case_pages(user):
@@ -48,21 +45,32 @@ def search_cases(queryset, text):
 
 
 def annotate_for_list(queryset):
+    """What a list row shows: the principal applicant's names and the number of members."""
     principal = Person.objects.filter(case=OuterRef("pk"), relationship=Relationship.PA)
+    members = Person.objects.filter(case=OuterRef("pk")).order_by().values("case").annotate(n=Count("pk"))
     return queryset.annotate(
-        member_count=Count("members", distinct=True),
+        member_count=Subquery(members.values("n")[:1]),
         pa_family_name=Subquery(principal.values("family_name")[:1]),
         pa_given_name=Subquery(principal.values("given_name")[:1]),
         pa_native_name=Subquery(principal.values("native_name")[:1]),
-        priority_rank=PRIORITY_RANK,
     )
+
+
+def page_of_cases(queryset, page_number):
+    """Paginate on bare ids (the index gives the order), then annotate only the rows shown."""
+    paginator = Paginator(queryset.order_by(*LIST_ORDER).values_list("pk", flat=True), settings.SAFAR_CASES_PER_PAGE)
+    page = paginator.get_page(page_number)
+    ids = list(page.object_list)
+    rows = {case.pk: case for case in annotate_for_list(Case.objects.filter(pk__in=ids))}
+    page.object_list = [rows[pk] for pk in ids if pk in rows]
+    return page
 
 
 @login_required
 def case_list(request):
     _require_case_pages(request.user)
     base = visible_cases(request.user)
-    destinations = sorted(set(base.values_list("destination_country", flat=True).distinct()))
+    destinations = sorted(base.order_by().values_list("destination_country", flat=True).distinct())
     form = CaseFilterForm(request.GET or None, destinations=destinations)
     cases = base
     if form.is_bound and form.is_valid():
@@ -78,15 +86,13 @@ def case_list(request):
             cases = cases.filter(blocker_count__gt=0)
         elif data["blockers"] == "no":
             cases = cases.filter(blocker_count=0)
-    cases = annotate_for_list(cases).order_by("priority_rank", "referral_date", "id")
-    paginator = Paginator(cases, settings.SAFAR_CASES_PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
+    page = page_of_cases(cases, request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "movements/case_list.html",
-        {"form": form, "page": page, "query": query.urlencode(), "total": paginator.count},
+        {"form": form, "page": page, "query": query.urlencode(), "total": page.paginator.count},
     )
 
 

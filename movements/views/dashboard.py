@@ -4,6 +4,7 @@ from django.shortcuts import render
 
 from movements.access import access_for, visible_cases
 from movements.models import CaseState, CaseTransition
+from movements.models import PRIORITY_RANK
 from movements.views.cases import annotate_for_list
 
 # The states in which a blocker stops a family from flying soon.
@@ -22,7 +23,7 @@ def dashboard(request):
         for code, label in CaseState.choices
     ]
     blocked = annotate_for_list(cases.filter(state__in=ACTIONABLE, blocker_count__gt=0)).order_by(
-        "priority_rank", "planned_travel_date", "id"
+        PRIORITY_RANK, "planned_travel_date", "id"
     )[:12]
     recent = (
         CaseTransition.objects.filter(case__in=cases)

@@ -1,0 +1,74 @@
+"""Render time of the case list for 1,000 and 10,000 cases, and their ratio.
+
+Pagination should keep the ratio near 1: the page costs the same whatever the caseload.
+Run: `.venv/bin/python bench/case_list.py` (uses a throw-away SQLite database, or the
+database of DATABASE_URL with a `_bench` suffix when that points at PostgreSQL).
+"""
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DEBUG", "1")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth.models import Group, User  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.test.utils import get_runner  # noqa: E402,F401
+
+REPEATS = 15
+
+
+def render_times(client, url):
+    client.get(url)  # warm up caches and connections
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        response = client.get(url)
+        times.append(time.perf_counter() - start)
+        assert response.status_code == 200, response.status_code
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(url)
+    return statistics.median(times), len(ctx.captured_queries)
+
+
+def main():
+    from django.test.utils import setup_databases, teardown_databases
+
+    from tests.bulk import bulk_caseload
+
+    setup_test_environment()
+    old_config = setup_databases(verbosity=0, interactive=False)
+    try:
+        user = User.objects.create_user("bench-ops", password="bench-pass-123")
+        user.groups.add(Group.objects.get(name="operations"))
+        client = Client()
+        client.force_login(user)
+        results = {}
+        bulk_caseload(1_000)
+        for label, url in [("first page", "/cases/"), ("search + filter", "/cases/?q=family1&state=approved")]:
+            results[(1_000, label)] = render_times(client, url)
+        bulk_caseload(9_000, start=1_000)
+        for label, url in [("first page", "/cases/"), ("search + filter", "/cases/?q=family1&state=approved")]:
+            results[(10_000, label)] = render_times(client, url)
+        print(f"database: {connection.vendor}; median of {REPEATS} renders each")
+        for label in ("first page", "search + filter"):
+            (t1, q1), (t10, q10) = results[(1_000, label)], results[(10_000, label)]
+            print(f"{label:16} 1,000 cases: {t1 * 1000:7.1f} ms ({q1} queries)   "
+                  f"10,000 cases: {t10 * 1000:7.1f} ms ({q10} queries)   ratio 10k/1k: {t10 / t1:.2f}")
+    finally:
+        teardown_databases(old_config, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""Demo data: a believable caseload in every state and one user per role (password `safar-demo`).
+
+Idempotent: users are updated in place and a case whose proGres id already exists is left alone,
+so running it twice changes nothing. Cases reach their states through the real transition
+services, so every demo case has an honest history.
+"""
+
+import datetime
+import random
+
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from movements import transitions
+from movements.models import Case, CaseState, Person, TravelDocument
+
+DEMO_PASSWORD = "safar-demo"
+DEMO_USERS = [
+    # username, role, first name, last name
+    ("ops", "operations", "Olga", "Operations"),
+    ("medic", "medical", "Mehdi", "Medical"),
+    ("trainer", "trainer", "Tahmina", "Trainer"),
+    ("escort", "escort", "Eraj", "Escort"),
+    ("unhcr", "unhcr", "Ursula", "Liaison"),
+]
+
+# (Latin, Dari) pairs; families are Afghan, a few Tajik-speaking with Cyrillic names.
+FAMILY_NAMES = [
+    ("Karimi", "کریمی"), ("Ahmadi", "احمدی"), ("Rahimi", "رحیمی"), ("Noori", "نوری"), ("Hashimi", "هاشمی"),
+    ("Sultani", "سلطانی"), ("Haidari", "حیدری"), ("Mohammadi", "محمدی"), ("Sadat", "سادات"), ("Azizi", "عزیزی"),
+    ("Jafari", "جعفری"), ("Rezaei", "رضایی"), ("Habibi", "حبیبی"), ("Wardak", "وردک"), ("Popal", "پوپل"),
+    ("Amiri", "امیری"), ("Faizi", "فیضی"), ("Stanikzai", "ستانکزی"),
+]
+MALE_NAMES = [
+    ("Ahmad", "احمد"), ("Mohammad", "محمد"), ("Yasin", "یاسین"), ("Omid", "امید"), ("Farid", "فرید"),
+    ("Hamid", "حمید"), ("Javed", "جاوید"), ("Mustafa", "مصطفی"), ("Rahim", "رحیم"), ("Bilal", "بلال"),
+    ("Sohrab", "سهراب"), ("Naweed", "نوید"), ("Shafiq", "شفیق"), ("Idris", "ادریس"),
+]
+FEMALE_NAMES = [
+    ("Zahra", "زهرا"), ("Fatima", "فاطمه"), ("Maryam", "مریم"), ("Hadia", "هدیه"), ("Parwana", "پروانه"),
+    ("Shabnam", "شبنم"), ("Nilofar", "نیلوفر"), ("Farzana", "فرزانه"), ("Soraya", "ثریا"), ("Laila", "لیلا"),
+    ("Mahboba", "محبوبه"), ("Roya", "رویا"), ("Sima", "سیما"),
+]
+TAJIK_FAMILIES = [("Rahmonov", "Раҳмонов", "Раҳмонова"), ("Karimov", "Каримов", "Каримова"),
+                  ("Saidov", "Саидов", "Саидова")]
+TAJIK_MALE = [("Firuz", "Фирӯз"), ("Jamshed", "Ҷамшед"), ("Behruz", "Беҳрӯз"), ("Umed", "Умед")]
+TAJIK_FEMALE = [("Madina", "Мадина"), ("Nigora", "Нигора"), ("Zarina", "Зарина"), ("Tahmina", "Таҳмина")]
+
+# How many demo cases end in each state; the path walks them there through the services.
+PLAN = [
+    (CaseState.REFERRED, 6), (CaseState.IN_PROCESSING, 7), (CaseState.APPROVED, 6), (CaseState.READY, 5),
+    (CaseState.BOOKED, 4), (CaseState.DEPARTED, 2), (CaseState.ARRIVED, 4), (CaseState.ON_HOLD, 2),
+    (CaseState.REJECTED, 2), (CaseState.WITHDRAWN, 2),
+]
+PATH = {
+    CaseState.REFERRED: [],
+    CaseState.IN_PROCESSING: ["accept"],
+    CaseState.APPROVED: ["accept", "approve"],
+    CaseState.READY: ["accept", "approve", "clear"],
+    CaseState.BOOKED: ["accept", "approve", "clear", "book"],
+    CaseState.DEPARTED: ["accept", "approve", "clear", "book", "depart"],
+    CaseState.ARRIVED: ["accept", "approve", "clear", "book", "depart", "arrive"],
+    CaseState.ON_HOLD: ["accept", "approve", "hold"],
+    CaseState.REJECTED: ["accept", "reject"],
+    CaseState.WITHDRAWN: ["accept", "withdraw"],
+}
+REASONS = {
+    "hold": "Medical hold: TB treatment under way, follow-up X-ray due.",
+    "reject": "Destination country refused the case (letter on file).",
+    "withdraw": "The family withdrew from resettlement at interview.",
+}
+CATEGORIES = ["LPN", "WAR", "CAR", "SVT", "MED", "FAM", "LAS"]
+
+
+class Command(BaseCommand):
+    help = "Create demo users (password safar-demo) and a believable demo caseload; safe to run again."
+
+    def handle(self, *args, **options):
+        rng = random.Random(20261127)
+        today = timezone.localdate()
+        with transaction.atomic():
+            users = self.ensure_users()
+            created = self.ensure_cases(rng, today, users["ops"])
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready: {created} new case(s), "
+                                             f"{Case.objects.count()} in all."))
+        self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+        for username, role, *_ in DEMO_USERS:
+            self.stdout.write(f"  {username:<8} {role}")
+        self.stdout.write("  admin    superuser (Django admin)")
+
+    def ensure_users(self):
+        users = {}
+        for username, role, first, last in DEMO_USERS:
+            user, _ = User.objects.get_or_create(username=username)
+            user.first_name, user.last_name = first, last
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+            user.groups.set([Group.objects.get(name=role)])
+            users[username] = user
+        admin, _ = User.objects.get_or_create(username="admin")
+        admin.is_staff = admin.is_superuser = True
+        admin.first_name, admin.last_name = "Ada", "Admin"
+        admin.set_password(DEMO_PASSWORD)
+        admin.save()
+        users["admin"] = admin
+        return users
+
+    def ensure_cases(self, rng, today, ops):
+        created = 0
+        number = 0
+        for state, count in PLAN:
+            for _ in range(count):
+                number += 1
+                progres_case_id = f"870-26C{20000 + number:05d}"
+                if Case.objects.filter(progres_case_id=progres_case_id).exists():
+                    continue
+                self.build_case(rng, today, ops, progres_case_id, number, state)
+                created += 1
+        return created
+
+    def build_case(self, rng, today, ops, progres_case_id, number, state):
+        tajik = number % 9 == 4
+        priority = "emergency" if number % 11 == 0 else ("urgent" if number % 5 == 0 else "normal")
+        travel = None
+        if state in (CaseState.READY, CaseState.BOOKED, CaseState.APPROVED):
+            travel = today + datetime.timedelta(days=14 + 7 * (number % 6))
+        elif state in (CaseState.DEPARTED, CaseState.ARRIVED):
+            travel = today - datetime.timedelta(days=2 + 9 * (number % 4))
+        case = Case.objects.create(
+            progres_case_id=progres_case_id,
+            destination_country="CAN",
+            priority=priority,
+            submission_category=CATEGORIES[number % len(CATEGORIES)],
+            referral_date=today - datetime.timedelta(days=60 + 11 * number),
+            planned_travel_date=travel,
+        )
+        transitions.record_creation(case, by=None, via="demo data (seed_demo)")
+        people = self.family(rng, today, tajik, size=1 + (number * 7) % 6)
+        # Approved cases: some still miss a document or a visa, so the dashboard has blockers to show.
+        missing_doc = state == CaseState.APPROVED and number % 2 == 0
+        missing_visa = state == CaseState.APPROVED and number % 3 == 0
+        expiring = state == CaseState.IN_PROCESSING and number % 2 == 1
+        travelled = state in (CaseState.DEPARTED, CaseState.ARRIVED)
+        for i, p in enumerate(people, start=1):
+            person = Person.objects.create(
+                case=case,
+                progres_individual_id=f"{progres_case_id}-{i:02d}",
+                visa_reference=(
+                    f"V3{number:03d}{i:02d}{rng.randint(1000, 9999)}"
+                    if state not in (CaseState.REFERRED, CaseState.IN_PROCESSING, CaseState.REJECTED)
+                    and not (missing_visa and i == 1)
+                    else ""
+                ),
+                phone=f"+99293{rng.randint(1000000, 9999999)}" if p["relationship"] == "PA" else "",
+                **{k: v for k, v in p.items() if k != "document_days"},
+            )
+            if missing_doc and i == len(people):
+                continue
+            if state == CaseState.REFERRED:
+                continue
+            days = 40 if expiring and i == 1 else 400 + rng.randint(0, 900)
+            base = today - datetime.timedelta(days=30) if travelled else today
+            TravelDocument.objects.create(
+                person=person,
+                document_type="passport" if i % 4 else "icrc",
+                number=f"P{rng.randint(10000000, 99999999)}",
+                issuing_country="AFG" if not tajik else "TJK",
+                expiry_date=base + datetime.timedelta(days=days),
+            )
+        for name in PATH[state]:
+            case = transitions.perform(case, name, by=ops, reason=REASONS.get(name, ""))
+        return case
+
+    def family(self, rng, today, tajik, size):
+        def born(min_years, max_years):
+            return today - datetime.timedelta(days=rng.randint(min_years * 365, max_years * 365))
+
+        if tajik:
+            fam_latin, fam_m, fam_f = rng.choice(TAJIK_FAMILIES)
+            males, females = TAJIK_MALE, TAJIK_FEMALE
+            nationality = "TJK"
+
+            def native(first, female):
+                return f"{first} {fam_f if female else fam_m}"
+        else:
+            fam_latin, fam_native = rng.choice(FAMILY_NAMES)
+            males, females = MALE_NAMES, FEMALE_NAMES
+            nationality = rng.choice(["AFG", "AFG", "AFG", "XXB"])
+
+            def native(first, female):
+                return f"{first} {fam_native}"
+
+        pa_female = rng.random() < 0.3
+        people = []
+        first = rng.choice(females if pa_female else males)
+        people.append(dict(relationship="PA", family_name=fam_latin, given_name=first[0],
+                           native_name=native(first[1], pa_female), sex="F" if pa_female else "M",
+                           date_of_birth=born(28, 55), nationality=nationality, special_needs=""))
+        if size > 1:
+            spouse_female = not pa_female
+            first = rng.choice(females if spouse_female else males)
+            people.append(dict(relationship="SPS", family_name=fam_latin, given_name=first[0],
+                               native_name=native(first[1], spouse_female), sex="F" if spouse_female else "M",
+                               date_of_birth=born(25, 50), nationality=nationality, special_needs=""))
+        for k in range(size - 2):
+            female = rng.random() < 0.5
+            first = rng.choice(females if female else males)
+            infant = k == size - 3 and rng.random() < 0.4
+            people.append(dict(relationship="CHD", family_name=fam_latin, given_name=first[0],
+                               native_name=native(first[1], female), sex="F" if female else "M",
+                               date_of_birth=born(0, 1) if infant else born(2, 17), nationality=nationality,
+                               special_needs="INFT" if infant else ""))
+        if size >= 5:
+            # An elderly parent who uses a wheelchair for long distances.
+            first = rng.choice(females)
+            people.append(dict(relationship="PAR", family_name=fam_latin, given_name=first[0],
+                               native_name=native(first[1], True), sex="F", date_of_birth=born(68, 80),
+                               nationality=nationality, special_needs="WCHR"))
+        return people

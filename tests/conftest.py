@@ -1,0 +1,91 @@
+"""Shared fixtures: named personas (one per role) and small factories for cases, people and documents."""
+
+import datetime
+import itertools
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from movements.models import Case, Person, TravelDocument
+from movements.transitions import record_creation
+
+PASSWORD = "test-pass-123"
+_counter = itertools.count(1)
+
+
+def make_user(username, role=None, **extra):
+    user = User.objects.create_user(username=username, password=PASSWORD, **extra)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def ops(db):
+    """Olga, an operations officer."""
+    return make_user("olga", "operations", first_name="Olga", last_name="Ops")
+
+
+@pytest.fixture
+def medic(db):
+    return make_user("mehdi", "medical")
+
+
+@pytest.fixture
+def trainer(db):
+    return make_user("tahmina", "trainer")
+
+
+@pytest.fixture
+def escort(db):
+    return make_user("eraj", "escort")
+
+
+@pytest.fixture
+def unhcr(db):
+    return make_user("ursula", "unhcr")
+
+
+@pytest.fixture
+def superuser(db):
+    return User.objects.create_superuser("root", "root@example.org", PASSWORD)
+
+
+@pytest.fixture
+def personas(ops, medic, trainer, escort, unhcr):
+    return {"operations": ops, "medical": medic, "trainer": trainer, "escort": escort, "unhcr": unhcr}
+
+
+def make_case(members=1, *, documents=True, visas=True, expiry=datetime.date(2030, 1, 1), **fields):
+    """A case with `members` people (the first is the PA); each with a passport and visa unless told not."""
+    n = next(_counter)
+    fields.setdefault("progres_case_id", f"870-26C{n:05d}")
+    fields.setdefault("referral_date", datetime.date(2026, 3, 1))
+    case = Case.objects.create(**fields)
+    record_creation(case, by=None, via="test")
+    relationships = ["PA", "SPS"] + ["CHD"] * 20
+    for i in range(members):
+        person = Person.objects.create(
+            case=case,
+            progres_individual_id=f"{case.progres_case_id}-{i + 1:02d}",
+            relationship=relationships[i],
+            family_name="Karimi",
+            given_name=["Zahra", "Ahmad", "Omid", "Hadia", "Yasin"][i % 5],
+            native_name=["زهرا کریمی", "احمد کریمی", "امید کریمی", "هدیه کریمی", "یاسین کریمی"][i % 5],
+            sex="F" if i % 2 == 0 else "M",
+            date_of_birth=datetime.date(1985 + 5 * i, 5, 17),
+            nationality="AFG",
+            visa_reference=f"COPR{n:05d}{i:02d}" if visas else "",
+        )
+        if documents:
+            TravelDocument.objects.create(
+                person=person, document_type="passport", number=f"P{n:05d}{i:02d}", issuing_country="AFG",
+                expiry_date=expiry,
+            )
+    case.refresh_from_db()
+    return case
+
+
+@pytest.fixture
+def case_factory(db):
+    return make_case
