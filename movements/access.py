@@ -62,6 +62,15 @@ class Access:
         return self._perm("movements.view_travel_documents")
 
     @property
+    def can_see_medical(self):
+        """Diagnoses, outcome profiles, TB status and notes: the medical role only."""
+        return self._perm("movements.view_medicalexam")
+
+    @property
+    def can_record_medical(self):
+        return self._perm("movements.add_medicalexam") and self._perm("movements.change_travelmedicalneeds")
+
+    @property
     def can_move_cases(self):
         return self._perm("movements.move_case") or self._perm("movements.hold_case")
 

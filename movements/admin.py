@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from movements.access import access_for
-from movements.models import Case, CaseTransition, Person, TravelDocument
+from movements.models import Case, CaseTransition, MedicalExam, Person, TravelDocument, TravelMedicalNeeds
 
 
 class PrivacyMixin:
@@ -115,3 +115,33 @@ class CaseTransitionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Medical records: Django's model permissions keep these to the medical role (and superusers).
+@admin.register(MedicalExam)
+class MedicalExamAdmin(admin.ModelAdmin):
+    list_display = ("person", "kind", "exam_date", "outcome", "tb_status", "clinic")
+    list_filter = ("kind", "outcome", "tb_status")
+    search_fields = ("person__search_text", "person__progres_individual_id")
+    list_select_related = ("person",)
+    raw_id_fields = ("person",)
+    readonly_fields = ("recorded_by", "recorded_at")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        from movements.medical import record_exam
+
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            record_exam(obj, by=request.user)
+
+
+@admin.register(TravelMedicalNeeds)
+class TravelMedicalNeedsAdmin(admin.ModelAdmin):
+    list_display = ("person", "wheelchair", "stretcher", "oxygen", "medical_escort", "pregnancy_weeks")
+    search_fields = ("person__search_text", "person__progres_individual_id")
+    list_select_related = ("person",)
+    raw_id_fields = ("person",)

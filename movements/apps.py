@@ -6,4 +6,4 @@ class MovementsConfig(AppConfig):
     verbose_name = "Movements"
 
     def ready(self):
-        from movements import signals  # noqa: F401  (keeps the readiness snapshot fresh)
+        from movements import medical, signals  # noqa: F401  (medical requirements; readiness snapshot upkeep)

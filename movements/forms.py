@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.forms import BaseInlineFormSet, inlineformset_factory
 from django.utils import timezone
 
-from movements.models import Case, Person, Relationship, TravelDocument
+from movements.models import Case, MedicalExam, Person, Relationship, TravelDocument, TravelMedicalNeeds
 from movements.transitions import SPECS
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -107,6 +107,15 @@ class BaseMemberFormSet(BaseInlineFormSet):
             added = [f for f in self.forms if not f.instance.pk and f.has_changed()]
             if added:
                 raise ValidationError("Members cannot be added to a case that is booked or has left.")
+        kept = [
+            f"{form.instance.full_name} has medical records, which are kept: ask medical staff before removing "
+            "this person from the case."
+            for form in self.forms
+            if form.instance.pk and self.can_delete and self._should_delete_form(form)
+            and form.instance.medical_exams.exists()
+        ]
+        if kept:
+            raise ValidationError(kept)
         if not members:
             raise ValidationError("A case needs at least one member: the principal applicant.")
         principals = [f for f in members if f.cleaned_data.get("relationship") == Relationship.PA]
@@ -171,3 +180,89 @@ class CaseFilterForm(forms.Form):
         self.fields["destination"].choices = [("", "Any destination")] + [
             (code, country_name(code)) for code in destinations
         ]
+
+
+class MedicalExamForm(forms.ModelForm):
+    class Meta:
+        model = MedicalExam
+        fields = ["kind", "exam_date", "examined_at", "clinic", "outcome", "tb_status", "fit_to_travel", "notes"]
+        widgets = {
+            "exam_date": DATE_INPUT,
+            "examined_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+            "fit_to_travel": forms.Select(choices=[("", "—"), ("true", "Fit to travel"), ("false", "Not fit")]),
+        }
+        labels = {"fit_to_travel": "Fit-to-travel result", "examined_at": "Examined at (fit-to-travel checks)"}
+        error_messages = {
+            "outcome": {"invalid_choice": "Unknown outcome profile “%(value)s”: use M1, M2, M3, M4 or M5."},
+            "tb_status": {"invalid_choice": "Unknown TB status “%(value)s”."},
+            "kind": {"invalid_choice": "Unknown kind of examination “%(value)s”."},
+        }
+
+    def clean_exam_date(self):
+        value = self.cleaned_data["exam_date"]
+        if value and value > timezone.localdate():
+            raise ValidationError("The exam date is in the future: record an examination once it has taken place.")
+        return value
+
+    def clean_examined_at(self):
+        value = self.cleaned_data.get("examined_at")
+        if value and value > timezone.now():
+            raise ValidationError("This time is in the future.")
+        return value
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if kind == "ime" and not data.get("outcome"):
+            self.add_error("outcome", "An IME has an outcome profile (M1–M5).")
+        if kind == "ftt":
+            if data.get("fit_to_travel") is None:
+                self.add_error("fit_to_travel", "Record whether the person is fit to travel.")
+            if not data.get("examined_at"):
+                self.add_error("examined_at", "A fit-to-travel check needs the time it was done.")
+        return data
+
+
+class TravelMedicalNeedsForm(forms.ModelForm):
+    class Meta:
+        model = TravelMedicalNeeds
+        fields = [
+            "wheelchair", "stretcher", "oxygen", "medical_escort", "pregnancy_weeks", "pregnancy_weeks_on",
+            "multiple_pregnancy", "fit_to_fly_certificate_at", "medif_required", "medif_recorded_at",
+        ]
+        widgets = {
+            "pregnancy_weeks_on": DATE_INPUT,
+            "fit_to_fly_certificate_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            "medif_recorded_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        }
+        error_messages = {"wheelchair": {"invalid_choice": "Unknown wheelchair code “%(value)s”: use WCHR, WCHS or WCHC."}}
+
+    MAX_PREGNANCY_WEEKS = 45
+
+    def __init__(self, *args, person=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.person = person
+        if not self.instance.pk:
+            self.fields["pregnancy_weeks_on"].initial = timezone.localdate()
+
+    def clean_pregnancy_weeks(self):
+        weeks = self.cleaned_data.get("pregnancy_weeks")
+        if weeks is not None and weeks > self.MAX_PREGNANCY_WEEKS:
+            raise ValidationError(f"{weeks} weeks is not a pregnancy duration (at most {self.MAX_PREGNANCY_WEEKS}).")
+        if weeks is not None and self.person is not None and self.person.sex == "M":
+            raise ValidationError("This person is recorded as male; check the person or leave this empty.")
+        return weeks
+
+    def clean(self):
+        data = super().clean()
+        weeks, on = data.get("pregnancy_weeks"), data.get("pregnancy_weeks_on")
+        if weeks is not None and on is None:
+            self.add_error("pregnancy_weeks_on", "Give the date the weeks were counted on.")
+        if on and on > timezone.localdate():
+            self.add_error("pregnancy_weeks_on", "This date is in the future.")
+        now = timezone.now()
+        for name in ("fit_to_fly_certificate_at", "medif_recorded_at"):
+            if data.get(name) and data[name] > now:
+                self.add_error(name, "This time is in the future.")
+        return data

@@ -284,7 +284,20 @@ class Person(models.Model):
 
     @property
     def ssr_codes(self):
-        return parse_ssr(self.special_needs)
+        """Codes entered by hand plus those that follow from travel medical needs, without repeats."""
+        codes = parse_ssr(self.special_needs)
+        needs = self.needs_or_none
+        for code in needs.ssr_codes if needs else []:
+            if code not in codes:
+                codes.append(code)
+        return codes
+
+    @property
+    def needs_or_none(self):
+        try:
+            return self.medical_needs
+        except Person.medical_needs.RelatedObjectDoesNotExist:
+            return None
 
     def age_on(self, day):
         years = day.year - self.date_of_birth.year
@@ -412,3 +425,102 @@ class CaseTransition(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("The transition log is append-only; rows cannot be deleted.", code="log_delete")
+
+
+# --- medical (confidential: only the medical role reads these; others see clearance and travel needs) ---
+
+
+class ExamKind(models.TextChoices):
+    IME = "ime", "Immigration medical examination (IME)"
+    PDMS = "pdms", "Pre-departure medical screening"
+    FIT_TO_TRAVEL = "ftt", "Fit-to-travel check"
+
+
+class OutcomeProfile(models.TextChoices):
+    M1 = "M1", "M1 — no risk"
+    M2 = "M2", "M2"
+    M3 = "M3", "M3"
+    M4 = "M4", "M4 — inadmissible"
+    M5 = "M5", "M5 — excessive demand"
+
+
+class TBStatus(models.TextChoices):
+    NOT_ASSESSED = "", "Not assessed in this exam"
+    NONE = "none", "No TB"
+    INACTIVE = "inactive", "Inactive — under surveillance"
+    ACTIVE = "active", "Active — in treatment"
+    COMPLETED = "completed", "Treatment completed"
+
+
+class MedicalExam(models.Model):
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="medical_exams")
+    kind = models.CharField(max_length=4, choices=ExamKind.choices)
+    exam_date = models.DateField()
+    examined_at = models.DateTimeField(
+        null=True, blank=True, help_text="For a fit-to-travel check: when it was done (it must fall within the "
+        "hours before departure set by SAFAR_FIT_TO_TRAVEL_HOURS)."
+    )
+    clinic = models.CharField("clinic / panel physician", max_length=200)
+    outcome = models.CharField("outcome profile", max_length=2, choices=OutcomeProfile.choices, blank=True)
+    tb_status = models.CharField("TB status", max_length=10, choices=TBStatus.choices, blank=True)
+    fit_to_travel = models.BooleanField(null=True, blank=True, help_text="Fit-to-travel checks: the result.")
+    notes = models.TextField("confidential notes", blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-exam_date", "-id"]
+        indexes = [models.Index(fields=["person", "kind", "exam_date"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} of {self.person} on {self.exam_date}"
+
+
+class Wheelchair(models.TextChoices):
+    WCHR = "WCHR", "WCHR — can walk, not far"
+    WCHS = "WCHS", "WCHS — cannot use stairs"
+    WCHC = "WCHC", "WCHC — immobile"
+
+
+class TravelMedicalNeeds(models.Model):
+    """What the airline must know, recorded by medical staff; shown to operations and escorts."""
+
+    person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="medical_needs")
+    wheelchair = models.CharField(max_length=4, choices=Wheelchair.choices, blank=True)
+    stretcher = models.BooleanField(default=False)
+    oxygen = models.BooleanField(default=False)
+    medical_escort = models.BooleanField("medical escort needed", default=False)
+    pregnancy_weeks = models.PositiveSmallIntegerField(null=True, blank=True)
+    pregnancy_weeks_on = models.DateField("pregnancy weeks counted on", null=True, blank=True)
+    multiple_pregnancy = models.BooleanField("expecting twins or more", default=False)
+    fit_to_fly_certificate_at = models.DateTimeField(
+        "fit-to-fly certificate (pregnancy) issued", null=True, blank=True
+    )
+    medif_required = models.BooleanField("MEDIF required", default=False)
+    medif_recorded_at = models.DateTimeField("MEDIF sent to the airline", null=True, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "travel medical needs"
+
+    def __str__(self):
+        return f"Travel medical needs of {self.person}"
+
+    @property
+    def ssr_codes(self):
+        codes = []
+        if self.wheelchair:
+            codes.append(self.wheelchair)
+        if self.stretcher:
+            codes.append("STCR")
+        if self.oxygen:
+            codes.append("OXYG")
+        if self.medical_escort:
+            codes.append("MEDA")
+        return codes
+
+    def pregnancy_weeks_on_date(self, day):
+        if self.pregnancy_weeks is None or self.pregnancy_weeks_on is None:
+            return None
+        return self.pregnancy_weeks + (day - self.pregnancy_weeks_on).days // 7

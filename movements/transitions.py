@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
-from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
+from django_fsm import ConcurrentTransition, can_proceed
 
 from movements import readiness
 from movements.models import Case, CaseState, CaseTransition
@@ -86,13 +86,15 @@ def _perform(case, name, *, by, reason="", expected_version=None, via=""):
             if expected_version is not None and locked.version != expected_version:
                 raise TransitionError("conflict", CONFLICT_MESSAGE)
             method = getattr(locked, name)
-            if by is not None and not has_transition_perm(method, by):
-                raise TransitionError("forbidden", f"You may not {spec.label.lower()} on this case.")
             if not can_proceed(method, check_conditions=False):
                 raise TransitionError(
                     "not_allowed",
                     f"A case that is {locked.get_state_display().lower()} cannot be {spec.past}.",
                 )
+            # Not django_fsm.has_transition_perm: it is also false when a condition fails, which would
+            # report a readiness blocker as "forbidden" instead of listing the blockers.
+            if by is not None and not method._django_fsm.has_transition_perm(locked, locked.state, by):
+                raise TransitionError("forbidden", f"You may not {spec.label.lower()} on this case.")
             if spec.checks_readiness:
                 blockers = readiness.blockers_for(locked)
                 if blockers:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from movements.views import cases, dashboard
+from movements.views import cases, dashboard, medical
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -14,4 +14,7 @@ urlpatterns = [
         cases.person_documents,
         name="person_documents",
     ),
+    path("medical/", medical.work_list, name="medical_work_list"),
+    path("medical/people/<int:person_id>/", medical.person_record, name="medical_person"),
+    path("medical/people/<int:person_id>/exams/new/", medical.exam_create, name="medical_exam_create"),
 ]

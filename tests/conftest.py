@@ -6,7 +6,9 @@ import itertools
 import pytest
 from django.contrib.auth.models import Group, User
 
-from movements.models import Case, Person, TravelDocument
+from django.utils import timezone
+
+from movements.models import Case, MedicalExam, Person, TravelDocument
 from movements.transitions import record_creation
 
 PASSWORD = "test-pass-123"
@@ -56,8 +58,14 @@ def personas(ops, medic, trainer, escort, unhcr):
     return {"operations": ops, "medical": medic, "trainer": trainer, "escort": escort, "unhcr": unhcr}
 
 
-def make_case(members=1, *, documents=True, visas=True, expiry=datetime.date(2030, 1, 1), **fields):
-    """A case with `members` people (the first is the PA); each with a passport and visa unless told not."""
+def make_case(
+    members=1, *, documents=True, visas=True, expiry=datetime.date(2030, 1, 1), ime=True, ime_date=None, **fields
+):
+    """A case with `members` people (the first is the PA).
+
+    Each member has a passport valid until `expiry`, a visa/COPR reference and an IME (M1, no TB) taken on
+    `ime_date` (default: 30 days before today) unless told not: such a case has no readiness blocker.
+    """
     n = next(_counter)
     fields.setdefault("progres_case_id", f"870-26C{n:05d}")
     fields.setdefault("referral_date", datetime.date(2026, 3, 1))
@@ -81,6 +89,11 @@ def make_case(members=1, *, documents=True, visas=True, expiry=datetime.date(203
             TravelDocument.objects.create(
                 person=person, document_type="passport", number=f"P{n:05d}{i:02d}", issuing_country="AFG",
                 expiry_date=expiry,
+            )
+        if ime:
+            MedicalExam.objects.create(
+                person=person, kind="ime", exam_date=ime_date or timezone.localdate() - datetime.timedelta(days=30),
+                clinic="IOM Migration Health Assessment Centre, Dushanbe", outcome="M1", tb_status="none",
             )
     case.refresh_from_db()
     return case

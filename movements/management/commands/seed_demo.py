@@ -13,8 +13,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from movements import transitions
-from movements.models import Case, CaseState, Person, TravelDocument
+from movements import medical, transitions
+from movements.models import Case, CaseState, MedicalExam, Person, TravelDocument, TravelMedicalNeeds
 
 DEMO_PASSWORD = "safar-demo"
 DEMO_USERS = [
@@ -67,7 +67,7 @@ PATH = {
     CaseState.WITHDRAWN: ["accept", "withdraw"],
 }
 REASONS = {
-    "hold": "Medical hold: TB treatment under way, follow-up X-ray due.",
+    "hold": "Security re-check requested by the destination country.",
     "reject": "Destination country refused the case (letter on file).",
     "withdraw": "The family withdrew from resettlement at interview.",
 }
@@ -82,6 +82,7 @@ class Command(BaseCommand):
         today = timezone.localdate()
         with transaction.atomic():
             users = self.ensure_users()
+            self.medic = users["medic"]
             created = self.ensure_cases(rng, today, users["ops"])
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {created} new case(s), "
                                              f"{Case.objects.count()} in all."))
@@ -154,8 +155,10 @@ class Command(BaseCommand):
                     else ""
                 ),
                 phone=f"+99293{rng.randint(1000000, 9999999)}" if p["relationship"] == "PA" else "",
-                **{k: v for k, v in p.items() if k != "document_days"},
+                **{k: v for k, v in p.items() if k != "wheelchair"},
             )
+            if p.get("wheelchair"):
+                TravelMedicalNeeds.objects.create(person=person, wheelchair=p["wheelchair"], updated_by=self.medic)
             if missing_doc and i == len(people):
                 continue
             if state == CaseState.REFERRED:
@@ -169,9 +172,65 @@ class Command(BaseCommand):
                 issuing_country="AFG" if not tajik else "TJK",
                 expiry_date=base + datetime.timedelta(days=days),
             )
-        for name in PATH[state]:
+        if state not in (CaseState.REFERRED,) and number != 8:
+            # The IME: number 9 has one about to expire; number 8 (in processing) has none yet.
+            exam_days_ago = 330 if number == 9 else 60 + rng.randint(0, 140)
+            for person in case.members.all():
+                MedicalExam.objects.create(
+                    person=person, kind="ime", exam_date=today - datetime.timedelta(days=exam_days_ago),
+                    clinic="IOM Migration Health Assessment Centre, Dushanbe", outcome="M1",
+                    tb_status="none", recorded_by=self.medic,
+                )
+        self.medical_situation(case, number, today)
+        path = PATH[state]
+        if number == 35:
+            path = ["accept", "approve"]  # then an active-TB result puts it on hold, below
+        for name in path:
             case = transitions.perform(case, name, by=ops, reason=REASONS.get(name, ""))
+        if number == 35:
+            pa = case.members.get(relationship="PA")
+            medical.record_exam(
+                MedicalExam(person=pa, kind="pdms", exam_date=today - datetime.timedelta(days=3),
+                            clinic="IOM Migration Health Assessment Centre, Dushanbe", outcome="M4",
+                            tb_status="active", notes="Sputum culture positive; DOTS started."),
+                by=self.medic,
+            )
         return case
+
+    def medical_situation(self, case, number, today):
+        """The medical situations the demo shows, one case each (see the module docstring of medical.py)."""
+        members = list(case.members.order_by("id"))
+        adult_women = [p for p in members if p.sex == "F" and p.age_on(today) >= 18 and p.relationship != "PAR"]
+        now = timezone.now()
+        if number in (15, 17) and adult_women:
+            # 15: ~32 weeks on the travel date (certificate needed); 17: past the airline limit.
+            TravelMedicalNeeds.objects.update_or_create(
+                person=adult_women[0],
+                defaults={"pregnancy_weeks": 27 if number == 15 else 34, "pregnancy_weeks_on": today,
+                          "updated_by": self.medic},
+            )
+        elif number == 19:
+            TravelMedicalNeeds.objects.update_or_create(
+                person=members[0], defaults={"stretcher": True, "medif_required": True, "updated_by": self.medic}
+            )
+        elif number == 21:
+            MedicalExam.objects.create(
+                person=members[0], kind="pdms", exam_date=today - datetime.timedelta(days=20),
+                clinic="IOM Migration Health Assessment Centre, Dushanbe", outcome="M2", tb_status="inactive",
+                notes="Old healed lesion on X-ray; cultures negative.", recorded_by=self.medic,
+            )
+        elif number == 26:
+            TravelMedicalNeeds.objects.update_or_create(
+                person=members[0],
+                defaults={"oxygen": True, "medif_required": True, "medif_recorded_at": now - datetime.timedelta(days=1),
+                          "updated_by": self.medic},
+            )
+        elif number == 27:
+            for person in members:
+                MedicalExam.objects.create(
+                    person=person, kind="ftt", exam_date=today, examined_at=now - datetime.timedelta(hours=2),
+                    clinic="IOM pre-embarkation check, Dushanbe airport", fit_to_travel=True, recorded_by=self.medic,
+                )
 
     def family(self, rng, today, tajik, size):
         def born(min_years, max_years):
@@ -194,19 +253,28 @@ class Command(BaseCommand):
 
         pa_female = rng.random() < 0.3
         people = []
-        first = rng.choice(females if pa_female else males)
+        used = set()
+
+        def pick(names):
+            # No two members of one family share a first name.
+            choices = [n for n in names if n[0] not in used] or names
+            chosen = rng.choice(choices)
+            used.add(chosen[0])
+            return chosen
+
+        first = pick(females if pa_female else males)
         people.append(dict(relationship="PA", family_name=fam_latin, given_name=first[0],
                            native_name=native(first[1], pa_female), sex="F" if pa_female else "M",
                            date_of_birth=born(28, 55), nationality=nationality, special_needs=""))
         if size > 1:
             spouse_female = not pa_female
-            first = rng.choice(females if spouse_female else males)
+            first = pick(females if spouse_female else males)
             people.append(dict(relationship="SPS", family_name=fam_latin, given_name=first[0],
                                native_name=native(first[1], spouse_female), sex="F" if spouse_female else "M",
                                date_of_birth=born(25, 50), nationality=nationality, special_needs=""))
         for k in range(size - 2):
             female = rng.random() < 0.5
-            first = rng.choice(females if female else males)
+            first = pick(females if female else males)
             infant = k == size - 3 and rng.random() < 0.4
             people.append(dict(relationship="CHD", family_name=fam_latin, given_name=first[0],
                                native_name=native(first[1], female), sex="F" if female else "M",
@@ -214,8 +282,8 @@ class Command(BaseCommand):
                                special_needs="INFT" if infant else ""))
         if size >= 5:
             # An elderly parent who uses a wheelchair for long distances.
-            first = rng.choice(females)
+            first = pick(females)
             people.append(dict(relationship="PAR", family_name=fam_latin, given_name=first[0],
                                native_name=native(first[1], True), sex="F", date_of_birth=born(68, 80),
-                               nationality=nationality, special_needs="WCHR"))
+                               nationality=nationality, special_needs="", wheelchair="WCHR"))
         return people

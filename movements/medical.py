@@ -1,0 +1,224 @@
+"""Medical clearance: the rules of DOMAIN.md ("Medical"), as readiness requirements and services.
+
+Every number is a setting with DOMAIN.md's default. Blocker messages and the clearance summary
+are read by every role, so they never name a diagnosis, a profile or a TB status: only "medical
+hold", "medically cleared until …", "surveillance on arrival" and travel needs.
+"""
+
+import calendar
+import datetime
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from movements import readiness
+from movements.models import (
+    HOLDABLE_STATES, ExamKind, MedicalExam, OutcomeProfile, Person, TBStatus, TravelMedicalNeeds,
+)
+from movements.ssr import MEDIF_CODES
+
+AUTO_HOLD_REASON = "Automatic medical hold: a medical result needs treatment before travel (details with medical staff)."
+
+
+def add_months(day, months):
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def ime_valid_until(exam_date):
+    """The last day an IME counts: `SAFAR_IME_VALIDITY_MONTHS` months from the exam, the exam day included."""
+    return add_months(exam_date, settings.SAFAR_IME_VALIDITY_MONTHS) - datetime.timedelta(days=1)
+
+
+@dataclass
+class MedicalStatus:
+    """What may be said about one person's health to any role that sees the case."""
+
+    person: Person
+    ime_date: datetime.date | None = None
+    tb_status: str = ""
+    outcome: str = ""
+    needs: TravelMedicalNeeds | None = None
+    ssr_codes: list = field(default_factory=list)
+
+    @property
+    def cleared_until(self):
+        return ime_valid_until(self.ime_date) if self.ime_date else None
+
+    @property
+    def on_medical_hold(self):
+        return self.tb_status == TBStatus.ACTIVE or self.outcome == OutcomeProfile.M4
+
+    @property
+    def surveillance(self):
+        return self.tb_status == TBStatus.INACTIVE
+
+    @property
+    def surveillance_text(self):
+        return f"Medical surveillance: report to public health within {settings.SAFAR_SURVEILLANCE_DAYS} days of arrival"
+
+
+def statuses_for(people):
+    """MedicalStatus per person id, in three queries whatever the number of people."""
+    people = list(people)
+    ids = [p.pk for p in people]
+    exams = MedicalExam.objects.filter(person_id__in=ids).order_by("person_id", "-exam_date", "-id")
+    latest_ime, latest_tb, latest_outcome = {}, {}, {}
+    for exam in exams.only("person_id", "kind", "exam_date", "tb_status", "outcome"):
+        if exam.kind == ExamKind.IME:
+            latest_ime.setdefault(exam.person_id, exam.exam_date)
+        if exam.tb_status:
+            latest_tb.setdefault(exam.person_id, exam.tb_status)
+        if exam.outcome:
+            latest_outcome.setdefault(exam.person_id, exam.outcome)
+    needs = {n.person_id: n for n in TravelMedicalNeeds.objects.filter(person_id__in=ids)}
+    statuses = {}
+    for person in people:
+        person_needs = needs.get(person.pk)
+        # Share what was loaded so Person.ssr_codes needs no query of its own.
+        person._state.fields_cache["medical_needs"] = person_needs
+        statuses[person.pk] = MedicalStatus(
+            person=person,
+            ime_date=latest_ime.get(person.pk),
+            tb_status=latest_tb.get(person.pk, ""),
+            outcome=latest_outcome.get(person.pk, ""),
+            needs=person_needs,
+            ssr_codes=person.ssr_codes,
+        )
+    return statuses
+
+
+def _statuses(ctx):
+    if "medical" not in ctx.extra:
+        ctx.extra["medical"] = statuses_for(ctx.travelling_members)
+    return ctx.extra["medical"]
+
+
+@readiness.register("medical_ime", "Every member has an IME valid on the travel date", order=30)
+def ime_valid(ctx):
+    for person in ctx.travelling_members:
+        status = _statuses(ctx)[person.pk]
+        if status.ime_date is None:
+            yield readiness.Blocker("medical_missing", f"{person.full_name} — no IME recorded", person.pk)
+        elif status.cleared_until < ctx.travel_date:
+            yield readiness.Blocker(
+                "medical_expired",
+                f"{person.full_name} — IME valid until {status.cleared_until.isoformat()}, "
+                f"before {ctx.describe_travel_date()}",
+                person.pk,
+            )
+
+
+@readiness.register("medical_hold", "Nobody is on medical hold", order=31)
+def no_medical_hold(ctx):
+    for person in ctx.travelling_members:
+        if _statuses(ctx)[person.pk].on_medical_hold:
+            yield readiness.Blocker(
+                "medical_hold", f"{person.full_name} — medical hold (medical staff decide when it ends)", person.pk
+            )
+
+
+@readiness.register("pregnancy", "Pregnancy within the airline's limits on the travel date", order=32)
+def pregnancy_within_limits(ctx):
+    for person in ctx.travelling_members:
+        needs = _statuses(ctx)[person.pk].needs
+        weeks = needs.pregnancy_weeks_on_date(ctx.travel_date) if needs else None
+        if weeks is None:
+            continue
+        limit = (
+            settings.SAFAR_PREGNANCY_MAX_WEEKS_MULTIPLE if needs.multiple_pregnancy
+            else settings.SAFAR_PREGNANCY_MAX_WEEKS
+        )
+        if weeks >= limit:
+            yield readiness.Blocker(
+                "pregnancy_too_late",
+                f"{person.full_name} — {weeks} weeks pregnant on {ctx.describe_travel_date()}; "
+                f"airlines do not carry from {limit} weeks",
+                person.pk,
+            )
+        elif weeks >= settings.SAFAR_PREGNANCY_CERTIFICATE_WEEKS:
+            hours = settings.SAFAR_FIT_TO_TRAVEL_HOURS
+            issued = needs.fit_to_fly_certificate_at
+            departure = _start_of(ctx.travel_date)
+            if issued is None or not (departure - datetime.timedelta(hours=hours) <= issued <= departure
+                                      + datetime.timedelta(days=1)):
+                yield readiness.Blocker(
+                    "pregnancy_certificate",
+                    f"{person.full_name} — {weeks} weeks pregnant on {ctx.describe_travel_date()}: needs a "
+                    f"fit-to-fly certificate issued within {hours} h before departure",
+                    person.pk,
+                )
+
+
+@readiness.register("medif", "A MEDIF is recorded for stretcher, medical and oxygen cases", order=33)
+def medif_recorded(ctx):
+    for person in ctx.travelling_members:
+        status = _statuses(ctx)[person.pk]
+        codes = sorted(MEDIF_CODES & set(status.ssr_codes))
+        if codes and not (status.needs and status.needs.medif_recorded_at):
+            yield readiness.Blocker(
+                "medif_missing", f"{person.full_name} — {'/'.join(codes)} needs a MEDIF sent to the airline",
+                person.pk,
+            )
+
+
+def _start_of(day):
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def fit_to_travel_check(person, departure_at):
+    """The passing fit-to-travel check done within SAFAR_FIT_TO_TRAVEL_HOURS before departure, or None.
+
+    Not part of `ready`; the travel app requires it for boarding.
+    """
+    window_start = departure_at - datetime.timedelta(hours=settings.SAFAR_FIT_TO_TRAVEL_HOURS)
+    return (
+        MedicalExam.objects.filter(
+            person=person, kind=ExamKind.FIT_TO_TRAVEL, fit_to_travel=True,
+            examined_at__gte=window_start, examined_at__lte=departure_at,
+        )
+        .order_by("-examined_at")
+        .first()
+    )
+
+
+def record_exam(exam, *, by):
+    """Save a medical exam; an active-TB result puts the person's case on hold, with the reason logged."""
+    from movements import transitions
+
+    with transaction.atomic():
+        exam.recorded_by = by
+        exam.save()
+        case = exam.person.case
+        if exam.tb_status == TBStatus.ACTIVE and case.state in HOLDABLE_STATES:
+            transitions.hold(case, by=by, reason=AUTO_HOLD_REASON, via="" if by else "medical result")
+    return exam
+
+
+def work_list(today=None):
+    """People in open cases whose IME is missing, expires within the warning period, or who are in TB treatment."""
+    from movements.models import CaseState
+
+    today = today or timezone.localdate()
+    horizon = today + datetime.timedelta(days=settings.SAFAR_IME_EXPIRY_WARNING_DAYS)
+    # An IME taken on or before this date is valid until the horizon at most.
+    expiring_if_before = add_months(horizon, -settings.SAFAR_IME_VALIDITY_MONTHS) + datetime.timedelta(days=1)
+    exams = MedicalExam.objects.filter(person=OuterRef("pk")).order_by("-exam_date", "-id")
+    # From acceptance on: a referral is examined only once the mission takes the case.
+    open_states = [CaseState.IN_PROCESSING, CaseState.APPROVED, CaseState.READY,
+                   CaseState.BOOKED, CaseState.ON_HOLD]
+    people = (
+        Person.objects.filter(case__state__in=open_states)
+        .select_related("case")
+        .annotate(
+            last_ime=Subquery(exams.filter(kind=ExamKind.IME).values("exam_date")[:1]),
+            last_tb=Subquery(exams.exclude(tb_status="").values("tb_status")[:1]),
+        )
+    )
+    return people.filter(
+        Q(last_ime__isnull=True) | Q(last_ime__lt=expiring_if_before) | Q(last_tb=TBStatus.ACTIVE)
+    ).order_by(F("last_ime").asc(nulls_first=True), "case__case_number", "id")

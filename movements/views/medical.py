@@ -1,0 +1,112 @@
+"""Pages of the medical role: the work list, a person's medical record, recording exams and travel needs.
+
+Every view here requires the medical permissions; other roles get 403 and see only the clearance
+summary on the case page.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from movements import medical
+from movements.access import access_for
+from movements.forms import MedicalExamForm, TravelMedicalNeedsForm
+from movements.models import Person, TBStatus, TravelMedicalNeeds
+
+
+def _require_medical(user, *, write=False):
+    access = access_for(user)
+    if not access.can_see_medical or (write and not access.can_record_medical):
+        raise PermissionDenied("Medical records are for medical staff only.")
+    return access
+
+
+@login_required
+def work_list(request):
+    _require_medical(request.user)
+    today = timezone.localdate()
+    paginator = Paginator(medical.work_list(today), 50)
+    page = paginator.get_page(request.GET.get("page"))
+    rows = []
+    for person in page.object_list:
+        valid_until = medical.ime_valid_until(person.last_ime) if person.last_ime else None
+        if person.last_tb == TBStatus.ACTIVE:
+            reason = "In TB treatment"
+        elif valid_until is None:
+            reason = "No IME recorded"
+        elif valid_until < today:
+            reason = f"IME expired on {valid_until.isoformat()}"
+        else:
+            reason = f"IME expires on {valid_until.isoformat()} ({(valid_until - today).days} days)"
+        rows.append({"person": person, "reason": reason, "valid_until": valid_until})
+    return render(
+        request,
+        "movements/medical_work_list.html",
+        {"page": page, "rows": rows, "warning_days": settings.SAFAR_IME_EXPIRY_WARNING_DAYS},
+    )
+
+
+def _person(person_id):
+    return get_object_or_404(Person.objects.select_related("case"), pk=person_id)
+
+
+@login_required
+def person_record(request, person_id):
+    access = _require_medical(request.user)
+    person = _person(person_id)
+    status = medical.statuses_for([person])[person.pk]
+    needs = status.needs or TravelMedicalNeeds(person=person)
+    needs_form = TravelMedicalNeedsForm(instance=needs, person=person, prefix="needs")
+    if request.method == "POST":
+        _require_medical(request.user, write=True)
+        needs_form = TravelMedicalNeedsForm(request.POST, instance=needs, person=person, prefix="needs")
+        if needs_form.is_valid():
+            with transaction.atomic():
+                saved = needs_form.save(commit=False)
+                saved.person = person
+                saved.updated_by = request.user
+                saved.save()
+            messages.success(request, f"Travel medical needs of {person.full_name} saved.")
+            return redirect(reverse("medical_person", args=[person.pk]))
+    return render(
+        request,
+        "movements/medical_person.html",
+        {
+            "person": person,
+            "case": person.case,
+            "status": status,
+            "exams": person.medical_exams.select_related("recorded_by"),
+            "needs_form": needs_form,
+            "can_record": access.can_record_medical,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def exam_create(request, person_id):
+    _require_medical(request.user, write=True)
+    person = _person(person_id)
+    form = MedicalExamForm(request.POST or None, initial={"exam_date": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        exam = form.save(commit=False)
+        exam.person = person
+        was_state = person.case.state
+        medical.record_exam(exam, by=request.user)
+        person.case.refresh_from_db()
+        messages.success(request, f"{exam.get_kind_display()} of {person.full_name} recorded.")
+        if person.case.state != was_state:
+            messages.warning(request, f"Case {person.case.case_number} was put on medical hold.")
+        return redirect(reverse("medical_person", args=[person.pk]))
+    return render(
+        request,
+        "movements/medical_exam_form.html",
+        {"person": person, "case": person.case, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
