@@ -1,0 +1,402 @@
+"""Medical checks: IME validity, medical holds, pregnancy and MEDIF rules, and who may read what."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from movements import medical, readiness, transitions
+from movements.models import CaseTransition, MedicalExam, TravelMedicalNeeds
+from tests.conftest import make_case, make_user
+
+UTC = datetime.timezone.utc
+CLINIC = "IOM Migration Health Assessment Centre, Dushanbe"
+SECRET_NOTE = "Sputum culture positive; started DOTS regimen"
+
+
+def codes(case):
+    return [b.code for b in readiness.blockers_for(case)]
+
+
+def at(year, month, day, hour=12):
+    return time_machine.travel(datetime.datetime(year, month, day, hour, tzinfo=UTC), tick=False)
+
+
+def exam(person, **fields):
+    fields.setdefault("kind", "pdms")
+    fields.setdefault("exam_date", timezone.localdate())
+    fields.setdefault("clinic", CLINIC)
+    return MedicalExam.objects.create(person=person, **fields)
+
+
+def ready_case(ops, **kwargs):
+    case = make_case(2, **kwargs)
+    for step in (transitions.accept, transitions.approve, transitions.clear):
+        case = step(case, by=ops)
+    return case
+
+
+# --- IME validity ---------------------------------------------------------------------------------
+
+
+def test_an_ime_is_valid_for_twelve_months_counting_the_exam_day():
+    assert medical.ime_valid_until(datetime.date(2025, 12, 1)) == datetime.date(2026, 11, 30)
+    assert medical.ime_valid_until(datetime.date(2024, 2, 29)) == datetime.date(2025, 2, 27)
+
+
+@pytest.mark.django_db
+def test_an_ime_of_2025_12_01_is_valid_for_travel_on_2026_11_30_and_blocks_travel_on_2026_12_02():
+    with at(2026, 11, 20):
+        case = make_case(1, ime_date=datetime.date(2025, 12, 1), planned_travel_date=datetime.date(2026, 11, 30))
+        assert codes(case) == []
+        case.planned_travel_date = datetime.date(2026, 12, 2)
+        blockers = readiness.blockers_for(case)
+    assert [b.code for b in blockers] == ["medical_expired"]
+    assert blockers[0].message == "Karimi, Zahra — IME valid until 2026-11-30, before travel on 2026-12-02"
+
+
+@pytest.mark.django_db
+def test_a_member_without_an_ime_is_a_blocker_naming_them():
+    case = make_case(2, ime=False)
+    messages = [b.message for b in readiness.blockers_for(case)]
+    assert messages == ["Karimi, Zahra — no IME recorded", "Karimi, Ahmad — no IME recorded"]
+
+
+@pytest.mark.django_db
+def test_the_latest_ime_counts():
+    with at(2026, 11, 20):
+        case = make_case(1, ime_date=datetime.date(2025, 6, 1))
+        assert codes(case) == ["medical_expired"]
+        exam(case.members.get(), kind="ime", exam_date=datetime.date(2026, 11, 1), outcome="M1")
+        assert codes(case) == []
+
+
+@pytest.mark.django_db
+def test_a_ready_case_whose_ime_lapses_shows_the_blocker_and_refuses_book(ops, client):
+    with at(2026, 11, 20):
+        case = ready_case(ops, ime_date=datetime.date(2025, 12, 1))
+    with at(2026, 12, 2):
+        with pytest.raises(transitions.TransitionError) as refused:
+            transitions.book(case, by=ops)
+        assert refused.value.code == "blocked"
+        assert [b.code for b in refused.value.blockers] == ["medical_expired", "medical_expired"]
+        client.force_login(ops)
+        page = client.get(f"/cases/{case.case_number}/").content.decode()
+    case.refresh_from_db()
+    assert case.state == "ready"
+    assert "IME valid until 2026-11-30, before today (2026-12-02; no travel date planned)" in page
+
+
+# --- holds and surveillance -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_active_tb_result_puts_the_case_on_hold_and_logs_why(ops, medic):
+    case = ready_case(ops)
+    pa = case.members.get(relationship="PA")
+    medical.record_exam(
+        MedicalExam(person=pa, kind="pdms", exam_date=timezone.localdate(), clinic=CLINIC, outcome="M4",
+                    tb_status="active", notes=SECRET_NOTE),
+        by=medic,
+    )
+    case.refresh_from_db()
+    assert case.state == "on_hold"
+    assert case.held_from == "ready"
+    log = CaseTransition.objects.filter(case=case).order_by("-id").first()
+    assert (log.transition, log.from_state, log.to_state, log.user) == ("hold", "ready", "on_hold", medic)
+    assert log.reason == medical.AUTO_HOLD_REASON
+    assert "TB" not in log.reason and "M4" not in log.reason
+    assert codes(case) == ["medical_hold"]
+
+
+@pytest.mark.django_db
+def test_treatment_completed_lifts_the_medical_blocker(ops, medic):
+    case = ready_case(ops)
+    pa = case.members.get(relationship="PA")
+    medical.record_exam(MedicalExam(person=pa, kind="pdms", exam_date=timezone.localdate() - datetime.timedelta(
+        days=10), clinic=CLINIC, tb_status="active"), by=medic)
+    assert codes(case) == ["medical_hold"]
+    medical.record_exam(MedicalExam(person=pa, kind="pdms", exam_date=timezone.localdate(), clinic=CLINIC,
+                                    tb_status="completed", outcome="M2"), by=medic)
+    assert codes(case) == []
+    case = transitions.resume(case, by=medic)
+    assert case.state == "ready"
+
+
+@pytest.mark.django_db
+def test_an_m4_outcome_blocks_without_moving_the_case(ops):
+    case = make_case(1)
+    exam(case.members.get(), kind="ime", outcome="M4", tb_status="none")
+    assert codes(case) == ["medical_hold"]
+    assert case.state == "referred"
+
+
+@pytest.mark.django_db
+def test_inactive_tb_is_not_a_blocker_but_shows_surveillance_on_the_case_page(ops, client):
+    case = ready_case(ops)
+    exam(case.members.get(relationship="PA"), tb_status="inactive", outcome="M2", notes=SECRET_NOTE)
+    assert codes(case) == []
+    client.force_login(ops)
+    page = client.get(f"/cases/{case.case_number}/").content.decode()
+    assert "Surveillance on arrival" in page
+    assert "report to public health within 30 days of arrival" in page
+    assert "inactive" not in page.lower()
+    assert SECRET_NOTE not in page
+
+
+# --- pregnancy and MEDIF -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "weeks_now, multiple, expected",
+    [
+        (20, False, []),
+        (27, False, []),  # 27 weeks on the travel date: no certificate below 28
+        (28, False, ["pregnancy_certificate"]),
+        (35, False, ["pregnancy_certificate"]),
+        (36, False, ["pregnancy_too_late"]),
+        (32, True, ["pregnancy_too_late"]),  # twins: not carried from 32 weeks
+        (31, True, ["pregnancy_certificate"]),
+    ],
+)
+def test_pregnancy_weeks_on_the_travel_date_decide_what_is_needed(weeks_now, multiple, expected):
+    with at(2026, 11, 20):
+        case = make_case(1, planned_travel_date=datetime.date(2026, 11, 20))
+        TravelMedicalNeeds.objects.create(
+            person=case.members.get(), pregnancy_weeks=weeks_now, pregnancy_weeks_on=datetime.date(2026, 11, 20),
+            multiple_pregnancy=multiple,
+        )
+        assert codes(case) == expected
+
+
+@pytest.mark.django_db
+def test_pregnancy_weeks_are_counted_forward_to_the_travel_date():
+    with at(2026, 11, 1):
+        case = make_case(1, planned_travel_date=datetime.date(2026, 12, 1))
+        TravelMedicalNeeds.objects.create(
+            person=case.members.get(), pregnancy_weeks=32, pregnancy_weeks_on=datetime.date(2026, 11, 1)
+        )
+        blockers = readiness.blockers_for(case)
+    assert blockers[0].message == (
+        "Karimi, Zahra — 36 weeks pregnant on travel on 2026-12-01; airlines do not carry from 36 weeks"
+    )
+
+
+@pytest.mark.django_db
+def test_a_fit_to_fly_certificate_within_72_hours_of_departure_satisfies_the_28_to_35_week_rule():
+    with at(2026, 11, 28):
+        case = make_case(1, planned_travel_date=datetime.date(2026, 11, 30))
+        needs = TravelMedicalNeeds.objects.create(
+            person=case.members.get(), pregnancy_weeks=30, pregnancy_weeks_on=datetime.date(2026, 11, 28),
+            fit_to_fly_certificate_at=datetime.datetime(2026, 11, 20, 9, tzinfo=UTC),
+        )
+        assert codes(case) == ["pregnancy_certificate"]  # issued ten days before: too early
+        needs.fit_to_fly_certificate_at = datetime.datetime(2026, 11, 28, 9, tzinfo=UTC)
+        needs.save()
+        assert codes(case) == []
+
+
+@pytest.mark.django_db
+def test_stretcher_medical_and_oxygen_cases_need_a_medif():
+    case = make_case(2)
+    zahra, ahmad = case.members.order_by("id")
+    needs = TravelMedicalNeeds.objects.create(person=zahra, stretcher=True, wheelchair="WCHC")
+    ahmad.special_needs = "MEDA"
+    ahmad.save()
+    messages = [b.message for b in readiness.blockers_for(case)]
+    assert messages == [
+        "Karimi, Zahra — STCR needs a MEDIF sent to the airline",
+        "Karimi, Ahmad — MEDA needs a MEDIF sent to the airline",
+    ]
+    assert zahra.ssr_codes == ["WCHC", "STCR"]
+    needs.medif_recorded_at = timezone.now()
+    needs.save()
+    TravelMedicalNeeds.objects.create(person=ahmad, medif_recorded_at=timezone.now())
+    assert codes(case) == []
+
+
+@pytest.mark.django_db
+def test_travel_needs_show_on_the_case_page_as_ssr_codes(ops, client):
+    case = make_case(1)
+    TravelMedicalNeeds.objects.create(person=case.members.get(), wheelchair="WCHS", oxygen=True)
+    client.force_login(ops)
+    page = client.get(f"/cases/{case.case_number}/").content.decode()
+    assert ">WCHS</abbr>" in page and ">OXYG</abbr>" in page
+    assert "Oxygen" in page
+
+
+# --- fit to travel --------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_fit_to_travel_check_counts_only_within_72_hours_before_departure():
+    case = make_case(1)
+    person = case.members.get()
+    departure = datetime.datetime(2026, 12, 10, 6, tzinfo=UTC)
+    exam(person, kind="ftt", fit_to_travel=True, examined_at=departure - datetime.timedelta(hours=80))
+    assert medical.fit_to_travel_check(person, departure) is None
+    recent = exam(person, kind="ftt", fit_to_travel=True, examined_at=departure - datetime.timedelta(hours=30))
+    exam(person, kind="ftt", fit_to_travel=False, examined_at=departure - datetime.timedelta(hours=10))
+    assert medical.fit_to_travel_check(person, departure) == recent
+    assert codes(case) == []  # not part of `ready`
+
+
+# --- forms ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_medical_staff_record_an_exam_through_the_page(medic, client):
+    case = make_case(1, ime=False)
+    person = case.members.get()
+    client.force_login(medic)
+    response = client.post(f"/medical/people/{person.pk}/exams/new/", {
+        "kind": "ime", "exam_date": timezone.localdate().isoformat(), "clinic": CLINIC, "outcome": "M1",
+        "tb_status": "none", "notes": "",
+    })
+    assert response.status_code == 302
+    saved = MedicalExam.objects.get(person=person)
+    assert (saved.kind, saved.outcome, saved.recorded_by) == ("ime", "M1", medic)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"exam_date": "2099-01-01"}, "exam_date", "The exam date is in the future"),
+        ({"outcome": "M9"}, "outcome", "Unknown outcome profile “M9”: use M1, M2, M3, M4 or M5."),
+        ({"kind": "ime", "outcome": ""}, "outcome", "An IME has an outcome profile (M1–M5)."),
+        ({"kind": "ftt", "outcome": ""}, "fit_to_travel", "Record whether the person is fit to travel."),
+        ({"exam_date": "2026-02-30"}, "exam_date", "Enter a valid date."),
+    ],
+)
+def test_bad_exam_input_gets_a_field_error_and_saves_nothing(medic, client, changes, field, message):
+    case = make_case(1, ime=False)
+    person = case.members.get()
+    client.force_login(medic)
+    data = {"kind": "ime", "exam_date": "2026-01-10", "clinic": CLINIC, "outcome": "M1", "tb_status": ""}
+    data.update(changes)
+    response = client.post(f"/medical/people/{person.pk}/exams/new/", data)
+    assert response.status_code == 400
+    assert message in response.context["form"].errors[field][0]
+    assert not MedicalExam.objects.filter(person=person).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"needs-pregnancy_weeks": "46"}, "pregnancy_weeks", "46 weeks is not a pregnancy duration (at most 45)."),
+        ({"needs-pregnancy_weeks": "-3"}, "pregnancy_weeks", "Ensure this value is greater than or equal to 0."),
+        ({"needs-pregnancy_weeks": "30", "needs-pregnancy_weeks_on": ""}, "pregnancy_weeks_on",
+         "Give the date the weeks were counted on."),
+        ({"needs-wheelchair": "WCHX"}, "wheelchair", "Unknown wheelchair code “WCHX”"),
+    ],
+)
+def test_bad_travel_needs_input_gets_a_field_error_and_saves_nothing(medic, client, changes, field, message):
+    case = make_case(1)
+    person = case.members.get()
+    client.force_login(medic)
+    data = {"needs-pregnancy_weeks_on": timezone.localdate().isoformat()}
+    data.update(changes)
+    response = client.post(f"/medical/people/{person.pk}/", data)
+    assert response.status_code == 400
+    assert message in response.context["needs_form"].errors[field][0]
+    assert not TravelMedicalNeeds.objects.filter(person=person).exists()
+
+
+# --- who may read what ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def diagnosed_case(ops, medic):
+    case = ready_case(ops)
+    pa = case.members.get(relationship="PA")
+    medical.record_exam(MedicalExam(person=pa, kind="pdms", exam_date=timezone.localdate(), clinic=CLINIC,
+                                    outcome="M4", tb_status="active", notes=SECRET_NOTE), by=medic)
+    case.refresh_from_db()
+    return case
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["operations", "trainer", "escort", "unhcr"])
+def test_no_other_role_can_open_a_medical_page(role, personas, diagnosed_case, client):
+    person = diagnosed_case.members.get(relationship="PA")
+    client.force_login(personas[role])
+    for url in ["/medical/", f"/medical/people/{person.pk}/", f"/medical/people/{person.pk}/exams/new/"]:
+        assert client.get(url).status_code == 403, url
+    response = client.post(f"/medical/people/{person.pk}/exams/new/", {
+        "kind": "ime", "exam_date": "2026-01-10", "clinic": CLINIC, "outcome": "M1"})
+    assert response.status_code == 403
+    assert MedicalExam.objects.filter(person=person).count() == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["operations", "unhcr"])
+def test_the_case_page_says_only_medical_hold_never_the_diagnosis(role, personas, diagnosed_case, client):
+    client.force_login(personas[role])
+    page = client.get(f"/cases/{diagnosed_case.case_number}/").content.decode()
+    assert "Medical hold" in page
+    for secret in [SECRET_NOTE, "Sputum", "M4", "TB", "tuberculosis", "Active — in treatment", "Medical record"]:
+        assert secret not in page, secret
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["operations", "unhcr"])
+def test_searching_by_a_diagnosis_word_reveals_no_case(role, personas, diagnosed_case, client):
+    client.force_login(personas[role])
+    for word in ["sputum", "DOTS", "M4", "active"]:
+        response = client.get("/cases/", {"q": word})
+        assert response.context["total"] == 0, word
+    assert client.get("/", {"q": "sputum"}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_medical_records_only_to_medical_staff(ops, medic, diagnosed_case, client):
+    ops.is_staff = medic.is_staff = True
+    ops.save()
+    medic.save()
+    exam_id = MedicalExam.objects.get(notes=SECRET_NOTE).pk
+    client.force_login(ops)
+    for url in ["/admin/movements/medicalexam/", f"/admin/movements/medicalexam/{exam_id}/change/",
+                "/admin/movements/travelmedicalneeds/"]:
+        assert client.get(url).status_code == 403, url
+    index = client.get("/admin/").content.decode()
+    assert "Medical exams" not in index
+    person_admin = client.get(f"/admin/movements/case/?q=sputum").content.decode()
+    assert diagnosed_case.case_number not in person_admin
+
+    client.force_login(medic)
+    assert SECRET_NOTE in client.get(f"/admin/movements/medicalexam/{exam_id}/change/").content.decode()
+
+
+@pytest.mark.django_db
+def test_only_the_medical_group_holds_medical_permissions():
+    holders = Group.objects.filter(permissions__codename="view_medicalexam").values_list("name", flat=True)
+    assert list(holders) == ["medical"]
+
+
+# --- the work list -----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_work_list_shows_missing_expiring_and_tb_treatment_but_not_current_imes(ops, medic, client):
+    with at(2026, 11, 20):
+        missing = transitions.accept(make_case(1, ime=False), by=ops)
+        expiring = transitions.accept(make_case(1, ime_date=datetime.date(2026, 1, 5)), by=ops)  # until 2027-01-04
+        current = transitions.accept(make_case(1, ime_date=datetime.date(2026, 10, 1)), by=ops)
+        treated = transitions.accept(make_case(1, ime_date=datetime.date(2026, 10, 1)), by=ops)
+        medical.record_exam(MedicalExam(person=treated.members.get(), kind="pdms", exam_date=datetime.date(
+            2026, 11, 1), clinic=CLINIC, tb_status="active"), by=medic)
+        referral_only = make_case(1, ime=False)  # not yet accepted: not examined yet
+        client.force_login(medic)
+        response = client.get("/medical/")
+    listed = {row["person"].case_id: row["reason"] for row in response.context["rows"]}
+    assert listed == {
+        missing.pk: "No IME recorded",
+        expiring.pk: "IME expires on 2027-01-04 (45 days)",
+        treated.pk: "In TB treatment",
+    }
+    assert current.pk not in listed and referral_only.pk not in listed
