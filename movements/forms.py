@@ -97,6 +97,12 @@ class BaseMemberFormSet(BaseInlineFormSet):
         self.add_fields(form, None)
         return form
 
+    def validate_unique(self):
+        # Django's check across the rows would report "duplicate data for progres_individual_id" before
+        # clean() below can say it in words on the field itself. Ids used by other cases are still refused
+        # per row, by the model's own unique check.
+        pass
+
     def clean(self):
         super().clean()
         if any(self.errors):

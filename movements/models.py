@@ -98,12 +98,17 @@ class CaseNumberCounter(models.Model):
 
     @classmethod
     def next_number(cls, prefix, year):
+        return cls.reserve(prefix, year, 1)[0]
+
+    @classmethod
+    def reserve(cls, prefix, year, count):
+        """Hand out `count` consecutive case numbers in two queries (the import numbers thousands at once)."""
         with transaction.atomic():
             cls.objects.bulk_create([cls(prefix=prefix, year=year)], ignore_conflicts=True)
-            # The UPDATE takes the row lock, so concurrent callers queue here and each gets its own value.
-            cls.objects.filter(prefix=prefix, year=year).update(last_value=F("last_value") + 1)
-            value = cls.objects.get(prefix=prefix, year=year).last_value
-        return f"{prefix}-{year}-{value:05d}"
+            # The UPDATE takes the row lock, so concurrent callers queue here and each gets its own values.
+            cls.objects.filter(prefix=prefix, year=year).update(last_value=F("last_value") + count)
+            last = cls.objects.get(prefix=prefix, year=year).last_value
+        return [f"{prefix}-{year}-{value:05d}" for value in range(last - count + 1, last + 1)]
 
 
 class Case(ConcurrentTransitionMixin, models.Model):
@@ -524,3 +529,62 @@ class TravelMedicalNeeds(models.Model):
         if self.pregnancy_weeks is None or self.pregnancy_weeks_on is None:
             return None
         return self.pregnancy_weeks + (day - self.pregnancy_weeks_on).days // 7
+
+
+# --- referral intake ---------------------------------------------------------------------------------
+
+
+class CaseChange(models.Model):
+    """Append-only log of changes to a case's data (not its state): who, when, what changed (field names only)."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="changes")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor = models.CharField(max_length=200)
+    summary = models.TextField()
+
+    objects = CaseTransitionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.case}: {self.summary}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("The change log is append-only; rows cannot be changed.", code="log_update")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("The change log is append-only; rows cannot be deleted.", code="log_delete")
+
+
+class ReferralUpload(models.Model):
+    """One referral file handed to the import: previewed, then imported or refused.
+
+    The file itself is kept only until it is imported (it holds personal data); the checksum and the
+    report stay as the record of what came in.
+    """
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", "Previewed"
+        REFUSED = "refused", "Refused (errors)"
+        IMPORTED = "imported", "Imported"
+
+    filename = models.CharField(max_length=255)
+    content = models.BinaryField(null=True, editable=False)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices)
+    report = models.JSONField(default=dict)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        permissions = [("import_referrals", "Can import UNHCR referral files")]
+
+    def __str__(self):
+        return f"{self.filename} ({self.get_status_display().lower()})"

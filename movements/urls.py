@@ -1,6 +1,6 @@
 from django.urls import path
 
-from movements.views import cases, dashboard, medical
+from movements.views import cases, dashboard, imports, medical
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -14,6 +14,9 @@ urlpatterns = [
         cases.person_documents,
         name="person_documents",
     ),
+    path("imports/", imports.import_list, name="import_list"),
+    path("imports/<int:upload_id>/", imports.import_detail, name="import_detail"),
+    path("imports/<int:upload_id>/confirm/", imports.import_confirm, name="import_confirm"),
     path("medical/", medical.work_list, name="medical_work_list"),
     path("medical/people/<int:person_id>/", medical.person_record, name="medical_person"),
     path("medical/people/<int:person_id>/exams/new/", medical.exam_create, name="medical_exam_create"),

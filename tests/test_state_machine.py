@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import ProtectedError
 from django.test import RequestFactory
 
@@ -17,6 +18,12 @@ from movements.transitions import TransitionError
 from tests.conftest import make_case
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The personas are created in every test; the production hasher makes that the slowest part of the suite.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 ALL_STATES = [
     "referred", "in_processing", "approved", "ready", "booked", "departed", "arrived", "on_hold", "rejected",
@@ -62,8 +69,8 @@ def run(name, case, by, reason="a reason given by the test", **kwargs):
     return service(case, by=by, **kwargs)
 
 
-def case_in(state, by, **fields):
-    case = make_case(2, **fields)
+def case_in(state, by, members=2, **fields):
+    case = make_case(members, **fields)
     for name in PATHS[state]:
         case = run(name, case, by)
     assert case.state == state
@@ -387,7 +394,7 @@ def test_log_rows_cannot_be_changed_in_bulk(logged):
     with pytest.raises(ValidationError):
         CaseTransition.objects.filter(pk=row.pk).update(reason="rewritten")
     row.reason = "rewritten"
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError), transaction.atomic():
         CaseTransition.objects.bulk_update([row], ["reason"])
 
     assert CaseTransition.objects.get(pk=row.pk).reason == ""
@@ -553,8 +560,7 @@ def test_a_refused_clear_stores_its_blockers_in_the_case_snapshot(ops):
 
 
 def test_a_case_without_members_cannot_be_cleared(ops):
-    case = case_in("approved", ops)
-    case.members.all().delete()
+    case = case_in("approved", ops, members=0)
 
     with pytest.raises(TransitionError) as excinfo:
         transitions.clear(case, by=ops)

@@ -4,8 +4,9 @@ Trainers and escorts get no permission on cases here: they see only the people o
 sessions and departures, which the orientation and travel apps grant by scope.
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from movements.migrations._grants import grant
 
 ROLE_PERMISSIONS = {
     "operations": [
@@ -25,21 +26,8 @@ ROLE_PERMISSIONS = {
 
 
 def create_roles(apps, schema_editor):
-    # Permissions are normally created after all migrations; roles need them now.
-    app_config = apps.get_app_config("movements")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
     for role, codenames in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        perms = Permission.objects.filter(content_type__app_label="movements", codename__in=codenames)
-        missing = set(codenames) - set(perms.values_list("codename", flat=True))
-        if missing:
-            raise RuntimeError(f"Role {role}: permissions not found: {sorted(missing)}")
-        group.permissions.add(*perms)
+        grant(apps, role, codenames)
 
 
 class Migration(migrations.Migration):

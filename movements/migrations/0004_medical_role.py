@@ -1,7 +1,8 @@
 """Medical records are for the medical role only: it alone gets the permissions on them."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from movements.migrations._grants import grant
 
 MEDICAL = [
     "view_medicalexam", "add_medicalexam", "change_medicalexam",
@@ -9,19 +10,10 @@ MEDICAL = [
 ]
 
 
-def grant(apps, schema_editor):
-    app_config = apps.get_app_config("movements")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    perms = Permission.objects.filter(content_type__app_label="movements", codename__in=MEDICAL)
-    if perms.count() != len(MEDICAL):
-        raise RuntimeError("medical permissions not found")
-    Group.objects.get(name="medical").permissions.add(*perms)
+def grant_medical(apps, schema_editor):
+    grant(apps, "medical", MEDICAL)
 
 
 class Migration(migrations.Migration):
     dependencies = [("movements", "0003_medical")]
-    operations = [migrations.RunPython(grant, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(grant_medical, migrations.RunPython.noop)]

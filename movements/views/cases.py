@@ -14,7 +14,7 @@ from movements import medical, readiness, transitions
 from movements.access import access_for, get_case_for_user, visible_cases
 from movements.forms import CaseFilterForm, CaseForm, DocumentFormSet, MemberFormSet, TransitionForm
 from movements.models import (
-    FINAL_STATES, PRIORITY_RANK, READINESS_STATES, Case, CaseState, Person, Relationship,
+    FINAL_STATES, PRIORITY_RANK, READINESS_STATES, Case, CaseChange, CaseState, Person, Relationship,
 )
 from movements.search import normalize
 
@@ -97,7 +97,9 @@ def case_list(request):
 
 
 def _timeline(case):
-    return case.transitions.select_related("user").order_by("-at", "-id")
+    """State changes and data changes, newest first."""
+    entries = list(case.transitions.order_by("-at", "-id")) + list(case.changes.order_by("-at", "-id"))
+    return sorted(entries, key=lambda e: e.at, reverse=True)
 
 
 @login_required
@@ -180,6 +182,8 @@ def _save_case_with_members(request, form, formset, *, creating):
                 transitions.record_creation(case, by=request.user)
             formset.instance = case
             formset.save()
+            if not creating:
+                _log_edit(request.user, case, form, formset)
     except _Abort:
         return None
     except IntegrityError:
@@ -194,6 +198,24 @@ def _save_case_with_members(request, form, formset, *, creating):
 
 class _Abort(Exception):
     pass
+
+
+def _log_edit(user, case, form, formset):
+    """One CaseChange row naming what changed (field names, never values: the log is widely read)."""
+    parts = []
+    case_fields = [f for f in form.changed_data if f != "version"]
+    if case_fields:
+        parts.append(f"case ({', '.join(case_fields)})")
+    for member in formset.forms:
+        if member in formset.deleted_forms:
+            parts.append(f"removed {member.instance.full_name}")
+        elif member.has_changed():
+            fields = ", ".join(member.changed_data)
+            parts.append(f"{member.instance.full_name} ({fields})" if member.instance.pk else f"added {member.instance.full_name}")
+    if parts:
+        CaseChange.objects.create(
+            case=case, user=user, actor=user.get_full_name() or user.get_username(), summary="Edited: " + "; ".join(parts)
+        )
 
 
 @login_required

@@ -1,0 +1,628 @@
+"""The UNHCR referral import (DESIGN.md, "Referral file"): CSV or XLSX in, cases and people out.
+
+All or nothing: the file is read and every row checked first, collecting *every* error (row number
+with the header as row 1, column, the value as given, a plain message). Only a file without a single
+error is applied, in one transaction. Re-importing is idempotent, keyed on `progres_individual_id`;
+it never moves a case's state, and it refuses to change the members of a case that is booked or has
+left. Look-ups are batched, so the number of queries does not grow with the number of rows.
+"""
+
+import csv
+import datetime
+import hashlib
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+import phonenumbers
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from movements.countries import COUNTRIES, ICAO_SPECIAL_NATIONALITIES
+from movements.models import (
+    Case, CaseChange, CaseNumberCounter, CaseState, CaseTransition, Person, Priority, Relationship, Sex,
+)
+from movements.search import normalize
+from movements.ssr import SSR_CODES
+
+REQUIRED = [
+    "progres_case_id", "progres_individual_id", "relationship", "family_name", "given_name", "sex",
+    "date_of_birth", "nationality", "destination_country", "priority", "referral_date",
+]
+OPTIONAL = ["native_name", "phone", "submission_category", "special_needs"]
+COLUMNS = REQUIRED + OPTIONAL
+CASE_COLUMNS = ["destination_country", "priority", "submission_category", "referral_date"]
+PERSON_FIELDS = [
+    "relationship", "family_name", "given_name", "native_name", "sex", "date_of_birth", "nationality", "phone",
+    "special_needs",
+]
+# States after which the manifest depends on the members: an import may not change them.
+LOCKED_STATES = {CaseState.BOOKED, CaseState.DEPARTED, CaseState.ARRIVED}
+
+MAX_COLUMNS = 100
+ID_PATTERN = re.compile(r"^[0-9A-Z][0-9A-Z-]{4,39}$")
+CATEGORY_PATTERN = re.compile(r"^[A-Z]{1,10}$")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+LOOKUP_CHUNK = 500  # below SQLite's limit on query parameters
+
+
+@dataclass(frozen=True)
+class ImportIssue:
+    row: int | None  # None: about the file as a whole
+    column: str
+    value: str
+    message: str
+
+    def __str__(self):
+        where = f"row {self.row}" if self.row else "file"
+        column = f", {self.column}" if self.column else ""
+        value = f" {self.value!r}" if self.value != "" else ""
+        return f"{where}{column}:{value} {self.message}"
+
+    def as_dict(self):
+        return {"row": self.row, "column": self.column, "value": self.value, "message": self.message}
+
+
+@dataclass
+class ImportReport:
+    filename: str
+    rows: int = 0
+    errors: list = field(default_factory=list)
+    new_cases: list = field(default_factory=list)  # progres_case_ids
+    new_people: list = field(default_factory=list)  # progres_individual_ids
+    updated_people: dict = field(default_factory=dict)  # progres_individual_id -> [field names]
+    updated_cases: dict = field(default_factory=dict)  # progres_case_id -> [field names]
+    unchanged_people: list = field(default_factory=list)
+    applied: bool = False
+
+    @property
+    def ok(self):
+        return not self.errors
+
+    def summary(self):
+        if self.errors:
+            return f"{len(self.errors)} error(s): nothing was imported."
+        verb = "Imported" if self.applied else "Would import"
+        return (
+            f"{verb} {self.rows} row(s): {len(self.new_cases)} new case(s), {len(self.new_people)} new "
+            f"person(s), {len(self.updated_people)} updated, {len(self.unchanged_people)} unchanged."
+        )
+
+    def as_dict(self):
+        return {
+            "filename": self.filename, "rows": self.rows, "errors": [e.as_dict() for e in self.errors],
+            "new_cases": self.new_cases, "new_people": self.new_people, "updated_people": self.updated_people,
+            "updated_cases": self.updated_cases, "unchanged_people": self.unchanged_people, "applied": self.applied,
+        }
+
+
+class FileRefused(Exception):
+    """The file cannot be read as a referral table at all."""
+
+    def __init__(self, message, column=""):
+        super().__init__(message)
+        self.issue = ImportIssue(row=None if not column else 1, column=column, value="", message=message)
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+
+def read_table(data, filename):
+    """Return (header, rows) where rows yields (row_number, [cell strings]); raise FileRefused."""
+    if not data:
+        raise FileRefused("The file is empty.")
+    limit = settings.SAFAR_MAX_UPLOAD_BYTES
+    if len(data) > limit:
+        raise FileRefused(
+            f"The file is {len(data) / 1_048_576:.1f} MB; the largest accepted is {limit / 1_048_576:.1f} MB. "
+            "Split it into smaller files."
+        )
+    if data[:4] == b"PK\x03\x04":
+        return _read_xlsx(data)
+    if filename.lower().endswith((".xlsx", ".xlsm", ".xls")):
+        raise FileRefused("The file is named like a spreadsheet but is not an XLSX workbook.")
+    return _read_csv(data)
+
+
+def _read_csv(data):
+    if b"\x00" in data[:65536]:
+        raise FileRefused("This is not a CSV text file (it holds binary data). Export the referrals as CSV or XLSX.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise FileRefused(
+            f"The file is not UTF-8 text (byte {e.start + 1} cannot be read). It was probably saved as "
+            "Latin-1/Windows-1252: save it again as “CSV UTF-8” so that names in Dari and Cyrillic survive."
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+    except csv.Error as e:
+        raise FileRefused(f"The header row cannot be read as CSV: {e}.") from None
+    if header is None or not any(cell.strip() for cell in header):
+        raise FileRefused("The file is empty." if not text.strip() else "The first row (the header) is empty.")
+
+    def rows():
+        try:
+            for number, cells in enumerate(reader, start=2):
+                yield number, cells
+        except csv.Error as e:
+            raise FileRefused(f"Row {reader.line_num} cannot be read as CSV: {e}.") from None
+
+    return header, rows()
+
+
+def _cell_text(value):
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat() if value.time() == datetime.time.min else value.isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _read_xlsx(data):
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as e:
+        raise FileRefused(f"The file cannot be read as an XLSX workbook ({type(e).__name__}).") from None
+    if not workbook.worksheets:
+        raise FileRefused("The workbook has no worksheet.")
+    sheet = workbook.worksheets[0]
+    iterator = sheet.iter_rows(values_only=True)
+    try:
+        first = next(iterator, None)
+    except Exception as e:  # openpyxl raises many kinds on damaged sheets
+        raise FileRefused(f"The first worksheet cannot be read ({type(e).__name__}).") from None
+    if first is None or not any(_cell_text(v).strip() for v in first):
+        raise FileRefused("The first worksheet is empty." if first is None else "The first row (the header) is empty.")
+    header = [_cell_text(v) for v in first]
+    while header and not header[-1].strip():
+        header.pop()
+
+    def rows():
+        try:
+            for number, values in enumerate(iterator, start=2):
+                yield number, [_cell_text(v) for v in values]
+        except Exception as e:
+            raise FileRefused(f"The worksheet cannot be read past row {number} ({type(e).__name__}).") from None
+        finally:
+            workbook.close()
+
+    return header, rows()
+
+
+def check_header(header):
+    """Map column name -> index; raise FileRefused on missing, unknown or repeated columns (one message each)."""
+    if len(header) > MAX_COLUMNS:
+        raise FileRefused(
+            f"The header has {len(header):,} columns; a referral file has the {len(COLUMNS)} columns of the "
+            f"contract ({', '.join(COLUMNS)})."
+        )
+    names = [h.strip().lower() for h in header]
+    if len(names) == 1 and ";" in names[0]:
+        raise FileRefused("The columns seem to be separated by semicolons; a referral CSV uses commas.")
+    issues = []
+    seen = {}
+    for index, name in enumerate(names):
+        if name in seen:
+            issues.append(ImportIssue(1, name, header[index], f"column “{name}” appears twice"))
+        seen.setdefault(name, index)
+    unknown = [header[i] for i, n in enumerate(names) if n not in COLUMNS]
+    missing = [c for c in REQUIRED if c not in seen]
+    if unknown:
+        issues.append(ImportIssue(
+            1, unknown[0], ", ".join(unknown),
+            f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(repr(u) for u in unknown)}; "
+            f"the contract's columns are {', '.join(COLUMNS)}",
+        ))
+    if missing:
+        issues.append(ImportIssue(
+            1, missing[0], "", f"required column{'s' if len(missing) > 1 else ''} missing: {', '.join(missing)}"
+        ))
+    return seen, issues
+
+
+# --- checking rows -------------------------------------------------------------------------------------
+
+
+def _iso_date(value):
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+class RowChecker:
+    def __init__(self, today):
+        self.today = today
+        self.region = settings.PHONENUMBER_DEFAULT_REGION
+
+    def check(self, number, raw):
+        """Return (values, issues) for one row; values hold the cleaned values of the valid cells."""
+        issues = []
+        values = {}
+
+        def fail(column, message):
+            issues.append(ImportIssue(number, column, raw.get(column, ""), message))
+
+        for column in REQUIRED:
+            if not raw.get(column, "").strip():
+                fail(column, "required value missing")
+        for column in ("family_name", "given_name", "native_name"):
+            value = raw.get(column, "").strip()
+            if value.startswith(FORMULA_STARTS):
+                fail(column, f"starts with “{value[0]}”, which spreadsheets run as a formula; a name cannot")
+            elif value and len(value) > (200 if column == "native_name" else 100):
+                fail(column, "too long for a name")
+            elif value:
+                values[column] = value
+
+        for column in ("progres_case_id", "progres_individual_id"):
+            value = raw.get(column, "").strip().upper()
+            if value and not ID_PATTERN.fullmatch(value):
+                fail(column, "not a proGres id (capital letters, digits and dashes, e.g. 123-45C67890)")
+            elif value:
+                values[column] = value
+
+        relationship = raw.get("relationship", "").strip().upper()
+        if relationship and relationship not in Relationship.values:
+            fail("relationship", f"not one of {'/'.join(Relationship.values)}")
+        elif relationship:
+            values["relationship"] = relationship
+
+        sex = raw.get("sex", "").strip().upper()
+        if sex and sex not in Sex.values:
+            fail("sex", "not F/M/X")
+        elif sex:
+            values["sex"] = sex
+
+        born = raw.get("date_of_birth", "").strip()
+        if born:
+            parsed = _iso_date(born)
+            if parsed is None:
+                fail("date_of_birth", "not an ISO date (YYYY-MM-DD)")
+            elif parsed > self.today:
+                fail("date_of_birth", "birth date in the future")
+            elif parsed < datetime.date(1900, 1, 1):
+                fail("date_of_birth", "birth date before 1900")
+            else:
+                values["date_of_birth"] = parsed
+
+        referred = raw.get("referral_date", "").strip()
+        if referred:
+            parsed = _iso_date(referred)
+            if parsed is None:
+                fail("referral_date", "not an ISO date (YYYY-MM-DD)")
+            elif parsed > self.today:
+                fail("referral_date", "referral date in the future")
+            else:
+                values["referral_date"] = parsed
+
+        nationality = raw.get("nationality", "").strip().upper()
+        if nationality and nationality not in COUNTRIES and nationality not in ICAO_SPECIAL_NATIONALITIES:
+            fail("nationality", "not alpha-3: use an ISO 3166-1 alpha-3 code (AFG) or XXA/XXB/XXC")
+        elif nationality:
+            values["nationality"] = nationality
+
+        destination = raw.get("destination_country", "").strip().upper()
+        if destination and destination not in COUNTRIES:
+            fail("destination_country", "not an ISO 3166-1 alpha-3 country code (e.g. CAN)")
+        elif destination:
+            values["destination_country"] = destination
+
+        priority = raw.get("priority", "").strip().lower()
+        if priority and priority not in Priority.values:
+            fail("priority", f"unknown priority: use {', '.join(Priority.values)}")
+        elif priority:
+            values["priority"] = priority
+
+        category = raw.get("submission_category", "").strip().upper()
+        if category and not CATEGORY_PATTERN.fullmatch(category):
+            fail("submission_category", "not a category code (up to 10 letters, e.g. LPN)")
+        else:
+            values["submission_category"] = category
+
+        needs = [c.strip().upper() for c in raw.get("special_needs", "").split(";") if c.strip()]
+        unknown = [c for c in needs if c not in SSR_CODES]
+        if unknown:
+            fail("special_needs", f"unknown SSR code {', '.join(unknown)} (known: {', '.join(SSR_CODES)})")
+        else:
+            values["special_needs"] = ";".join(dict.fromkeys(needs))
+
+        phone = raw.get("phone", "").strip()
+        if phone:
+            try:
+                parsed = phonenumbers.parse(phone, self.region)
+                valid = phonenumbers.is_valid_number(parsed)
+            except phonenumbers.NumberParseException:
+                valid = False
+            if not valid:
+                fail("phone", f"invalid phone number (write it with its country code, e.g. +992 93 123 4567)")
+            else:
+                values["phone"] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        else:
+            values["phone"] = ""
+        values.setdefault("native_name", "")
+        return values, issues
+
+
+# --- the import ----------------------------------------------------------------------------------------
+
+
+def _chunks(items, size=LOOKUP_CHUNK):
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def run_import(data, filename, *, by=None, dry_run=False):
+    """Check the file and, unless `dry_run` or on any error, apply it. Return an ImportReport."""
+    report = ImportReport(filename=filename)
+    try:
+        header, rows = read_table(data, filename)
+        columns, header_issues = check_header(header)
+        if header_issues:
+            report.errors.extend(header_issues)
+            return report
+        parsed = _check_rows(rows, columns, report)
+    except FileRefused as refused:
+        report.errors.append(refused.issue)
+        return report
+    if report.errors:
+        return report
+    if report.rows == 0:
+        report.errors.append(ImportIssue(None, "", "", "The file has a header but no rows."))
+        return report
+
+    with transaction.atomic():
+        plan = _plan(parsed, report)
+        if report.errors or dry_run:
+            transaction.set_rollback(True)
+            return report
+        _apply(plan, report, by=by, via=f"referral import: {filename}")
+        report.applied = True
+    return report
+
+
+def _check_rows(rows, columns, report):
+    checker = RowChecker(timezone.localdate())
+    max_rows = settings.SAFAR_MAX_IMPORT_ROWS
+    parsed = []  # (row number, values)
+    seen_individuals = {}
+    cases = {}  # progres_case_id -> {"rows": [...], "values": {column: (value, row)}, "principals": [rows]}
+    for number, cells in rows:
+        if not any(c.strip() for c in cells):
+            continue  # blank lines at the end of a sheet
+        report.rows += 1
+        if report.rows > max_rows:
+            raise FileRefused(f"The file has more than {max_rows:,} rows; split it into smaller files.")
+        if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns):]):
+            report.errors.append(ImportIssue(number, "", "", "this row has more cells than the header has columns"))
+        raw = {name: (cells[index] if index < len(cells) else "") for name, index in columns.items()}
+        values, issues = checker.check(number, raw)
+        report.errors.extend(issues)
+
+        individual = values.get("progres_individual_id")
+        if individual:
+            if individual in seen_individuals:
+                report.errors.append(ImportIssue(
+                    number, "progres_individual_id", raw["progres_individual_id"],
+                    f"duplicate individual id: also on row {seen_individuals[individual]}",
+                ))
+            else:
+                seen_individuals[individual] = number
+        case_id = values.get("progres_case_id")
+        if case_id:
+            group = cases.setdefault(case_id, {"first_row": number, "values": {}, "principals": []})
+            if values.get("relationship") == Relationship.PA:
+                group["principals"].append(number)
+            for column in CASE_COLUMNS:
+                if column not in values:
+                    continue  # invalid or missing here: already reported
+                if column in group["values"]:
+                    first_value, first_row = group["values"][column]
+                    if values[column] != first_value:
+                        report.errors.append(ImportIssue(
+                            number, column, raw[column],
+                            f"differs within case {case_id}: row {first_row} has {_show(first_value)}",
+                        ))
+                else:
+                    group["values"][column] = (values[column], number)
+        parsed.append((number, values))
+    for case_id, group in cases.items():
+        if len(group["principals"]) != 1:
+            rows_text = ", ".join(str(r) for r in group["principals"]) or "none"
+            report.errors.append(ImportIssue(
+                group["principals"][1] if len(group["principals"]) > 1 else group["first_row"], "relationship",
+                "PA" if group["principals"] else "",
+                f"case {case_id} needs exactly one PA (principal applicant); PA rows: {rows_text}",
+            ))
+    report.errors.sort(key=_issue_order)
+    return parsed
+
+
+def _issue_order(issue):
+    return (issue.row or 0, COLUMNS.index(issue.column) if issue.column in COLUMNS else len(COLUMNS))
+
+
+def _show(value):
+    return value.isoformat() if isinstance(value, datetime.date) else repr(value)
+
+
+@dataclass
+class _Plan:
+    new_cases: dict  # progres_case_id -> case values
+    new_people: list  # (row, values)
+    updates: list  # (Person, {field: value})
+    case_updates: list  # (Case, {field: value})
+    cases: dict  # progres_case_id -> existing Case
+
+
+def _plan(parsed, report):
+    """Compare the file with the database (batched look-ups); add errors for what may not change."""
+    case_ids = {v["progres_case_id"] for _, v in parsed}
+    individual_ids = [v["progres_individual_id"] for _, v in parsed]
+    existing_cases = {}
+    for chunk in _chunks(case_ids):
+        for case in Case.objects.filter(progres_case_id__in=chunk):
+            existing_cases[case.progres_case_id] = case
+    existing_people = {}
+    for chunk in _chunks(individual_ids):
+        for person in Person.objects.filter(progres_individual_id__in=chunk).select_related("case"):
+            existing_people[person.progres_individual_id] = person
+
+    plan = _Plan(new_cases={}, new_people=[], updates=[], case_updates=[], cases=existing_cases)
+    case_changes = {}
+    for number, values in parsed:
+        case_id = values["progres_case_id"]
+        case = existing_cases.get(case_id)
+        if case is None and case_id not in plan.new_cases:
+            plan.new_cases[case_id] = {c: values[c] for c in CASE_COLUMNS}
+            report.new_cases.append(case_id)
+        elif case is not None and case_id not in case_changes:
+            changed = {c: values[c] for c in CASE_COLUMNS if getattr(case, c) != values[c]}
+            case_changes[case_id] = changed
+            if changed and case.state in LOCKED_STATES:
+                report.errors.append(ImportIssue(
+                    number, next(iter(changed)), str(values[next(iter(changed))]),
+                    f"case {case.case_number} is {case.get_state_display().lower()}: its referral details "
+                    "cannot be changed by an import",
+                ))
+            elif changed:
+                plan.case_updates.append((case, changed))
+                report.updated_cases[case_id] = sorted(changed)
+
+        individual = values["progres_individual_id"]
+        person = existing_people.get(individual)
+        if person is None:
+            if case is not None and case.state in LOCKED_STATES:
+                report.errors.append(ImportIssue(
+                    number, "progres_individual_id", individual,
+                    f"case {case.case_number} is {case.get_state_display().lower()}: no member can be added by "
+                    "an import",
+                ))
+                continue
+            plan.new_people.append((number, values))
+            report.new_people.append(individual)
+            continue
+        if person.case.progres_case_id != case_id:
+            report.errors.append(ImportIssue(
+                number, "progres_case_id", case_id,
+                f"individual {individual} already belongs to case {person.case.case_number} "
+                f"(proGres {person.case.progres_case_id})",
+            ))
+            continue
+        changed = {f: values[f] for f in PERSON_FIELDS if _current(person, f) != values[f]}
+        if not changed:
+            report.unchanged_people.append(individual)
+        elif person.case.state in LOCKED_STATES:
+            report.errors.append(ImportIssue(
+                number, next(iter(changed)), str(values[next(iter(changed))]),
+                f"case {person.case.case_number} is {person.case.get_state_display().lower()}: its members' "
+                f"details cannot be changed by an import (would change {', '.join(sorted(changed))})",
+            ))
+        else:
+            plan.updates.append((person, changed))
+            report.updated_people[individual] = sorted(changed)
+    # A new PA in an existing case that already has one would break "exactly one PA".
+    for number, values in plan.new_people:
+        case = existing_cases.get(values["progres_case_id"])
+        if case is not None and values["relationship"] == Relationship.PA:
+            has_pa = Person.objects.filter(case=case, relationship=Relationship.PA).exclude(
+                progres_individual_id__in=individual_ids
+            ).exists()
+            if has_pa:
+                report.errors.append(ImportIssue(
+                    number, "relationship", "PA", f"case {case.case_number} already has a principal applicant",
+                ))
+    report.errors.sort(key=_issue_order)
+    return plan
+
+
+def _current(person, name):
+    value = getattr(person, name)
+    if name == "phone":
+        return str(value) if value else ""
+    return value
+
+
+def _person(values, case_id):
+    return Person(
+        case_id=case_id,
+        progres_individual_id=values["progres_individual_id"],
+        search_text=normalize(" ".join([values["family_name"], values["given_name"], values["native_name"]])),
+        **{f: values[f] for f in PERSON_FIELDS},
+    )
+
+
+def _apply(plan, report, *, by, via):
+    now = timezone.now()
+    new_case_ids = list(plan.new_cases)
+    numbers = CaseNumberCounter.reserve(
+        settings.SAFAR_CASE_NUMBER_PREFIX, timezone.localdate().year, len(new_case_ids)
+    ) if new_case_ids else []
+    created = Case.objects.bulk_create(
+        [
+            Case(case_number=number, progres_case_id=case_id, state_changed_at=now, **plan.new_cases[case_id])
+            for number, case_id in zip(numbers, new_case_ids)
+        ],
+        batch_size=1000,
+    )
+    case_pk = {c.progres_case_id: c.pk for c in created}
+    case_pk.update({case_id: case.pk for case_id, case in plan.cases.items()})
+    CaseTransition.objects.bulk_create(
+        [
+            CaseTransition(case_id=c.pk, at=now, user=by, actor=via, transition="create", from_state="",
+                           to_state=CaseState.REFERRED)
+            for c in created
+        ],
+        batch_size=1000,
+    )
+    Person.objects.bulk_create(
+        [_person(values, case_pk[values["progres_case_id"]]) for _, values in plan.new_people], batch_size=1000
+    )
+
+    touched = {}
+    for person, changed in plan.updates:
+        for name, value in changed.items():
+            setattr(person, name, value)
+        person.save(update_fields=[*changed, "updated_at"])
+        touched.setdefault(person.case_id, []).append(f"{person.full_name} ({', '.join(sorted(changed))})")
+    for case, changed in plan.case_updates:
+        for name, value in changed.items():
+            setattr(case, name, value)
+        case.version += 1
+        case.save(update_fields=[*changed, "version", "updated_at"])
+        touched.setdefault(case.pk, []).insert(0, f"referral details ({', '.join(sorted(changed))})")
+    added = {}
+    for _, values in plan.new_people:
+        case = plan.cases.get(values["progres_case_id"])
+        if case is not None:
+            added.setdefault(case.pk, []).append(f"{values['family_name']}, {values['given_name']}")
+    changes = [
+        CaseChange(case_id=pk, at=now, user=by, actor=via, summary="Updated: " + "; ".join(items))
+        for pk, items in touched.items()
+    ] + [
+        CaseChange(case_id=pk, at=now, user=by, actor=via, summary="Added: " + "; ".join(names))
+        for pk, names in added.items()
+    ]
+    CaseChange.objects.bulk_create(changes)
+
+    from movements import readiness
+
+    for case in Case.objects.filter(pk__in=set(touched) | set(added)):
+        readiness.refresh_snapshot(case)
+
+
+def checksum(data):
+    return hashlib.sha256(data).hexdigest()

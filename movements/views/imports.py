@@ -1,0 +1,102 @@
+"""Referral intake pages for operations: upload → preview (a dry run) → confirm → result."""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from movements.models import ReferralUpload
+from movements.referral_import import checksum, run_import
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label="Referral file (CSV or XLSX)")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.SAFAR_MAX_UPLOAD_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1_048_576:.1f} MB; the largest accepted is {limit / 1_048_576:.1f} MB."
+            )
+        return upload
+
+
+def _require_import(user):
+    if not user.has_perm("movements.import_referrals"):
+        raise PermissionDenied("Only operations staff import referral files.")
+
+
+def _too_large(request):
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length > settings.SAFAR_MAX_UPLOAD_BYTES + 64 * 1024
+
+
+@login_required
+def import_list(request):
+    _require_import(request.user)
+    form = UploadForm()
+    status = 200
+    if request.method == "POST":
+        if _too_large(request):
+            # Refuse before reading the body, so a huge upload cannot tie up the server.
+            form.errors["file"] = form.error_class([
+                f"The file is larger than {settings.SAFAR_MAX_UPLOAD_BYTES / 1_048_576:.1f} MB, the largest accepted."
+            ])
+            status = 413
+        else:
+            form = UploadForm(request.POST, request.FILES)
+            if form.is_valid():
+                upload = form.cleaned_data["file"]
+                data = upload.read()
+                report = run_import(data, upload.name, by=request.user, dry_run=True)
+                record = ReferralUpload.objects.create(
+                    filename=upload.name[:255], content=data if report.ok else None, sha256=checksum(data),
+                    size=len(data), uploaded_by=request.user, report=report.as_dict(),
+                    status=ReferralUpload.Status.PREVIEWED if report.ok else ReferralUpload.Status.REFUSED,
+                )
+                return redirect(reverse("import_detail", args=[record.pk]))
+            status = 400
+    uploads = ReferralUpload.objects.select_related("uploaded_by").defer("content")[:20]
+    return render(request, "movements/import_list.html", {"form": form, "uploads": uploads}, status=status)
+
+
+@login_required
+def import_detail(request, upload_id):
+    _require_import(request.user)
+    upload = get_object_or_404(ReferralUpload.objects.defer("content"), pk=upload_id)
+    return render(request, "movements/import_detail.html", {"upload": upload, "report": upload.report})
+
+
+@login_required
+@require_POST
+def import_confirm(request, upload_id):
+    _require_import(request.user)
+    with transaction.atomic():
+        upload = get_object_or_404(ReferralUpload.objects.select_for_update(), pk=upload_id)
+        if upload.status != ReferralUpload.Status.PREVIEWED or upload.content is None:
+            messages.error(request, f"{upload.filename} is {upload.get_status_display().lower()}: nothing to confirm.")
+            return redirect(reverse("import_detail", args=[upload.pk]))
+        report = run_import(bytes(upload.content), upload.filename, by=request.user)
+        upload.report = report.as_dict()
+        if report.ok:
+            upload.status = ReferralUpload.Status.IMPORTED
+            upload.imported_at = timezone.now()
+            upload.content = None  # personal data: keep the record of the import, not the file
+            messages.success(request, report.summary())
+        else:
+            # The database changed since the preview (another import, an edit): nothing was saved.
+            upload.status = ReferralUpload.Status.REFUSED
+            upload.content = None
+            messages.error(request, "The file no longer imports cleanly: " + report.summary())
+        upload.save()
+    return redirect(reverse("import_detail", args=[upload.pk]))

@@ -1,0 +1,633 @@
+"""Entering and editing cases, members and travel documents through the pages, as an operations officer."""
+
+import datetime
+import re
+
+import pytest
+import time_machine
+
+from movements import transitions
+from movements.models import Case, CaseNumberCounter, CaseTransition, Person, TravelDocument
+from tests.conftest import make_case
+
+pytestmark = pytest.mark.django_db
+
+LINE1 = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<"
+LINE2 = "L898902C36UTO7408122F1204159ZE184226B<<<<<10"
+
+HOSTILE = [
+    "x" * 5000,
+    "%",
+    "%%_\\",
+    "'; drop table movements_case; --",
+    "\x00",
+    "a\x00b",
+    "زهرا کریمی\u200f",  # Dari, with a right-to-left mark
+    "\u202eevil\u202c",  # right-to-left override
+    "<script>alert(1)</script>",
+    "{{ 7|add:7 }}",
+    "\ufffd\ufeff",  # replacement character, byte-order mark
+    "😀" * 60,
+]
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def olga(client, ops):
+    client.force_login(ops)
+    return client
+
+
+def member_fields(index, **fields):
+    values = {
+        "progres_individual_id": f"555-26C00001-{index + 1:02d}",
+        "relationship": "PA" if index == 0 else "SPS",
+        "family_name": "Karimi",
+        "given_name": ["Zahra", "Ahmad", "Omid"][index % 3],
+        "native_name": ["زهرا کریمی", "احمد کریمی", "امید کریمی"][index % 3],
+        "sex": "F" if index == 0 else "M",
+        "date_of_birth": f"{1985 + 3 * index}-05-17",
+        "nationality": "AFG",
+        "phone": "",
+        "special_needs": "",
+        "visa_reference": "",
+    }
+    values.update(fields)
+    return {f"members-{index}-{name}": value for name, value in values.items()}
+
+
+def new_case_data(members=2, member_overrides=None, **case_fields):
+    data = {
+        "progres_case_id": "555-26C00001",
+        "destination_country": "CAN",
+        "priority": "urgent",
+        "submission_category": "LPN",
+        "referral_date": "2026-03-01",
+        "planned_travel_date": "",
+        "notes": "",
+        "version": "",
+        "members-TOTAL_FORMS": str(members),
+        "members-INITIAL_FORMS": "0",
+        "members-MIN_NUM_FORMS": "0",
+        "members-MAX_NUM_FORMS": "1000",
+    }
+    data.update(case_fields)
+    for index in range(members):
+        data.update(member_fields(index, **(member_overrides or {}).get(index, {})))
+    return data
+
+
+def form_data(response):
+    """What the browser would post back for the page as drawn: every field with its current value."""
+    data = {}
+    forms = []
+    if "form" in response.context:
+        forms.append(response.context["form"])
+    formset = response.context["formset"]
+    forms += [formset.management_form, *formset.forms]
+    for form in forms:
+        for field in form:
+            value = field.value()
+            if value is None or value is False:
+                continue
+            data[field.html_name] = "on" if value is True else str(value)
+    return data
+
+
+def counts():
+    return (
+        Case.objects.count(), Person.objects.count(), TravelDocument.objects.count(),
+        CaseTransition.objects.count(), CaseNumberCounter.objects.count(),
+    )
+
+
+def html(response):
+    return response.content.decode()
+
+
+def field_errors(response):
+    """The messages shown next to fields and at the top of the form."""
+    return re.findall(r'<p class="fielderror" role="alert">(.*?)</p>', html(response), re.S)
+
+
+# --- creating a case ------------------------------------------------------------------------------
+
+
+def test_it_creates_a_case_with_two_members(olga, ops):
+    response = olga.post("/cases/new/", new_case_data())
+
+    assert response.status_code == 302
+    case = Case.objects.get(progres_case_id="555-26C00001")
+    assert re.fullmatch(r"DYU-\d{4}-\d{5}", case.case_number)
+    assert response["Location"] == f"/cases/{case.case_number}/"
+    assert case.state == "referred"
+    assert case.priority == "urgent"
+    assert [(p.relationship, p.full_name, p.native_name) for p in case.members.order_by("id")] == [
+        ("PA", "Karimi, Zahra", "زهرا کریمی"),
+        ("SPS", "Karimi, Ahmad", "احمد کریمی"),
+    ]
+
+
+def test_creating_a_case_writes_its_first_history_row(olga, ops):
+    olga.post("/cases/new/", new_case_data())
+
+    case = Case.objects.get(progres_case_id="555-26C00001")
+    (row,) = CaseTransition.objects.filter(case=case)
+    assert (row.transition, row.from_state, row.to_state) == ("create", "", "referred")
+    assert row.user == ops
+    assert row.actor == "Olga Ops"
+
+
+def test_case_numbers_count_up_within_the_year(olga):
+    olga.post("/cases/new/", new_case_data())
+    olga.post(
+        "/cases/new/",
+        new_case_data(
+            progres_case_id="555-26C00002",
+            member_overrides={0: {"progres_individual_id": "555-26C00002-01"},
+                              1: {"progres_individual_id": "555-26C00002-02"}},
+        ),
+    )
+
+    first, second = Case.objects.order_by("id").values_list("case_number", flat=True)
+    assert int(second[-5:]) == int(first[-5:]) + 1
+    assert first[:9] == second[:9]
+
+
+def test_the_case_number_carries_the_local_year():
+    with time_machine.travel(datetime.datetime(2026, 12, 31, 20, tzinfo=datetime.timezone.utc), tick=False):
+        case = make_case(1)  # already 1 January 2027 in Dushanbe
+
+    assert case.case_number.startswith("DYU-2027-")
+
+
+def test_it_stores_phone_numbers_in_e164_with_tajikistan_as_the_default_region(olga):
+    data = new_case_data(member_overrides={0: {"phone": "93 490 4548"}, 1: {"phone": "+44 20 7946 0958"}})
+
+    response = olga.post("/cases/new/", data)
+
+    assert response.status_code == 302
+    phones = [str(p.phone) for p in Person.objects.order_by("id")]
+    assert phones == ["+992934904548", "+442079460958"]
+
+
+def test_it_normalises_special_needs_codes(olga):
+    response = olga.post("/cases/new/", new_case_data(member_overrides={0: {"special_needs": "wchr, meda;WCHR"}}))
+
+    assert response.status_code == 302
+    assert Person.objects.get(relationship="PA").special_needs == "WCHR;MEDA"
+
+
+def test_a_blank_extra_member_row_adds_nobody(olga):
+    data = new_case_data(members=2)
+    # The page always offers one empty row; a browser posts it with its preselected nationality.
+    data["members-TOTAL_FORMS"] = "3"
+    data.update({key.replace("members-0-", "members-2-"): "" for key in member_fields(0)})
+    data["members-2-nationality"] = "AFG"
+
+    response = olga.post("/cases/new/", data)
+
+    assert response.status_code == 302
+    assert Person.objects.count() == 2
+
+
+BAD_INPUT = [
+    pytest.param({}, {0: {"family_name": ""}}, "This field is required.", id="missing-family-name"),
+    pytest.param({}, {1: {"date_of_birth": "2099-01-01"}}, "The date of birth is in the future.", id="future-birth"),
+    pytest.param({}, {1: {"date_of_birth": "1850-01-01"}}, "before 1900", id="birth-before-1900"),
+    pytest.param({}, {1: {"date_of_birth": "17/05/1985x"}}, "Enter a valid date.", id="garbled-birth"),
+    pytest.param({}, {0: {"special_needs": "XXXX"}}, "Unknown special-needs code: XXXX", id="unknown-ssr"),
+    pytest.param({}, {0: {"phone": "12"}}, "valid phone number", id="bad-phone"),
+    pytest.param({}, {0: {"sex": "Q"}}, "Select a valid choice.", id="bad-sex"),
+    pytest.param({}, {0: {"nationality": "ZZZ"}}, "Select a valid choice.", id="bad-nationality"),
+    pytest.param({}, {0: {"progres_individual_id": "no spaces!"}}, "proGres id as UNHCR writes it", id="bad-id"),
+    pytest.param({"progres_case_id": ""}, {}, "This field is required.", id="missing-case-id"),
+    pytest.param({"referral_date": "2099-01-01"}, {}, "The referral date is in the future.", id="future-referral"),
+    pytest.param({"submission_category": "L1"}, {}, "up to 10 capital letters", id="bad-category"),
+    pytest.param({"destination_country": "XYZ"}, {}, "Select a valid choice.", id="bad-destination"),
+]
+
+
+@pytest.mark.parametrize("case_fields, member_overrides, message", BAD_INPUT)
+def test_it_refuses_bad_input_with_a_message_at_the_field_and_saves_nothing(
+    olga, case_fields, member_overrides, message
+):
+    before = counts()
+
+    response = olga.post("/cases/new/", new_case_data(member_overrides=member_overrides, **case_fields))
+
+    assert response.status_code == 400
+    assert "Nothing was saved." in html(response)
+    assert any(message in error for error in field_errors(response)), field_errors(response)
+    assert counts() == before
+
+
+@pytest.mark.parametrize(
+    "relationships, count",
+    [(["SPS", "SPS"], 0), (["PA", "PA"], 2), (["CHD", "PA", "PA"], 2)],
+)
+def test_it_refuses_a_case_without_exactly_one_principal_applicant(olga, relationships, count):
+    before = counts()
+    overrides = {i: {"relationship": r} for i, r in enumerate(relationships)}
+
+    response = olga.post("/cases/new/", new_case_data(members=len(relationships), member_overrides=overrides))
+
+    assert response.status_code == 400
+    assert f"exactly one principal applicant (PA); this one would have {count}." in html(response)
+    assert counts() == before
+
+
+def test_it_refuses_a_case_without_members(olga):
+    before = counts()
+
+    response = olga.post("/cases/new/", new_case_data(members=0))
+
+    assert response.status_code == 400
+    assert "A case needs at least one member" in html(response)
+    assert counts() == before
+
+
+def test_it_refuses_the_same_individual_id_twice_in_one_case(olga):
+    before = counts()
+    same = {0: {"progres_individual_id": "555-26C00001-01"}, 1: {"progres_individual_id": "555-26C00001-01"}}
+
+    response = olga.post("/cases/new/", new_case_data(member_overrides=same))
+
+    assert response.status_code == 400
+    assert field_errors(response).count("This proGres individual id is used twice in this case.") == 1
+    assert counts() == before
+
+
+def test_it_refuses_an_individual_id_already_used_by_another_case(olga):
+    other = make_case(1)
+    taken = other.members.get().progres_individual_id
+    before = counts()
+
+    response = olga.post("/cases/new/", new_case_data(member_overrides={1: {"progres_individual_id": taken}}))
+
+    assert response.status_code == 400
+    # Django capitalises the label here ("ProGres individual id"), hence the case-blind comparison.
+    assert any("progres individual id already exists" in e.lower() for e in field_errors(response))
+    assert counts() == before
+    assert other.members.get().progres_individual_id == taken
+
+
+def test_it_refuses_a_case_id_already_used_by_another_case(olga):
+    other = make_case(1)
+    before = counts()
+
+    response = olga.post("/cases/new/", new_case_data(progres_case_id=other.progres_case_id))
+
+    assert response.status_code == 400
+    assert any("progres case id already exists" in e.lower() for e in field_errors(response))
+    assert counts() == before
+
+
+def test_a_refused_form_keeps_what_was_typed(olga):
+    response = olga.post(
+        "/cases/new/", new_case_data(member_overrides={0: {"phone": "12"}, 1: {"given_name": "Ahmad Shah"}})
+    )
+
+    assert response.status_code == 400
+    assert 'value="Ahmad Shah"' in html(response)
+    assert 'value="زهرا کریمی"' in html(response)
+
+
+# --- editing a case ------------------------------------------------------------------------------
+
+
+def test_editing_saves_the_changes_and_bumps_the_version(olga):
+    case = make_case(2)
+    data = form_data(olga.get(f"/cases/{case.case_number}/edit/"))
+    ahmad = case.members.get(given_name="Ahmad")
+    index = next(k.split("-")[1] for k, v in data.items() if k.endswith("-id") and v == str(ahmad.pk))
+    data[f"members-{index}-given_name"] = "Ahmad Shah"
+    data[f"members-{index}-phone"] = "934904548"
+    data["notes"] = "Interview on 12 March"
+
+    response = olga.post(f"/cases/{case.case_number}/edit/", data)
+
+    assert response.status_code == 302, field_errors(response)
+    stored = Case.objects.get(pk=case.pk)
+    assert stored.notes == "Interview on 12 March"
+    assert stored.version == case.version + 1
+    ahmad.refresh_from_db()
+    assert ahmad.given_name == "Ahmad Shah"
+    assert str(ahmad.phone) == "+992934904548"
+
+
+def test_editing_can_add_a_member(olga):
+    case = make_case(1)
+    data = form_data(olga.get(f"/cases/{case.case_number}/edit/"))
+    extra = int(data["members-TOTAL_FORMS"]) - 1  # the empty row the page offers
+    data.update(member_fields(extra, progres_individual_id=f"{case.progres_case_id}-09", relationship="CHD",
+                              given_name="Yasin", date_of_birth="2019-02-03"))
+
+    response = olga.post(f"/cases/{case.case_number}/edit/", data)
+
+    assert response.status_code == 302, field_errors(response)
+    assert case.members.count() == 2
+
+
+def test_editing_can_remove_a_member(olga):
+    case = make_case(2, ime=False)
+    data = form_data(olga.get(f"/cases/{case.case_number}/edit/"))
+    ahmad = case.members.get(given_name="Ahmad")
+    index = next(k.split("-")[1] for k, v in data.items() if k.endswith("-id") and v == str(ahmad.pk))
+    data[f"members-{index}-DELETE"] = "on"
+
+    response = olga.post(f"/cases/{case.case_number}/edit/", data)
+
+    assert response.status_code == 302, field_errors(response)
+    assert [p.given_name for p in case.members.all()] == ["Zahra"]
+
+
+def test_members_cannot_be_added_once_a_case_is_booked(olga, ops):
+    case = make_case(1)
+    for name in ["accept", "approve", "clear", "book"]:
+        case = getattr(transitions, name)(case, by=ops)
+    data = form_data(olga.get(f"/cases/{case.case_number}/edit/"))
+    assert data["members-TOTAL_FORMS"] == "1"  # no empty row offered
+    data["members-TOTAL_FORMS"] = "2"
+    data.update(member_fields(1, progres_individual_id=f"{case.progres_case_id}-09", relationship="CHD"))
+    before = counts()
+
+    response = olga.post(f"/cases/{case.case_number}/edit/", data)
+
+    assert response.status_code == 400
+    assert "Members cannot be added to a case that is booked or has left." in html(response)
+    assert counts() == before
+
+
+def test_editing_from_a_stale_page_saves_nothing_and_says_why(olga, ops):
+    case = make_case(2)
+    data = form_data(olga.get(f"/cases/{case.case_number}/edit/"))
+    transitions.accept(case, by=ops)  # someone else moves the case meanwhile
+    data["notes"] = "my edit"
+    data["members-0-family_name"] = "Changed"
+    before = counts()
+
+    response = olga.post(f"/cases/{case.case_number}/edit/", data)
+
+    assert response.status_code == 400
+    assert "This case changed while you were looking at it" in html(response)
+    stored = Case.objects.get(pk=case.pk)
+    assert stored.notes == ""
+    assert stored.state == "in_processing"
+    assert not Person.objects.filter(family_name="Changed").exists()
+    assert counts() == before
+
+
+def test_editing_twice_from_the_same_page_saves_only_the_first(olga):
+    case = make_case(1)
+    data = form_data(olga.get(f"/cases/{case.case_number}/edit/"))
+
+    first = olga.post(f"/cases/{case.case_number}/edit/", {**data, "notes": "first"})
+    second = olga.post(f"/cases/{case.case_number}/edit/", {**data, "notes": "second"})
+
+    assert first.status_code == 302
+    assert second.status_code == 400
+    assert Case.objects.get(pk=case.pk).notes == "first"
+
+
+def test_editing_cannot_change_the_state(olga):
+    case = make_case(1)
+    data = form_data(olga.get(f"/cases/{case.case_number}/edit/"))
+    data["state"] = "ready"
+
+    response = olga.post(f"/cases/{case.case_number}/edit/", data)
+
+    assert response.status_code == 302
+    assert Case.objects.get(pk=case.pk).state == "referred"
+
+
+def test_editing_refuses_an_id_used_by_another_case_and_saves_nothing(olga):
+    case = make_case(1)
+    other = make_case(1)
+    data = form_data(olga.get(f"/cases/{case.case_number}/edit/"))
+    data["members-0-progres_individual_id"] = other.members.get().progres_individual_id
+    data["notes"] = "should not be saved"
+
+    response = olga.post(f"/cases/{case.case_number}/edit/", data)
+
+    assert response.status_code == 400
+    assert Case.objects.get(pk=case.pk).notes == ""
+
+
+def test_a_departed_case_can_no_longer_be_edited(olga, ops):
+    case = make_case(1)
+    for name in ["accept", "approve", "clear", "book", "depart"]:
+        case = getattr(transitions, name)(case, by=ops)
+
+    response = olga.get(f"/cases/{case.case_number}/edit/")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/cases/{case.case_number}/"
+
+
+# --- travel documents ---------------------------------------------------------------------------
+
+
+def document_data(**fields):
+    values = {
+        "document_type": "passport", "number": "L898902C3", "issuing_country": "AFG", "expiry_date": "2012-04-15",
+        "mrz_line1": LINE1, "mrz_line2": LINE2,
+    }
+    values.update(fields)
+    data = {
+        "documents-TOTAL_FORMS": "1", "documents-INITIAL_FORMS": "0",
+        "documents-MIN_NUM_FORMS": "0", "documents-MAX_NUM_FORMS": "1000",
+    }
+    data.update({f"documents-0-{name}": value for name, value in values.items()})
+    return data
+
+
+@pytest.fixture
+def person_without_documents():
+    case = make_case(1, documents=False)
+    person = case.members.get()
+    return case, person, f"/cases/{case.case_number}/members/{person.pk}/documents/"
+
+
+def test_it_records_a_travel_document_with_a_checked_mrz(olga, person_without_documents):
+    case, person, url = person_without_documents
+
+    response = olga.post(url, document_data(number="l898902c3"))
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/cases/{case.case_number}/"
+    document = person.documents.get()
+    assert (document.number, document.expiry_date) == ("L898902C3", datetime.date(2012, 4, 15))
+    assert document.mrz_line2 == LINE2
+
+
+@pytest.mark.parametrize(
+    "fields, field, message",
+    [
+        ({"mrz_line2": LINE2[:9] + "7" + LINE2[10:]}, "mrz_line2", "MRZ check digit for the document number is 7"),
+        ({"number": "L898902C4"}, "number", "The MRZ gives document number L898902C3, not L898902C4."),
+        ({"expiry_date": "2012-04-16"}, "expiry_date", "The MRZ gives expiry 15.04.12"),
+        ({"mrz_line1": ""}, "mrz_line1", "Give both MRZ lines, or neither."),
+        ({"mrz_line2": LINE2[:40]}, "mrz_line2", "MRZ line 2 has 40 characters"),
+        ({"mrz_line2": LINE2[:3] + "\u00b2" + LINE2[4:]}, "mrz_line2", "is not allowed in a machine-readable zone"),
+        ({"number": "AB-12"}, "number", "Capital letters and digits only"),
+        ({"expiry_date": ""}, "expiry_date", "This field is required."),
+    ],
+)
+def test_it_refuses_a_document_that_does_not_check_out(olga, person_without_documents, fields, field, message):
+    case, person, url = person_without_documents
+    before = counts()
+
+    response = olga.post(url, document_data(**fields))
+
+    assert response.status_code == 400
+    form = response.context["formset"].forms[0]
+    assert any(message in error for error in form.errors[field]), form.errors
+    assert any(message in error for error in field_errors(response))
+    assert counts() == before
+
+
+def test_it_refuses_the_same_document_recorded_for_someone_else(olga, person_without_documents):
+    case, person, url = person_without_documents
+    other = make_case(1).members.get().documents.get()
+    before = counts()
+
+    response = olga.post(url, document_data(
+        number=other.number, issuing_country=other.issuing_country, expiry_date="2031-01-01",
+        mrz_line1="", mrz_line2="",
+    ))
+
+    assert response.status_code == 400
+    assert "already exists" in html(response)
+    assert counts() == before
+
+
+def test_adding_a_valid_passport_clears_the_document_blocker(olga, ops, django_capture_on_commit_callbacks):
+    case = transitions.accept(make_case(1, documents=False), by=ops)
+    person = case.members.get()
+    url = f"/cases/{case.case_number}/members/{person.pk}/documents/"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = olga.post(url, document_data(number="P1234567", expiry_date="2031-01-01", mrz_line1="",
+                                                mrz_line2=""))
+
+    assert response.status_code == 302
+    assert Case.objects.get(pk=case.pk).blocker_count == 0
+
+
+def test_a_document_page_for_someone_in_another_case_is_not_found(olga):
+    case = make_case(1)
+    stranger = make_case(1).members.get()
+
+    response = olga.get(f"/cases/{case.case_number}/members/{stranger.pk}/documents/")
+
+    assert response.status_code == 404
+
+
+# --- nothing anyone types gives a 500 -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_searching_for_anything_answers_a_page(olga, text):
+    make_case(1)
+
+    for params in ({"q": text}, {"state": text}, {"priority": text, "destination": text}, {"page": text},
+                   {"blockers": text, "q": "Karimi"}):
+        response = olga.get("/cases/", params)
+        assert response.status_code == 200, params
+
+
+def test_search_treats_wildcards_literally(olga):
+    make_case(1)
+
+    response = olga.get("/cases/", {"q": "%"})
+
+    assert "No case matches these filters." in html(response)
+
+
+CASE_FIELDS = ["progres_case_id", "destination_country", "priority", "submission_category", "referral_date",
+               "planned_travel_date", "notes"]
+MEMBER_FIELDS = list(member_fields(0).keys())
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_typing_anything_into_the_new_case_form_answers_a_page(olga, text):
+    everywhere = new_case_data(**{name: text for name in CASE_FIELDS})
+    everywhere.update({name.replace("-0-", "-1-"): text for name in MEMBER_FIELDS})
+    free_text = new_case_data(notes=text, member_overrides={1: {"native_name": text}})
+    management = {**new_case_data(), "members-TOTAL_FORMS": text, "members-INITIAL_FORMS": text}
+    row_ids = {**new_case_data(), "members-0-id": text, "members-1-case": text}
+
+    for data in (everywhere, free_text, management, row_ids):
+        response = olga.post("/cases/new/", data, follow=True)  # a saved case: its page is drawn too
+        assert response.status_code in (200, 400)
+
+
+def test_names_in_their_own_script_are_saved_and_shown_as_typed(olga):
+    native = "زهرا\u200cکریمی\u200f"  # Dari, with a zero-width non-joiner and a right-to-left mark
+    data = new_case_data(notes="<b>not bold</b> & 100%", member_overrides={0: {"native_name": native}})
+
+    response = olga.post("/cases/new/", data, follow=True)
+
+    assert response.status_code == 200
+    assert Person.objects.get(relationship="PA").native_name == native
+    page = html(response)
+    assert native in page
+    assert "&lt;b&gt;not bold&lt;/b&gt; &amp; 100%" in page
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_typing_anything_into_the_edit_and_document_forms_answers_a_page(olga, text):
+    case = make_case(1)
+    person = case.members.get()
+    edit_url = f"/cases/{case.case_number}/edit/"
+    documents_url = f"/cases/{case.case_number}/members/{person.pk}/documents/"
+    edit = form_data(olga.get(edit_url))
+    documents = form_data(olga.get(documents_url))
+
+    edits = [
+        {**edit, **{name: text for name in edit if name.startswith(("notes", "members-0-", "progres"))}},
+        {**edit, "notes": text, "members-0-native_name": text},
+        {**edit, "version": text},
+        {**edit, "members-0-id": text, "members-0-case": text},
+    ]
+    for data in edits:
+        response = olga.post(edit_url, data, follow=True)
+        assert response.status_code in (200, 400)
+    document_posts = [
+        {**documents, **{name: text for name in documents if name.startswith("documents-0-")}},
+        {**documents, "documents-0-id": text},
+    ]
+    for data in document_posts:
+        response = olga.post(documents_url, data, follow=True)
+        assert response.status_code in (200, 400)
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_posting_anything_to_a_transition_answers_a_page(olga, text):
+    case = make_case(1)
+    url = f"/cases/{case.case_number}/transition/"
+
+    for data in ({"transition": text, "version": case.version},
+                 {"transition": "hold", "reason": text, "version": case.version},
+                 {"transition": "accept", "version": text}):
+        response = olga.post(url, data)
+        assert response.status_code == 302, data
+        assert response["Location"] == f"/cases/{case.case_number}/"
+
+
+@pytest.mark.parametrize("text", ["\x00", "DYU-2026-00001\x00", "%00", "x" * 3000, "'; drop table x; --", "DYU-2026-%",
+                                  "..", "کریمی"])
+def test_any_case_number_in_the_address_answers_not_found(olga, text):
+    from urllib.parse import quote
+
+    make_case(1)
+    base = f"/cases/{quote(text, safe='')}/"
+
+    for url in [base, f"{base}edit/", f"{base}members/1/documents/"]:
+        assert olga.get(url).status_code == 404, url
+    assert olga.post(f"{base}transition/", {"transition": "accept", "version": 1}).status_code == 404
