@@ -114,7 +114,8 @@ class CaseNumberCounter(models.Model):
 class Case(ConcurrentTransitionMixin, models.Model):
     case_number = models.CharField(max_length=30, unique=True, editable=False)
     progres_case_id = models.CharField(
-        "proGres case id", max_length=40, unique=True, validators=[progres_id_validator]
+        "proGres case id", max_length=40, unique=True, validators=[progres_id_validator],
+        error_messages={"unique": "Another case already has this proGres case id."},
     )
     destination_country = models.CharField(max_length=3, choices=COUNTRY_CHOICES, default="CAN")
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
@@ -237,7 +238,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
 class Person(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="members")
     progres_individual_id = models.CharField(
-        "proGres individual id", max_length=40, unique=True, validators=[progres_id_validator]
+        "proGres individual id", max_length=40, unique=True, validators=[progres_id_validator],
+        error_messages={"unique": "Another person already has this proGres individual id."},
     )
     relationship = models.CharField(max_length=3, choices=Relationship.choices)
     family_name = models.CharField(max_length=100, help_text="Latin script, as on the travel document.")

@@ -46,6 +46,9 @@ ID_PATTERN = re.compile(r"^[0-9A-Z][0-9A-Z-]{4,39}$")
 CATEGORY_PATTERN = re.compile(r"^[A-Z]{1,10}$")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LOOKUP_CHUNK = 500  # below SQLite's limit on query parameters
+RELATIONSHIPS = tuple(Relationship.values)
+SEXES = tuple(Sex.values)
+PRIORITIES = tuple(Priority.values)
 
 
 @dataclass(frozen=True)
@@ -275,13 +278,13 @@ class RowChecker:
                 values[column] = value
 
         relationship = raw.get("relationship", "").strip().upper()
-        if relationship and relationship not in Relationship.values:
-            fail("relationship", f"not one of {'/'.join(Relationship.values)}")
+        if relationship and relationship not in RELATIONSHIPS:
+            fail("relationship", f"not one of {'/'.join(RELATIONSHIPS)}")
         elif relationship:
             values["relationship"] = relationship
 
         sex = raw.get("sex", "").strip().upper()
-        if sex and sex not in Sex.values:
+        if sex and sex not in SEXES:
             fail("sex", "not F/M/X")
         elif sex:
             values["sex"] = sex
@@ -321,8 +324,8 @@ class RowChecker:
             values["destination_country"] = destination
 
         priority = raw.get("priority", "").strip().lower()
-        if priority and priority not in Priority.values:
-            fail("priority", f"unknown priority: use {', '.join(Priority.values)}")
+        if priority and priority not in PRIORITIES:
+            fail("priority", f"unknown priority: use {', '.join(PRIORITIES)}")
         elif priority:
             values["priority"] = priority
 

@@ -12,6 +12,12 @@ from movements.models import Case, MedicalExam, Person, TravelDocument
 from movements.transitions import record_creation
 
 PASSWORD = "test-pass-123"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The personas are created in nearly every test; the production hasher would be the slowest part of the suite.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 _counter = itertools.count(1)
 
 

@@ -5,6 +5,7 @@ import re
 import shutil
 
 import pytest
+from django.db import connections
 
 from tests.conftest import PASSWORD, make_case
 from movements import transitions
@@ -32,6 +33,9 @@ def browser_page():
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(15_000)
         yield page
+        # While Playwright's event loop runs, the ORM used a connection of that context; close it here, or it
+        # outlives the test and PostgreSQL refuses to drop the test database.
+        connections.close_all()
         browser.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 

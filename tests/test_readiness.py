@@ -21,10 +21,6 @@ def frozen_today():
         yield
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def codes(blockers):
     return [b.code for b in blockers]

@@ -13,10 +13,6 @@ PHONE = "+992934904548"
 PHONE_FORMS = [PHONE, "992934904548", "934904548", "93 490 4548", "93-490-4548"]
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def case():

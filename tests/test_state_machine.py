@@ -20,11 +20,6 @@ from tests.conftest import make_case
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The personas are created in every test; the production hasher makes that the slowest part of the suite.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 ALL_STATES = [
     "referred", "in_processing", "approved", "ready", "booked", "departed", "arrived", "on_hold", "rejected",
     "withdrawn",

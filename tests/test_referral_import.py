@@ -1,0 +1,378 @@
+"""The referral import: the contract's rules, all-or-nothing, idempotence, hostile files, and who may import."""
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from movements import transitions
+from movements.models import Case, CaseChange, CaseTransition, Person, ReferralUpload
+from movements.referral_import import COLUMNS, run_import
+
+DATA = Path(__file__).parent / "data"
+SAMPLE = (DATA / "referrals-sample.csv").read_bytes()
+FAULTY = (DATA / "referrals-with-errors.csv").read_bytes()
+
+
+def sample_rows():
+    return list(csv.DictReader(io.StringIO(SAMPLE.decode("utf-8"))))
+
+
+def to_csv(rows, columns=COLUMNS):
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def counts():
+    return Case.objects.count(), Person.objects.count(), CaseTransition.objects.count(), CaseChange.objects.count()
+
+
+# --- the sample and the faulty file ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_sample_file_imports_into_12_cases_and_45_people_and_again_changes_nothing():
+    report = run_import(SAMPLE, "referrals-sample.csv")
+    assert report.ok and report.applied
+    assert (len(report.new_cases), len(report.new_people)) == (12, 45)
+    assert Case.objects.count() == 12 and Person.objects.count() == 45
+    assert set(Case.objects.values_list("state", flat=True)) == {"referred"}
+    logs = CaseTransition.objects.filter(transition="create")
+    assert logs.count() == 12
+    assert set(logs.values_list("actor", "to_state")) == {("referral import: referrals-sample.csv", "referred")}
+    before = counts()
+
+    again = run_import(SAMPLE, "referrals-sample.csv")
+    assert again.ok
+    assert (again.new_cases, again.new_people, again.updated_people) == ([], [], {})
+    assert len(again.unchanged_people) == 45
+    assert counts() == before
+
+
+@pytest.mark.django_db
+def test_the_faulty_file_is_refused_whole_and_every_planted_fault_is_reported():
+    report = run_import(FAULTY, "referrals-with-errors.csv")
+    assert not report.applied
+    assert counts() == (0, 0, 0, 0)
+    found = {(e.row, e.column) for e in report.errors}
+    expected = [line.split("\t")[:2] for line in (DATA / "referrals-with-errors.expected.tsv").read_text().splitlines()]
+    for row, column in expected:
+        if column == "progres_individual_id":  # reported on either row that shares the id
+            assert (12, column) in found or (25, column) in found
+        else:
+            assert (int(row), column) in found, (row, column)
+    assert len(report.errors) == 9
+    by_cell = {(e.row, e.column): e for e in report.errors}
+    assert by_cell[(25, "date_of_birth")].value == "31/02/1990"
+    assert by_cell[(25, "date_of_birth")].message == "not an ISO date (YYYY-MM-DD)"
+    assert by_cell[(47, "priority")].value == "asap"
+
+
+@pytest.mark.django_db
+def test_the_command_prints_every_error_and_exits_1(capsys):
+    with pytest.raises(SystemExit) as exited:
+        call_command("import_referrals", str(DATA / "referrals-with-errors.csv"))
+    assert exited.value.code == 1
+    out = capsys.readouterr().out
+    assert "refused, nothing was imported. 9 error(s)" in out
+    assert "25\tdate_of_birth\t31/02/1990\tnot an ISO date (YYYY-MM-DD)" in out
+    assert "47\tpriority\tasap\t" in out
+    assert counts() == (0, 0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_the_command_dry_run_saves_nothing_and_the_real_run_imports(capsys):
+    call_command("import_referrals", str(DATA / "referrals-sample.csv"), "--dry-run")
+    assert "Would import 45 row(s): 12 new case(s), 45 new person(s)" in capsys.readouterr().out
+    assert counts() == (0, 0, 0, 0)
+    call_command("import_referrals", str(DATA / "referrals-sample.csv"))
+    assert "Imported 45 row(s): 12 new case(s)" in capsys.readouterr().out
+    assert Person.objects.count() == 45
+
+
+@pytest.mark.django_db
+def test_names_in_dari_and_tajik_cyrillic_survive_byte_for_byte():
+    rows = sample_rows()
+    # The sample's native names are all Dari; add a Tajik family, and a Dari name with a zero-width non-joiner.
+    tajik = dict(rows[0], progres_case_id="870-26C77777", relationship="PA", family_name="Rahmonov",
+                 given_name="Firuz", progres_individual_id="870-26C77777-01", native_name="Фирӯз Раҳмонов")
+    tajik_child = dict(tajik, relationship="CHD", given_name="Madina", progres_individual_id="870-26C77777-02",
+                       native_name="Мадина Раҳмонова")
+    rows[1]["native_name"] = "محمد\u200cرضا نوری"
+    rows += [tajik, tajik_child]
+    assert run_import(to_csv(rows), "referrals.csv").ok
+    stored = dict(Person.objects.values_list("progres_individual_id", "native_name"))
+    for row in rows:
+        assert stored[row["progres_individual_id"]].encode("utf-8") == row["native_name"].encode("utf-8")
+
+
+@pytest.mark.django_db
+def test_phone_numbers_in_any_human_format_are_stored_as_e164():
+    run_import(SAMPLE, "referrals-sample.csv")
+    phones = {str(p) for p in Person.objects.exclude(phone="").values_list("phone", flat=True)}
+    assert "+992988557139" in phones  # written (+992) 98-855-7139
+    assert "+992931124268" in phones  # written 93 112 4268: region TJ by default
+    assert all(p.startswith("+") and p[1:].isdigit() for p in phones)
+
+
+# --- formats and headers -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_xlsx_file_imports_like_the_csv():
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    rows = sample_rows()
+    sheet.append([c.upper() for c in rows[0].keys()])  # column names are case-insensitive
+    for row in rows:
+        sheet.append(list(row.values()))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    report = run_import(buffer.getvalue(), "referrals.xlsx")
+    assert report.ok, report.errors[:3]
+    assert (len(report.new_cases), len(report.new_people)) == (12, 45)
+
+
+@pytest.mark.django_db
+def test_column_order_is_free_and_a_bom_is_accepted():
+    columns = list(reversed(COLUMNS))
+    report = run_import(b"\xef\xbb\xbf" + to_csv(sample_rows(), columns), "r.csv")
+    assert report.ok and len(report.new_people) == 45
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "header, message",
+    [
+        ([c for c in COLUMNS if c != "sex"], "required column missing: sex"),
+        (COLUMNS + ["religion"], "unknown column 'religion'"),
+        (COLUMNS + ["sex"], "column “sex” appears twice"),
+    ],
+)
+def test_a_missing_unknown_or_repeated_column_stops_the_import_with_one_message(header, message):
+    report = run_import(to_csv(sample_rows(), header), "r.csv")
+    assert len(report.errors) == 1
+    assert message in report.errors[0].message
+    assert report.errors[0].row == 1
+    assert counts() == (0, 0, 0, 0)
+
+
+# --- hostile files ------------------------------------------------------------------------------------
+
+
+def latin1_file():
+    return "progres_case_id,family_name\n1,Müller\n".encode("latin-1")
+
+
+HOSTILE = [
+    ("empty.csv", b"", "The file is empty."),
+    ("blank.csv", b"\n\n", "The file is empty."),
+    ("header.csv", ",".join(COLUMNS).encode() + b"\n", "The file has a header but no rows."),
+    ("binary.csv", bytes(range(256)) * 40, "This is not a CSV text file"),
+    ("latin1.csv", latin1_file(), "The file is not UTF-8 text"),
+    ("wide.csv", ",".join(f"c{i}" for i in range(10_000)).encode() + b"\n" + b"x," * 9999 + b"x\n",
+     "The header has 10,000 columns"),
+    ("fake.xlsx", b"PK\x03\x04" + b"not really a zip" * 10, "cannot be read as an XLSX workbook"),
+    ("semicolons.csv", ";".join(COLUMNS).encode() + b"\n", "separated by semicolons"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name, data, message", HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_files_get_a_clear_message_and_save_nothing(name, data, message):
+    report = run_import(data, name)
+    assert [e.message for e in report.errors if message in e.message], report.errors
+    assert not report.applied
+    assert counts() == (0, 0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_a_file_over_the_size_limit_is_refused(settings):
+    settings.SAFAR_MAX_UPLOAD_BYTES = 1024 * 1024
+    report = run_import(SAMPLE * 200, "big.csv")
+    assert "the largest accepted is 1.0 MB" in report.errors[0].message
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("column, value", [
+    ("family_name", "=HYPERLINK(\"http://x\",\"y\")"), ("given_name", "+cmd"), ("given_name", "-2+3"),
+    ("native_name", "@SUM(1)"),
+])
+def test_cells_that_spreadsheets_would_run_as_formulas_are_refused(column, value):
+    rows = sample_rows()
+    rows[3][column] = value
+    report = run_import(to_csv(rows), "r.csv")
+    assert [(e.row, e.column) for e in report.errors] == [(5, column)]
+    assert "which spreadsheets run as a formula" in report.errors[0].message
+    assert counts() == (0, 0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_a_case_needs_exactly_one_pa_and_the_same_destination_across_members():
+    rows = sample_rows()
+    first_case = rows[0]["progres_case_id"]
+    members = [i for i, r in enumerate(rows) if r["progres_case_id"] == first_case]
+    rows[members[1]]["relationship"] = "PA"
+    rows[members[2]]["destination_country"] = "USA"
+    report = run_import(to_csv(rows), "r.csv")
+    messages = {(e.row, e.column): e.message for e in report.errors}
+    assert messages[(members[1] + 2, "relationship")].startswith(f"case {first_case} needs exactly one PA")
+    assert messages[(members[2] + 2, "destination_country")] == f"differs within case {first_case}: row 2 has 'CAN'"
+
+
+# --- re-imports against what is already there ----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_changed_detail_is_updated_and_logged_and_the_case_is_not_moved_back(ops):
+    run_import(SAMPLE, "first.csv")
+    rows = sample_rows()
+    case = Case.objects.get(progres_case_id=rows[0]["progres_case_id"])
+    transitions.accept(case, by=ops)
+    rows[0]["phone"] = "+992 90 111 2233"
+    report = run_import(to_csv(rows), "second.csv", by=ops)
+    assert report.ok
+    assert report.updated_people == {rows[0]["progres_individual_id"]: ["phone"]}
+    person = Person.objects.get(progres_individual_id=rows[0]["progres_individual_id"])
+    assert str(person.phone) == "+992901112233"
+    case.refresh_from_db()
+    assert case.state == "in_processing"
+    change = CaseChange.objects.get(case=case)
+    assert change.actor == "referral import: second.csv"
+    assert change.summary == f"Updated: {person.full_name} (phone)"
+    assert "+992" not in change.summary  # the log names fields, not values
+
+
+@pytest.mark.django_db
+def test_changing_the_members_of_a_booked_case_is_refused(ops):
+    from tests.conftest import make_case
+
+    case = make_case(1, progres_case_id="870-24C10001")
+    for step in (transitions.accept, transitions.approve, transitions.clear, transitions.book):
+        case = step(case, by=ops)
+    before = counts()
+    report = run_import(SAMPLE, "again.csv")
+    assert not report.ok
+    refused = [e for e in report.errors if "is booked" in e.message]
+    assert refused and all(case.case_number in e.message for e in refused)
+    assert counts() == before
+
+
+@pytest.mark.django_db
+def test_an_individual_already_in_another_case_is_refused():
+    run_import(SAMPLE, "first.csv")
+    rows = sample_rows()
+    last = rows[-1]
+    rows[1].update({c: last[c] for c in ("progres_case_id", "destination_country", "priority",
+                                         "submission_category", "referral_date")}, relationship="CHD")
+    moved = [r for r in rows if r["progres_case_id"] == last["progres_case_id"]]
+    report = run_import(to_csv(moved), "second.csv")
+    assert [e.column for e in report.errors] == ["progres_case_id"]
+    assert "already belongs to case" in report.errors[0].message
+
+
+@pytest.mark.django_db
+def test_the_number_of_queries_does_not_grow_with_the_rows():
+    def rows_for(n):
+        base = sample_rows()[0]
+        return [dict(base, progres_case_id=f"870-26C{i:05d}", progres_individual_id=f"870-26C{i:05d}-01",
+                     phone="") for i in range(n)]
+
+    with CaptureQueriesContext(connection) as small:
+        assert run_import(to_csv(rows_for(20)), "small.csv").ok
+    with CaptureQueriesContext(connection) as large:
+        assert run_import(to_csv(rows_for(600)), "large.csv").ok
+    # Only the bulk inserts grow, by batches of many rows each.
+    # Only the bulk inserts grow, by batches of many rows each (SQLite caps a batch at 999 parameters).
+    assert len(large.captured_queries) - len(small.captured_queries) <= 580 // 20
+
+
+# --- the pages ----------------------------------------------------------------------------------------
+
+
+def upload(client, data, name="referrals.csv"):
+    return client.post("/imports/", {"file": io.BytesIO(data) and _named(data, name)})
+
+
+def _named(data, name):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data, content_type="text/csv")
+
+
+@pytest.mark.django_db
+def test_operations_upload_preview_then_confirm(ops, client):
+    client.force_login(ops)
+    response = upload(client, SAMPLE)
+    assert response.status_code == 302
+    record = ReferralUpload.objects.get()
+    assert record.status == "previewed"
+    preview = client.get(response.url).content.decode()
+    assert 'data-testid="new-cases">12<' in preview and 'data-testid="new-people">45<' in preview
+    assert counts() == (0, 0, 0, 0)
+
+    assert client.post(f"/imports/{record.pk}/confirm/").status_code == 302
+    record.refresh_from_db()
+    assert record.status == "imported" and record.content is None
+    assert Person.objects.count() == 45
+    again = client.post(f"/imports/{record.pk}/confirm/", follow=True)
+    assert "nothing to confirm" in again.content.decode()
+    assert Person.objects.count() == 45
+
+
+@pytest.mark.django_db
+def test_the_page_lists_every_error_of_a_refused_file(ops, client):
+    client.force_login(ops)
+    response = upload(client, FAULTY, "referrals-with-errors.csv")
+    page = client.get(response.url).content.decode()
+    assert "Refused: 9 errors — nothing was saved" in page
+    assert "31/02/1990" in page and "not an ISO date (YYYY-MM-DD)" in page
+    record = ReferralUpload.objects.get()
+    assert record.status == "refused" and record.content is None
+    assert client.post(f"/imports/{record.pk}/confirm/").status_code == 302
+    assert counts() == (0, 0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_a_huge_upload_is_refused_before_it_is_read(ops, client, settings):
+    settings.SAFAR_MAX_UPLOAD_BYTES = 1024 * 1024
+    client.force_login(ops)
+    response = upload(client, b"x" * (3 * 1024 * 1024), "huge.csv")
+    assert response.status_code == 413
+    assert "largest accepted" in response.content.decode()
+    assert not ReferralUpload.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name, data", [(h[0], h[1]) for h in HOSTILE], ids=[h[0] for h in HOSTILE])
+def test_hostile_uploads_never_answer_500(ops, client, name, data):
+    client.force_login(ops)
+    response = upload(client, data, name)
+    assert response.status_code in (302, 400)
+    if response.status_code == 302:
+        assert client.get(response.url).status_code == 200
+    assert counts() == (0, 0, 0, 0)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["medical", "trainer", "escort", "unhcr"])
+def test_only_operations_can_reach_the_import_pages_and_results(role, personas, ops, client):
+    client.force_login(ops)
+    upload(client, SAMPLE)
+    record = ReferralUpload.objects.get()
+    client.force_login(personas[role])
+    assert client.get("/imports/").status_code == 403
+    assert client.get(f"/imports/{record.pk}/").status_code == 403
+    assert client.post(f"/imports/{record.pk}/confirm/").status_code == 403
+    assert upload(client, SAMPLE).status_code == 403
+    assert counts() == (0, 0, 0, 0)
+    assert ReferralUpload.objects.count() == 1
