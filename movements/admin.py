@@ -1,6 +1,8 @@
 """The admin edits data, never states: a case's state changes only through movements.transitions."""
 
 from django.contrib import admin
+from import_export import fields, resources
+from import_export.admin import ExportMixin
 
 from movements.access import access_for
 from movements.models import Case, CaseTransition, MedicalExam, Person, TravelDocument, TravelMedicalNeeds
@@ -55,8 +57,21 @@ class CaseTransitionInline(admin.TabularInline):
         return False
 
 
+class CaseResource(resources.ModelResource):
+    """The admin's case list export: status data only — no names, phones, documents or medical data."""
+
+    state = fields.Field(attribute="state", column_name="state")
+
+    class Meta:
+        model = Case
+        fields = ("case_number", "progres_case_id", "state", "state_changed_at", "priority", "destination_country",
+                  "submission_category", "referral_date", "decision_date", "planned_travel_date", "blocker_count")
+        export_order = fields
+
+
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(ExportMixin, admin.ModelAdmin):
+    resource_classes = [CaseResource]
     list_display = ("case_number", "progres_case_id", "state", "priority", "destination_country", "blocker_count")
     list_filter = ("state", "priority", "destination_country")
     search_fields = ("case_number", "progres_case_id", "members__search_text")

@@ -306,3 +306,18 @@ def test_the_admin_cannot_add_change_or_delete_history(admin_client_for, case):
         f"/admin/movements/casetransition/{row.pk}/change/", {"reason": "rewritten"}
     ).status_code == 403
     assert CaseTransition.objects.get(pk=row.pk).reason == ""
+
+
+@pytest.mark.django_db
+def test_the_admin_exports_case_status_without_personal_data(superuser, client):
+    from tests.conftest import make_case
+
+    case = make_case(1)
+    client.force_login(superuser)
+    response = client.post("/admin/movements/case/export/", {
+        "format": "0", "resource": "0", **{f"caseresource_{f}": "on" for f in ("case_number", "state", "priority")}
+    })
+    assert response.status_code == 200, response.content[:500]
+    body = response.content.decode()
+    assert case.case_number in body and "referred" in body
+    assert "Karimi" not in body and "P0" not in body
