@@ -376,3 +376,21 @@ def test_only_operations_can_reach_the_import_pages_and_results(role, personas, 
     assert upload(client, SAMPLE).status_code == 403
     assert counts() == (0, 0, 0, 0)
     assert ReferralUpload.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_uploads_are_still_csrf_checked_and_an_oversized_file_is_discarded_unstored(ops, settings):
+    from django.test import Client
+
+    settings.SAFAR_MAX_UPLOAD_BYTES = 1024 * 1024
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(ops)
+    assert upload(client, SAMPLE).status_code == 403  # no token: refused
+    client.get("/imports/")
+    token = client.cookies["csrftoken"].value
+    big = client.post("/imports/", {"file": _named(b"x" * (2 * 1024 * 1024), "big.csv"),
+                                    "csrfmiddlewaretoken": token})
+    assert big.status_code == 413
+    ok = client.post("/imports/", {"file": _named(SAMPLE, "referrals.csv"), "csrfmiddlewaretoken": token})
+    assert ok.status_code == 302
+    assert ReferralUpload.objects.get().report["rows"] == 45

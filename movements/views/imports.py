@@ -9,6 +9,8 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.core.files.uploadhandler import FileUploadHandler
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from movements.models import ReferralUpload
@@ -33,22 +35,50 @@ def _require_import(user):
         raise PermissionDenied("Only operations staff import referral files.")
 
 
+class SizeLimitedUploadHandler(FileUploadHandler):
+    """Discard an uploaded file's bytes past the size limit instead of storing them, and say so.
+
+    It runs before the handlers that keep files in memory or on disk, so a huge upload costs neither.
+    """
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.request.upload_too_large = False
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > settings.SAFAR_MAX_UPLOAD_BYTES:
+            self.request.upload_too_large = True
+            return None  # later handlers never see this chunk
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
 def _too_large(request):
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        return False
-    return length > settings.SAFAR_MAX_UPLOAD_BYTES + 64 * 1024
+        length = 0
+    return length > settings.SAFAR_MAX_UPLOAD_BYTES + 64 * 1024 or getattr(request, "upload_too_large", False)
+
+
+@csrf_exempt
+def import_list(request):
+    # Upload handlers must be in place before anything reads the body, the CSRF check included.
+    request.upload_handlers.insert(0, SizeLimitedUploadHandler(request))
+    return _import_list(request)
 
 
 @login_required
-def import_list(request):
+@csrf_protect
+def _import_list(request):
     _require_import(request.user)
     form = UploadForm()
     status = 200
     if request.method == "POST":
         if _too_large(request):
-            # Refuse before reading the body, so a huge upload cannot tie up the server.
+            # The oversized file was never stored (see SizeLimitedUploadHandler).
             form.errors["file"] = form.error_class([
                 f"The file is larger than {settings.SAFAR_MAX_UPLOAD_BYTES / 1_048_576:.1f} MB, the largest accepted."
             ])
