@@ -1,5 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import router
+from django.db.models.deletion import Collector, ProtectedError
 from django.forms import BaseInlineFormSet, inlineformset_factory
 from django.utils import timezone
 
@@ -51,7 +53,7 @@ class PersonForm(forms.ModelForm):
         model = Person
         fields = [
             "progres_individual_id", "relationship", "family_name", "given_name", "native_name", "sex",
-            "date_of_birth", "nationality", "phone", "special_needs", "visa_reference",
+            "date_of_birth", "nationality", "language", "phone", "special_needs", "visa_reference",
         ]
         labels = {"progres_individual_id": "proGres individual id"}
         widgets = {
@@ -72,6 +74,16 @@ class PersonForm(forms.ModelForm):
         from movements.ssr import parse_ssr
 
         return ";".join(parse_ssr(self.cleaned_data.get("special_needs", "")))
+
+
+def protected_records(instance):
+    """The kinds of records (medical exams, enrolments, …) that keep this object from being deleted."""
+    collector = Collector(using=router.db_for_write(type(instance)))
+    try:
+        collector.collect([instance])
+    except ProtectedError as e:
+        return sorted({str(obj._meta.verbose_name_plural) for obj in e.protected_objects})
+    return []
 
 
 class BaseMemberFormSet(BaseInlineFormSet):
@@ -114,11 +126,11 @@ class BaseMemberFormSet(BaseInlineFormSet):
             if added:
                 raise ValidationError("Members cannot be added to a case that is booked or has left.")
         kept = [
-            f"{form.instance.full_name} has medical records, which are kept: ask medical staff before removing "
-            "this person from the case."
+            f"{form.instance.full_name} cannot be removed from the case: their {', '.join(kinds)} are kept. "
+            "Ask the staff who recorded them."
             for form in self.forms
             if form.instance.pk and self.can_delete and self._should_delete_form(form)
-            and form.instance.medical_exams.exists()
+            for kinds in [protected_records(form.instance)] if kinds
         ]
         if kept:
             raise ValidationError(kept)

@@ -55,6 +55,20 @@ class Relationship(models.TextChoices):
     OTH = "OTH", "Other"
 
 
+class Language(models.TextChoices):
+    """Languages people are taught and interviewed in (ISO 639-3 codes)."""
+
+    DARI = "prs", "Dari"
+    PASHTO = "pus", "Pashto"
+    TAJIK = "tgk", "Tajik"
+    UZBEK = "uzb", "Uzbek"
+    FARSI = "fas", "Farsi"
+    RUSSIAN = "rus", "Russian"
+    ARABIC = "ara", "Arabic"
+    URDU = "urd", "Urdu"
+    ENGLISH = "eng", "English"
+
+
 class Sex(models.TextChoices):
     F = "F", "Female"
     M = "M", "Male"
@@ -251,6 +265,10 @@ class Person(models.Model):
     date_of_birth = models.DateField()
     nationality = models.CharField(max_length=3, choices=NATIONALITY_CHOICES)
     phone = PhoneNumberField(blank=True)
+    language = models.CharField(
+        "language", max_length=3, choices=Language.choices, blank=True,
+        help_text="The language the person learns best in (orientation groups are formed by it).",
+    )
     special_needs = models.CharField(
         "special needs (IATA SSR)", max_length=100, blank=True, validators=[validate_ssr],
         help_text="Codes separated by semicolons, e.g. WCHR;MEDA.",

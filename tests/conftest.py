@@ -64,13 +64,32 @@ def personas(ops, medic, trainer, escort, unhcr):
     return {"operations": ops, "medical": medic, "trainer": trainer, "escort": escort, "unhcr": unhcr}
 
 
+def complete_orientation(people, *, days_ago=20):
+    """A closed three-day session in the past, attended every day by these people (no readiness blocker)."""
+    from orientation.models import Attendance, Enrolment, Session, SessionDay
+
+    if not people:
+        return None
+    session = Session.objects.create(language="prs", location="IOM Dushanbe, training room 2")
+    start = timezone.localdate() - datetime.timedelta(days=days_ago)
+    days = SessionDay.objects.bulk_create(
+        [SessionDay(session=session, number=n, date=start + datetime.timedelta(days=n - 1)) for n in (1, 2, 3)]
+    )
+    enrolments = Enrolment.objects.bulk_create([Enrolment(session=session, person=p) for p in people])
+    Attendance.objects.bulk_create([Attendance(enrolment=e, day=d, status="present") for e in enrolments for d in days])
+    Session.objects.filter(pk=session.pk).update(state="closed")
+    return session
+
+
 def make_case(
-    members=1, *, documents=True, visas=True, expiry=datetime.date(2030, 1, 1), ime=True, ime_date=None, **fields
+    members=1, *, documents=True, visas=True, expiry=datetime.date(2030, 1, 1), ime=True, ime_date=None,
+    orientation=True, **fields
 ):
     """A case with `members` people (the first is the PA).
 
     Each member has a passport valid until `expiry`, a visa/COPR reference and an IME (M1, no TB) taken on
-    `ime_date` (default: 30 days before today) unless told not: such a case has no readiness blocker.
+    `ime_date` (default: 30 days before today), and those aged 13 or over have completed orientation, unless
+    told not: such a case has no readiness blocker.
     """
     n = next(_counter)
     fields.setdefault("progres_case_id", f"870-26C{n:05d}")
@@ -101,6 +120,9 @@ def make_case(
                 person=person, kind="ime", exam_date=ime_date or timezone.localdate() - datetime.timedelta(days=30),
                 clinic="IOM Migration Health Assessment Centre, Dushanbe", outcome="M1", tb_status="none",
             )
+    if orientation:
+        today = timezone.localdate()
+        complete_orientation([p for p in case.members.all() if p.age_on(today) >= 13])
     case.refresh_from_db()
     return case
 

@@ -330,7 +330,7 @@ def test_editing_can_add_a_member(olga):
 
 
 def test_editing_can_remove_a_member(olga):
-    case = make_case(2, ime=False)
+    case = make_case(2, ime=False, orientation=False)
     data = form_data(olga.get(f"/cases/{case.case_number}/edit/"))
     ahmad = case.members.get(given_name="Ahmad")
     index = next(k.split("-")[1] for k, v in data.items() if k.endswith("-id") and v == str(ahmad.pk))
@@ -340,6 +340,20 @@ def test_editing_can_remove_a_member(olga):
 
     assert response.status_code == 302, field_errors(response)
     assert [p.given_name for p in case.members.all()] == ["Zahra"]
+
+
+def test_a_member_with_kept_records_cannot_be_removed(olga):
+    case = make_case(2)  # both have an IME and orientation attendance
+    data = form_data(olga.get(f"/cases/{case.case_number}/edit/"))
+    ahmad = case.members.get(given_name="Ahmad")
+    index = next(k.split("-")[1] for k, v in data.items() if k.endswith("-id") and v == str(ahmad.pk))
+    data[f"members-{index}-DELETE"] = "on"
+
+    response = olga.post(f"/cases/{case.case_number}/edit/", data)
+
+    assert response.status_code == 400
+    assert "Karimi, Ahmad cannot be removed from the case: their enrolments, medical exams are kept." in html(response)
+    assert case.members.count() == 2
 
 
 def test_members_cannot_be_added_once_a_case_is_booked(olga, ops):

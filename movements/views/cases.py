@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from movements import medical, readiness, transitions
+from movements import medical, member_notes, readiness, transitions
 from movements.access import access_for, get_case_for_user, visible_cases
 from movements.forms import CaseFilterForm, CaseForm, DocumentFormSet, MemberFormSet, TransitionForm
 from movements.models import (
@@ -116,7 +116,9 @@ def case_detail(request, case_number):
         blockers_by_person.setdefault(blocker.person_id, []).append(blocker)
     members = list(members)
     statuses = medical.statuses_for(members)
+    notes = member_notes.notes_for(members)
     for person in members:
+        person.notes = notes.get(person.pk, [])
         person.blocker_list = blockers_by_person.get(person.pk, [])
         person.medical = statuses[person.pk]
     return render(

@@ -74,6 +74,88 @@ REASONS = {
 CATEGORIES = ["LPN", "WAR", "CAR", "SVT", "MED", "FAM", "LAS"]
 
 
+class DemoOrientation:
+    """Orientation as the demo needs it: past sessions (closed) that the cleared cases completed, a running
+    session with day 1 recorded, and a planned one; all through the real services."""
+
+    def __init__(self, users, today):
+        from django.contrib.auth.models import User
+
+        self.ops, self.trainer, self.today = users["ops"], users["trainer"], today
+        # A second trainer, who cannot log in: the demo trainer must not see her session.
+        self.other_trainer, _ = User.objects.get_or_create(
+            username="farida.trainer", defaults={"first_name": "Farida", "last_name": "Trainer"}
+        )
+        self.other_trainer.set_unusable_password()
+        self.other_trainer.save()
+        self.other_trainer.groups.set([Group.objects.get(name="trainer")])
+        self.past = {}  # language -> session being filled
+        self.opened = []
+        self.weeks_back = 9
+
+    def session(self, language, first_day, state, trainer):
+        from orientation.models import Session, SessionDay
+
+        session = Session.objects.create(
+            curriculum="adult", language=language, location="IOM Dushanbe, orientation room 2",
+        )
+        session.trainers.set([trainer])
+        SessionDay.objects.bulk_create(
+            [SessionDay(session=session, number=n, date=first_day + datetime.timedelta(days=n - 1)) for n in (1, 2, 3)]
+        )
+        if state in ("running", "closed"):
+            session.start()
+            session.save(update_fields=["state"])
+        return session
+
+    def complete(self, case, tajik):
+        from orientation import services
+
+        language = "tgk" if tajik else "prs"
+        session = self.past.get(language)
+        due = [p for p in case.members.all() if services.orientation_due(p, self.today)]
+        if not due:
+            return
+        if session is None or session.enrolments.count() + len(due) > session.capacity:
+            first = self.today - datetime.timedelta(weeks=self.weeks_back)
+            self.weeks_back -= 1
+            session = self.past[language] = self.session(language, first, "running", self.trainer)
+            self.opened.append(session)
+        enrolled, _ = services.enrol_case(session, case, by=self.ops)
+        ids = {e.pk for e in session.enrolments.filter(person__in=enrolled)}
+        for day in session.ordered_days:
+            services.record_roll_call(day, {pk: "present" for pk in ids}, by=self.trainer)
+
+    def finish(self):
+        from orientation import services
+        from orientation.models import Session
+
+        for session in self.opened:
+            session.close()
+            session.save(update_fields=["state"])
+        approved = list(Case.objects.filter(state=CaseState.APPROVED).order_by("id"))
+        running = self.session("prs", self.today - datetime.timedelta(days=1), "running", self.trainer)
+        for case in approved[:3]:
+            try:
+                services.enrol_case(running, case, by=self.ops)
+            except services.OrientationError:
+                pass
+        day1 = running.ordered_days[0]
+        marks = {e.pk: "present" for e in running.enrolments.all()}
+        if marks:
+            marks[min(marks)] = "late"
+            marks[max(marks)] = "absent"
+            services.record_roll_call(day1, marks, by=self.trainer)
+        planned = self.session("prs", self.today + datetime.timedelta(days=14), "planned", self.trainer)
+        for case in approved[3:4]:
+            try:
+                services.enrol_case(planned, case, by=self.ops)
+            except services.OrientationError:
+                pass
+        self.session("tgk", self.today + datetime.timedelta(days=21), "planned", self.other_trainer)
+        assert Session.objects.filter(state="closed").exists()
+
+
 class Command(BaseCommand):
     help = "Create demo users (password safar-demo) and a believable demo caseload; safe to run again."
 
@@ -83,7 +165,12 @@ class Command(BaseCommand):
         with transaction.atomic():
             users = self.ensure_users()
             self.medic = users["medic"]
-            created = self.ensure_cases(rng, today, users["ops"])
+            if Case.objects.filter(progres_case_id__startswith="870-26C2").exists():
+                created = 0  # the caseload is there already: leave it as the users left it
+            else:
+                self.orientation = DemoOrientation(users, today)
+                created = self.ensure_cases(rng, today, users["ops"])
+                self.orientation.finish()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {created} new case(s), "
                                              f"{Case.objects.count()} in all."))
         self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
@@ -186,6 +273,8 @@ class Command(BaseCommand):
         if number == 35:
             path = ["accept", "approve"]  # then an active-TB result puts it on hold, below
         for name in path:
+            if name == "clear":
+                self.orientation.complete(case, tajik)
             case = transitions.perform(case, name, by=ops, reason=REASONS.get(name, ""))
         if number == 35:
             pa = case.members.get(relationship="PA")
@@ -240,6 +329,7 @@ class Command(BaseCommand):
             fam_latin, fam_m, fam_f = rng.choice(TAJIK_FAMILIES)
             males, females = TAJIK_MALE, TAJIK_FEMALE
             nationality = "TJK"
+            language = "tgk"
 
             def native(first, female):
                 return f"{first} {fam_f if female else fam_m}"
@@ -247,6 +337,7 @@ class Command(BaseCommand):
             fam_latin, fam_native = rng.choice(FAMILY_NAMES)
             males, females = MALE_NAMES, FEMALE_NAMES
             nationality = rng.choice(["AFG", "AFG", "AFG", "XXB"])
+            language = "prs"
 
             def native(first, female):
                 return f"{first} {fam_native}"
@@ -265,13 +356,13 @@ class Command(BaseCommand):
         first = pick(females if pa_female else males)
         people.append(dict(relationship="PA", family_name=fam_latin, given_name=first[0],
                            native_name=native(first[1], pa_female), sex="F" if pa_female else "M",
-                           date_of_birth=born(28, 55), nationality=nationality, special_needs=""))
+                           date_of_birth=born(28, 55), nationality=nationality, special_needs="", language=language))
         if size > 1:
             spouse_female = not pa_female
             first = pick(females if spouse_female else males)
             people.append(dict(relationship="SPS", family_name=fam_latin, given_name=first[0],
                                native_name=native(first[1], spouse_female), sex="F" if spouse_female else "M",
-                               date_of_birth=born(25, 50), nationality=nationality, special_needs=""))
+                               date_of_birth=born(25, 50), nationality=nationality, special_needs="", language=language))
         for k in range(size - 2):
             female = rng.random() < 0.5
             first = pick(females if female else males)
@@ -279,11 +370,11 @@ class Command(BaseCommand):
             people.append(dict(relationship="CHD", family_name=fam_latin, given_name=first[0],
                                native_name=native(first[1], female), sex="F" if female else "M",
                                date_of_birth=born(0, 1) if infant else born(2, 17), nationality=nationality,
-                               special_needs="INFT" if infant else ""))
+                               special_needs="INFT" if infant else "", language=language))
         if size >= 5:
             # An elderly parent who uses a wheelchair for long distances.
             first = pick(females)
             people.append(dict(relationship="PAR", family_name=fam_latin, given_name=first[0],
                                native_name=native(first[1], True), sex="F", date_of_birth=born(68, 80),
-                               nationality=nationality, special_needs="", wheelchair="WCHR"))
+                               nationality=nationality, special_needs="", wheelchair="WCHR", language=language))
         return people

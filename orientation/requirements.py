@@ -1,0 +1,46 @@
+"""What orientation adds to the case: a readiness requirement and a note beside each member."""
+
+from django.conf import settings
+
+from movements import member_notes, readiness
+from orientation.models import SessionState
+from orientation.services import describe_missing, orientation_due, statuses_for
+
+
+@readiness.register("orientation", "Every member aged 13 or over has completed orientation", order=40)
+def orientation_completed(ctx):
+    if ctx.case.destination_country not in settings.SAFAR_ORIENTATION_DESTINATIONS:
+        return
+    due = [p for p in ctx.travelling_members if orientation_due(p, ctx.travel_date)]
+    if not due:
+        return
+    statuses = statuses_for(due)
+    for person in due:
+        status = statuses[person.pk]
+        if status.completed:
+            continue
+        if not status.enrolments:
+            detail = "not enrolled in a session"
+        else:
+            session, days, marks = status.enrolments[-1]
+            detail = describe_missing(session, days, marks)
+        yield readiness.Blocker("orientation_missing", f"{person.full_name} — orientation not completed: {detail}",
+                                person.pk)
+
+
+@member_notes.register
+def orientation_notes(people):
+    statuses = statuses_for(people)
+    notes = {}
+    for person in people:
+        status = statuses[person.pk]
+        if status.completed:
+            last_day = status.completed_in.last_day
+            notes[person.pk] = [(f"Orientation completed ({status.completed_in.code}, {last_day:%Y-%m-%d})", "ok")]
+        elif status.enrolments:
+            session, days, marks = status.enrolments[-1]
+            attended = sum(1 for d in days if marks.get(d.number) in ("present", "late"))
+            state = "closed" if session.state == SessionState.CLOSED else "in progress"
+            notes[person.pk] = [(f"Orientation {session.code} ({state}): {attended} of {len(days)} days attended",
+                                 "warn")]
+    return notes

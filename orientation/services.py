@@ -1,0 +1,230 @@
+"""Orientation rules: who may enrol, recording a roll call, and who has completed.
+
+A person completes orientation by being present (or late) on every day of one session. Completion is
+a readiness requirement for the destinations that run this orientation (SAFAR_ORIENTATION_DESTINATIONS),
+registered into the movements registry from OrientationConfig.ready().
+"""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from movements.models import CaseState, Person
+from orientation.models import (
+    ATTENDED, Attendance, AttendanceChange, AttendanceStatus, Enrolment, Session, SessionState,
+)
+
+ENROLLABLE_STATES = {CaseState.APPROVED, CaseState.READY, CaseState.BOOKED}
+
+
+class OrientationError(Exception):
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class OrientationStatus:
+    person_id: int
+    completed_in: Session | None = None
+    enrolments: list = field(default_factory=list)  # (session, {day number: status}) for open/closed sessions
+
+    @property
+    def completed(self):
+        return self.completed_in is not None
+
+
+def statuses_for(people):
+    """OrientationStatus per person id, in two queries whatever the number of people."""
+    ids = [p.pk for p in people]
+    statuses = {pk: OrientationStatus(pk) for pk in ids}
+    enrolments = (
+        Enrolment.objects.filter(person_id__in=ids)
+        .select_related("session")
+        .prefetch_related("session__days", "attendance__day")
+        .order_by("enrolled_at", "id")
+    )
+    for enrolment in enrolments:
+        marks = {a.day.number: a.status for a in enrolment.attendance.all()}
+        days = enrolment.session.ordered_days
+        status = statuses[enrolment.person_id]
+        status.enrolments.append((enrolment.session, days, marks))
+        if days and all(marks.get(d.number) in ATTENDED for d in days) and not status.completed:
+            status.completed_in = enrolment.session
+    return statuses
+
+
+def describe_missing(session, days, marks):
+    parts = []
+    today = timezone.localdate()
+    for day in days:
+        mark = marks.get(day.number)
+        if mark in ATTENDED:
+            continue
+        if mark == AttendanceStatus.ABSENT:
+            parts.append(f"missed day {day.number} ({day.date.isoformat()})")
+        elif day.date > today:
+            parts.append(f"day {day.number} is on {day.date.isoformat()}")
+        else:
+            parts.append(f"day {day.number} ({day.date.isoformat()}) not recorded")
+    return f"{session.code}: " + ", ".join(parts)
+
+
+def orientation_due(person, on_date):
+    return person.age_on(on_date) >= settings.SAFAR_ORIENTATION_MIN_AGE
+
+
+# --- enrolment -----------------------------------------------------------------------------------------
+
+
+def ineligibility(person, session, statuses=None):
+    """Why this person cannot join this session, or None."""
+    status = (statuses or statuses_for([person]))[person.pk]
+    first_day = session.first_day or timezone.localdate()
+    minimum = settings.SAFAR_ORIENTATION_MIN_AGE
+    if person.case.state not in ENROLLABLE_STATES:
+        return f"case {person.case.case_number} is {person.case.get_state_display().lower()} (approved, ready or booked cases only)"
+    if person.age_on(first_day) < minimum:
+        return f"aged {person.age_on(first_day)} on the first day; orientation is for ages {minimum} and over"
+    if status.completed:
+        return f"already completed orientation ({status.completed_in.code})"
+    for other, _days, _marks in status.enrolments:
+        if other.pk == session.pk:
+            return f"already enrolled in {session.code}"
+        if other.state != SessionState.CLOSED:
+            return f"already enrolled in {other.code}, which has not ended"
+    return None
+
+
+def enrol_case(session, case, *, by):
+    """Enrol every eligible member of a case. Returns (enrolled people, [(person, reason)] not enrolled).
+
+    All or nothing on capacity: if the eligible members do not all fit, nobody is enrolled.
+    """
+    with transaction.atomic():
+        session = Session.objects.select_for_update().get(pk=session.pk)
+        if session.state == SessionState.CLOSED:
+            raise OrientationError("session_closed", f"{session.code} is closed; enrol in a planned or running session.")
+        people = list(case.members.select_related("case").order_by("id"))
+        statuses = statuses_for(people)
+        eligible, refused = [], []
+        for person in people:
+            reason = ineligibility(person, session, statuses)
+            (refused.append((person, reason)) if reason else eligible.append(person))
+        if not eligible:
+            raise OrientationError(
+                "nobody_eligible",
+                f"Nobody in case {case.case_number} can join {session.code}: "
+                + "; ".join(f"{p.full_name}: {r}" for p, r in refused),
+            )
+        taken = session.enrolments.count()
+        if taken + len(eligible) > session.capacity:
+            raise OrientationError(
+                "over_capacity",
+                f"{session.code} has {session.capacity - taken} place(s) left; case {case.case_number} needs "
+                f"{len(eligible)}. Nobody was enrolled: choose another session.",
+            )
+        Enrolment.objects.bulk_create([Enrolment(session=session, person=p, enrolled_by=by) for p in eligible])
+    _refresh_readiness(case)
+    return eligible, refused
+
+
+# --- roll call ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RollCallResult:
+    recorded: int = 0
+    corrected: int = 0
+    unchanged: int = 0
+
+
+def record_roll_call(day, marks, *, by, reason=""):
+    """Save a day's marks in one go: {enrolment id: status}. Idempotent; corrections need a reason.
+
+    Returns a RollCallResult. Raises OrientationError (and saves nothing) on any problem.
+    """
+    reason = (reason or "").strip()
+    valid = set(AttendanceStatus.values)
+    with transaction.atomic():
+        session = Session.objects.select_for_update().get(pk=day.session_id)
+        if session.state == SessionState.PLANNED and day.date > timezone.localdate():
+            raise OrientationError("day_not_started", f"Day {day.number} is on {day.date.isoformat()}: not yet.")
+        enrolments = {e.pk: e for e in session.enrolments.select_related("person")}
+        unknown = [k for k in marks if k not in enrolments]
+        if unknown:
+            raise OrientationError("not_enrolled", "Some marks are for people not enrolled in this session.")
+        bad = [k for k, v in marks.items() if v not in valid]
+        if bad:
+            raise OrientationError("bad_status", "Each mark is present, late or absent.")
+        existing = {a.enrolment_id: a for a in Attendance.objects.select_for_update().filter(day=day)}
+        corrections = [k for k, v in marks.items() if k in existing and existing[k].status != v]
+        if corrections and not reason:
+            names = ", ".join(enrolments[k].person.full_name for k in corrections)
+            raise OrientationError(
+                "reason_required",
+                f"You changed marks already saved ({names}): give a reason for the correction.",
+            )
+        result = RollCallResult()
+        now = timezone.now()
+        for enrolment_id, status in marks.items():
+            current = existing.get(enrolment_id)
+            if current is None:
+                mark = Attendance.objects.create(
+                    enrolment_id=enrolment_id, day=day, status=status, recorded_by=by, recorded_at=now
+                )
+                AttendanceChange.objects.create(attendance=mark, new_status=status, changed_by=by, changed_at=now)
+                result.recorded += 1
+            elif current.status != status:
+                AttendanceChange.objects.create(
+                    attendance=current, old_status=current.status, new_status=status, changed_by=by,
+                    changed_at=now, reason=reason,
+                )
+                current.status, current.recorded_by, current.recorded_at = status, by, now
+                current.save(update_fields=["status", "recorded_by", "recorded_at"])
+                result.corrected += 1
+            else:
+                result.unchanged += 1
+        if result.recorded or result.corrected:
+            case_ids = {enrolments[k].person.case_id for k in marks}
+            transaction.on_commit(lambda: _refresh_cases(case_ids))
+    return result
+
+
+def _refresh_cases(case_ids):
+    from movements.models import Case
+
+    for case in Case.objects.filter(pk__in=case_ids):
+        _refresh_readiness(case)
+
+
+def _refresh_readiness(case):
+    from movements import readiness
+    from movements.models import Case
+
+    readiness.refresh_snapshot(Case.objects.get(pk=case.pk))
+
+
+def suggestions():
+    """People who still need orientation: in an enrollable case, of age, not completed, not enrolled in an open session."""
+    today = timezone.localdate()
+    people = list(
+        Person.objects.filter(
+            case__state__in=ENROLLABLE_STATES, case__destination_country__in=settings.SAFAR_ORIENTATION_DESTINATIONS
+        )
+        .select_related("case")
+        .order_by("language", "case__case_number", "id")
+    )
+    statuses = statuses_for(people)
+    waiting = []
+    for person in people:
+        status = statuses[person.pk]
+        if status.completed or not orientation_due(person, today):
+            continue
+        if any(session.state != SessionState.CLOSED for session, _d, _m in status.enrolments):
+            continue
+        waiting.append(person)
+    return waiting

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from orientation import views
+
+urlpatterns = [
+    path("", views.session_list, name="orientation_sessions"),
+    path("suggestions/", views.suggestions, name="orientation_suggestions"),
+    path("sessions/new/", views.session_create, name="orientation_session_create"),
+    path("sessions/<str:code>/", views.session_detail, name="orientation_session"),
+    path("sessions/<str:code>/enrol/", views.session_enrol, name="orientation_enrol"),
+    path("sessions/<str:code>/start/", views.session_state, {"action": "start"}, name="orientation_session_start"),
+    path("sessions/<str:code>/close/", views.session_state, {"action": "close"}, name="orientation_session_close"),
+    path("sessions/<str:code>/days/<int:number>/", views.roll_call, name="orientation_roll_call"),
+    path("sessions/<str:code>/attendance-sheet.pdf", views.attendance_sheet, name="orientation_attendance_sheet"),
+    path("sessions/<str:code>/certificates/<int:person_id>.pdf", views.certificate, name="orientation_certificate"),
+]

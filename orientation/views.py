@@ -1,0 +1,202 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django_fsm import can_proceed
+
+from movements.access import visible_cases
+from orientation import services
+from orientation.access import can_manage, can_use_orientation, get_session_for_user, visible_sessions
+from orientation.documents import attendance_sheet_pdf, certificate_pdf
+from orientation.forms import EnrolForm, SessionForm
+from orientation.models import ATTENDED, AttendanceStatus, Session, SessionDay
+
+
+def _session_url(session):
+    return reverse("orientation_session", args=[session.code])
+
+
+@login_required
+def session_list(request):
+    if not can_use_orientation(request.user):
+        raise PermissionDenied("Your role has no access to orientation sessions.")
+    sessions = visible_sessions(request.user).prefetch_related("days", "trainers").order_by("-id")
+    rows = [{"session": s, "enrolled": s.enrolments.count()} for s in sessions[:100]]
+    return render(request, "orientation/session_list.html", {"rows": rows, "can_manage": can_manage(request.user)})
+
+
+@login_required
+def session_create(request):
+    if not can_manage(request.user):
+        raise PermissionDenied("Only operations staff plan sessions.")
+    form = SessionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            session = form.save()
+            SessionDay.objects.bulk_create([
+                SessionDay(session=session, number=n, date=form.cleaned_data[f"day_{n}"])
+                for n in range(1, settings.SAFAR_ORIENTATION_DAYS + 1)
+            ])
+        messages.success(request, f"Session {session.code} planned.")
+        return redirect(_session_url(session))
+    return render(request, "orientation/session_form.html", {"form": form},
+                  status=400 if request.method == "POST" else 200)
+
+
+def _participants(session):
+    enrolments = list(session.enrolments.select_related("person__case").order_by(
+        "person__case__case_number", "person__date_of_birth", "id"))
+    people = [e.person for e in enrolments]
+    statuses = services.statuses_for(people)
+    first_day = session.first_day
+    for enrolment in enrolments:
+        marks = {}
+        for other, _days, other_marks in statuses[enrolment.person_id].enrolments:
+            if other.pk == session.pk:
+                marks = other_marks
+        enrolment.marks = [marks.get(d.number, "") for d in session.ordered_days]
+        enrolment.completed_here = bool(session.ordered_days) and all(m in ATTENDED for m in enrolment.marks)
+        enrolment.age = enrolment.person.age_on(first_day) if first_day else enrolment.person.age
+    return enrolments
+
+
+@login_required
+def session_detail(request, code):
+    session = get_session_for_user(request.user, code)
+    enrolments = _participants(session)
+    return render(request, "orientation/session_detail.html", {
+        "session": session,
+        "days": session.ordered_days,
+        "enrolments": enrolments,
+        "completed": sum(1 for e in enrolments if e.completed_here),
+        "can_manage": can_manage(request.user),
+        "enrol_form": EnrolForm(),
+        "can_start": can_proceed(session.start),
+        "can_close": can_proceed(session.close),
+    })
+
+
+@login_required
+@require_POST
+def session_enrol(request, code):
+    session = get_session_for_user(request.user, code, manage=True)
+    form = EnrolForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a case number.")
+        return redirect(_session_url(session))
+    case = visible_cases(request.user).filter(case_number=form.cleaned_data["case_number"]).first()
+    if case is None:
+        messages.error(request, f"There is no case {form.cleaned_data['case_number']}.")
+        return redirect(_session_url(session))
+    try:
+        enrolled, refused = services.enrol_case(session, case, by=request.user)
+    except services.OrientationError as e:
+        messages.error(request, e.message)
+        return redirect(_session_url(session))
+    messages.success(request, f"Enrolled from {case.case_number}: " + ", ".join(p.full_name for p in enrolled) + ".")
+    if refused:
+        messages.info(request, "Not enrolled: " + "; ".join(f"{p.full_name} ({reason})" for p, reason in refused))
+    return redirect(_session_url(session))
+
+
+@login_required
+@require_POST
+def session_state(request, code, action):
+    session = get_session_for_user(request.user, code, manage=True)
+    with transaction.atomic():
+        session = Session.objects.select_for_update().get(pk=session.pk)
+        method = getattr(session, action)
+        if not can_proceed(method):
+            messages.error(request, f"A {session.get_state_display().lower()} session cannot be {action}ed.")
+        else:
+            method()
+            session.save(update_fields=["state"])
+            messages.success(request, f"Session {session.code} is now {session.get_state_display().lower()}.")
+    return redirect(_session_url(session))
+
+
+@login_required
+def roll_call(request, code, number):
+    session = get_session_for_user(request.user, code)
+    day = get_object_or_404(SessionDay, session=session, number=number)
+    enrolments = _participants(session)
+    choices = AttendanceStatus.choices
+    error = None
+    if request.method == "POST":
+        marks = {}
+        for enrolment in enrolments:
+            value = request.POST.get(f"mark-{enrolment.pk}", "")
+            if value:
+                marks[enrolment.pk] = value
+        if request.POST.get("all_present"):
+            for enrolment in enrolments:
+                marks.setdefault(enrolment.pk, AttendanceStatus.PRESENT)
+        try:
+            result = services.record_roll_call(day, marks, by=request.user, reason=request.POST.get("reason", ""))
+        except services.OrientationError as e:
+            error = e.message
+            # Keep what the trainer tapped, so nothing is lost.
+            for enrolment in enrolments:
+                enrolment.marks[day.number - 1] = marks.get(enrolment.pk, enrolment.marks[day.number - 1])
+        else:
+            messages.success(
+                request,
+                f"Day {day.number} saved: {result.recorded} recorded, {result.corrected} corrected, "
+                f"{result.unchanged} unchanged.",
+            )
+            return redirect(_session_url(session))
+    rows = [{"enrolment": e, "mark": e.marks[day.number - 1]} for e in enrolments]
+    return render(request, "orientation/roll_call.html", {
+        "session": session, "day": day, "rows": rows, "choices": choices, "error": error,
+        "unmarked": sum(1 for r in rows if not r["mark"]),
+    }, status=400 if error else 200)
+
+
+def _pdf(content, filename):
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def attendance_sheet(request, code):
+    session = get_session_for_user(request.user, code)
+    enrolments = session.enrolments.select_related("person__case").order_by("person__case__case_number", "id")
+    return _pdf(attendance_sheet_pdf(session, list(enrolments)), f"attendance-{session.code}.pdf")
+
+
+@login_required
+def certificate(request, code, person_id):
+    session = get_session_for_user(request.user, code)
+    enrolment = session.enrolments.select_related("person__case").filter(person_id=person_id).first()
+    if enrolment is None:
+        raise Http404("This person is not in this session.")
+    status = services.statuses_for([enrolment.person])[enrolment.person_id]
+    if not status.completed or status.completed_in.pk != session.pk:
+        messages.error(request, f"{enrolment.person.full_name} has not attended every day of {session.code}: "
+                                "no certificate yet.")
+        return redirect(_session_url(session))
+    return _pdf(certificate_pdf(enrolment.person, session), f"certificate-{session.code}-{person_id}.pdf")
+
+
+@login_required
+def suggestions(request):
+    if not can_manage(request.user):
+        raise PermissionDenied("Only operations staff enrol people.")
+    groups = {}
+    for person in services.suggestions():
+        language = person.get_language_display() or "Language not recorded"
+        groups.setdefault(language, {}).setdefault(person.case, []).append(person)
+    open_sessions = Session.objects.exclude(state="closed").order_by("id")
+    return render(request, "orientation/suggestions.html", {
+        "groups": sorted((lang, list(cases.items())) for lang, cases in groups.items()),
+        "sessions": open_sessions,
+        "total": sum(len(p) for cases in groups.values() for p in cases.values()),
+    })
+
