@@ -21,6 +21,30 @@ def fast_password_hashing(settings):
 _counter = itertools.count(1)
 
 
+@pytest.fixture
+def roles(transactional_db):
+    """Replay the data migrations that create the roles and their permissions (they are idempotent).
+
+    A transactional test flushes every table when it ends, the groups of the roles included, and the tests
+    after it still need them. (serialized_rollback cannot help: after a flush that recreated the content
+    types, reloading the serialized ones collides with them.)
+    """
+    from django.db import connection
+    from django.db.migrations import RunPython
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(connection)
+    state_apps = loader.project_state().apps
+    for app in ("movements", "orientation"):
+        (leaf,) = loader.graph.leaf_nodes(app)
+        for key in loader.graph.forwards_plan(leaf):
+            if key[0] != app:
+                continue
+            for operation in loader.graph.nodes[key].operations:
+                if isinstance(operation, RunPython):
+                    operation.code(state_apps, None)
+
+
 def make_user(username, role=None, **extra):
     user = User.objects.create_user(username=username, password=PASSWORD, **extra)
     if role:

@@ -8,8 +8,6 @@ import threading
 
 import pytest
 from django.db import connection
-from django.db.migrations import RunPython
-from django.db.migrations.loader import MigrationLoader
 
 from movements import transitions
 from movements.models import Case, CaseNumberCounter, CaseTransition
@@ -24,29 +22,10 @@ pytestmark = [
     ),
     # Threads use their own connections, so the data must really be committed.
     pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("roles"),
 ]
 
 THREADS = 2
-
-
-
-@pytest.fixture(autouse=True)
-def roles(transactional_db):
-    """Replay this app's data migrations (the roles and their permissions).
-
-    A transactional test before this one may have flushed the tables, and with them the groups that the
-    personas join. (serialized_rollback cannot help: after a flush that recreated the content types,
-    reloading the serialized ones collides with them.) The migration functions are idempotent.
-    """
-    loader = MigrationLoader(connection)
-    state_apps = loader.project_state().apps
-    (leaf,) = loader.graph.leaf_nodes("movements")
-    for key in loader.graph.forwards_plan(leaf):
-        if key[0] != "movements":
-            continue
-        for operation in loader.graph.nodes[key].operations:
-            if isinstance(operation, RunPython):
-                operation.code(state_apps, None)
 
 
 def race(*calls):

@@ -1,0 +1,428 @@
+"""Canadian Orientation Abroad: eligibility, capacity, roll calls and their history, completion, documents, access."""
+
+import datetime
+import shutil
+import subprocess
+import unicodedata
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from movements import readiness, transitions
+from orientation import services
+from orientation.models import Attendance, AttendanceChange, Enrolment, Session, SessionDay
+from tests.conftest import make_case, make_user
+
+TODAY = datetime.date(2026, 11, 20)
+
+
+@pytest.fixture(autouse=True)
+def frozen_today():
+    import time_machine
+
+    with time_machine.travel(datetime.datetime(2026, 11, 20, 9, tzinfo=datetime.timezone.utc), tick=False):
+        yield
+
+
+def make_session(trainer=None, first_day=TODAY - datetime.timedelta(days=1), capacity=25, language="prs",
+                 state="running"):
+    session = Session.objects.create(language=language, location="IOM Dushanbe, room 2", capacity=capacity)
+    if trainer:
+        session.trainers.add(trainer)
+    SessionDay.objects.bulk_create(
+        [SessionDay(session=session, number=n, date=first_day + datetime.timedelta(days=n - 1)) for n in (1, 2, 3)]
+    )
+    if state != "planned":
+        session.start()
+        session.save(update_fields=["state"])
+    return session
+
+
+def approved_case(ops, members=2, **kwargs):
+    case = make_case(members, orientation=False, **kwargs)
+    case = transitions.accept(case, by=ops)
+    return transitions.approve(case, by=ops)
+
+
+def day(session, number):
+    return session.days.get(number=number)
+
+
+def mark_all(session, number, by, status="present", reason=""):
+    marks = {e.pk: status for e in session.enrolments.all()}
+    return services.record_roll_call(day(session, number), marks, by=by, reason=reason)
+
+
+def codes(case):
+    return [b.code for b in readiness.blockers_for(case)]
+
+
+# --- eligibility and capacity -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_person_aged_13_on_the_first_day_may_enrol_but_not_one_aged_12(ops):
+    session = make_session()
+    case = approved_case(ops, members=3)
+    pa, spouse, child = case.members.order_by("id")
+    child.date_of_birth = session.first_day.replace(year=session.first_day.year - 13)  # 13 that very day
+    child.save()
+    assert services.ineligibility(child, session) is None
+    child.date_of_birth += datetime.timedelta(days=1)  # turns 13 the day after
+    child.save()
+    assert services.ineligibility(child, session) == "aged 12 on the first day; orientation is for ages 13 and over"
+    enrolled, refused = services.enrol_case(session, case, by=ops)
+    assert [p.pk for p in enrolled] == [pa.pk, spouse.pk]
+    assert [(p.pk, r) for p, r in refused] == [(child.pk, "aged 12 on the first day; orientation is for ages 13 and over")]
+
+
+@pytest.mark.django_db
+def test_only_approved_ready_or_booked_cases_may_enrol(ops):
+    session = make_session()
+    case = transitions.accept(make_case(1, orientation=False), by=ops)
+    with pytest.raises(services.OrientationError) as refused:
+        services.enrol_case(session, case, by=ops)
+    assert refused.value.code == "nobody_eligible"
+    assert "is in processing (approved, ready or booked cases only)" in refused.value.message
+    assert not Enrolment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_double_enrolment_and_completed_people_are_refused_with_reasons(ops):
+    first, second = make_session(), make_session()
+    case = approved_case(ops, members=1)
+    services.enrol_case(first, case, by=ops)
+    with pytest.raises(services.OrientationError) as again:
+        services.enrol_case(first, case, by=ops)
+    assert f"already enrolled in {first.code}" in again.value.message
+    with pytest.raises(services.OrientationError) as elsewhere:
+        services.enrol_case(second, case, by=ops)
+    assert f"already enrolled in {first.code}, which has not ended" in elsewhere.value.message
+    for n in (1, 2, 3):
+        mark_all(first, n, ops)
+    with pytest.raises(services.OrientationError) as done:
+        services.enrol_case(second, case, by=ops)
+    assert f"already completed orientation ({first.code})" in done.value.message
+
+
+@pytest.mark.django_db
+def test_a_case_that_does_not_fit_is_not_enrolled_at_all(ops):
+    session = make_session(capacity=3)
+    services.enrol_case(session, approved_case(ops, members=2), by=ops)
+    family = approved_case(ops, members=2)
+    with pytest.raises(services.OrientationError) as full:
+        services.enrol_case(session, family, by=ops)
+    assert full.value.code == "over_capacity"
+    assert full.value.message.startswith(f"{session.code} has 1 place(s) left; case {family.case_number} needs 2.")
+    assert session.enrolments.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_closed_session_takes_nobody(ops):
+    session = make_session()
+    session.close()
+    session.save()
+    with pytest.raises(services.OrientationError) as closed:
+        services.enrol_case(session, approved_case(ops), by=ops)
+    assert closed.value.code == "session_closed"
+
+
+# --- roll call ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_saving_the_same_roll_call_twice_changes_nothing(ops, trainer):
+    session = make_session(trainer)
+    services.enrol_case(session, approved_case(ops, members=2), by=ops)
+    first = mark_all(session, 1, trainer)
+    assert (first.recorded, first.corrected, first.unchanged) == (2, 0, 0)
+    history = AttendanceChange.objects.count()
+    again = mark_all(session, 1, trainer)
+    assert (again.recorded, again.corrected, again.unchanged) == (0, 0, 2)
+    assert AttendanceChange.objects.count() == history == 2
+    assert Attendance.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_correction_needs_a_reason_and_keeps_history(ops, trainer):
+    session = make_session(trainer)
+    services.enrol_case(session, approved_case(ops, members=1), by=ops)
+    enrolment = session.enrolments.get()
+    mark_all(session, 1, trainer, "absent")
+    with pytest.raises(services.OrientationError) as refused:
+        mark_all(session, 1, trainer, "present")
+    assert refused.value.code == "reason_required"
+    assert "Karimi, Zahra" in refused.value.message
+    assert Attendance.objects.get().status == "absent"
+
+    mark_all(session, 1, ops, "present", reason="She signed the paper list; entered late by mistake")
+    mark = Attendance.objects.get(enrolment=enrolment)
+    assert mark.status == "present"
+    history = list(mark.changes.order_by("id").values_list("old_status", "new_status", "changed_by__username",
+                                                             "reason"))
+    assert history == [
+        ("", "absent", trainer.username, ""),
+        ("absent", "present", ops.username, "She signed the paper list; entered late by mistake"),
+    ]
+    with pytest.raises(ValidationError):
+        mark.delete()
+    with pytest.raises(ValidationError):
+        mark.changes.first().delete()
+
+
+@pytest.mark.django_db
+def test_trainers_can_back_enter_a_past_day_from_their_paper_list(ops, trainer):
+    session = make_session(trainer, first_day=TODAY - datetime.timedelta(days=30))
+    session.close()
+    session.save()
+    Enrolment.objects.create(session=session, person=approved_case(ops, members=1).members.get())
+    result = mark_all(session, 2, trainer)
+    assert result.recorded == 1
+
+
+@pytest.mark.django_db
+def test_a_planned_session_day_in_the_future_cannot_be_recorded(ops, trainer):
+    session = make_session(trainer, first_day=TODAY + datetime.timedelta(days=10), state="planned")
+    services.enrol_case(session, approved_case(ops, members=1), by=ops)
+    with pytest.raises(services.OrientationError) as early:
+        mark_all(session, 1, trainer)
+    assert early.value.code == "day_not_started"
+
+
+# --- completion and readiness -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_completion_makes_the_orientation_blocker_disappear(ops, trainer):
+    case = approved_case(ops, members=2)
+    assert codes(case) == ["orientation_missing", "orientation_missing"]
+    assert readiness.blockers_for(case)[0].message == (
+        "Karimi, Zahra — orientation not completed: not enrolled in a session"
+    )
+    session = make_session(trainer, first_day=TODAY - datetime.timedelta(days=2))
+    services.enrol_case(session, case, by=ops)
+    mark_all(session, 1, trainer)
+    services.record_roll_call(day(session, 2), {e.pk: "absent" for e in session.enrolments.all()}, by=trainer)
+    message = readiness.blockers_for(case)[0].message
+    assert message == (
+        f"Karimi, Zahra — orientation not completed: {session.code}: missed day 2 (2026-11-19), "
+        "day 3 (2026-11-20) not recorded"
+    )
+    mark_all(session, 2, trainer, "late", reason="Arrived after the break; paper list")
+    mark_all(session, 3, trainer)
+    assert codes(case) == []
+    assert transitions.clear(case, by=ops).state == "ready"
+    case.refresh_from_db()
+    assert case.blocker_count == 0
+
+
+@pytest.mark.django_db
+def test_children_under_13_and_other_destinations_need_no_orientation(ops):
+    young = approved_case(ops, members=1)
+    young.members.update(date_of_birth=TODAY - datetime.timedelta(days=365 * 10))
+    assert "orientation_missing" not in codes(young)
+    usa = approved_case(ops, members=1, destination_country="USA")
+    assert "orientation_missing" not in codes(usa)
+
+
+@pytest.mark.django_db
+def test_the_suggestions_list_those_waiting_by_language(ops, client):
+    waiting = approved_case(ops, members=2)
+    waiting.members.update(language="prs")
+    done = make_case(1)  # completed orientation
+    transitions.approve(transitions.accept(done, by=ops), by=ops)
+    client.force_login(ops)
+    page = client.get("/orientation/suggestions/")
+    groups = dict(page.context["groups"])
+    assert list(groups) == ["Dari"]
+    assert [(case.pk, [p.given_name for p in people]) for case, people in groups["Dari"]] == [
+        (waiting.pk, ["Zahra", "Ahmad"])
+    ]
+
+
+# --- documents -----------------------------------------------------------------------------------------
+
+needs_pdftotext = pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils is not installed")
+
+
+def pdf_text(content):
+    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=content, capture_output=True, check=True).stdout
+    # pdftotext gives right-to-left runs in logical order between embedding marks, in presentation forms.
+    text = text.decode("utf-8").replace("\u202b", "").replace("\u202c", "")
+    return unicodedata.normalize("NFKC", text)
+
+
+@pytest.fixture
+def finished_session(ops, trainer):
+    session = make_session(trainer, first_day=TODAY - datetime.timedelta(days=5))
+    case = approved_case(ops, members=2)
+    tajik = approved_case(ops, members=1)
+    tajik.members.update(family_name="Rahmonov", given_name="Firuz", native_name="Фирӯз Раҳмонов")
+    services.enrol_case(session, case, by=ops)
+    services.enrol_case(session, tajik, by=ops)
+    for n in (1, 2, 3):
+        mark_all(session, n, trainer)
+    return session
+
+
+@needs_pdftotext
+@pytest.mark.django_db
+def test_the_certificate_names_the_person_in_both_scripts(finished_session, trainer, client):
+    zahra = finished_session.enrolments.get(person__given_name="Zahra").person
+    client.force_login(trainer)
+    response = client.get(f"/orientation/sessions/{finished_session.code}/certificates/{zahra.pk}.pdf")
+    assert response["Content-Type"] == "application/pdf"
+    text = pdf_text(response.content)
+    assert "Certificate of participation" in text
+    assert "Zahra Karimi" in text
+    assert "زهرا کریمی" in text
+    assert "15 November 2026 to 17 November 2026 (3 days, taught in Dari)" in " ".join(text.split())
+
+
+@needs_pdftotext
+@pytest.mark.django_db
+def test_a_tajik_certificate_carries_the_cyrillic_name(finished_session, trainer, client):
+    firuz = finished_session.enrolments.get(person__given_name="Firuz").person
+    client.force_login(trainer)
+    text = pdf_text(client.get(f"/orientation/sessions/{finished_session.code}/certificates/{firuz.pk}.pdf").content)
+    assert "Фирӯз Раҳмонов" in text
+
+
+@needs_pdftotext
+@pytest.mark.django_db
+def test_the_attendance_sheet_lists_everyone_in_both_scripts_with_a_box_per_day(finished_session, trainer, client):
+    client.force_login(trainer)
+    text = pdf_text(client.get(f"/orientation/sessions/{finished_session.code}/attendance-sheet.pdf").content)
+    for name in ["Karimi, Zahra", "زهرا کریمی", "Karimi, Ahmad", "احمد کریمی", "Rahmonov, Firuz", "Фирӯз Раҳмонов"]:
+        assert name in text, name
+    assert "Day 1" in text and "Day 3" in text and "Signature" in text
+    assert "Page 1 of 1" in text
+    assert "Participants: 3" in text
+
+
+@pytest.mark.django_db
+def test_no_certificate_before_every_day_is_attended(ops, trainer, client):
+    session = make_session(trainer)
+    services.enrol_case(session, approved_case(ops, members=1), by=ops)
+    person = session.enrolments.get().person
+    mark_all(session, 1, trainer)
+    client.force_login(trainer)
+    response = client.get(f"/orientation/sessions/{session.code}/certificates/{person.pk}.pdf", follow=True)
+    assert "has not attended every day" in response.content.decode()
+    assert response["Content-Type"].startswith("text/html")
+
+
+# --- pages and access ----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_trainer_records_a_day_in_one_request_and_a_correction_keeps_what_was_tapped(ops, trainer, client):
+    session = make_session(trainer)
+    services.enrol_case(session, approved_case(ops, members=2), by=ops)
+    zahra, ahmad = session.enrolments.order_by("person_id")
+    client.force_login(trainer)
+    url = f"/orientation/sessions/{session.code}/days/1/"
+    response = client.post(url, {f"mark-{zahra.pk}": "present", f"mark-{ahmad.pk}": "absent"})
+    assert response.status_code == 302
+    assert dict(Attendance.objects.values_list("enrolment_id", "status")) == {zahra.pk: "present", ahmad.pk: "absent"}
+
+    response = client.post(url, {f"mark-{zahra.pk}": "present", f"mark-{ahmad.pk}": "late"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "give a reason for the correction" in page
+    assert f'id="m-{ahmad.pk}-late" value="late" checked' in page  # the tap is not lost
+    assert Attendance.objects.get(enrolment=ahmad).status == "absent"
+
+    response = client.post(url, {f"mark-{ahmad.pk}": "late", "reason": "came after lunch"}, follow=True)
+    assert "Day 1 saved: 0 recorded, 1 corrected, 0 unchanged." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_mark_everyone_not_tapped_as_present(ops, trainer, client):
+    session = make_session(trainer)
+    services.enrol_case(session, approved_case(ops, members=3), by=ops)
+    first = session.enrolments.order_by("id").first()
+    client.force_login(trainer)
+    client.post(f"/orientation/sessions/{session.code}/days/2/", {f"mark-{first.pk}": "absent", "all_present": "1"})
+    assert sorted(Attendance.objects.values_list("status", flat=True)) == ["absent", "present", "present"]
+
+
+@pytest.mark.django_db
+def test_a_trainer_sees_only_their_own_sessions(ops, trainer, client):
+    mine = make_session(trainer)
+    other_trainer = make_user("farida", "trainer")
+    theirs = make_session(other_trainer)
+    person = approved_case(ops, members=1).members.get()
+    Enrolment.objects.create(session=theirs, person=person)
+    client.force_login(trainer)
+    listed = [row["session"].code for row in client.get("/orientation/").context["rows"]]
+    assert listed == [mine.code]
+    for url in [f"/orientation/sessions/{theirs.code}/", f"/orientation/sessions/{theirs.code}/days/1/",
+                f"/orientation/sessions/{theirs.code}/attendance-sheet.pdf",
+                f"/orientation/sessions/{theirs.code}/certificates/{person.pk}.pdf"]:
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/orientation/sessions/{theirs.code}/days/1/", {}).status_code == 404
+    assert client.post(f"/orientation/sessions/{mine.code}/enrol/", {"case_number": "X"}).status_code == 403
+    assert client.get("/orientation/suggestions/").status_code == 403
+    assert client.get("/orientation/sessions/new/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_trainers_see_names_ages_languages_and_case_numbers_but_no_phone_or_documents(ops, trainer, client):
+    session = make_session(trainer)
+    case = approved_case(ops, members=1)
+    case.members.update(phone="+992934904548", language="prs")
+    services.enrol_case(session, case, by=ops)
+    client.force_login(trainer)
+    page = client.get(f"/orientation/sessions/{session.code}/").content.decode()
+    person = case.members.get()
+    assert person.full_name in page and person.native_name in page and case.case_number in page and "Dari" in page
+    for secret in ["+992", "934904548", person.documents.get().number, person.visa_reference, "IME"]:
+        assert secret not in page, secret
+    assert client.get(f"/cases/{case.case_number}/").status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["medical", "escort", "unhcr"])
+def test_other_roles_have_no_orientation_pages(role, personas, ops, client):
+    session = make_session()
+    client.force_login(personas[role])
+    assert client.get("/orientation/").status_code == 403
+    assert client.get(f"/orientation/sessions/{session.code}/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_operations_plan_a_session_with_its_days_and_enrol_a_case(ops, trainer, client):
+    client.force_login(ops)
+    bad = client.post("/orientation/sessions/new/", {
+        "curriculum": "adult", "language": "prs", "location": "Room 2", "capacity": "25", "trainers": [trainer.pk],
+        "day_1": "2026-12-03", "day_2": "2026-12-02", "day_3": "2026-12-04",
+    })
+    assert bad.status_code == 400
+    assert "Day 2 must come after day 1 (2026-12-03)." in bad.context["form"].errors["day_2"]
+    assert not Session.objects.exists()
+    response = client.post("/orientation/sessions/new/", {
+        "curriculum": "youth", "language": "prs", "location": "Room 2", "capacity": "25", "trainers": [trainer.pk],
+        "day_1": "2026-12-02", "day_2": "2026-12-03", "day_3": "2026-12-04",
+    })
+    session = Session.objects.get()
+    assert response.url == f"/orientation/sessions/{session.code}/"
+    assert [d.date.isoformat() for d in session.ordered_days] == ["2026-12-02", "2026-12-03", "2026-12-04"]
+    case = approved_case(ops, members=2)
+    page = client.post(f"/orientation/sessions/{session.code}/enrol/", {"case_number": case.case_number.lower()},
+                       follow=True).content.decode()
+    assert "Enrolled from" in page and "Karimi, Zahra, Karimi, Ahmad" in page
+    assert session.enrolments.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_case_page_shows_each_members_orientation_status(ops, trainer, client):
+    session = make_session(trainer)
+    case = approved_case(ops, members=1)
+    services.enrol_case(session, case, by=ops)
+    mark_all(session, 1, trainer)
+    client.force_login(ops)
+    page = client.get(f"/cases/{case.case_number}/").content.decode()
+    assert f"Orientation {session.code} (in progress): 1 of 3 days attended" in page
+    assert timezone.localdate() == TODAY
