@@ -415,15 +415,32 @@ class TravelDocument(models.Model):
         return self.expiry_date >= day
 
 
-class CaseTransitionQuerySet(models.QuerySet):
+class AppendOnlyQuerySet(models.QuerySet):
     def delete(self):
-        raise ValidationError("The transition log is append-only; rows cannot be deleted.", code="log_delete")
+        raise ValidationError("History is append-only: rows cannot be deleted.", code="log_delete")
 
     def update(self, **kwargs):
-        raise ValidationError("The transition log is append-only; rows cannot be changed.", code="log_update")
+        raise ValidationError("History is append-only: rows cannot be changed.", code="log_update")
 
 
-class CaseTransition(models.Model):
+class AppendOnlyModel(models.Model):
+    """A history row: written once, never changed or deleted (pretix's "Logs cannot be deleted")."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("History is append-only: rows cannot be changed.", code="log_update")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("History is append-only: rows cannot be deleted.", code="log_delete")
+
+
+class CaseTransition(AppendOnlyModel):
     """Append-only history of state changes: who, when, from, to, which transition and why."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="transitions")
@@ -435,21 +452,11 @@ class CaseTransition(models.Model):
     to_state = models.CharField(max_length=20, choices=CaseState.choices)
     reason = models.TextField(blank=True)
 
-    objects = CaseTransitionQuerySet.as_manager()
-
     class Meta:
         ordering = ["-at", "-id"]
 
     def __str__(self):
         return f"{self.case} {self.from_state or '∅'} → {self.to_state} ({self.transition})"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError("The transition log is append-only; rows cannot be changed.", code="log_update")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("The transition log is append-only; rows cannot be deleted.", code="log_delete")
 
 
 # --- medical (confidential: only the medical role reads these; others see clearance and travel needs) ---
@@ -554,7 +561,7 @@ class TravelMedicalNeeds(models.Model):
 # --- referral intake ---------------------------------------------------------------------------------
 
 
-class CaseChange(models.Model):
+class CaseChange(AppendOnlyModel):
     """Append-only log of changes to a case's data (not its state): who, when, what changed (field names only)."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="changes")
@@ -563,21 +570,11 @@ class CaseChange(models.Model):
     actor = models.CharField(max_length=200)
     summary = models.TextField()
 
-    objects = CaseTransitionQuerySet.as_manager()
-
     class Meta:
         ordering = ["-at", "-id"]
 
     def __str__(self):
         return f"{self.case}: {self.summary}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError("The change log is append-only; rows cannot be changed.", code="log_update")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("The change log is append-only; rows cannot be deleted.", code="log_delete")
 
 
 class ReferralUpload(models.Model):

@@ -289,27 +289,19 @@ class RowChecker:
         elif sex:
             values["sex"] = sex
 
-        born = raw.get("date_of_birth", "").strip()
-        if born:
-            parsed = _iso_date(born)
+        for column, label in (("date_of_birth", "birth date"), ("referral_date", "referral date")):
+            text = raw.get(column, "").strip()
+            if not text:
+                continue
+            parsed = _iso_date(text)
             if parsed is None:
-                fail("date_of_birth", "not an ISO date (YYYY-MM-DD)")
+                fail(column, "not an ISO date (YYYY-MM-DD)")
             elif parsed > self.today:
-                fail("date_of_birth", "birth date in the future")
+                fail(column, f"{label} in the future")
             elif parsed < datetime.date(1900, 1, 1):
-                fail("date_of_birth", "birth date before 1900")
+                fail(column, f"{label} before 1900")
             else:
-                values["date_of_birth"] = parsed
-
-        referred = raw.get("referral_date", "").strip()
-        if referred:
-            parsed = _iso_date(referred)
-            if parsed is None:
-                fail("referral_date", "not an ISO date (YYYY-MM-DD)")
-            elif parsed > self.today:
-                fail("referral_date", "referral date in the future")
-            else:
-                values["referral_date"] = parsed
+                values[column] = parsed
 
         nationality = raw.get("nationality", "").strip().upper()
         if nationality and nationality not in COUNTRIES and nationality not in ICAO_SPECIAL_NATIONALITIES:

@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django_fsm import FSMField, transition
 
-from movements.models import Language, Person
+from movements.models import AppendOnlyModel, Language, Person
 
 
 class Curriculum(models.TextChoices):
@@ -130,7 +130,7 @@ class Attendance(models.Model):
         raise ValidationError("Attendance is corrected, never deleted.")
 
 
-class AttendanceChange(models.Model):
+class AttendanceChange(AppendOnlyModel):
     """History of every mark: the first entry and each correction (who, when, from, to, why)."""
 
     attendance = models.ForeignKey(Attendance, on_delete=models.PROTECT, related_name="changes")
@@ -142,11 +142,3 @@ class AttendanceChange(models.Model):
 
     class Meta:
         ordering = ["-changed_at", "-id"]
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError("Attendance history is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("Attendance history is append-only.")
