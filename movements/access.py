@@ -62,6 +62,12 @@ class Access:
         return self._perm("movements.view_travel_documents")
 
     @property
+    def can_see_clearance_details(self):
+        """Medical clearance, travel needs and medical blockers in plain words, and the reasons given for holds
+        and withdrawals: operations and medical staff (never UNHCR)."""
+        return self._perm("movements.view_clearance_details")
+
+    @property
     def can_see_medical(self):
         """Diagnoses, outcome profiles, TB status and notes: the medical role only."""
         return self._perm("movements.view_medicalexam")

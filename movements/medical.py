@@ -92,6 +92,11 @@ def statuses_for(people):
     return statuses
 
 
+def _blocker(code, person, fact):
+    return readiness.Blocker(code, f"{person.full_name} — {fact}", person.pk, confidential=True,
+                             person_name=person.full_name)
+
+
 def _statuses(ctx):
     if "medical" not in ctx.extra:
         ctx.extra["medical"] = statuses_for(ctx.travelling_members)
@@ -103,13 +108,11 @@ def ime_valid(ctx):
     for person in ctx.travelling_members:
         status = _statuses(ctx)[person.pk]
         if status.ime_date is None:
-            yield readiness.Blocker("medical_missing", f"{person.full_name} — no IME recorded", person.pk)
+            yield _blocker("medical_missing", person, "no IME recorded")
         elif status.cleared_until < ctx.travel_date:
-            yield readiness.Blocker(
-                "medical_expired",
-                f"{person.full_name} — IME valid until {status.cleared_until.isoformat()}, "
-                f"before {ctx.describe_travel_date()}",
-                person.pk,
+            yield _blocker(
+                "medical_expired", person,
+                f"IME valid until {status.cleared_until.isoformat()}, before {ctx.describe_travel_date()}",
             )
 
 
@@ -117,9 +120,7 @@ def ime_valid(ctx):
 def no_medical_hold(ctx):
     for person in ctx.travelling_members:
         if _statuses(ctx)[person.pk].on_medical_hold:
-            yield readiness.Blocker(
-                "medical_hold", f"{person.full_name} — medical hold (medical staff decide when it ends)", person.pk
-            )
+            yield _blocker("medical_hold", person, "medical hold (medical staff decide when it ends)")
 
 
 @readiness.register("pregnancy", "Pregnancy within the airline's limits on the travel date", order=32)
@@ -134,11 +135,9 @@ def pregnancy_within_limits(ctx):
             else settings.SAFAR_PREGNANCY_MAX_WEEKS
         )
         if weeks >= limit:
-            yield readiness.Blocker(
-                "pregnancy_too_late",
-                f"{person.full_name} — {weeks} weeks pregnant on {ctx.describe_travel_date()}; "
-                f"airlines do not carry from {limit} weeks",
-                person.pk,
+            yield _blocker(
+                "pregnancy_too_late", person,
+                f"{weeks} weeks pregnant on {ctx.describe_travel_date()}; airlines do not carry from {limit} weeks",
             )
         elif weeks >= settings.SAFAR_PREGNANCY_CERTIFICATE_WEEKS:
             hours = settings.SAFAR_FIT_TO_TRAVEL_HOURS
@@ -146,11 +145,10 @@ def pregnancy_within_limits(ctx):
             departure = _start_of(ctx.travel_date)
             if issued is None or not (departure - datetime.timedelta(hours=hours) <= issued <= departure
                                       + datetime.timedelta(days=1)):
-                yield readiness.Blocker(
-                    "pregnancy_certificate",
-                    f"{person.full_name} — {weeks} weeks pregnant on {ctx.describe_travel_date()}: needs a "
-                    f"fit-to-fly certificate issued within {hours} h before departure",
-                    person.pk,
+                yield _blocker(
+                    "pregnancy_certificate", person,
+                    f"{weeks} weeks pregnant on {ctx.describe_travel_date()}: needs a fit-to-fly certificate "
+                    f"issued within {hours} h before departure",
                 )
 
 
@@ -160,10 +158,7 @@ def medif_recorded(ctx):
         status = _statuses(ctx)[person.pk]
         codes = sorted(MEDIF_CODES & set(status.ssr_codes))
         if codes and not (status.needs and status.needs.medif_recorded_at):
-            yield readiness.Blocker(
-                "medif_missing", f"{person.full_name} — {'/'.join(codes)} needs a MEDIF sent to the airline",
-                person.pk,
-            )
+            yield _blocker("medif_missing", person, f"{'/'.join(codes)} needs a MEDIF sent to the airline")
 
 
 def _start_of(day):

@@ -167,6 +167,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
             ("hold_case", "Can put a case on hold and resume it"),
             ("view_contact_details", "Can see phone numbers"),
             ("view_travel_documents", "Can see travel document numbers"),
+            ("view_clearance_details", "Can see medical clearance, travel needs and hold reasons"),
         ]
 
     def __str__(self):
@@ -316,6 +317,11 @@ class Person(models.Model):
             if code not in codes:
                 codes.append(code)
         return codes
+
+    @property
+    def declared_ssr_codes(self):
+        """Only the codes entered with the person (the referral or operations), none from medical records."""
+        return parse_ssr(self.special_needs)
 
     @property
     def needs_or_none(self):

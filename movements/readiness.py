@@ -17,12 +17,37 @@ class Blocker:
     code: str
     message: str
     person_id: int | None = None
+    # Medical blockers: shown in full only to roles that may see clearance details (operations, medical).
+    confidential: bool = False
+    person_name: str = ""
 
     def __str__(self):
         return f"{self.code}: {self.message}"
 
     def as_dict(self):
-        return {"code": self.code, "message": self.message, "person_id": self.person_id}
+        return {"code": self.code, "message": self.message, "person_id": self.person_id,
+                "confidential": self.confidential, "person_name": self.person_name}
+
+
+def redacted(blockers, access):
+    """The blockers as this viewer may read them: a confidential one becomes "not yet medically cleared".
+
+    Accepts Blocker objects or their stored dicts (the case's snapshot) and returns the same kind.
+    """
+    if access.can_see_clearance_details:
+        return list(blockers)
+    shown = []
+    for blocker in blockers:
+        as_dict = isinstance(blocker, dict)
+        confidential = blocker.get("confidential") if as_dict else blocker.confidential
+        if not confidential:
+            shown.append(blocker)
+            continue
+        name = blocker.get("person_name", "") if as_dict else blocker.person_name
+        generic = Blocker("medical_clearance", f"{name or 'A member'} — not yet medically cleared for travel",
+                          blocker.get("person_id") if as_dict else blocker.person_id)
+        shown.append(generic.as_dict() if as_dict else generic)
+    return shown
 
 
 @dataclass(frozen=True)

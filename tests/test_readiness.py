@@ -187,6 +187,7 @@ def test_a_blocker_reads_as_code_and_message():
     assert str(blocker) == "visa_missing: Karimi, Zahra — no visa / COPR reference recorded"
     assert blocker.as_dict() == {
         "code": "visa_missing", "message": "Karimi, Zahra — no visa / COPR reference recorded", "person_id": 7,
+        "confidential": False, "person_name": "",
     }
 
 
@@ -335,6 +336,7 @@ def test_changing_a_person_refreshes_the_snapshot(ops, django_capture_on_commit_
     assert snapshot.blocker_count == 1
     assert snapshot.blockers[0] == {
         "code": "visa_missing", "message": "Karimi, Ahmad — no visa / COPR reference recorded", "person_id": ahmad.pk,
+        "confidential": False, "person_name": "",
     }
 
 

@@ -111,6 +111,7 @@ def case_detail(request, case_number):
         SqlCase(When(relationship=Relationship.PA, then=Value(0)), default=Value(1), output_field=IntegerField()),
         "date_of_birth",
     )
+    blockers = readiness.redacted(blockers, access)
     blockers_by_person = {}
     for blocker in blockers:
         blockers_by_person.setdefault(blocker.person_id, []).append(blocker)

@@ -2,6 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.shortcuts import render
 
+from movements import readiness
 from movements.access import access_for, visible_cases
 from movements.models import CaseState, CaseTransition
 from movements.models import PRIORITY_RANK
@@ -25,6 +26,9 @@ def dashboard(request):
     blocked = annotate_for_list(cases.filter(state__in=ACTIONABLE, blocker_count__gt=0)).order_by(
         PRIORITY_RANK, "planned_travel_date", "id"
     )[:12]
+    blocked = list(blocked)
+    for case in blocked:
+        case.shown_blockers = readiness.redacted(case.blockers, access)
     recent = (
         CaseTransition.objects.filter(case__in=cases)
         .select_related("case", "user")
