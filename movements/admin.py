@@ -37,6 +37,7 @@ class PersonInline(PrivacyMixin, admin.TabularInline):
     fields = ("progres_individual_id", "relationship", "family_name", "given_name", "native_name", "sex",
               "date_of_birth", "nationality", "phone", "special_needs", "visa_reference")
     contact_fields = ("phone",)
+    document_fields = ("visa_reference",)
     show_change_link = True
 
     def has_delete_permission(self, request, obj=None):
@@ -106,6 +107,7 @@ class PersonAdmin(PrivacyMixin, admin.ModelAdmin):
     list_select_related = ("case",)
     raw_id_fields = ("case",)
     contact_fields = ("phone",)
+    document_fields = ("visa_reference",)
     inlines = [TravelDocumentInline]
 
     def has_delete_permission(self, request, obj=None):

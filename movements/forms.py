@@ -200,6 +200,17 @@ class CaseFilterForm(forms.Form):
         ]
 
 
+def _past_moment(value):
+    """A date and time that has happened, in this century (year 1 would overflow the time zone conversion)."""
+    if value is None:
+        return value
+    if value.year < 2000:
+        raise ValidationError("This date is before 2000; check the year.")
+    if value > timezone.now():
+        raise ValidationError("This time is in the future.")
+    return value
+
+
 class MedicalExamForm(forms.ModelForm):
     class Meta:
         model = MedicalExam
@@ -221,13 +232,12 @@ class MedicalExamForm(forms.ModelForm):
         value = self.cleaned_data["exam_date"]
         if value and value > timezone.localdate():
             raise ValidationError("The exam date is in the future: record an examination once it has taken place.")
+        if value and value.year < 2000:
+            raise ValidationError("The exam date is before 2000; check the year.")
         return value
 
     def clean_examined_at(self):
-        value = self.cleaned_data.get("examined_at")
-        if value and value > timezone.now():
-            raise ValidationError("This time is in the future.")
-        return value
+        return _past_moment(self.cleaned_data.get("examined_at"))
 
     def clean(self):
         data = super().clean()
@@ -279,8 +289,11 @@ class TravelMedicalNeedsForm(forms.ModelForm):
             self.add_error("pregnancy_weeks_on", "Give the date the weeks were counted on.")
         if on and on > timezone.localdate():
             self.add_error("pregnancy_weeks_on", "This date is in the future.")
-        now = timezone.now()
+        elif on and (timezone.localdate() - on).days > self.MAX_PREGNANCY_WEEKS * 7:
+            self.add_error("pregnancy_weeks_on", "This date is too long ago to count pregnancy weeks from.")
         for name in ("fit_to_fly_certificate_at", "medif_recorded_at"):
-            if data.get(name) and data[name] > now:
-                self.add_error(name, "This time is in the future.")
+            try:
+                _past_moment(data.get(name))
+            except ValidationError as e:
+                self.add_error(name, e)
         return data

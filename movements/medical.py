@@ -24,14 +24,21 @@ AUTO_HOLD_REASON = "Automatic medical hold: a medical result needs treatment bef
 
 
 def add_months(day, months):
+    """The same day `months` later (or earlier); a day the target month lacks becomes its last day."""
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
     return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def anniversary(day, months):
+    """The day `months` later; a day the target month lacks rolls into the next month (29 Feb → 1 Mar)."""
+    target = add_months(day, months)
+    return target + datetime.timedelta(days=1) if target.day < day.day else target
+
+
 def ime_valid_until(exam_date):
-    """The last day an IME counts: `SAFAR_IME_VALIDITY_MONTHS` months from the exam, the exam day included."""
-    return add_months(exam_date, settings.SAFAR_IME_VALIDITY_MONTHS) - datetime.timedelta(days=1)
+    """The last day an IME counts: the day before its anniversary `SAFAR_IME_VALIDITY_MONTHS` months on."""
+    return anniversary(exam_date, settings.SAFAR_IME_VALIDITY_MONTHS) - datetime.timedelta(days=1)
 
 
 @dataclass
@@ -200,8 +207,8 @@ def work_list(today=None):
 
     today = today or timezone.localdate()
     horizon = today + datetime.timedelta(days=settings.SAFAR_IME_EXPIRY_WARNING_DAYS)
-    # An IME taken on or before this date is valid until the horizon at most.
-    expiring_if_before = add_months(horizon, -settings.SAFAR_IME_VALIDITY_MONTHS) + datetime.timedelta(days=1)
+    # An IME taken on or before this date is valid until the horizon at most (see ime_valid_until).
+    expiring_from = add_months(horizon + datetime.timedelta(days=1), -settings.SAFAR_IME_VALIDITY_MONTHS)
     exams = MedicalExam.objects.filter(person=OuterRef("pk")).order_by("-exam_date", "-id")
     # From acceptance on: a referral is examined only once the mission takes the case.
     open_states = [CaseState.IN_PROCESSING, CaseState.APPROVED, CaseState.READY,
@@ -215,5 +222,5 @@ def work_list(today=None):
         )
     )
     return people.filter(
-        Q(last_ime__isnull=True) | Q(last_ime__lt=expiring_if_before) | Q(last_tb=TBStatus.ACTIVE)
+        Q(last_ime__isnull=True) | Q(last_ime__lte=expiring_from) | Q(last_tb=TBStatus.ACTIVE)
     ).order_by(F("last_ime").asc(nulls_first=True), "case__case_number", "id")

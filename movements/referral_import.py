@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import phonenumbers
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from movements.countries import COUNTRIES, ICAO_SPECIAL_NATIONALITIES
@@ -191,6 +192,7 @@ def _read_xlsx(data):
         header.pop()
 
     def rows():
+        number = 1
         try:
             for number, values in enumerate(iterator, start=2):
                 yield number, [_cell_text(v) for v in values]
@@ -379,8 +381,10 @@ def run_import(data, filename, *, by=None, dry_run=False):
         report.errors.append(ImportIssue(None, "", "", "The file has a header but no rows."))
         return report
 
+    # Optional columns the file leaves out keep the values already stored.
+    fields = [f for f in PERSON_FIELDS if f in columns]
     with transaction.atomic():
-        plan = _plan(parsed, report)
+        plan = _plan(parsed, report, fields)
         if report.errors or dry_run:
             transaction.set_rollback(True)
             return report
@@ -463,7 +467,7 @@ class _Plan:
     cases: dict  # progres_case_id -> existing Case
 
 
-def _plan(parsed, report):
+def _plan(parsed, report, fields=PERSON_FIELDS):
     """Compare the file with the database (batched look-ups); add errors for what may not change."""
     case_ids = {v["progres_case_id"] for _, v in parsed}
     individual_ids = [v["progres_individual_id"] for _, v in parsed]
@@ -517,7 +521,7 @@ def _plan(parsed, report):
                 f"(proGres {person.case.progres_case_id})",
             ))
             continue
-        changed = {f: values[f] for f in PERSON_FIELDS if _current(person, f) != values[f]}
+        changed = {f: values[f] for f in fields if _current(person, f) != values[f]}
         if not changed:
             report.unchanged_people.append(individual)
         elif person.case.state in LOCKED_STATES:
@@ -529,19 +533,38 @@ def _plan(parsed, report):
         else:
             plan.updates.append((person, changed))
             report.updated_people[individual] = sorted(changed)
-    # A new PA in an existing case that already has one would break "exactly one PA".
-    for number, values in plan.new_people:
-        case = existing_cases.get(values["progres_case_id"])
-        if case is not None and values["relationship"] == Relationship.PA:
-            has_pa = Person.objects.filter(case=case, relationship=Relationship.PA).exclude(
-                progres_individual_id__in=individual_ids
-            ).exists()
-            if has_pa:
-                report.errors.append(ImportIssue(
-                    number, "relationship", "PA", f"case {case.case_number} already has a principal applicant",
-                ))
+    _check_principals(plan, parsed, report)
     report.errors.sort(key=_issue_order)
     return plan
+
+
+def _check_principals(plan, parsed, report):
+    """After the import, each existing case it touches must still have exactly one PA, counting the members
+    the file leaves out."""
+    touched = {v["progres_case_id"]: plan.cases[v["progres_case_id"]] for _, v in parsed if v["progres_case_id"] in plan.cases}
+    if not touched:
+        return
+    relationship = {}  # individual id -> relationship after the import
+    case_of = {}
+    for chunk in _chunks([c.pk for c in touched.values()]):
+        for individual, case_id, rel in Person.objects.filter(case_id__in=chunk).values_list(
+            "progres_individual_id", "case__progres_case_id", "relationship"
+        ):
+            relationship[individual], case_of[individual] = rel, case_id
+    rows = {}
+    for number, values in parsed:
+        if values["progres_case_id"] in touched:
+            individual = values["progres_individual_id"]
+            relationship[individual], case_of[individual] = values["relationship"], values["progres_case_id"]
+            rows.setdefault(values["progres_case_id"], number)
+    for case_id, case in touched.items():
+        principals = [i for i, c in case_of.items() if c == case_id and relationship[i] == Relationship.PA]
+        if len(principals) != 1:
+            report.errors.append(ImportIssue(
+                rows[case_id], "relationship", "",
+                f"case {case.case_number} would have {len(principals)} principal applicants after this import "
+                f"({', '.join(sorted(principals)) or 'none'}); a case has exactly one",
+            ))
 
 
 def _current(person, name):
@@ -588,16 +611,16 @@ def _apply(plan, report, *, by, via):
     )
 
     touched = {}
+    # Demote a principal applicant before promoting another: the database allows one PA per case at any moment.
+    plan.updates.sort(key=lambda update: update[1].get("relationship", Relationship.PA) == Relationship.PA)
     for person, changed in plan.updates:
         for name, value in changed.items():
             setattr(person, name, value)
         person.save(update_fields=[*changed, "updated_at"])
         touched.setdefault(person.case_id, []).append(f"{person.full_name} ({', '.join(sorted(changed))})")
     for case, changed in plan.case_updates:
-        for name, value in changed.items():
-            setattr(case, name, value)
-        case.version += 1
-        case.save(update_fields=[*changed, "version", "updated_at"])
+        # A queryset update: the state is not ours to check here, and pages open on the case see the new version.
+        Case.objects.filter(pk=case.pk).update(**changed, version=F("version") + 1, updated_at=now)
         touched.setdefault(case.pk, []).insert(0, f"referral details ({', '.join(sorted(changed))})")
     added = {}
     for _, values in plan.new_people:

@@ -10,7 +10,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from movements import readiness
-from movements.models import Case, Person, TravelDocument
+from movements.models import Case, MedicalExam, Person, TravelDocument, TravelMedicalNeeds
 
 
 def _refresh_later(case_id):
@@ -43,5 +43,12 @@ def person_changed(sender, instance, raw=False, **kwargs):
 
 @receiver([post_save, post_delete], sender=TravelDocument)
 def document_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        _refresh_later(instance.person.case_id)
+
+
+@receiver([post_save, post_delete], sender=MedicalExam)
+@receiver([post_save, post_delete], sender=TravelMedicalNeeds)
+def medical_changed(sender, instance, raw=False, **kwargs):
     if not raw:
         _refresh_later(instance.person.case_id)

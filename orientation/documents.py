@@ -1,6 +1,7 @@
 """Printed orientation documents: the certificate of participation and the paper attendance sheet."""
 
 import io
+from xml.sax.saxutils import escape
 
 from django.utils import timezone
 from reportlab.lib import colors
@@ -41,16 +42,18 @@ def certificate_pdf(person, session):
         Spacer(1, 10 * mm),
         Paragraph("This certifies that", _style("lead", 13)),
         Spacer(1, 5 * mm),
-        Paragraph(f"{person.given_name} {person.family_name}", _style("name", 26, bold=True)),
+        Paragraph(escape(f"{person.given_name} {person.family_name}"), _style("name", 26, bold=True)),
     ]
     if person.native_name:
         story += [Spacer(1, 2 * mm), name_paragraph(person.native_name, size=22, bold=True, align=TA_CENTER)]
     story += [
         Spacer(1, 8 * mm),
         Paragraph(
-            f"took part in the {session.get_curriculum_display().lower()} orientation course held in "
-            f"{session.location}, {_dates(session)} ({len(days)} day{'s' if len(days) != 1 else ''}, taught in "
-            f"{session.get_language_display()}).",
+            escape(
+                f"took part in the {session.get_curriculum_display().lower()} orientation course held in "
+                f"{session.location}, {_dates(session)} ({len(days)} day{'s' if len(days) != 1 else ''}, taught "
+                f"in {session.get_language_display()})."
+            ),
             _style("body", 13, leading=19),
         ),
         Spacer(1, 18 * mm),
@@ -85,8 +88,10 @@ def attendance_sheet_pdf(session, enrolments):
         Paragraph(f"Attendance sheet — {session.code}", _style("h", 16, bold=True, align=0)),
         Spacer(1, 2 * mm),
         Paragraph(
-            f"{session.get_curriculum_display()} curriculum · taught in {session.get_language_display()} · "
-            f"{session.location} · {_dates(session)} · trainer(s): {trainers or '—'}",
+            escape(
+                f"{session.get_curriculum_display()} curriculum · taught in {session.get_language_display()} · "
+                f"{session.location} · {_dates(session)} · trainer(s): {trainers or '—'}"
+            ),
             _style("sub", 9, align=0),
         ),
         Paragraph("Write P (present), L (late) or A (absent) in each day's box.", _style("legend", 9, align=0)),

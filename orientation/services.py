@@ -151,8 +151,10 @@ def record_roll_call(day, marks, *, by, reason=""):
     valid = set(AttendanceStatus.values)
     with transaction.atomic():
         session = Session.objects.select_for_update().get(pk=day.session_id)
-        if session.state == SessionState.PLANNED and day.date > timezone.localdate():
-            raise OrientationError("day_not_started", f"Day {day.number} is on {day.date.isoformat()}: not yet.")
+        if day.date > timezone.localdate():
+            raise OrientationError(
+                "day_not_started", f"Day {day.number} is on {day.date.isoformat()}: it can be recorded from that day."
+            )
         enrolments = {e.pk: e for e in session.enrolments.select_related("person")}
         unknown = [k for k in marks if k not in enrolments]
         if unknown:

@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,8 +26,10 @@ def _session_url(session):
 def session_list(request):
     if not can_use_orientation(request.user):
         raise PermissionDenied("Your role has no access to orientation sessions.")
-    sessions = visible_sessions(request.user).prefetch_related("days", "trainers").order_by("-id")
-    rows = [{"session": s, "enrolled": s.enrolments.count()} for s in sessions[:100]]
+    sessions = (
+        visible_sessions(request.user).prefetch_related("days").annotate(enrolled=Count("enrolments")).order_by("-id")
+    )
+    rows = [{"session": s, "enrolled": s.enrolled} for s in sessions[:100]]
     return render(request, "orientation/session_list.html", {"rows": rows, "can_manage": can_manage(request.user)})
 
 
@@ -48,19 +51,19 @@ def session_create(request):
                   status=400 if request.method == "POST" else 200)
 
 
-def _participants(session):
+def _participants(session, days):
+    """The session's enrolments, each with its marks per day, completion and age on the first day."""
     enrolments = list(session.enrolments.select_related("person__case").order_by(
         "person__case__case_number", "person__date_of_birth", "id"))
-    people = [e.person for e in enrolments]
-    statuses = services.statuses_for(people)
-    first_day = session.first_day
+    statuses = services.statuses_for([e.person for e in enrolments])
+    first_day = days[0].date if days else None
     for enrolment in enrolments:
         marks = {}
         for other, _days, other_marks in statuses[enrolment.person_id].enrolments:
             if other.pk == session.pk:
                 marks = other_marks
-        enrolment.marks = [marks.get(d.number, "") for d in session.ordered_days]
-        enrolment.completed_here = bool(session.ordered_days) and all(m in ATTENDED for m in enrolment.marks)
+        enrolment.marks = [marks.get(d.number, "") for d in days]
+        enrolment.completed_here = bool(days) and all(m in ATTENDED for m in enrolment.marks)
         enrolment.age = enrolment.person.age_on(first_day) if first_day else enrolment.person.age
     return enrolments
 
@@ -68,10 +71,11 @@ def _participants(session):
 @login_required
 def session_detail(request, code):
     session = get_session_for_user(request.user, code)
-    enrolments = _participants(session)
+    days = session.ordered_days
+    enrolments = _participants(session, days)
     return render(request, "orientation/session_detail.html", {
         "session": session,
-        "days": session.ordered_days,
+        "days": days,
         "enrolments": enrolments,
         "completed": sum(1 for e in enrolments if e.completed_here),
         "can_manage": can_manage(request.user),
@@ -124,7 +128,7 @@ def session_state(request, code, action):
 def roll_call(request, code, number):
     session = get_session_for_user(request.user, code)
     day = get_object_or_404(SessionDay, session=session, number=number)
-    enrolments = _participants(session)
+    enrolments = _participants(session, session.ordered_days)
     choices = AttendanceStatus.choices
     error = None
     if request.method == "POST":

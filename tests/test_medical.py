@@ -43,7 +43,9 @@ def ready_case(ops, **kwargs):
 
 def test_an_ime_is_valid_for_twelve_months_counting_the_exam_day():
     assert medical.ime_valid_until(datetime.date(2025, 12, 1)) == datetime.date(2026, 11, 30)
-    assert medical.ime_valid_until(datetime.date(2024, 2, 29)) == datetime.date(2025, 2, 27)
+    assert medical.ime_valid_until(datetime.date(2024, 2, 29)) == datetime.date(2025, 2, 28)
+    assert medical.ime_valid_until(datetime.date(2024, 2, 28)) == datetime.date(2025, 2, 27)
+    assert medical.ime_valid_until(datetime.date(2026, 1, 31)) == datetime.date(2027, 1, 30)
 
 
 @pytest.mark.django_db
@@ -403,6 +405,8 @@ def test_the_work_list_shows_missing_expiring_and_tb_treatment_but_not_current_i
     with at(2026, 11, 20):
         missing = transitions.accept(make_case(1, ime=False), by=ops)
         expiring = transitions.accept(make_case(1, ime_date=datetime.date(2026, 1, 5)), by=ops)  # until 2027-01-04
+        last_day = transitions.accept(make_case(1, ime_date=datetime.date(2026, 1, 20)), by=ops)  # until 2027-01-19
+        outside = transitions.accept(make_case(1, ime_date=datetime.date(2026, 1, 21)), by=ops)  # until 2027-01-20
         current = transitions.accept(make_case(1, ime_date=datetime.date(2026, 10, 1)), by=ops)
         treated = transitions.accept(make_case(1, ime_date=datetime.date(2026, 10, 1)), by=ops)
         medical.record_exam(MedicalExam(person=treated.members.get(), kind="pdms", exam_date=datetime.date(
@@ -414,6 +418,39 @@ def test_the_work_list_shows_missing_expiring_and_tb_treatment_but_not_current_i
     assert listed == {
         missing.pk: "No IME recorded",
         expiring.pk: "IME expires on 2027-01-04 (45 days)",
+        last_day.pk: "IME expires on 2027-01-19 (60 days)",
         treated.pk: "In TB treatment",
     }
-    assert current.pk not in listed and referral_only.pk not in listed
+    assert current.pk not in listed and referral_only.pk not in listed and outside.pk not in listed
+
+
+@pytest.mark.django_db
+def test_recording_an_exam_refreshes_the_blockers_the_case_list_filters_on(ops, medic, client,
+                                                                           django_capture_on_commit_callbacks):
+    case = transitions.accept(make_case(1, ime=False), by=ops)
+    case.refresh_from_db()
+    assert case.blocker_count == 1
+    client.force_login(medic)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/medical/people/{case.members.get().pk}/exams/new/", {
+            "kind": "ime", "exam_date": timezone.localdate().isoformat(), "clinic": CLINIC, "outcome": "M1",
+            "tb_status": "none"})
+    case.refresh_from_db()
+    assert case.blocker_count == 0
+    client.force_login(ops)
+    assert client.get("/cases/", {"blockers": "yes"}).context["total"] == 0
+
+
+@pytest.mark.django_db
+def test_a_date_in_year_one_is_refused_not_a_crash(medic, client):
+    person = make_case(1).members.get()
+    client.force_login(medic)
+    exam_response = client.post(f"/medical/people/{person.pk}/exams/new/", {
+        "kind": "ftt", "exam_date": "2026-01-01", "examined_at": "0001-01-01T01:00", "clinic": CLINIC,
+        "fit_to_travel": "true"})
+    assert exam_response.status_code == 400
+    assert "before 2000" in exam_response.context["form"].errors["examined_at"][0]
+    needs_response = client.post(f"/medical/people/{person.pk}/", {
+        "needs-fit_to_fly_certificate_at": "0001-01-01T00:00", "needs-pregnancy_weeks_on": "2026-01-01"})
+    assert needs_response.status_code == 400
+    assert not TravelMedicalNeeds.objects.exists()

@@ -90,7 +90,7 @@ def test_only_approved_ready_or_booked_cases_may_enrol(ops):
 
 @pytest.mark.django_db
 def test_double_enrolment_and_completed_people_are_refused_with_reasons(ops):
-    first, second = make_session(), make_session()
+    first, second = make_session(first_day=TODAY - datetime.timedelta(days=2)), make_session()
     case = approved_case(ops, members=1)
     services.enrol_case(first, case, by=ops)
     with pytest.raises(services.OrientationError) as again:
@@ -179,6 +179,21 @@ def test_trainers_can_back_enter_a_past_day_from_their_paper_list(ops, trainer):
     Enrolment.objects.create(session=session, person=approved_case(ops, members=1).members.get())
     result = mark_all(session, 2, trainer)
     assert result.recorded == 1
+
+
+@pytest.mark.django_db
+def test_a_day_still_to_come_cannot_be_recorded_even_in_a_running_session(ops, trainer, client):
+    session = make_session(trainer)  # running: day 1 was yesterday, day 2 is today, day 3 is tomorrow
+    services.enrol_case(session, approved_case(ops, members=1), by=ops)
+    with pytest.raises(services.OrientationError) as early:
+        mark_all(session, 3, trainer)
+    assert early.value.code == "day_not_started"
+    client.force_login(trainer)
+    enrolment = session.enrolments.get()
+    response = client.post(f"/orientation/sessions/{session.code}/days/3/", {f"mark-{enrolment.pk}": "present"})
+    assert response.status_code == 400
+    assert "it can be recorded from that day" in response.content.decode()
+    assert not Attendance.objects.exists()
 
 
 @pytest.mark.django_db
@@ -426,3 +441,54 @@ def test_the_case_page_shows_each_members_orientation_status(ops, trainer, clien
     page = client.get(f"/cases/{case.case_number}/").content.decode()
     assert f"Orientation {session.code} (in progress): 1 of 3 days attended" in page
     assert timezone.localdate() == TODAY
+
+
+@pytest.mark.django_db
+def test_session_pages_do_not_run_a_query_per_participant(ops, trainer, client, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    session = make_session(trainer)
+    client.force_login(trainer)
+
+    def queries(url):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    services.enrol_case(session, approved_case(ops, members=2), by=ops)
+    mark_all(session, 1, trainer)
+    few = [queries(f"/orientation/sessions/{session.code}/"), queries(f"/orientation/sessions/{session.code}/days/1/"),
+           queries("/orientation/")]
+    for _ in range(5):
+        services.enrol_case(session, approved_case(ops, members=3), by=ops)
+        make_session(trainer)
+    mark_all(session, 1, trainer)
+    many = [queries(f"/orientation/sessions/{session.code}/"), queries(f"/orientation/sessions/{session.code}/days/1/"),
+            queries("/orientation/")]
+    assert many == few
+
+
+@pytest.mark.django_db
+def test_typed_text_is_printed_as_text_not_read_as_pdf_markup(ops, trainer, client):
+    session = make_session(trainer, first_day=TODAY - datetime.timedelta(days=5))
+    Session.objects.filter(pk=session.pk).update(location='Room <A & <img src="/etc/passwd"/>')
+    case = approved_case(ops, members=1)
+    case.members.update(given_name="Zahra <Z", family_name="Karimi & Co")
+    services.enrol_case(session, case, by=ops)
+    for n in (1, 2, 3):
+        mark_all(session, n, trainer)
+    person = case.members.get()
+    client.force_login(trainer)
+    sheet = client.get(f"/orientation/sessions/{session.code}/attendance-sheet.pdf")
+    certificate = client.get(f"/orientation/sessions/{session.code}/certificates/{person.pk}.pdf")
+    assert sheet.status_code == certificate.status_code == 200
+    if shutil.which("pdftotext"):
+        assert 'Room <A & <img src="/etc/passwd"/>' in pdf_text(sheet.content)
+        assert "Zahra <Z Karimi & Co" in pdf_text(certificate.content)
+
+
+@pytest.mark.django_db
+def test_a_nul_byte_in_a_session_code_is_simply_not_found(trainer, client):
+    client.force_login(trainer)
+    assert client.get("/orientation/sessions/%00/").status_code == 404

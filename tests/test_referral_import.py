@@ -394,3 +394,39 @@ def test_uploads_are_still_csrf_checked_and_an_oversized_file_is_discarded_unsto
     ok = client.post("/imports/", {"file": _named(SAMPLE, "referrals.csv"), "csrfmiddlewaretoken": token})
     assert ok.status_code == 302
     assert ReferralUpload.objects.get().report["rows"] == 45
+
+
+@pytest.mark.django_db
+def test_swapping_the_principal_applicant_within_a_case_imports(ops):
+    run_import(SAMPLE, "first.csv")
+    rows = sample_rows()
+    case_id = rows[0]["progres_case_id"]
+    members = [r for r in rows if r["progres_case_id"] == case_id]
+    members[0]["relationship"], members[1]["relationship"] = "SPS", "PA"
+    report = run_import(to_csv(members), "second.csv", by=ops)
+    assert report.ok, report.errors
+    pa = Person.objects.get(case__progres_case_id=case_id, relationship="PA")
+    assert pa.progres_individual_id == members[1]["progres_individual_id"]
+
+
+@pytest.mark.django_db
+def test_a_second_principal_applicant_for_an_existing_case_is_refused_not_a_crash():
+    run_import(SAMPLE, "first.csv")
+    rows = sample_rows()
+    case_id = rows[0]["progres_case_id"]
+    newcomer = dict(rows[0], progres_individual_id=f"{case_id}-99", given_name="Newcomer")
+    before = counts()
+    report = run_import(to_csv([newcomer]), "second.csv")  # the old PA is not in this file, but still in the case
+    assert [(e.column, e.message.split(" would have ")[1][:1]) for e in report.errors] == [("relationship", "2")]
+    assert counts() == before
+
+
+@pytest.mark.django_db
+def test_optional_columns_left_out_of_a_file_keep_what_is_stored():
+    run_import(SAMPLE, "first.csv")
+    phones_before = dict(Person.objects.values_list("progres_individual_id", "phone"))
+    columns = [c for c in COLUMNS if c not in ("phone", "native_name")]
+    report = run_import(to_csv(sample_rows(), columns), "no-phones.csv")
+    assert report.ok and report.updated_people == {}
+    assert dict(Person.objects.values_list("progres_individual_id", "phone")) == phones_before
+    assert Person.objects.exclude(native_name="").count() == 45

@@ -321,3 +321,21 @@ def test_the_admin_exports_case_status_without_personal_data(superuser, client):
     body = response.content.decode()
     assert case.case_number in body and "referred" in body
     assert "Karimi" not in body and "P0" not in body
+
+
+@pytest.mark.django_db
+def test_a_unhcr_staff_user_sees_no_visa_or_phone_in_the_admin(unhcr, client):
+    from tests.conftest import make_case
+
+    case = make_case(1)
+    person = case.members.get()
+    person.phone = "+992934904548"
+    person.save()
+    unhcr.is_staff = True
+    unhcr.save()
+    client.force_login(unhcr)
+    for url in [f"/admin/movements/person/{person.pk}/change/", f"/admin/movements/case/{case.pk}/change/"]:
+        page = client.get(url).content.decode()
+        assert person.visa_reference not in page, url
+        assert "934904548" not in page, url
+        assert person.documents.get().number not in page, url
