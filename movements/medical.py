@@ -149,9 +149,10 @@ def pregnancy_within_limits(ctx):
         elif weeks >= settings.SAFAR_PREGNANCY_CERTIFICATE_WEEKS:
             hours = settings.SAFAR_FIT_TO_TRAVEL_HOURS
             issued = needs.fit_to_fly_certificate_at
-            departure = _start_of(ctx.travel_date)
-            if issued is None or not (departure - datetime.timedelta(hours=hours) <= issued <= departure
-                                      + datetime.timedelta(days=1)):
+            # Only the travel date is known here, not the hour: the certificate must be recent enough for a flight
+            # at the very end of that day, so it is within the window whatever the hour of departure.
+            day_ends = _start_of(ctx.travel_date + datetime.timedelta(days=1))
+            if issued is None or not (day_ends - datetime.timedelta(hours=hours) <= issued < day_ends):
                 yield _blocker(
                     "pregnancy_certificate", person,
                     f"{weeks} weeks pregnant on {ctx.describe_travel_date()}: needs a fit-to-fly certificate "

@@ -196,7 +196,11 @@ def test_a_fit_to_fly_certificate_within_72_hours_of_departure_satisfies_the_28_
             fit_to_fly_certificate_at=datetime.datetime(2026, 11, 20, 9, tzinfo=UTC),
         )
         assert codes(case) == ["pregnancy_certificate"]  # issued ten days before: too early
-        needs.fit_to_fly_certificate_at = datetime.datetime(2026, 11, 28, 9, tzinfo=UTC)
+        # Travel day 30 Nov ends at 19:00 UTC (Dushanbe is UTC+5): 72 h before is 27 Nov 19:00 UTC.
+        needs.fit_to_fly_certificate_at = datetime.datetime(2026, 11, 27, 18, 59, tzinfo=UTC)
+        needs.save()
+        assert codes(case) == ["pregnancy_certificate"]  # too old for a flight late on the 30th
+        needs.fit_to_fly_certificate_at = datetime.datetime(2026, 11, 27, 19, 0, tzinfo=UTC)
         needs.save()
         assert codes(case) == []
 
