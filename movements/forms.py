@@ -222,6 +222,11 @@ class MedicalExamForm(forms.ModelForm):
             "fit_to_travel": forms.Select(choices=[("", "—"), ("true", "Fit to travel"), ("false", "Not fit")]),
         }
         labels = {"fit_to_travel": "Fit-to-travel result", "examined_at": "Examined at (fit-to-travel checks)"}
+        help_texts = {
+            "examined_at": "When the fit-to-travel check was done: it counts for boarding only within the hours "
+                           "before departure the mission sets (72 by default).",
+            "notes": "Seen by medical staff only.",
+        }
         error_messages = {
             "outcome": {"invalid_choice": "Unknown outcome profile “%(value)s”: use M1, M2, M3, M4 or M5."},
             "tb_status": {"invalid_choice": "Unknown TB status “%(value)s”."},
