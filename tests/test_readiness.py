@@ -1,9 +1,11 @@
 """Readiness (clearance): the registry of requirements, the blockers they find, and the snapshot on each case."""
 
 import datetime
+import io
 
 import pytest
 import time_machine
+from django.core.management import call_command
 
 from movements import readiness, transitions
 from movements.models import Case, Person, TravelDocument
@@ -371,3 +373,17 @@ def test_refreshing_the_snapshot_does_not_change_the_version_users_edit_against(
 
     assert stored(case).blocker_count == 1
     assert stored(case).version == version
+
+
+@pytest.mark.django_db
+def test_the_nightly_refresh_finds_a_passport_that_expired_overnight(ops):
+    with time_machine.travel(datetime.datetime(2026, 11, 30, 12, tzinfo=datetime.timezone.utc), tick=False):
+        case = transitions.accept(make_case(1, expiry=datetime.date(2026, 11, 30)), by=ops)
+        case.refresh_from_db()
+        assert case.blocker_count == 0
+    with time_machine.travel(datetime.datetime(2026, 12, 1, 12, tzinfo=datetime.timezone.utc), tick=False):
+        out = io.StringIO()
+        call_command("refresh_readiness", stdout=out)
+    case.refresh_from_db()
+    assert [b["code"] for b in case.blockers] == ["document_expired"]
+    assert "Checked 1 open case(s); 1 had their blockers change." in out.getvalue()
