@@ -5,6 +5,7 @@ from import_export import fields, resources
 from import_export.admin import ExportMixin
 
 from movements.access import access_for
+from movements.forms import MedicalExamForm, TravelMedicalNeedsForm
 from movements.models import Case, CaseTransition, MedicalExam, Person, TravelDocument, TravelMedicalNeeds
 
 
@@ -13,6 +14,7 @@ class PrivacyMixin:
 
     contact_fields = ()
     document_fields = ()
+    clearance_fields = ()  # hold and transition reasons: operations and medical staff only
 
     def hidden_fields(self, request):
         access = access_for(request.user)
@@ -21,7 +23,13 @@ class PrivacyMixin:
             hidden += self.contact_fields
         if not access.can_see_documents:
             hidden += self.document_fields
+        if not access.can_see_clearance_details:
+            hidden += self.clearance_fields
         return hidden
+
+    def get_readonly_fields(self, request, obj=None):
+        hidden = self.hidden_fields(request)
+        return [f for f in super().get_readonly_fields(request, obj) if f not in hidden]
 
     def get_exclude(self, request, obj=None):
         return list(super().get_exclude(request, obj) or []) + self.hidden_fields(request)
@@ -44,11 +52,12 @@ class PersonInline(PrivacyMixin, admin.TabularInline):
         return False
 
 
-class CaseTransitionInline(admin.TabularInline):
+class CaseTransitionInline(PrivacyMixin, admin.TabularInline):
     model = CaseTransition
     extra = 0
     fields = ("at", "actor", "transition", "from_state", "to_state", "reason")
     readonly_fields = fields
+    clearance_fields = ("reason",)
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -71,8 +80,9 @@ class CaseResource(resources.ModelResource):
 
 
 @admin.register(Case)
-class CaseAdmin(ExportMixin, admin.ModelAdmin):
+class CaseAdmin(PrivacyMixin, ExportMixin, admin.ModelAdmin):
     resource_classes = [CaseResource]
+    clearance_fields = ("hold_reason",)
     list_display = ("case_number", "progres_case_id", "state", "priority", "destination_country", "blocker_count")
     list_filter = ("state", "priority", "destination_country")
     search_fields = ("case_number", "progres_case_id", "members__search_text")
@@ -118,10 +128,11 @@ class PersonAdmin(PrivacyMixin, admin.ModelAdmin):
 
 
 @admin.register(CaseTransition)
-class CaseTransitionAdmin(admin.ModelAdmin):
+class CaseTransitionAdmin(PrivacyMixin, admin.ModelAdmin):
     list_display = ("at", "case", "actor", "transition", "from_state", "to_state")
     list_filter = ("transition", "to_state")
     search_fields = ("case__case_number",)
+    clearance_fields = ("reason",)
     list_select_related = ("case",)
 
     def has_add_permission(self, request):
@@ -137,6 +148,9 @@ class CaseTransitionAdmin(admin.ModelAdmin):
 # Medical records: Django's model permissions keep these to the medical role (and superusers).
 @admin.register(MedicalExam)
 class MedicalExamAdmin(admin.ModelAdmin):
+    form = MedicalExamForm  # the same checks as the medical pages (no exam in the future, …)
+    fields = ("person", "kind", "exam_date", "examined_at", "clinic", "outcome", "tb_status", "fit_to_travel", "notes",
+              "recorded_by", "recorded_at")
     list_display = ("person", "kind", "exam_date", "outcome", "tb_status", "clinic")
     list_filter = ("kind", "outcome", "tb_status")
     search_fields = ("person__search_text", "person__progres_individual_id")
@@ -150,14 +164,14 @@ class MedicalExamAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         from movements.medical import record_exam
 
-        if change:
-            super().save_model(request, obj, form, change)
-        else:
-            record_exam(obj, by=request.user)
+        record_exam(obj, by=request.user)  # an active-TB result holds the case, whether added or corrected
 
 
 @admin.register(TravelMedicalNeeds)
 class TravelMedicalNeedsAdmin(admin.ModelAdmin):
+    form = TravelMedicalNeedsForm
+    fields = ("person", "wheelchair", "stretcher", "oxygen", "medical_escort", "pregnancy_weeks", "pregnancy_weeks_on",
+              "multiple_pregnancy", "fit_to_fly_certificate_at", "medif_required", "medif_recorded_at")
     list_display = ("person", "wheelchair", "stretcher", "oxygen", "medical_escort", "pregnancy_weeks")
     search_fields = ("person__search_text", "person__progres_individual_id")
     list_select_related = ("person",)

@@ -45,6 +45,16 @@ class CaseForm(forms.ModelForm):
         value = self.cleaned_data["referral_date"]
         if value and value > timezone.localdate():
             raise ValidationError("The referral date is in the future.")
+        if value and value.year < 1990:
+            raise ValidationError("The referral date is before 1990; check the year.")
+        return value
+
+    def clean_planned_travel_date(self):
+        value = self.cleaned_data["planned_travel_date"]
+        if value and "planned_travel_date" in self.changed_data and value < timezone.localdate():
+            raise ValidationError("The planned travel date has passed; give a date from today on.")
+        if value and value.year > timezone.localdate().year + 10:
+            raise ValidationError("The planned travel date is more than ten years away; check the year.")
         return value
 
 
@@ -211,22 +221,31 @@ def _past_moment(value):
     return value
 
 
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+def moment_field(label, help_text=""):
+    # Declared on the form, so the admin (which would swap in its split date/time field) uses it as it is.
+    return forms.DateTimeField(required=False, label=label, help_text=help_text, widget=DATETIME_INPUT)
+
+
 class MedicalExamForm(forms.ModelForm):
+    examined_at = moment_field(
+        "Examined at (fit-to-travel checks)",
+        "When the fit-to-travel check was done: it counts for boarding only within the hours before departure the "
+        "mission sets (72 by default).",
+    )
+
     class Meta:
         model = MedicalExam
         fields = ["kind", "exam_date", "examined_at", "clinic", "outcome", "tb_status", "fit_to_travel", "notes"]
         widgets = {
             "exam_date": DATE_INPUT,
-            "examined_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
             "notes": forms.Textarea(attrs={"rows": 3}),
             "fit_to_travel": forms.Select(choices=[("", "—"), ("true", "Fit to travel"), ("false", "Not fit")]),
         }
-        labels = {"fit_to_travel": "Fit-to-travel result", "examined_at": "Examined at (fit-to-travel checks)"}
-        help_texts = {
-            "examined_at": "When the fit-to-travel check was done: it counts for boarding only within the hours "
-                           "before departure the mission sets (72 by default).",
-            "notes": "Seen by medical staff only.",
-        }
+        labels = {"fit_to_travel": "Fit-to-travel result"}
+        help_texts = {"notes": "Seen by medical staff only."}
         error_messages = {
             "outcome": {"invalid_choice": "Unknown outcome profile “%(value)s”: use M1, M2, M3, M4 or M5."},
             "tb_status": {"invalid_choice": "Unknown TB status “%(value)s”."},
@@ -258,6 +277,9 @@ class MedicalExamForm(forms.ModelForm):
 
 
 class TravelMedicalNeedsForm(forms.ModelForm):
+    fit_to_fly_certificate_at = moment_field("Fit-to-fly certificate (pregnancy) issued")
+    medif_recorded_at = moment_field("MEDIF sent to the airline")
+
     class Meta:
         model = TravelMedicalNeeds
         fields = [
@@ -266,8 +288,6 @@ class TravelMedicalNeedsForm(forms.ModelForm):
         ]
         widgets = {
             "pregnancy_weeks_on": DATE_INPUT,
-            "fit_to_fly_certificate_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-            "medif_recorded_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         }
         error_messages = {"wheelchair": {"invalid_choice": "Unknown wheelchair code “%(value)s”: use WCHR, WCHS or WCHC."}}
 

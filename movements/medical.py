@@ -27,18 +27,23 @@ def add_months(day, months):
     """The same day `months` later (or earlier); a day the target month lacks becomes its last day."""
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
+    if not datetime.MINYEAR <= year <= datetime.MAXYEAR:
+        return datetime.date.max if months > 0 else datetime.date.min
     return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def anniversary(day, months):
     """The day `months` later; a day the target month lacks rolls into the next month (29 Feb → 1 Mar)."""
     target = add_months(day, months)
-    return target + datetime.timedelta(days=1) if target.day < day.day else target
+    if target.day < day.day and target < datetime.date.max:
+        return target + datetime.timedelta(days=1)
+    return target
 
 
 def ime_valid_until(exam_date):
     """The last day an IME counts: the day before its anniversary `SAFAR_IME_VALIDITY_MONTHS` months on."""
-    return anniversary(exam_date, settings.SAFAR_IME_VALIDITY_MONTHS) - datetime.timedelta(days=1)
+    end = anniversary(exam_date, settings.SAFAR_IME_VALIDITY_MONTHS)
+    return end - datetime.timedelta(days=1) if end > datetime.date.min else end
 
 
 @dataclass
@@ -97,6 +102,11 @@ def statuses_for(people):
             ssr_codes=person.ssr_codes,
         )
     return statuses
+
+
+readiness.CONFIDENTIAL_CODES.update(
+    {"medical_missing", "medical_expired", "medical_hold", "pregnancy_too_late", "pregnancy_certificate", "medif_missing"}
+)
 
 
 def _blocker(code, person, fact):
@@ -194,7 +204,7 @@ def record_exam(exam, *, by):
     from movements import transitions
 
     with transaction.atomic():
-        exam.recorded_by = by
+        exam.recorded_by = exam.recorded_by or by
         exam.save()
         case = exam.person.case
         if exam.tb_status == TBStatus.ACTIVE and case.state in HOLDABLE_STATES:

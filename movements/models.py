@@ -143,7 +143,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
     hold_reason = models.TextField(blank=True)
     decision_date = models.DateField(null=True, blank=True)
     planned_travel_date = models.DateField(null=True, blank=True)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, help_text="Read by every role that sees the case, UNHCR included: no medical details.")
 
     # Optimistic concurrency for edits and transitions: a form posts the version it was drawn from.
     version = models.PositiveIntegerField(default=1)
@@ -188,8 +188,10 @@ class Case(ConcurrentTransitionMixin, models.Model):
 
     @property
     def travel_date(self):
-        """The date readiness is checked against: the planned travel date, or today when none is set."""
-        return self.planned_travel_date or timezone.localdate()
+        """The date readiness is checked against: the planned travel date, or today when none is set or it has
+        passed (a document that expired since must still block)."""
+        today = timezone.localdate()
+        return max(self.planned_travel_date or today, today)
 
     # --- transitions: the whole life of a case, in one place (`manage.py graph_transitions`) ---
 
@@ -248,6 +250,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=WITHDRAWABLE_STATES, target=S.WITHDRAWN, permission="movements.move_case")
     def withdraw(self, reason=""):
         self.held_from = ""
+        self.hold_reason = ""
 
 
 class Person(models.Model):
@@ -523,7 +526,7 @@ class Wheelchair(models.TextChoices):
 class TravelMedicalNeeds(models.Model):
     """What the airline must know, recorded by medical staff; shown to operations and escorts."""
 
-    person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="medical_needs")
+    person = models.OneToOneField(Person, on_delete=models.PROTECT, related_name="medical_needs")
     wheelchair = models.CharField(max_length=4, choices=Wheelchair.choices, blank=True)
     stretcher = models.BooleanField(default=False)
     oxygen = models.BooleanField(default=False)

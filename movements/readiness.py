@@ -29,6 +29,10 @@ class Blocker:
                 "confidential": self.confidential, "person_name": self.person_name}
 
 
+# Codes whose blockers are confidential whatever the stored copy says (snapshots older than the flag).
+CONFIDENTIAL_CODES = set()
+
+
 def redacted(blockers, access):
     """The blockers as this viewer may read them: a confidential one becomes "not yet medically cleared".
 
@@ -39,7 +43,8 @@ def redacted(blockers, access):
     shown = []
     for blocker in blockers:
         as_dict = isinstance(blocker, dict)
-        confidential = blocker.get("confidential") if as_dict else blocker.confidential
+        code = blocker.get("code") if as_dict else blocker.code
+        confidential = (blocker.get("confidential") if as_dict else blocker.confidential) or code in CONFIDENTIAL_CODES
         if not confidential:
             shown.append(blocker)
             continue
@@ -76,7 +81,7 @@ class ReadinessContext:
         return self.members
 
     def describe_travel_date(self):
-        if self.travel_date_is_planned:
+        if self.travel_date_is_planned and self.travel_date == self.case.planned_travel_date:
             return f"travel on {self.travel_date.isoformat()}"
         return f"today ({self.travel_date.isoformat()}; no travel date planned)"
 

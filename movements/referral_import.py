@@ -12,7 +12,6 @@ import datetime
 import hashlib
 import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 
 import phonenumbers
@@ -147,6 +146,8 @@ def _read_csv(data):
         raise FileRefused(f"The header row cannot be read as CSV: {e}.") from None
     if header is None or not any(cell.strip() for cell in header):
         raise FileRefused("The file is empty." if not text.strip() else "The first row (the header) is empty.")
+    while header and not header[-1].strip():
+        header.pop()  # spreadsheets export trailing empty columns as "a,b,c,"
 
     def rows():
         try:
@@ -162,7 +163,7 @@ def _cell_text(value):
     if value is None:
         return ""
     if isinstance(value, datetime.datetime):
-        return value.date().isoformat() if value.time() == datetime.time.min else value.isoformat()
+        return value.date().isoformat()  # a date cell; every column of the contract holds dates, not times
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
@@ -175,7 +176,7 @@ def _read_xlsx(data):
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as e:
+    except Exception as e:  # noqa: BLE001 — a damaged workbook fails in many ways inside openpyxl and its XML parser
         raise FileRefused(f"The file cannot be read as an XLSX workbook ({type(e).__name__}).") from None
     if not workbook.worksheets:
         raise FileRefused("The workbook has no worksheet.")
@@ -383,12 +384,13 @@ def run_import(data, filename, *, by=None, dry_run=False):
 
     # Optional columns the file leaves out keep the values already stored.
     fields = [f for f in PERSON_FIELDS if f in columns]
+    case_fields = [c for c in CASE_COLUMNS if c in columns]
     with transaction.atomic():
-        plan = _plan(parsed, report, fields)
+        plan = _plan(parsed, report, fields, case_fields)
         if report.errors or dry_run:
             transaction.set_rollback(True)
             return report
-        _apply(plan, report, by=by, via=f"referral import: {filename}")
+        _apply(plan, report, by=by, via=f"referral import: {filename}"[:200])
         report.applied = True
     return report
 
@@ -467,7 +469,7 @@ class _Plan:
     cases: dict  # progres_case_id -> existing Case
 
 
-def _plan(parsed, report, fields=PERSON_FIELDS):
+def _plan(parsed, report, fields=PERSON_FIELDS, case_fields=CASE_COLUMNS):
     """Compare the file with the database (batched look-ups); add errors for what may not change."""
     case_ids = {v["progres_case_id"] for _, v in parsed}
     individual_ids = [v["progres_individual_id"] for _, v in parsed]
@@ -489,7 +491,7 @@ def _plan(parsed, report, fields=PERSON_FIELDS):
             plan.new_cases[case_id] = {c: values[c] for c in CASE_COLUMNS}
             report.new_cases.append(case_id)
         elif case is not None and case_id not in case_changes:
-            changed = {c: values[c] for c in CASE_COLUMNS if getattr(case, c) != values[c]}
+            changed = {c: values[c] for c in case_fields if getattr(case, c) != values[c]}
             case_changes[case_id] = changed
             if changed and case.state in LOCKED_STATES:
                 report.errors.append(ImportIssue(
@@ -606,18 +608,25 @@ def _apply(plan, report, *, by, via):
         ],
         batch_size=1000,
     )
-    Person.objects.bulk_create(
-        [_person(values, case_pk[values["progres_case_id"]]) for _, values in plan.new_people], batch_size=1000
-    )
-
     touched = {}
-    # Demote a principal applicant before promoting another: the database allows one PA per case at any moment.
-    plan.updates.sort(key=lambda update: update[1].get("relationship", Relationship.PA) == Relationship.PA)
+    # One PA per case at every moment: demote first (its own statement), then update, then add new people.
+    demoted = []
+    for person, changed in plan.updates:
+        if person.relationship == Relationship.PA and "relationship" in changed:
+            person.relationship = changed["relationship"]
+            demoted.append(person)
+    Person.objects.bulk_update(demoted, ["relationship"], batch_size=500)
+    fields = sorted({name for _, changed in plan.updates for name in changed} | {"search_text", "updated_at"})
     for person, changed in plan.updates:
         for name, value in changed.items():
             setattr(person, name, value)
-        person.save(update_fields=[*changed, "updated_at"])
+        person.search_text = normalize(" ".join([person.family_name, person.given_name, person.native_name]))
+        person.updated_at = now
         touched.setdefault(person.case_id, []).append(f"{person.full_name} ({', '.join(sorted(changed))})")
+    Person.objects.bulk_update([p for p, _ in plan.updates], fields, batch_size=500)
+    Person.objects.bulk_create(
+        [_person(values, case_pk[values["progres_case_id"]]) for _, values in plan.new_people], batch_size=1000
+    )
     for case, changed in plan.case_updates:
         # A queryset update: the state is not ours to check here, and pages open on the case see the new version.
         Case.objects.filter(pk=case.pk).update(**changed, version=F("version") + 1, updated_at=now)
@@ -638,7 +647,9 @@ def _apply(plan, report, *, by, via):
 
     from movements import readiness
 
-    for case in Case.objects.filter(pk__in=set(touched) | set(added)):
+    from movements.models import READINESS_STATES
+
+    for case in Case.objects.filter(pk__in=set(touched) | set(added), state__in=READINESS_STATES):
         readiness.refresh_snapshot(case)
 
 

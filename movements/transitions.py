@@ -95,6 +95,8 @@ def _perform(case, name, *, by, reason="", expected_version=None, via=""):
             # report a readiness blocker as "forbidden" instead of listing the blockers.
             if by is not None and not method._django_fsm.has_transition_perm(locked, locked.state, by):
                 raise TransitionError("forbidden", f"You may not {spec.label.lower()} on this case.")
+            if by is not None and name == "resume" and not may_resume(locked, by):
+                raise TransitionError("forbidden", "Only operations staff may resume a hold that operations put in place.")
             if spec.checks_readiness:
                 blockers = readiness.blockers_for(locked)
                 if blockers:
@@ -138,6 +140,18 @@ def _perform(case, name, *, by, reason="", expected_version=None, via=""):
     return locked
 
 
+def may_resume(case, user):
+    """Operations resume any hold; medical staff only a medical one (theirs, or the automatic one)."""
+    if user.has_perm("movements.move_case"):
+        return True
+    from movements.medical import AUTO_HOLD_REASON
+
+    last = case.transitions.filter(transition="hold").select_related("user").order_by("-at", "-id").first()
+    if last is None:
+        return False
+    return last.reason == AUTO_HOLD_REASON or (last.user is not None and not last.user.has_perm("movements.move_case"))
+
+
 def available_transitions(case, user):
     """The transitions this user may make from the case's state, in table order.
 
@@ -148,6 +162,8 @@ def available_transitions(case, user):
         t.name for t in case.get_all_state_transitions()
         if t.source in (case.state, "*") and t.name in SPECS and t.has_perm(case, user)
     }
+    if "resume" in names and not may_resume(case, user):
+        names.discard("resume")
     return [spec for name, spec in SPECS.items() if name in names]
 
 

@@ -2,6 +2,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from orientation.models import Session
 
@@ -40,6 +41,11 @@ class SessionForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         dates = [data.get(f"day_{n}") for n in range(1, settings.SAFAR_ORIENTATION_DAYS + 1)]
+        this_year = timezone.localdate().year
+        for number, day in enumerate(dates, start=1):
+            if day and not this_year - 2 <= day.year <= this_year + 2:
+                self.add_error(f"day_{number}", f"{day.year} is far from now; check the year.")
+                dates[number - 1] = None
         for number in range(2, len(dates) + 1):
             before, day = dates[number - 2], dates[number - 1]
             if before and day and day <= before:

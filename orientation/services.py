@@ -172,24 +172,24 @@ def record_roll_call(day, marks, *, by, reason=""):
             )
         result = RollCallResult()
         now = timezone.now()
+        new_marks, corrected, history = [], [], []
         for enrolment_id, status in marks.items():
             current = existing.get(enrolment_id)
             if current is None:
-                mark = Attendance.objects.create(
-                    enrolment_id=enrolment_id, day=day, status=status, recorded_by=by, recorded_at=now
-                )
-                AttendanceChange.objects.create(attendance=mark, new_status=status, changed_by=by, changed_at=now)
-                result.recorded += 1
+                new_marks.append(Attendance(enrolment_id=enrolment_id, day=day, status=status, recorded_by=by,
+                                            recorded_at=now))
             elif current.status != status:
-                AttendanceChange.objects.create(
-                    attendance=current, old_status=current.status, new_status=status, changed_by=by,
-                    changed_at=now, reason=reason,
-                )
+                history.append(AttendanceChange(attendance=current, old_status=current.status, new_status=status,
+                                                changed_by=by, changed_at=now, reason=reason))
                 current.status, current.recorded_by, current.recorded_at = status, by, now
-                current.save(update_fields=["status", "recorded_by", "recorded_at"])
-                result.corrected += 1
+                corrected.append(current)
             else:
                 result.unchanged += 1
+        Attendance.objects.bulk_create(new_marks)  # primary keys come back (PostgreSQL, SQLite ≥ 3.35)
+        history += [AttendanceChange(attendance=m, new_status=m.status, changed_by=by, changed_at=now) for m in new_marks]
+        Attendance.objects.bulk_update(corrected, ["status", "recorded_by", "recorded_at"])
+        AttendanceChange.objects.bulk_create(history)
+        result.recorded, result.corrected = len(new_marks), len(corrected)
         if result.recorded or result.corrected:
             case_ids = {enrolments[k].person.case_id for k in marks}
             transaction.on_commit(lambda: _refresh_cases(case_ids))

@@ -141,7 +141,8 @@ def roll_call(request, code, number):
             for enrolment in enrolments:
                 marks.setdefault(enrolment.pk, AttendanceStatus.PRESENT)
         try:
-            result = services.record_roll_call(day, marks, by=request.user, reason=request.POST.get("reason", ""))
+            reason = request.POST.get("reason", "").replace("\x00", "")[:500]
+            result = services.record_roll_call(day, marks, by=request.user, reason=reason)
         except services.OrientationError as e:
             error = e.message
             # Keep what the trainer tapped, so nothing is lost.

@@ -641,3 +641,15 @@ def test_any_case_number_in_the_address_answers_not_found(olga, text):
     for url in [base, f"{base}edit/", f"{base}members/1/documents/"]:
         assert olga.get(url).status_code == 404, url
     assert olga.post(f"{base}transition/", {"transition": "accept", "version": 1}).status_code == 404
+
+
+def test_the_principal_applicant_can_be_swapped_back_and_forth(olga):
+    case = make_case(2)
+    for _ in range(2):
+        data = form_data(olga.get(f"/cases/{case.case_number}/edit/"))
+        for key, value in list(data.items()):
+            if key.endswith("-relationship") and value in ("PA", "SPS"):
+                data[key] = "SPS" if value == "PA" else "PA"
+        response = olga.post(f"/cases/{case.case_number}/edit/", data)
+        assert response.status_code == 302, field_errors(response)
+    assert case.members.get(relationship="PA").given_name == "Zahra"

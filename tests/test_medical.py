@@ -458,3 +458,37 @@ def test_a_date_in_year_one_is_refused_not_a_crash(medic, client):
         "needs-fit_to_fly_certificate_at": "0001-01-01T00:00", "needs-pregnancy_weeks_on": "2026-01-01"})
     assert needs_response.status_code == 400
     assert not TravelMedicalNeeds.objects.exists()
+
+
+@pytest.mark.django_db
+def test_medical_staff_resume_a_medical_hold_but_not_one_operations_put_in_place(ops, medic, client):
+    security = transitions.hold(make_case(1), by=ops, reason="Security re-check requested")
+    with pytest.raises(transitions.TransitionError) as refused:
+        transitions.resume(security, by=medic)
+    assert refused.value.code == "forbidden"
+    client.force_login(medic)
+    assert "Resume" not in client.get(f"/cases/{security.case_number}/").content.decode()
+
+    case = make_case(1)
+    medical.record_exam(MedicalExam(person=case.members.get(), kind="pdms", exam_date=timezone.localdate(),
+                                    clinic=CLINIC, tb_status="active"), by=medic)
+    case.refresh_from_db()
+    assert transitions.resume(case, by=medic).state == "referred"
+    assert transitions.resume(security, by=ops).state == "referred"
+
+
+@pytest.mark.django_db
+def test_the_admin_applies_the_exam_form_checks_and_the_automatic_hold(superuser, client):
+    case = make_case(1)
+    person = case.members.get()
+    client.force_login(superuser)
+    data = {"person": person.pk, "kind": "ime", "exam_date": "9999-12-31", "clinic": CLINIC, "outcome": "M1",
+            "tb_status": "", "examined_at": ""}
+    assert client.post("/admin/movements/medicalexam/add/", data).status_code == 200  # the form with its error
+    assert MedicalExam.objects.filter(person=person).count() == 1
+    existing = MedicalExam.objects.get(person=person)
+    data.update(exam_date=existing.exam_date.isoformat(), tb_status="active")
+    assert client.post(f"/admin/movements/medicalexam/{existing.pk}/change/", data).status_code == 302
+    case.refresh_from_db()
+    assert case.state == "on_hold"
+    assert client.get(f"/cases/{case.case_number}/").status_code == 200

@@ -387,3 +387,21 @@ def test_the_nightly_refresh_finds_a_passport_that_expired_overnight(ops):
     case.refresh_from_db()
     assert [b["code"] for b in case.blockers] == ["document_expired"]
     assert "Checked 1 open case(s); 1 had their blockers change." in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_planned_travel_date_that_has_passed_does_not_hide_an_expired_passport(ops):
+    with time_machine.travel(datetime.datetime(2026, 11, 20, 12, tzinfo=datetime.timezone.utc), tick=False):
+        case = make_case(1, expiry=datetime.date(2026, 11, 19), planned_travel_date=datetime.date(2026, 11, 10))
+        assert [b.code for b in readiness.blockers_for(case)] == ["document_expired"]
+        assert "before today (2026-11-20" in readiness.blockers_for(case)[0].message
+
+
+@pytest.mark.django_db
+def test_old_snapshots_of_medical_blockers_are_redacted_by_their_code(unhcr, client):
+    from movements.access import access_for
+
+    stored = [{"code": "pregnancy_too_late", "message": "Karimi, Zahra — 37 weeks pregnant", "person_id": 1}]
+    shown = readiness.redacted(stored, access_for(unhcr))
+    assert shown[0]["code"] == "medical_clearance"
+    assert "pregnant" not in shown[0]["message"]

@@ -430,3 +430,76 @@ def test_optional_columns_left_out_of_a_file_keep_what_is_stored():
     assert report.ok and report.updated_people == {}
     assert dict(Person.objects.values_list("progres_individual_id", "phone")) == phones_before
     assert Person.objects.exclude(native_name="").count() == 45
+
+
+@pytest.mark.django_db
+def test_a_file_without_the_category_column_keeps_the_stored_categories():
+    run_import(SAMPLE, "first.csv")
+    before = dict(Case.objects.values_list("progres_case_id", "submission_category"))
+    columns = [c for c in COLUMNS if c != "submission_category"]
+    report = run_import(to_csv(sample_rows(), columns), "second.csv")
+    assert report.ok and report.updated_cases == {}
+    assert dict(Case.objects.values_list("progres_case_id", "submission_category")) == before
+
+
+@pytest.mark.django_db
+def test_replacing_the_principal_applicant_with_a_newcomer_imports():
+    run_import(SAMPLE, "first.csv")
+    rows = sample_rows()
+    case_id = rows[0]["progres_case_id"]
+    members = [r for r in rows if r["progres_case_id"] == case_id]
+    members[0]["relationship"] = "SPS"
+    members.append(dict(members[0], progres_individual_id=f"{case_id}-99", given_name="Newcomer", relationship="PA"))
+    report = run_import(to_csv(members), "second.csv")
+    assert report.ok, report.errors
+    assert Person.objects.get(case__progres_case_id=case_id, relationship="PA").given_name == "Newcomer"
+
+
+@pytest.mark.django_db
+def test_a_damaged_workbook_and_a_very_long_file_name_are_handled(ops, client):
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "this is not xml <<<")
+    report = run_import(buffer.getvalue(), "broken.xlsx")
+    assert "cannot be read as an XLSX workbook" in report.errors[0].message
+    client.force_login(ops)
+    upload(client, SAMPLE, "r" * 250 + ".csv")
+    record = ReferralUpload.objects.get()
+    assert client.post(f"/imports/{record.pk}/confirm/").status_code == 302
+    assert Person.objects.count() == 45
+    assert len(CaseTransition.objects.first().actor) == 200
+
+
+@pytest.mark.django_db
+def test_trailing_empty_columns_from_a_spreadsheet_export_are_ignored():
+    lines = SAMPLE.decode("utf-8").splitlines()
+    data = "\n".join(line + ",," for line in lines).encode("utf-8")
+    report = run_import(data, "excel.csv")
+    assert report.ok, report.errors[:2]
+    assert len(report.new_people) == 45
+
+
+@pytest.mark.django_db
+def test_xlsx_date_cells_and_numeric_phone_cells_are_read_as_the_contract_means():
+    import datetime
+
+    from openpyxl import Workbook
+
+    rows = sample_rows()[:4]
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(list(rows[0].keys()))
+    for row in rows:
+        values = list(row.values())
+        values[list(row).index("date_of_birth")] = datetime.datetime.fromisoformat(row["date_of_birth"] + " 13:45")
+        values[list(row).index("phone")] = 992934904548 if row["relationship"] == "PA" else None
+        sheet.append(values)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    report = run_import(buffer.getvalue(), "dates.xlsx")
+    assert report.ok, report.errors[:2]
+    pa = Person.objects.get(relationship="PA")
+    assert pa.date_of_birth.isoformat() == rows[0]["date_of_birth"]
+    assert str(pa.phone) == "+992934904548"

@@ -339,3 +339,19 @@ def test_a_unhcr_staff_user_sees_no_visa_or_phone_in_the_admin(unhcr, client):
         assert person.visa_reference not in page, url
         assert "934904548" not in page, url
         assert person.documents.get().number not in page, url
+
+
+@pytest.mark.django_db
+def test_a_unhcr_staff_user_reads_no_hold_reason_in_the_admin(unhcr, ops, client):
+    from movements import transitions
+    from tests.conftest import make_case
+
+    case = transitions.hold(make_case(1), by=ops, reason="Security re-check requested by IRCC")
+    unhcr.is_staff = True
+    unhcr.save()
+    client.force_login(unhcr)
+    record = case.transitions.get(transition="hold")
+    for url in [f"/admin/movements/case/{case.pk}/change/", f"/admin/movements/casetransition/{record.pk}/change/"]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "Security re-check" not in response.content.decode(), url

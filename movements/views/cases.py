@@ -184,7 +184,17 @@ def _save_case_with_members(request, form, formset, *, creating):
                 case.save()
                 transitions.record_creation(case, by=request.user)
             formset.instance = case
-            formset.save()
+            members = formset.save(commit=False)
+            for removed in formset.deleted_objects:
+                removed.delete()
+            # One PA per case at every moment: a PA who becomes something else is saved before the new PA.
+            demoted = {
+                f.instance.pk for f in formset.forms
+                if f.instance.pk and f.initial.get("relationship") == Relationship.PA
+                and f.cleaned_data.get("relationship") != Relationship.PA
+            }
+            for member in sorted(members, key=lambda m: m.pk not in demoted):
+                member.save()
             if not creating:
                 _log_edit(request.user, case, form, formset)
     except _Abort:
