@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import router
@@ -5,6 +7,7 @@ from django.db.models.deletion import Collector, ProtectedError
 from django.forms import BaseInlineFormSet, inlineformset_factory
 from django.utils import timezone
 
+from movements.search import LATIN_NAME
 from movements.models import Case, MedicalExam, Person, Relationship, TravelDocument, TravelMedicalNeeds
 from movements.transitions import SPECS
 
@@ -58,6 +61,14 @@ class CaseForm(forms.ModelForm):
         return value
 
 
+def _latin_name(value):
+    value = " ".join(value.split())
+    if value and not LATIN_NAME.fullmatch(value):
+        raise ValidationError("Write the name in Latin script, as on the travel document; the name in the person's "
+                              "own script has a field of its own.")
+    return value
+
+
 class PersonForm(forms.ModelForm):
     class Meta:
         model = Person
@@ -75,10 +86,27 @@ class PersonForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if not show_contact:
             del self.fields["phone"]
+        else:
+            self.fields["phone"].error_messages["invalid"] = (
+                "Not a phone number: write it with its country code, e.g. +992 93 123 4567 or +93 70 123 4567 "
+                "(a number without one is read as Tajik)."
+            )
         self.fields["nationality"].initial = "AFG"
 
     def clean_progres_individual_id(self):
         return self.cleaned_data["progres_individual_id"].strip().upper()
+
+    def clean_family_name(self):
+        return _latin_name(self.cleaned_data["family_name"])
+
+    def clean_given_name(self):
+        return _latin_name(self.cleaned_data["given_name"])
+
+    def clean_visa_reference(self):
+        value = re.sub(r"[\s-]", "", self.cleaned_data.get("visa_reference", "")).upper()
+        if value and not re.fullmatch(r"[A-Z0-9]{4,30}", value):
+            raise ValidationError("A visa or COPR number has letters and digits only, as printed.")
+        return value
 
     def clean_special_needs(self):
         from movements.ssr import parse_ssr
@@ -161,6 +189,10 @@ class BaseMemberFormSet(BaseInlineFormSet):
 
 MemberFormSet = inlineformset_factory(
     Case, Person, form=PersonForm, formset=BaseMemberFormSet, extra=1, can_delete=True,
+)
+# A new case: rows for a family of six; rows left empty add nobody.
+NewCaseMemberFormSet = inlineformset_factory(
+    Case, Person, form=PersonForm, formset=BaseMemberFormSet, extra=6, can_delete=False,
 )
 
 

@@ -175,8 +175,11 @@ def medif_recorded(ctx):
     for person in ctx.travelling_members:
         status = _statuses(ctx)[person.pk]
         codes = sorted(MEDIF_CODES & set(status.ssr_codes))
-        if codes and not (status.needs and status.needs.medif_recorded_at):
-            yield _blocker("medif_missing", person, f"{'/'.join(codes)} needs a MEDIF sent to the airline")
+        required = status.needs is not None and status.needs.medif_required
+        if (codes or required) and not (status.needs and status.needs.medif_recorded_at):
+            fact = (f"{'/'.join(codes)} needs a MEDIF sent to the airline" if codes
+                    else "medical staff require a MEDIF: not yet sent to the airline")
+            yield _blocker("medif_missing", person, fact)
 
 
 def _start_of(day):

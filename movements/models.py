@@ -362,6 +362,22 @@ class Person(models.Model):
         super().save(*args, **kwargs)
 
 
+def _mrz_date(yymmdd, past=False):
+    """YYMMDD from a machine-readable zone as an ISO date (birth dates in the past, expiry dates ahead)."""
+    year = 2000 + int(yymmdd[0:2])
+    if past and year > timezone.localdate().year:
+        year -= 100
+    return f"{year}-{yymmdd[2:4]}-{yymmdd[4:6]}"
+
+
+def mrz_name(name):
+    """A name as an MRZ writes it: capitals without accents, other characters as fillers."""
+    import unicodedata
+
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).upper()
+    return re.sub(r"[^A-Z]+", "<", plain).strip("<")
+
+
 class DocumentType(models.TextChoices):
     PASSPORT = "passport", "Passport"
     ICRC = "icrc", "ICRC travel document"
@@ -414,9 +430,23 @@ class TravelDocument(models.Model):
             errors["number"] = f"The MRZ gives document number {parsed.document_number}, not {self.number}."
         if self.expiry_date and parsed.expiry_date != self.expiry_date.strftime("%y%m%d"):
             errors["expiry_date"] = (
-                f"The MRZ gives expiry {parsed.expiry_date[4:6]}.{parsed.expiry_date[2:4]}.{parsed.expiry_date[0:2]} "
-                f"(DD.MM.YY), not {self.expiry_date:%d.%m.%y}."
+                f"The MRZ gives expiry {_mrz_date(parsed.expiry_date)}, not {self.expiry_date.isoformat()}."
             )
+        person = self.person if self.person_id else None
+        if person is not None:
+            mismatches = []
+            if parsed.birth_date != person.date_of_birth.strftime("%y%m%d"):
+                mismatches.append(f"date of birth {_mrz_date(parsed.birth_date, past=True)}")
+            if parsed.sex in ("F", "M") and person.sex in ("F", "M") and parsed.sex != person.sex:
+                mismatches.append(f"sex {parsed.sex}")
+            surname = mrz_name(person.family_name)
+            mrz_surname = parsed.names.split(",")[0].replace(" ", "<")
+            if surname and not (mrz_surname.startswith(surname[:10]) or surname.startswith(mrz_surname)):
+                mismatches.append(f"surname {mrz_surname.replace('<', ' ')}")
+            if mismatches:
+                errors["mrz_line1"] = (
+                    f"This MRZ is not {person.full_name}'s: it gives {', '.join(mismatches)}. Check the document."
+                )
         if errors:
             raise ValidationError(errors)
 

@@ -34,7 +34,7 @@ CONFIDENTIAL_CODES = set()
 
 
 def redacted(blockers, access):
-    """The blockers as this viewer may read them: a confidential one becomes "not yet medically cleared".
+    """The blockers as this viewer may read them: a confidential one becomes "medical clearance for travel pending".
 
     Accepts Blocker objects or their stored dicts (the case's snapshot) and returns the same kind.
     """
@@ -49,7 +49,7 @@ def redacted(blockers, access):
             shown.append(blocker)
             continue
         name = blocker.get("person_name", "") if as_dict else blocker.person_name
-        generic = Blocker("medical_clearance", f"{name or 'A member'} — not yet medically cleared for travel",
+        generic = Blocker("medical_clearance", f"{name or 'A member'} — medical clearance for travel pending",
                           blocker.get("person_id") if as_dict else blocker.person_id)
         shown.append(generic.as_dict() if as_dict else generic)
     return shown

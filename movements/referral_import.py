@@ -24,7 +24,7 @@ from movements.countries import COUNTRIES, ICAO_SPECIAL_NATIONALITIES
 from movements.models import (
     Case, CaseChange, CaseNumberCounter, CaseState, CaseTransition, Person, Priority, Relationship, Sex,
 )
-from movements.search import normalize
+from movements.search import LATIN_NAME, normalize
 from movements.ssr import SSR_CODES
 
 REQUIRED = [
@@ -268,6 +268,8 @@ class RowChecker:
             value = raw.get(column, "").strip()
             if value.startswith(FORMULA_STARTS):
                 fail(column, f"starts with “{value[0]}”, which spreadsheets run as a formula; a name cannot")
+            elif value and column != "native_name" and not LATIN_NAME.fullmatch(value):
+                fail(column, "not in Latin script as on the travel document (native_name holds the own script)")
             elif value and len(value) > (200 if column == "native_name" else 100):
                 fail(column, "too long for a name")
             elif value:

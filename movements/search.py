@@ -5,7 +5,11 @@ keyboards that produce different code points for the same letter. So each person
 normalised copy of their names, and a query is normalised the same way before matching.
 """
 
+import re
 import unicodedata
+
+# A name as printed on a travel document: Latin letters (accents included), spaces, hyphens, apostrophes.
+LATIN_NAME = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ɏ' .-]+$")
 
 # Arabic-keyboard letters and their Persian (Dari) equivalents; tatweel and zero-width joiners dropped.
 _ARABIC_TO_PERSIAN = str.maketrans(

@@ -29,6 +29,7 @@ class TransitionSpec:
     reason_required: bool = False
     checks_readiness: bool = False
     style: str = ""  # "danger" for buttons that close or pause a case
+    confirm: str = ""  # asked in the browser before a step that is hard to take back
 
 
 SPECS = {
@@ -36,15 +37,19 @@ SPECS = {
     for spec in [
         TransitionSpec("accept", "Accept referral", "accepted"),
         TransitionSpec("approve", "Record approval", "approved"),
-        TransitionSpec("reject", "Record refusal", "rejected", reason_required=True, style="danger"),
+        TransitionSpec("reject", "Record refusal", "rejected", reason_required=True, style="danger",
+                       confirm="Record that the destination country refused this case? This closes the case."),
         TransitionSpec("clear", "Clear for travel", "cleared for travel", checks_readiness=True),
         TransitionSpec("book", "Mark booked", "booked", checks_readiness=True),
         TransitionSpec("unbook", "Cancel booking", "unbooked", reason_required=True),
-        TransitionSpec("depart", "Confirm departure", "departed", checks_readiness=True),
-        TransitionSpec("arrive", "Confirm arrival", "arrived"),
+        TransitionSpec("depart", "Confirm departure", "departed", checks_readiness=True,
+                       confirm="Confirm that this family has left on its departure today?"),
+        TransitionSpec("arrive", "Confirm arrival", "arrived",
+                       confirm="Confirm that this family has arrived at its destination?"),
         TransitionSpec("hold", "Put on hold", "put on hold", reason_required=True, style="danger"),
         TransitionSpec("resume", "Resume", "resumed"),
-        TransitionSpec("withdraw", "Withdraw case", "withdrawn", reason_required=True, style="danger"),
+        TransitionSpec("withdraw", "Withdraw case", "withdrawn", reason_required=True, style="danger",
+                       confirm="Withdraw this case? This closes it."),
     ]
 }
 
@@ -96,7 +101,11 @@ def _perform(case, name, *, by, reason="", expected_version=None, via=""):
             if by is not None and not method._django_fsm.has_transition_perm(locked, locked.state, by):
                 raise TransitionError("forbidden", f"You may not {spec.label.lower()} on this case.")
             if by is not None and name == "resume" and not may_resume(locked, by):
-                raise TransitionError("forbidden", "Only operations staff may resume a hold that operations put in place.")
+                raise TransitionError(
+                    "forbidden",
+                    "Only medical staff may lift a medical hold." if hold_is_medical(locked)
+                    else "Only operations staff may resume a hold that operations put in place.",
+                )
             if spec.checks_readiness:
                 blockers = readiness.blockers_for(locked)
                 if blockers:
@@ -140,16 +149,26 @@ def _perform(case, name, *, by, reason="", expected_version=None, via=""):
     return locked
 
 
-def may_resume(case, user):
-    """Operations resume any hold; medical staff only a medical one (theirs, or the automatic one)."""
-    if user.has_perm("movements.move_case"):
-        return True
+def hold_is_medical(case):
+    """Was the case put on hold for a medical reason (automatically, or by medical staff)?"""
     from movements.medical import AUTO_HOLD_REASON
 
     last = case.transitions.filter(transition="hold").select_related("user").order_by("-at", "-id").first()
     if last is None:
         return False
-    return last.reason == AUTO_HOLD_REASON or (last.user is not None and not last.user.has_perm("movements.move_case"))
+    return last.reason == AUTO_HOLD_REASON or (
+        last.user is not None and last.user.has_perm("movements.view_medicalexam")
+        and not last.user.has_perm("movements.move_case")
+    )
+
+
+def may_resume(case, user):
+    """A medical hold is lifted by medical staff, any other hold by operations (superusers may do both)."""
+    if user.is_superuser:
+        return True
+    if hold_is_medical(case):
+        return user.has_perm("movements.view_medicalexam")
+    return user.has_perm("movements.move_case")
 
 
 def available_transitions(case, user):

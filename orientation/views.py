@@ -7,6 +7,7 @@ from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
@@ -15,7 +16,7 @@ from orientation import services
 from orientation.access import can_manage, can_use_orientation, get_session_for_user, visible_sessions
 from orientation.documents import attendance_sheet_pdf, certificate_pdf
 from orientation.forms import EnrolForm, SessionForm
-from orientation.models import ATTENDED, AttendanceStatus, Session, SessionDay
+from orientation.models import ATTENDED, AttendanceChange, AttendanceStatus, Session, SessionDay
 
 
 def _session_url(session):
@@ -154,11 +155,21 @@ def roll_call(request, code, number):
                 f"Day {day.number} saved: {result.recorded} recorded, {result.corrected} corrected, "
                 f"{result.unchanged} unchanged.",
             )
+            unmarked = [e.person.full_name for e in enrolments if e.pk not in marks and not e.marks[day.number - 1]]
+            if unmarked:
+                messages.warning(request, f"Still without a mark for day {day.number}: {', '.join(unmarked)}.")
             return redirect(_session_url(session))
     rows = [{"enrolment": e, "mark": e.marks[day.number - 1]} for e in enrolments]
+    history = (
+        AttendanceChange.objects.filter(attendance__day=day)
+        .select_related("attendance__enrolment__person", "changed_by")
+        .order_by("-changed_at", "-id")
+    )
     return render(request, "orientation/roll_call.html", {
         "session": session, "day": day, "rows": rows, "choices": choices, "error": error,
         "unmarked": sum(1 for r in rows if not r["mark"]),
+        "not_yet": day.date > timezone.localdate(),
+        "history": history,
     }, status=400 if error else 200)
 
 

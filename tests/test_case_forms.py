@@ -197,7 +197,7 @@ BAD_INPUT = [
     pytest.param({}, {1: {"date_of_birth": "1850-01-01"}}, "before 1900", id="birth-before-1900"),
     pytest.param({}, {1: {"date_of_birth": "17/05/1985x"}}, "Enter a valid date.", id="garbled-birth"),
     pytest.param({}, {0: {"special_needs": "XXXX"}}, "Unknown special-needs code: XXXX", id="unknown-ssr"),
-    pytest.param({}, {0: {"phone": "12"}}, "valid phone number", id="bad-phone"),
+    pytest.param({}, {0: {"phone": "12"}}, "Not a phone number", id="bad-phone"),
     pytest.param({}, {0: {"sex": "Q"}}, "Select a valid choice.", id="bad-sex"),
     pytest.param({}, {0: {"nationality": "ZZZ"}}, "Select a valid choice.", id="bad-nationality"),
     pytest.param({}, {0: {"progres_individual_id": "no spaces!"}}, "proGres id as UNHCR writes it", id="bad-id"),
@@ -458,8 +458,12 @@ def document_data(**fields):
 
 @pytest.fixture
 def person_without_documents():
+    """Anna Maria Eriksson, whose passport is the ICAO specimen."""
     case = make_case(1, documents=False)
     person = case.members.get()
+    person.family_name, person.given_name, person.sex = "Eriksson", "Anna Maria", "F"
+    person.date_of_birth = datetime.date(1974, 8, 12)
+    person.save()
     return case, person, f"/cases/{case.case_number}/members/{person.pk}/documents/"
 
 
@@ -480,7 +484,7 @@ def test_it_records_a_travel_document_with_a_checked_mrz(olga, person_without_do
     [
         ({"mrz_line2": LINE2[:9] + "7" + LINE2[10:]}, "mrz_line2", "MRZ check digit for the document number is 7"),
         ({"number": "L898902C4"}, "number", "The MRZ gives document number L898902C3, not L898902C4."),
-        ({"expiry_date": "2012-04-16"}, "expiry_date", "The MRZ gives expiry 15.04.12"),
+        ({"expiry_date": "2012-04-16"}, "expiry_date", "The MRZ gives expiry 2012-04-15, not 2012-04-16."),
         ({"mrz_line1": ""}, "mrz_line1", "Give both MRZ lines, or neither."),
         ({"mrz_line2": LINE2[:40]}, "mrz_line2", "MRZ line 2 has 40 characters"),
         ({"mrz_line2": LINE2[:3] + "\u00b2" + LINE2[4:]}, "mrz_line2", "is not allowed in a machine-readable zone"),
@@ -653,3 +657,19 @@ def test_the_principal_applicant_can_be_swapped_back_and_forth(olga):
         response = olga.post(f"/cases/{case.case_number}/edit/", data)
         assert response.status_code == 302, field_errors(response)
     assert case.members.get(relationship="PA").given_name == "Zahra"
+
+
+def test_names_on_the_travel_document_must_be_in_latin_script(olga):
+    before = counts()
+    response = olga.post("/cases/new/", new_case_data(member_overrides={0: {"given_name": "نرگس"}}))
+    assert response.status_code == 400
+    assert "Write the name in Latin script, as on the travel document" in html(response)
+    assert counts() == before
+
+
+def test_document_changes_appear_in_the_case_timeline_without_numbers(olga, person_without_documents):
+    case, person, url = person_without_documents
+    olga.post(url, document_data(number="l898902c3"))
+    change = case.changes.get()
+    assert change.summary == "Travel documents of Eriksson, Anna Maria: added passport"
+    assert "L898902C3" not in change.summary

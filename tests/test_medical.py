@@ -362,8 +362,8 @@ def test_unhcr_sees_no_medical_data_at_all_only_that_clearance_is_pending(unhcr,
                        "public health", "Stretcher", "STCR", "WCHC", "Medically cleared", medical.AUTO_HOLD_REASON]:
             assert secret not in page, (url, secret)
     page = client.get(f"/cases/{diagnosed_case.case_number}/").content.decode()
-    assert "Karimi, Zahra — not yet medically cleared for travel" in page
-    assert "Karimi, Ahmad — not yet medically cleared for travel" in page
+    assert "Karimi, Zahra — medical clearance for travel pending" in page
+    assert "Karimi, Ahmad — medical clearance for travel pending" in page
 
 
 @pytest.mark.django_db
@@ -492,3 +492,28 @@ def test_the_admin_applies_the_exam_form_checks_and_the_automatic_hold(superuser
     case.refresh_from_db()
     assert case.state == "on_hold"
     assert client.get(f"/cases/{case.case_number}/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_operations_cannot_lift_a_medical_hold(ops, medic, client):
+    case = make_case(1)
+    medical.record_exam(MedicalExam(person=case.members.get(), kind="pdms", exam_date=timezone.localdate(),
+                                    clinic=CLINIC, tb_status="active"), by=medic)
+    case.refresh_from_db()
+    with pytest.raises(transitions.TransitionError) as refused:
+        transitions.resume(case, by=ops)
+    assert (refused.value.code, refused.value.message) == ("forbidden", "Only medical staff may lift a medical hold.")
+    client.force_login(ops)
+    assert 'value="resume"' not in client.get(f"/cases/{case.case_number}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_medif_that_medical_staff_require_blocks_until_it_is_sent():
+    case = make_case(1)
+    needs = TravelMedicalNeeds.objects.create(person=case.members.get(), medif_required=True)
+    assert [b.message for b in readiness.blockers_for(case)] == [
+        "Karimi, Zahra — medical staff require a MEDIF: not yet sent to the airline"
+    ]
+    needs.medif_recorded_at = timezone.now()
+    needs.save()
+    assert codes(case) == []

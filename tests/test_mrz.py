@@ -174,7 +174,12 @@ def test_it_names_the_line_that_holds_a_bad_character():
 
 @pytest.fixture
 def person(db):
-    return make_case(1, documents=False).members.get()
+    """Anna Maria Eriksson of the ICAO specimen, whose passport the MRZ lines describe."""
+    person = make_case(1, documents=False).members.get()
+    person.family_name, person.given_name, person.sex = "Eriksson", "Anna Maria", "F"
+    person.date_of_birth = datetime.date(1974, 8, 12)
+    person.save()
+    return person
 
 
 def specimen_document(person, **fields):
@@ -231,7 +236,7 @@ def test_a_document_whose_expiry_differs_from_the_mrz_gets_an_error_on_the_expir
 
     errors = excinfo.value.message_dict
     assert list(errors) == ["expiry_date"]
-    assert "15.04.12" in errors["expiry_date"][0]
+    assert errors["expiry_date"][0] == "The MRZ gives expiry 2012-04-15, not 2012-04-16."
 
 
 def test_a_document_with_a_bad_check_digit_gets_an_error_on_line_2(person):
@@ -279,3 +284,15 @@ def test_a_document_with_only_one_mrz_line_is_refused(person, given, missing):
         document.full_clean()
 
     assert "both MRZ lines" in excinfo.value.message_dict[missing][0]
+
+
+@pytest.mark.django_db
+def test_an_mrz_of_someone_else_is_refused(person):
+    person.family_name, person.date_of_birth, person.sex = "Karimi", datetime.date(1990, 1, 1), "M"
+    person.save()
+    with pytest.raises(ValidationError) as refused:
+        specimen_document(person).full_clean()
+    assert refused.value.message_dict["mrz_line1"] == [
+        "This MRZ is not Karimi, Anna Maria's: it gives date of birth 1974-08-12, sex F, surname ERIKSSON. "
+        "Check the document."
+    ]

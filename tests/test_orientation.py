@@ -492,3 +492,24 @@ def test_typed_text_is_printed_as_text_not_read_as_pdf_markup(ops, trainer, clie
 def test_a_nul_byte_in_a_session_code_is_simply_not_found(trainer, client):
     client.force_login(trainer)
     assert client.get("/orientation/sessions/%00/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_roll_call_says_up_front_when_a_day_is_still_to_come_and_shows_the_history(ops, trainer, client):
+    session = make_session(trainer)
+    services.enrol_case(session, approved_case(ops, members=2), by=ops)
+    client.force_login(trainer)
+    tomorrow = client.get(f"/orientation/sessions/{session.code}/days/3/").content.decode()
+    assert "its roll call can be taken from that day" in tomorrow
+    assert "Save day 3" not in tomorrow
+    zahra = session.enrolments.order_by("person_id").first()
+    response = client.post(f"/orientation/sessions/{session.code}/days/1/", {f"mark-{zahra.pk}": "late"}, follow=True)
+    assert "Still without a mark for day 1: Karimi, Ahmad." in response.content.decode()
+    history = client.get(f"/orientation/sessions/{session.code}/days/1/").content.decode()
+    assert "History of day 1" in history and "Karimi, Zahra: late" in history
+
+
+@pytest.mark.django_db
+def test_a_trainer_lands_on_their_sessions(trainer, client):
+    client.force_login(trainer)
+    assert client.get("/").url == "/orientation/"

@@ -503,3 +503,12 @@ def test_xlsx_date_cells_and_numeric_phone_cells_are_read_as_the_contract_means(
     pa = Person.objects.get(relationship="PA")
     assert pa.date_of_birth.isoformat() == rows[0]["date_of_birth"]
     assert str(pa.phone) == "+992934904548"
+
+
+@pytest.mark.django_db
+def test_names_must_be_latin_script_as_on_the_travel_document():
+    rows = sample_rows()
+    rows[2]["given_name"] = rows[2]["native_name"].split()[0]
+    report = run_import(to_csv(rows), "r.csv")
+    assert [(e.row, e.column) for e in report.errors] == [(4, "given_name")]
+    assert "not in Latin script" in report.errors[0].message

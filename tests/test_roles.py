@@ -42,7 +42,7 @@ EXPECTED = {
                 "documents": 403, "admin": 302},
     "unhcr": {"dashboard": 200, "case list": 200, "case": 200, "new case": 403, "edit case": 403,
               "documents": 403, "admin": 302},
-    "trainer": {"dashboard": 200, "case list": 403, "case": 404, "new case": 403, "edit case": 404,
+    "trainer": {"dashboard": 302, "case list": 403, "case": 404, "new case": 403, "edit case": 404,
                 "documents": 404, "admin": 302},
     "escort": {"dashboard": 200, "case list": 403, "case": 404, "new case": 403, "edit case": 404,
                "documents": 404, "admin": 302},

@@ -12,7 +12,9 @@ from django.views.decorators.http import require_POST
 
 from movements import medical, member_notes, readiness, transitions
 from movements.access import access_for, get_case_for_user, visible_cases
-from movements.forms import CaseFilterForm, CaseForm, DocumentFormSet, MemberFormSet, TransitionForm
+from movements.forms import (
+    CaseFilterForm, CaseForm, DocumentFormSet, MemberFormSet, NewCaseMemberFormSet, TransitionForm,
+)
 from movements.models import (
     FINAL_STATES, PRIORITY_RANK, READINESS_STATES, Case, CaseChange, CaseState, Person, Relationship,
 )
@@ -213,6 +215,19 @@ class _Abort(Exception):
     pass
 
 
+def _log_documents(user, case, person, formset):
+    """Name what changed in a person's travel documents (kinds and fields, never numbers)."""
+    parts = [f"added {d.get_document_type_display().lower()}" for d in formset.new_objects]
+    parts += [f"changed {d.get_document_type_display().lower()} ({', '.join(fields)})"
+              for d, fields in formset.changed_objects]
+    parts += [f"removed {d.get_document_type_display().lower()}" for d in formset.deleted_objects]
+    if parts:
+        CaseChange.objects.create(
+            case=case, user=user, actor=user.get_full_name() or user.get_username(),
+            summary=f"Travel documents of {person.full_name}: " + "; ".join(parts),
+        )
+
+
 def _log_edit(user, case, form, formset):
     """One CaseChange row naming what changed (field names, never values: the log is widely read)."""
     parts = []
@@ -237,7 +252,7 @@ def case_create(request):
     if not access.can_create_cases:
         raise PermissionDenied("Your role may not create cases.")
     form = CaseForm(request.POST or None)
-    formset = MemberFormSet(
+    formset = NewCaseMemberFormSet(
         request.POST or None, instance=Case(), prefix="members", show_contact=access.can_see_contact
     )
     if request.method == "POST" and form.is_valid() and formset.is_valid():
@@ -290,6 +305,7 @@ def person_documents(request, case_number, person_id):
         try:
             with transaction.atomic():
                 formset.save()
+                _log_documents(request.user, case, person, formset)
         except IntegrityError:
             formset._non_form_errors = formset.error_class(
                 ["A document with this type, country and number is already recorded (perhaps for someone else)."]

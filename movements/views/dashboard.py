@@ -1,6 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from movements import readiness
 from movements.access import access_for, visible_cases
@@ -15,6 +15,8 @@ ACTIONABLE = [CaseState.APPROVED, CaseState.READY, CaseState.BOOKED]
 @login_required
 def dashboard(request):
     access = access_for(request.user)
+    if not access.can_use_case_pages and request.user.has_perm("orientation.run_session"):
+        return redirect("orientation_sessions")  # a trainer's work is their sessions
     cases = visible_cases(request.user)
     counts = dict(cases.order_by().values_list("state").annotate(n=Count("id")))
     largest = max(counts.values(), default=0)

@@ -84,6 +84,7 @@ def person_record(request, person_id):
             "exams": person.medical_exams.select_related("recorded_by"),
             "needs_form": needs_form,
             "can_record": access.can_record_medical,
+            "tb_status_label": TBStatus(status.tb_status).label if status.tb_status else "not assessed",
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -133,7 +133,8 @@ class DemoOrientation:
         for session in self.opened:
             session.close()
             session.save(update_fields=["state"])
-        approved = list(Case.objects.filter(state=CaseState.APPROVED).order_by("id"))
+        approved = [c for c in Case.objects.filter(state=CaseState.APPROVED).order_by("id")
+                    if not c.members.filter(enrolments__isnull=False).exists()]
         running = self.session("prs", self.today - datetime.timedelta(days=1), "running", self.trainer)
         for case in approved[:3]:
             try:
@@ -276,6 +277,9 @@ class Command(BaseCommand):
             if name == "clear":
                 self.orientation.complete(case, tajik)
             case = transitions.perform(case, name, by=ops, reason=REASONS.get(name, ""))
+            if name == "approve" and number in (14, 16):
+                # Approved, orientation done, only a missing passport left: the walk-through of the README.
+                self.orientation.complete(case, tajik)
         if number == 35:
             pa = case.members.get(relationship="PA")
             medical.record_exam(
