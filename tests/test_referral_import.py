@@ -512,3 +512,13 @@ def test_names_must_be_latin_script_as_on_the_travel_document():
     report = run_import(to_csv(rows), "r.csv")
     assert [(e.row, e.column) for e in report.errors] == [(4, "given_name")]
     assert "not in Latin script" in report.errors[0].message
+
+
+@pytest.mark.django_db
+def test_uploading_a_file_already_imported_says_so(ops, client):
+    client.force_login(ops)
+    upload(client, SAMPLE)
+    client.post(f"/imports/{ReferralUpload.objects.get().pk}/confirm/")
+    again = client.get(upload(client, SAMPLE).url).content.decode()
+    assert "This very file (same SHA-256) was imported on" in again
+    assert 'data-testid="unchanged-people">45<' in again

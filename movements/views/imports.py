@@ -104,7 +104,15 @@ def _import_list(request):
 def import_detail(request, upload_id):
     _require_import(request.user)
     upload = get_object_or_404(ReferralUpload.objects.defer("content"), pk=upload_id)
-    return render(request, "movements/import_detail.html", {"upload": upload, "report": upload.report})
+    earlier = (
+        ReferralUpload.objects.defer("content")
+        .filter(sha256=upload.sha256, status=ReferralUpload.Status.IMPORTED, uploaded_at__lt=upload.uploaded_at)
+        .select_related("uploaded_by")
+        .order_by("-imported_at")
+        .first()
+    )
+    return render(request, "movements/import_detail.html", {"upload": upload, "report": upload.report,
+                                                            "earlier": earlier})
 
 
 @login_required
