@@ -45,6 +45,13 @@ def roles(transactional_db):
                     operation.code(state_apps, None)
 
 
+def page_text(response):
+    """A page's HTML without its CSRF tokens: a random token can contain any short string ("M4", "TB")."""
+    import re
+
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
+
+
 def make_user(username, role=None, **extra):
     user = User.objects.create_user(username=username, password=PASSWORD, **extra)
     if role:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from movements import medical, readiness, transitions
 from movements.models import CaseTransition, MedicalExam, TravelMedicalNeeds
-from tests.conftest import make_case, make_user
+from tests.conftest import make_case, make_user, page_text
 
 UTC = datetime.timezone.utc
 CLINIC = "IOM Migration Health Assessment Centre, Dushanbe"
@@ -141,7 +141,7 @@ def test_inactive_tb_is_not_a_blocker_but_shows_surveillance_on_the_case_page(op
     exam(case.members.get(relationship="PA"), tb_status="inactive", outcome="M2", notes=SECRET_NOTE)
     assert codes(case) == []
     client.force_login(ops)
-    page = client.get(f"/cases/{case.case_number}/").content.decode()
+    page = page_text(client.get(f"/cases/{case.case_number}/"))
     assert "Surveillance on arrival" in page
     assert "report to public health within 30 days of arrival" in page
     assert "inactive" not in page.lower()
@@ -342,7 +342,7 @@ def test_no_other_role_can_open_a_medical_page(role, personas, diagnosed_case, c
 @pytest.mark.django_db
 def test_operations_see_only_medical_hold_never_the_diagnosis(ops, diagnosed_case, client):
     client.force_login(ops)
-    page = client.get(f"/cases/{diagnosed_case.case_number}/").content.decode()
+    page = page_text(client.get(f"/cases/{diagnosed_case.case_number}/"))
     assert "Medical hold" in page
     assert "Karimi, Zahra — medical hold (medical staff decide when it ends)" in page
     for secret in [SECRET_NOTE, "Sputum", "M4", "TB", "tuberculosis", "Active — in treatment", "Medical record"]:
@@ -356,7 +356,7 @@ def test_unhcr_sees_no_medical_data_at_all_only_that_clearance_is_pending(unhcr,
                                       wheelchair="WCHC", stretcher=True)
     client.force_login(unhcr)
     for url in [f"/cases/{diagnosed_case.case_number}/", "/"]:
-        page = client.get(url).content.decode()
+        page = page_text(client.get(url))
         # (The list of rules under "What is checked" names them in general; no fact about a person.)
         for secret in [SECRET_NOTE, "M4", "TB", "Medical hold", "— medical hold", "Pregnant", "pregnant", "Surveillance",
                        "public health", "Stretcher", "STCR", "WCHC", "Medically cleared", medical.AUTO_HOLD_REASON]:

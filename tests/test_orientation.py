@@ -12,7 +12,7 @@ from django.utils import timezone
 from movements import readiness, transitions
 from orientation import services
 from orientation.models import Attendance, AttendanceChange, Enrolment, Session, SessionDay
-from tests.conftest import make_case, make_user
+from tests.conftest import make_case, make_user, page_text
 
 TODAY = datetime.date(2026, 11, 20)
 
@@ -390,7 +390,7 @@ def test_trainers_see_names_ages_languages_and_case_numbers_but_no_phone_or_docu
     case.members.update(phone="+992934904548", language="prs")
     services.enrol_case(session, case, by=ops)
     client.force_login(trainer)
-    page = client.get(f"/orientation/sessions/{session.code}/").content.decode()
+    page = page_text(client.get(f"/orientation/sessions/{session.code}/"))
     person = case.members.get()
     assert person.full_name in page and person.native_name in page and case.case_number in page and "Dari" in page
     for secret in ["+992", "934904548", person.documents.get().number, person.visa_reference, "IME"]:
