@@ -49,6 +49,22 @@ LOOKUP_CHUNK = 500  # below SQLite's limit on query parameters
 RELATIONSHIPS = tuple(Relationship.values)
 SEXES = tuple(Sex.values)
 PRIORITIES = tuple(Priority.values)
+# Columns holding a code: (column, how to normalise it, what accepts it, the message when nothing does).
+CODED_COLUMNS = [
+    ("progres_case_id", str.upper, ID_PATTERN.fullmatch,
+     "not a proGres id (capital letters, digits and dashes, e.g. 123-45C67890)"),
+    ("progres_individual_id", str.upper, ID_PATTERN.fullmatch,
+     "not a proGres id (capital letters, digits and dashes, e.g. 123-45C67890)"),
+    ("relationship", str.upper, RELATIONSHIPS.__contains__, f"not one of {'/'.join(RELATIONSHIPS)}"),
+    ("sex", str.upper, SEXES.__contains__, "not F/M/X"),
+    ("nationality", str.upper, lambda v: v in COUNTRIES or v in ICAO_SPECIAL_NATIONALITIES,
+     "not alpha-3: use an ISO 3166-1 alpha-3 code (AFG) or XXA/XXB/XXC"),
+    ("destination_country", str.upper, COUNTRIES.__contains__,
+     "not an ISO 3166-1 alpha-3 country code (e.g. CAN)"),
+    ("priority", str.lower, PRIORITIES.__contains__, f"unknown priority: use {', '.join(PRIORITIES)}"),
+    ("submission_category", str.upper, CATEGORY_PATTERN.fullmatch,
+     "not a category code (up to 10 letters, e.g. LPN)"),
+]
 
 
 @dataclass(frozen=True)
@@ -275,24 +291,12 @@ class RowChecker:
             elif value:
                 values[column] = value
 
-        for column in ("progres_case_id", "progres_individual_id"):
-            value = raw.get(column, "").strip().upper()
-            if value and not ID_PATTERN.fullmatch(value):
-                fail(column, "not a proGres id (capital letters, digits and dashes, e.g. 123-45C67890)")
-            elif value:
+        for column, clean, accepts, message in CODED_COLUMNS:
+            value = clean(raw.get(column, "").strip())
+            if value and not accepts(value):
+                fail(column, message)
+            elif value or column in OPTIONAL:
                 values[column] = value
-
-        relationship = raw.get("relationship", "").strip().upper()
-        if relationship and relationship not in RELATIONSHIPS:
-            fail("relationship", f"not one of {'/'.join(RELATIONSHIPS)}")
-        elif relationship:
-            values["relationship"] = relationship
-
-        sex = raw.get("sex", "").strip().upper()
-        if sex and sex not in SEXES:
-            fail("sex", "not F/M/X")
-        elif sex:
-            values["sex"] = sex
 
         for column, label in (("date_of_birth", "birth date"), ("referral_date", "referral date")):
             text = raw.get(column, "").strip()
@@ -307,30 +311,6 @@ class RowChecker:
                 fail(column, f"{label} before 1900")
             else:
                 values[column] = parsed
-
-        nationality = raw.get("nationality", "").strip().upper()
-        if nationality and nationality not in COUNTRIES and nationality not in ICAO_SPECIAL_NATIONALITIES:
-            fail("nationality", "not alpha-3: use an ISO 3166-1 alpha-3 code (AFG) or XXA/XXB/XXC")
-        elif nationality:
-            values["nationality"] = nationality
-
-        destination = raw.get("destination_country", "").strip().upper()
-        if destination and destination not in COUNTRIES:
-            fail("destination_country", "not an ISO 3166-1 alpha-3 country code (e.g. CAN)")
-        elif destination:
-            values["destination_country"] = destination
-
-        priority = raw.get("priority", "").strip().lower()
-        if priority and priority not in PRIORITIES:
-            fail("priority", f"unknown priority: use {', '.join(PRIORITIES)}")
-        elif priority:
-            values["priority"] = priority
-
-        category = raw.get("submission_category", "").strip().upper()
-        if category and not CATEGORY_PATTERN.fullmatch(category):
-            fail("submission_category", "not a category code (up to 10 letters, e.g. LPN)")
-        else:
-            values["submission_category"] = category
 
         needs = [c.strip().upper() for c in raw.get("special_needs", "").split(";") if c.strip()]
         unknown = [c for c in needs if c not in SSR_CODES]
