@@ -74,3 +74,18 @@ def test_bad_filter_values_are_ignored_with_a_message_not_a_crash(client, ops):
     make_case(1)
     _, r = list_queries(client, "/cases/?state=flying&page=zzz&priority=%00")
     assert "Some filters were not understood" in r.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_case_page_runs_the_same_queries_for_a_family_of_one_or_seven(client, ops):
+    from movements import transitions
+
+    client.force_login(ops)
+    counts = []
+    for size in (1, 7):
+        case = transitions.approve(transitions.accept(make_case(size), by=ops), by=ops)
+        client.get(f"/cases/{case.case_number}/")
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(f"/cases/{case.case_number}/").status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]
