@@ -2,8 +2,8 @@
 
 Roles are Django groups (DESIGN.md): operations, medical, trainer, escort, unhcr. What a role may
 do is expressed as permissions granted to its group (migration 0002), so the same answers hold in
-the admin. Trainers and escorts see only the people of their own sessions and departures; the apps
-that know those people extend `visible_cases` through `CASE_SCOPES`.
+the admin. Roles without the case list (trainers, escorts) see no case unless an app that knows their people
+opens some to them through `hooks.case_scopes`.
 """
 
 from dataclasses import dataclass
@@ -11,14 +11,11 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from movements import hooks
 from movements.models import Case
 
 OPERATIONS, MEDICAL, TRAINER, ESCORT, UNHCR = "operations", "medical", "trainer", "escort", "unhcr"
 ROLES = (OPERATIONS, MEDICAL, TRAINER, ESCORT, UNHCR)
-
-# Other apps register functions user -> Case queryset for roles that see only some cases.
-CASE_SCOPES = []
-
 
 @dataclass(frozen=True)
 class Access:
@@ -82,7 +79,7 @@ class Access:
 
     @property
     def can_use_case_pages(self):
-        return self.sees_all_cases or bool(CASE_SCOPES and self.visible_cases().exists())
+        return self.sees_all_cases or bool(hooks.case_scopes.providers and self.visible_cases().exists())
 
 
 def access_for(user):
@@ -96,8 +93,10 @@ def visible_cases(user):
     if access.sees_all_cases:
         return Case.objects.all()
     scoped = Case.objects.none()
-    for scope in CASE_SCOPES:
-        scoped = scoped | scope(user)
+    for scope in hooks.case_scopes.providers:
+        answer = scope(user)
+        if answer is not None:
+            scoped = scoped | answer
     return scoped
 
 

@@ -39,7 +39,22 @@ class PrivacyMixin:
         return [f for f in super().get_fields(request, obj) if f not in hidden]
 
 
-class PersonInline(PrivacyMixin, admin.TabularInline):
+class StatePolicyMixin:
+    """The admin is one more door to a case's data: it follows the state policy as the forms and imports do
+    (`models.STATE_POLICY`). A case whose details are fixed (booked, gone, closed) is shown read-only."""
+
+    policy_column = "details"
+
+    def case_of(self, obj):
+        return obj
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and not getattr(self.case_of(obj).state_policy, self.policy_column):
+            return False
+        return super().has_change_permission(request, obj)
+
+
+class PersonInline(StatePolicyMixin, PrivacyMixin, admin.TabularInline):
     model = Person
     extra = 0
     fields = ("progres_individual_id", "relationship", "family_name", "given_name", "native_name", "sex",
@@ -47,6 +62,11 @@ class PersonInline(PrivacyMixin, admin.TabularInline):
     contact_fields = ("phone",)
     document_fields = ("visa_reference",)
     show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        if obj is not None and not obj.state_policy.membership:
+            return False
+        return super().has_add_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -80,13 +100,13 @@ class CaseResource(resources.ModelResource):
 
 
 @admin.register(Case)
-class CaseAdmin(PrivacyMixin, ExportMixin, admin.ModelAdmin):
+class CaseAdmin(StatePolicyMixin, PrivacyMixin, ExportMixin, admin.ModelAdmin):
     resource_classes = [CaseResource]
-    clearance_fields = ("hold_reason",)
+    clearance_fields = ("hold_reason", "hold_category")
     list_display = ("case_number", "progres_case_id", "state", "priority", "destination_country", "blocker_count")
     list_filter = ("state", "priority", "destination_country")
     search_fields = ("case_number", "progres_case_id", "members__search_text")
-    readonly_fields = ("case_number", "state", "state_changed_at", "held_from", "hold_reason", "version",
+    readonly_fields = ("case_number", "state", "state_changed_at", "held_from", "hold_category", "hold_reason", "version",
                        "blocker_count", "readiness_checked_at", "created_at", "updated_at")
     exclude = ("blockers",)
     inlines = [PersonInline, CaseTransitionInline]
@@ -103,15 +123,29 @@ class CaseAdmin(PrivacyMixin, ExportMixin, admin.ModelAdmin):
             record_creation(obj, by=request.user, via=f"admin: {request.user.get_username()}")
 
 
-class TravelDocumentInline(PrivacyMixin, admin.TabularInline):
+class TravelDocumentInline(StatePolicyMixin, PrivacyMixin, admin.TabularInline):
     model = TravelDocument
     extra = 0
     fields = ("document_type", "number", "issuing_country", "expiry_date", "mrz_line1", "mrz_line2")
     document_fields = ("number", "mrz_line1", "mrz_line2")
+    policy_column = "documents"
+
+    def case_of(self, person):
+        return person.case
+
+    def has_add_permission(self, request, obj=None):
+        if obj is not None and not obj.case.state_policy.documents:
+            return False
+        return super().has_add_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and not obj.case.state_policy.documents:
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 @admin.register(Person)
-class PersonAdmin(PrivacyMixin, admin.ModelAdmin):
+class PersonAdmin(StatePolicyMixin, PrivacyMixin, admin.ModelAdmin):
     list_display = ("progres_individual_id", "family_name", "given_name", "native_name", "relationship", "case")
     search_fields = ("progres_individual_id", "search_text", "case__case_number")
     list_select_related = ("case",)
@@ -119,6 +153,9 @@ class PersonAdmin(PrivacyMixin, admin.ModelAdmin):
     contact_fields = ("phone",)
     document_fields = ("visa_reference",)
     inlines = [TravelDocumentInline]
+
+    def case_of(self, person):
+        return person.case
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -132,7 +169,7 @@ class CaseTransitionAdmin(PrivacyMixin, admin.ModelAdmin):
     list_display = ("at", "case", "actor", "transition", "from_state", "to_state")
     list_filter = ("transition", "to_state")
     search_fields = ("case__case_number",)
-    clearance_fields = ("reason",)
+    clearance_fields = ("reason", "data")  # a hold's category tells what kind of hold it is
     list_select_related = ("case",)
 
     def has_add_permission(self, request):

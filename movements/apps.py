@@ -6,4 +6,6 @@ class MovementsConfig(AppConfig):
     verbose_name = "Movements"
 
     def ready(self):
-        from movements import medical, signals  # noqa: F401  (medical requirements; readiness snapshot upkeep)
+        # The core's own providers of its hooks (medical requirements, its navigation entries) and the readiness
+        # snapshot's upkeep.
+        from movements import medical, navigation, signals  # noqa: F401

@@ -8,7 +8,9 @@ from django.forms import BaseInlineFormSet, inlineformset_factory
 from django.utils import timezone
 
 from movements.search import LATIN_NAME
-from movements.models import Case, MedicalExam, Person, Relationship, TravelDocument, TravelMedicalNeeds
+from movements.models import (
+    Case, HoldCategory, MedicalExam, Person, Relationship, TravelDocument, TravelMedicalNeeds,
+)
 from movements.transitions import SPECS
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -59,6 +61,21 @@ class CaseForm(forms.ModelForm):
         if value and value.year > timezone.localdate().year + 10:
             raise ValidationError("The planned travel date is more than ten years away; check the year.")
         return value
+
+
+class CaseNotesForm(forms.ModelForm):
+    """A booked or departed case: its data is fixed, operations may still keep notes."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Case
+        fields = ["notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"].initial = self.instance.version
 
 
 def _latin_name(value):
@@ -219,6 +236,7 @@ class TransitionForm(forms.Form):
     transition = forms.ChoiceField(choices=[(name, spec.label) for name, spec in SPECS.items()])
     reason = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
     version = forms.IntegerField(min_value=1)
+    category = forms.ChoiceField(required=False, choices=[("", "—")] + list(HoldCategory.choices))
 
 
 class CaseFilterForm(forms.Form):

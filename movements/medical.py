@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from movements import readiness
 from movements.models import (
-    HOLDABLE_STATES, ExamKind, MedicalExam, OutcomeProfile, Person, TBStatus, TravelMedicalNeeds,
+    ExamKind, HoldCategory, MedicalExam, OutcomeProfile, Person, TBStatus, TravelMedicalNeeds, states_where,
 )
 from movements.ssr import MEDIF_CODES
 
@@ -104,11 +104,6 @@ def statuses_for(people):
     return statuses
 
 
-readiness.CONFIDENTIAL_CODES.update(
-    {"medical_missing", "medical_expired", "medical_hold", "pregnancy_too_late", "pregnancy_certificate", "medif_missing"}
-)
-
-
 def _blocker(code, person, fact):
     return readiness.Blocker(code, f"{person.full_name} — {fact}", person.pk, confidential=True,
                              person_name=person.full_name)
@@ -120,7 +115,8 @@ def _statuses(ctx):
     return ctx.extra["medical"]
 
 
-@readiness.register("medical_ime", "Every member has an IME valid on the travel date", order=30)
+@readiness.register(code="medical_ime", label="Every member has an IME valid on the travel date", order=30,
+                    confidential=("medical_missing", "medical_expired"))
 def ime_valid(ctx):
     for person in ctx.travelling_members:
         status = _statuses(ctx)[person.pk]
@@ -133,44 +129,67 @@ def ime_valid(ctx):
             )
 
 
-@readiness.register("medical_hold", "Nobody is on medical hold", order=31)
+@readiness.register(code="medical_hold", label="Nobody is on medical hold", order=31, confidential=("medical_hold",))
 def no_medical_hold(ctx):
     for person in ctx.travelling_members:
         if _statuses(ctx)[person.pk].on_medical_hold:
             yield _blocker("medical_hold", person, "medical hold (medical staff decide when it ends)")
 
 
-@readiness.register("pregnancy", "Pregnancy within the airline's limits on the travel date", order=32)
+def _pregnancy(ctx, person):
+    """(weeks on the travel date, the airline's limit) for a pregnant member, else None."""
+    needs = _statuses(ctx)[person.pk].needs
+    weeks = needs.pregnancy_weeks_on_date(ctx.travel_date) if needs else None
+    if weeks is None:
+        return None
+    limit = (
+        settings.SAFAR_PREGNANCY_MAX_WEEKS_MULTIPLE if needs.multiple_pregnancy
+        else settings.SAFAR_PREGNANCY_MAX_WEEKS
+    )
+    return weeks, limit, needs
+
+
+@readiness.register(code="pregnancy", label="Pregnancy within the airline's limits on the travel date", order=32,
+                    confidential=("pregnancy_too_late",))
 def pregnancy_within_limits(ctx):
     for person in ctx.travelling_members:
-        needs = _statuses(ctx)[person.pk].needs
-        weeks = needs.pregnancy_weeks_on_date(ctx.travel_date) if needs else None
-        if weeks is None:
-            continue
-        limit = (
-            settings.SAFAR_PREGNANCY_MAX_WEEKS_MULTIPLE if needs.multiple_pregnancy
-            else settings.SAFAR_PREGNANCY_MAX_WEEKS
-        )
-        if weeks >= limit:
+        found = _pregnancy(ctx, person)
+        if found and found[0] >= found[1]:
+            weeks, limit, _needs = found
             yield _blocker(
                 "pregnancy_too_late", person,
                 f"{weeks} weeks pregnant on {ctx.describe_travel_date()}; airlines do not carry from {limit} weeks",
             )
-        elif weeks >= settings.SAFAR_PREGNANCY_CERTIFICATE_WEEKS:
-            hours = settings.SAFAR_FIT_TO_TRAVEL_HOURS
-            issued = needs.fit_to_fly_certificate_at
-            # Only the travel date is known here, not the hour: the certificate must be recent enough for a flight
-            # at the very end of that day, so it is within the window whatever the hour of departure.
-            day_ends = _start_of(ctx.travel_date + datetime.timedelta(days=1))
-            if issued is None or not (day_ends - datetime.timedelta(hours=hours) <= issued < day_ends):
-                yield _blocker(
-                    "pregnancy_certificate", person,
-                    f"{weeks} weeks pregnant on {ctx.describe_travel_date()}: needs a fit-to-fly certificate "
-                    f"issued within {hours} h before departure",
-                )
 
 
-@readiness.register("medif", "A MEDIF is recorded for stretcher, medical and oxygen cases", order=33)
+@readiness.register(
+    code="pregnancy_certificate", order=33, gates=("depart",), confidential=("pregnancy_certificate",),
+    label="From 28 weeks of pregnancy, a fit-to-fly certificate issued within the hours before departure "
+          "(due before boarding; it does not stop clearing or booking)",
+)
+def pregnancy_certificate(ctx):
+    # A certificate can only be issued in the last days before the flight: it gates boarding (`depart`) alone, so
+    # the family is cleared and booked weeks ahead as flights are booked.
+    hours = settings.SAFAR_FIT_TO_TRAVEL_HOURS
+    deadline = ctx.departure_deadline
+    for person in ctx.travelling_members:
+        found = _pregnancy(ctx, person)
+        if not found:
+            continue
+        weeks, limit, needs = found
+        if not settings.SAFAR_PREGNANCY_CERTIFICATE_WEEKS <= weeks < limit:
+            continue
+        issued = needs.fit_to_fly_certificate_at
+        if issued is None or not (deadline - datetime.timedelta(hours=hours) <= issued <= deadline):
+            yield _blocker(
+                "pregnancy_certificate", person,
+                f"{weeks} weeks pregnant on {ctx.describe_travel_date()}: needs a fit-to-fly certificate "
+                f"issued within {hours} h before departure",
+            )
+
+
+@readiness.register(code="medif", label="A MEDIF is recorded for stretcher, medical and oxygen cases", order=34,
+                    confidential=("medif_missing",))
 def medif_recorded(ctx):
     for person in ctx.travelling_members:
         status = _statuses(ctx)[person.pk]
@@ -182,15 +201,29 @@ def medif_recorded(ctx):
             yield _blocker("medif_missing", person, fact)
 
 
-def _start_of(day):
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+@readiness.register(
+    code="fit_to_travel", order=35, gates=("depart",), confidential=("fit_to_travel_missing",),
+    label="Every traveller passed a fit-to-travel check within the hours before departure (due before boarding)",
+)
+def fit_to_travel_checked(ctx):
+    if not settings.SAFAR_FIT_TO_TRAVEL_REQUIRED:
+        return
+    hours = settings.SAFAR_FIT_TO_TRAVEL_HOURS
+    deadline = ctx.departure_deadline
+    passed = set(
+        MedicalExam.objects.filter(
+            person__in=[p.pk for p in ctx.travelling_members], kind=ExamKind.FIT_TO_TRAVEL, fit_to_travel=True,
+            examined_at__gte=deadline - datetime.timedelta(hours=hours), examined_at__lte=deadline,
+        ).values_list("person_id", flat=True)
+    ) if ctx.travelling_members else set()
+    for person in ctx.travelling_members:
+        if person.pk not in passed:
+            yield _blocker("fit_to_travel_missing", person,
+                           f"no passing fit-to-travel check within {hours} h before {ctx.describe_travel_date()}")
 
 
 def fit_to_travel_check(person, departure_at):
-    """The passing fit-to-travel check done within SAFAR_FIT_TO_TRAVEL_HOURS before departure, or None.
-
-    Not part of `ready`; the travel app requires it for boarding.
-    """
+    """The passing fit-to-travel check done within SAFAR_FIT_TO_TRAVEL_HOURS before departure, or None (boarding)."""
     window_start = departure_at - datetime.timedelta(hours=settings.SAFAR_FIT_TO_TRAVEL_HOURS)
     return (
         MedicalExam.objects.filter(
@@ -210,23 +243,22 @@ def record_exam(exam, *, by):
         exam.recorded_by = exam.recorded_by or by
         exam.save()
         case = exam.person.case
-        if exam.tb_status == TBStatus.ACTIVE and case.state in HOLDABLE_STATES:
-            transitions.hold(case, by=by, reason=AUTO_HOLD_REASON, via="" if by else "medical result")
+        if exam.tb_status == TBStatus.ACTIVE and case.state_policy.holdable:
+            transitions.hold(case, by=by, reason=AUTO_HOLD_REASON, category=HoldCategory.MEDICAL,
+                             via="" if by else "medical result")
     return exam
 
 
 def work_list(today=None):
     """People in open cases whose IME is missing, expires within the warning period, or who are in TB treatment."""
-    from movements.models import CaseState
-
     today = today or timezone.localdate()
     horizon = today + datetime.timedelta(days=settings.SAFAR_IME_EXPIRY_WARNING_DAYS)
     # An IME taken on or before this date is valid until the horizon at most (see ime_valid_until).
     expiring_from = add_months(horizon + datetime.timedelta(days=1), -settings.SAFAR_IME_VALIDITY_MONTHS)
     exams = MedicalExam.objects.filter(person=OuterRef("pk")).order_by("-exam_date", "-id")
-    # From acceptance on: a referral is examined only once the mission takes the case.
-    open_states = [CaseState.IN_PROCESSING, CaseState.APPROVED, CaseState.READY,
-                   CaseState.BOOKED, CaseState.ON_HOLD]
+    # Wherever readiness is checked: from acceptance (a referral is examined only once the mission takes the case)
+    # until the family leaves.
+    open_states = states_where("readiness")
     people = (
         Person.objects.filter(case__state__in=open_states)
         .select_related("case")

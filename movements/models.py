@@ -1,10 +1,12 @@
 import datetime
 import re
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models, transaction
+from django.utils.functional import cached_property
 from django.db.models import F, Q
 from django.utils import timezone
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
@@ -12,7 +14,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 
 from movements import mrz
 from movements.countries import COUNTRY_CHOICES, NATIONALITY_CHOICES
-from movements.search import normalize
+from movements.search import person_search_text
 from movements.ssr import parse_ssr, validate_ssr
 
 
@@ -30,14 +32,79 @@ class CaseState(models.TextChoices):
     REJECTED = "rejected", "Rejected"
     WITHDRAWN = "withdrawn", "Withdrawn"
 
+    @property
+    def policy(self):
+        """This state's row of STATE_POLICY."""
+        return STATE_POLICY[self]
+
 
 S = CaseState
-# The states a case can be put on hold from, and so the states `resume` can return to.
-HOLDABLE_STATES = [S.REFERRED, S.IN_PROCESSING, S.APPROVED, S.READY, S.BOOKED]
+
+
+@dataclass(frozen=True)
+class StatePolicy:
+    """What a case in one state allows. One row per state, read by the forms, the referral import, the admin and
+    the services alike (STYLE.md 12): nothing else decides these questions.
+
+    - `details`: the referral details and the members' details (names, dates of birth, relationships, phone,
+      needs, visa) may be changed — by operations on the case form, by a referral import, in the admin.
+      Once a case is booked the departure's passenger list and the manifest depend on them: unbook first.
+    - `membership`: members may be added or removed (the same doors).
+    - `notes`: operations' case notes may still be written.
+    - `documents`: travel documents may be recorded (a booked family's renewed passport must be).
+    - `readiness`: readiness is computed, shown and stored.
+    - `preparing`: accepted by the destination and not yet gone: orientation enrols these cases, the dashboard
+      lists those that are blocked.
+    - `holdable`: `hold` applies (and so `resume` may return here).
+    - `final`: the case is closed.
+    - `gate`: the transition whose readiness blockers count as "blocking now" in this state.
+    """
+
+    details: bool
+    membership: bool
+    notes: bool
+    documents: bool
+    readiness: bool
+    preparing: bool
+    holdable: bool
+    final: bool
+    gate: str = ""
+
+
+STATE_POLICY = {
+    #                 details membership notes documents readiness preparing holdable final  gate
+    S.REFERRED:      StatePolicy(True,  True,  True,  True,  False, False, True,  False, ""),
+    S.IN_PROCESSING: StatePolicy(True,  True,  True,  True,  True,  False, True,  False, "clear"),
+    S.APPROVED:      StatePolicy(True,  True,  True,  True,  True,  True,  True,  False, "clear"),
+    S.READY:         StatePolicy(True,  True,  True,  True,  True,  True,  True,  False, "book"),
+    S.BOOKED:        StatePolicy(False, False, True,  True,  True,  True,  True,  False, "depart"),
+    S.DEPARTED:      StatePolicy(False, False, False, False, False, False, False, False, ""),
+    S.ARRIVED:       StatePolicy(False, False, False, False, False, False, False, True,  ""),
+    S.ON_HOLD:       StatePolicy(True,  True,  True,  True,  True,  False, False, False, ""),
+    S.REJECTED:      StatePolicy(False, False, False, False, False, False, False, True,  ""),
+    S.WITHDRAWN:     StatePolicy(False, False, False, False, False, False, False, True,  ""),
+}
+
+
+def states_where(column):
+    """The states whose policy row has `column` set, in the order of CaseState: `states_where("details")`."""
+    return [state for state in CaseState if getattr(STATE_POLICY[state], column)]
+
+
+HOLDABLE_STATES = states_where("holdable")
 WITHDRAWABLE_STATES = HOLDABLE_STATES + [S.ON_HOLD]
-FINAL_STATES = {S.ARRIVED, S.REJECTED, S.WITHDRAWN}
-# Readiness matters from the moment a case is accepted until it leaves.
-READINESS_STATES = {S.IN_PROCESSING, S.APPROVED, S.READY, S.BOOKED, S.ON_HOLD}
+FINAL_STATES = set(states_where("final"))
+READINESS_STATES = set(states_where("readiness"))
+
+
+class HoldCategory(models.TextChoices):
+    """Why a case is paused, chosen when the hold is placed; it decides who may lift it."""
+
+    MEDICAL = "medical", "Medical"
+    DOCUMENTS = "documents", "Documents"
+    SECURITY = "security", "Security"
+    FAMILY = "family", "Family circumstances"
+    OTHER = "other", "Other"
 
 
 class Priority(models.TextChoices):
@@ -83,21 +150,54 @@ PRIORITY_RANK = models.Case(
     output_field=models.IntegerField(),
 )
 
+# The one place for the shapes of UNHCR's codes: the models' validators and the referral import use these.
+PROGRES_ID_PATTERN = re.compile(r"^[0-9A-Z][0-9A-Z-]{4,39}$")
+CATEGORY_PATTERN = re.compile(r"^[A-Z]{1,10}$")
+
 progres_id_validator = RegexValidator(
-    r"^[0-9A-Z][0-9A-Z-]{4,39}$",
+    PROGRES_ID_PATTERN,
     "Use the proGres id as UNHCR writes it: capital letters, digits and dashes, e.g. 123-45C67890.",
     code="invalid_progres_id",
 )
 category_validator = RegexValidator(
-    r"^[A-Z]{1,10}$", "A submission category is up to 10 capital letters, e.g. LPN or SVT.", code="invalid_category"
+    CATEGORY_PATTERN, "A submission category is up to 10 capital letters, e.g. LPN or SVT.", code="invalid_category"
 )
 
 
-def has_no_blockers(case):
-    """django-fsm condition for `clear`, `book` and `depart`: the readiness registry finds nothing."""
-    from movements.readiness import blockers_for
+def _no_blockers_gating(transition_name):
+    """A django-fsm condition: no readiness blocker refuses `transition_name`.
 
-    return not blockers_for(case)
+    The transition service computes the blockers once and leaves them on the locked case (`_readiness_blockers`)
+    so that the condition, the refusal message and the stored snapshot share one computation.
+    """
+
+    def condition(case):
+        from movements.readiness import blockers_for
+
+        blockers = getattr(case, "_readiness_blockers", None)
+        if blockers is None:
+            blockers = blockers_for(case)
+        return not any(b.gating(transition_name) for b in blockers)
+
+    condition.__name__ = f"nothing_blocks_{transition_name}"
+    return condition
+
+
+def _may(transition_name):
+    """django-fsm `permission=`: the permission that the transition table (movements.transitions.SPECS) names."""
+
+    def check(case, user):
+        from movements.transitions import SPECS
+
+        return user.has_perm(SPECS[transition_name].permission)
+
+    check.__name__ = f"may_{transition_name}"
+    return check
+
+
+ready_to_clear = _no_blockers_gating("clear")
+ready_to_book = _no_blockers_gating("book")
+ready_to_depart = _no_blockers_gating("depart")
 
 
 class CaseNumberCounter(models.Model):
@@ -140,6 +240,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
     state = FSMField(default=S.REFERRED, choices=CaseState.choices, protected=True, db_index=True)
     state_changed_at = models.DateTimeField(default=timezone.now)
     held_from = models.CharField(max_length=20, choices=CaseState.choices, blank=True)
+    hold_category = models.CharField(max_length=10, choices=HoldCategory.choices, blank=True)
     hold_reason = models.TextField(blank=True)
     decision_date = models.DateField(null=True, blank=True)
     planned_travel_date = models.DateField(null=True, blank=True)
@@ -187,70 +288,96 @@ class Case(ConcurrentTransitionMixin, models.Model):
         return self.state in FINAL_STATES
 
     @property
+    def state_policy(self):
+        return STATE_POLICY[self.state]
+
+    @property
+    def readiness_gate(self):
+        """The transition whose blockers stop this case now (a held case: the one of the state it was held from)."""
+        if self.state == S.ON_HOLD:
+            return STATE_POLICY[self.held_from].gate if self.held_from else "clear"
+        return self.state_policy.gate
+
+    @cached_property
+    def travel_plan(self):
+        """The plug-ins' plan for this case's travel (its departure), or None: see `hooks.travel_plans`."""
+        from movements.readiness import travel_plan_for
+
+        return travel_plan_for(self)
+
+    @property
     def travel_date(self):
-        """The date readiness is checked against: the planned travel date, or today when none is set or it has
-        passed (a document that expired since must still block)."""
+        """The date readiness is checked against: the departure's once the case is planned on one; else the planned
+        travel date, or today when none is set or it has passed (a document that expired since must still block)."""
+        if self.travel_plan is not None:
+            return self.travel_plan.date
         today = timezone.localdate()
         return max(self.planned_travel_date or today, today)
 
     # --- transitions: the whole life of a case, in one place (`manage.py graph_transitions`) ---
 
-    @transition(field=state, source=S.REFERRED, target=S.IN_PROCESSING, permission="movements.move_case")
+    @transition(field=state, source=S.REFERRED, target=S.IN_PROCESSING, permission=_may("accept"))
     def accept(self):
         pass
 
-    @transition(field=state, source=S.IN_PROCESSING, target=S.APPROVED, permission="movements.move_case")
+    @transition(field=state, source=S.IN_PROCESSING, target=S.APPROVED, permission=_may("approve"))
     def approve(self):
         self.decision_date = self.decision_date or timezone.localdate()
 
-    @transition(field=state, source=S.IN_PROCESSING, target=S.REJECTED, permission="movements.move_case")
+    @transition(field=state, source=S.IN_PROCESSING, target=S.REJECTED, permission=_may("reject"))
     def reject(self):
         self.decision_date = self.decision_date or timezone.localdate()
 
     @transition(
-        field=state, source=S.APPROVED, target=S.READY, conditions=[has_no_blockers], permission="movements.move_case"
+        field=state, source=S.APPROVED, target=S.READY, conditions=[ready_to_clear], permission=_may("clear")
     )
     def clear(self):
         pass
 
     @transition(
-        field=state, source=S.READY, target=S.BOOKED, conditions=[has_no_blockers], permission="movements.move_case"
+        field=state, source=S.READY, target=S.BOOKED, conditions=[ready_to_book], permission=_may("book")
     )
     def book(self):
         pass
 
-    @transition(field=state, source=S.BOOKED, target=S.READY, permission="movements.move_case")
+    @transition(field=state, source=S.BOOKED, target=S.READY, permission=_may("unbook"))
     def unbook(self):
         pass
 
     @transition(
-        field=state, source=S.BOOKED, target=S.DEPARTED, conditions=[has_no_blockers], permission="movements.move_case"
+        field=state, source=S.BOOKED, target=S.DEPARTED, conditions=[ready_to_depart], permission=_may("depart")
     )
     def depart(self):
         pass
 
-    @transition(field=state, source=S.DEPARTED, target=S.ARRIVED, permission="movements.move_case")
+    @transition(field=state, source=S.DEPARTED, target=S.ARRIVED, permission=_may("arrive"))
     def arrive(self):
         pass
 
-    @transition(field=state, source=HOLDABLE_STATES, target=S.ON_HOLD, permission="movements.hold_case")
-    def hold(self, reason=""):
+    @transition(field=state, source=HOLDABLE_STATES, target=S.ON_HOLD, permission=_may("hold"))
+    def hold(self, reason="", category=HoldCategory.OTHER):
         self.held_from = self.state
         self.hold_reason = reason
+        self.hold_category = category
 
     @transition(
-        field=state, source=S.ON_HOLD, target=RETURN_VALUE(*HOLDABLE_STATES), permission="movements.hold_case"
+        field=state, source=S.ON_HOLD, target=RETURN_VALUE(*HOLDABLE_STATES), permission=_may("resume")
     )
     def resume(self):
-        previous = self.held_from or S.REFERRED
+        from movements import hooks
+
+        # A plug-in may send the case elsewhere (held while booked, its seats released since: back to ready).
+        previous = hooks.resume_targets.first(self) or self.held_from or S.REFERRED
         self.held_from = ""
         self.hold_reason = ""
+        self.hold_category = ""
         return previous
 
-    @transition(field=state, source=WITHDRAWABLE_STATES, target=S.WITHDRAWN, permission="movements.move_case")
+    @transition(field=state, source=WITHDRAWABLE_STATES, target=S.WITHDRAWN, permission=_may("withdraw"))
     def withdraw(self, reason=""):
         self.held_from = ""
         self.hold_reason = ""
+        self.hold_category = ""
 
 
 class Person(models.Model):
@@ -356,7 +483,7 @@ class Person(models.Model):
         self.family_name = self.family_name.strip()
         self.given_name = self.given_name.strip()
         self.native_name = self.native_name.strip()
-        self.search_text = normalize(" ".join([self.family_name, self.given_name, self.native_name]))
+        self.search_text = person_search_text(self.family_name, self.given_name, self.native_name)
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = set(kwargs["update_fields"]) | {"search_text"}
         super().save(*args, **kwargs)
@@ -490,12 +617,32 @@ class CaseTransition(AppendOnlyModel):
     from_state = models.CharField(max_length=20, choices=CaseState.choices, blank=True)
     to_state = models.CharField(max_length=20, choices=CaseState.choices)
     reason = models.TextField(blank=True)
+    # Facts of the change, as the timeline and audits read them (a hold's category, a booking's departure).
+    data = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]
 
     def __str__(self):
         return f"{self.case} {self.from_state or '∅'} → {self.to_state} ({self.transition})"
+
+    # Facts that say what kind of hold it was: read only by roles that see clearance details.
+    CONFIDENTIAL_DATA = {"hold_category"}
+
+    def data_items(self, *, confidential=False):
+        """The payload as (label, text) pairs for the timeline; confidential facts only when asked for."""
+        items = []
+        for key, value in (self.data or {}).items():
+            if key in self.CONFIDENTIAL_DATA and not confidential:
+                continue
+            if key == "hold_category":
+                value = HoldCategory(value).label if value in HoldCategory.values else value
+            elif isinstance(value, (list, tuple)):
+                value = ", ".join(str(v) for v in value)
+            elif isinstance(value, dict):
+                value = "; ".join(f"{k}: {v}" for k, v in value.items())
+            items.append((key.replace("_", " ").capitalize(), str(value)))
+        return items
 
 
 # --- medical (confidential: only the medical role reads these; others see clearance and travel needs) ---
@@ -608,6 +755,8 @@ class CaseChange(AppendOnlyModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     actor = models.CharField(max_length=200)
     summary = models.TextField()
+    # What changed, structured: {"case": [field names], "members": {name: [field names]}, …} (names, never values).
+    data = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -1,15 +1,26 @@
 """Readiness (clearance) requirements: can this family fly, and if not, why not?
 
-`movements` owns the registry; other apps add their own requirements from `AppConfig.ready()`
-(orientation registers "orientation completed"). A requirement is a function that takes a
-`ReadinessContext` and yields `Blocker`s: short reasons with a machine code that name the person
-and the fact. A case may be cleared, booked and flown only when no requirement yields anything.
+The requirements are providers of `hooks.readiness_requirements`: `movements` registers its own below and in
+`medical.py`, other apps theirs from `AppConfig.ready()` (orientation registers "orientation completed"). A
+requirement takes a `ReadinessContext` and yields `Blocker`s: short reasons with a machine code that name the
+person and the fact. Each requirement gates some of the transitions `clear`, `book` and `depart`; a transition
+is refused while any blocker gates it. A rule that can only be met in the last days before the flight (a
+fit-to-fly certificate) gates `depart` alone, so a family can be cleared and booked weeks ahead.
+
+The travel date is the departure's once a plug-in plans one (`hooks.travel_plans`), else the case's planned
+travel date, else today: one registry answers "ready on that date?" for any case.
 """
 
+import datetime
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.utils import timezone
+
+from movements import hooks
+from movements.hooks import ALL_GATES
+
+register = hooks.readiness_requirements.register
 
 
 @dataclass(frozen=True)
@@ -20,17 +31,57 @@ class Blocker:
     # Medical blockers: shown in full only to roles that may see clearance details (operations, medical).
     confidential: bool = False
     person_name: str = ""
+    # The transitions this blocker refuses (set from its requirement's registration).
+    gates: frozenset = ALL_GATES
 
     def __str__(self):
         return f"{self.code}: {self.message}"
 
     def as_dict(self):
         return {"code": self.code, "message": self.message, "person_id": self.person_id,
-                "confidential": self.confidential, "person_name": self.person_name}
+                "confidential": self.confidential, "person_name": self.person_name, "gates": sorted(self.gates)}
+
+    def gating(self, transition):
+        return transition in self.gates
 
 
-# Codes whose blockers are confidential whatever the stored copy says (snapshots older than the flag).
-CONFIDENTIAL_CODES = set()
+def gating(blockers, transition):
+    """The blockers that refuse `transition`."""
+    return [b for b in blockers if b.gating(transition)]
+
+
+def _gates_of(blocker):
+    if isinstance(blocker, dict):
+        return frozenset(blocker.get("gates") or ALL_GATES)  # snapshots older than gates gated everything
+    return blocker.gates
+
+
+@dataclass(frozen=True)
+class Requirement:
+    code: str
+    label: str
+    check: object
+    order: int = 100
+    gates: frozenset = ALL_GATES
+    confidential: frozenset = frozenset()
+
+    @property
+    def before_boarding_only(self):
+        return self.gates == frozenset({"depart"})
+
+
+def requirements():
+    return [
+        Requirement(code=r.key, label=r.meta.get("label", r.key), check=r.provider, order=r.order,
+                    gates=frozenset(r.meta.get("gates") or ALL_GATES),
+                    confidential=frozenset(r.meta.get("confidential") or ()))
+        for r in hooks.readiness_requirements.registrations
+    ]
+
+
+def confidential_codes():
+    """Codes whose blockers are confidential whatever a stored copy says (snapshots older than the flag)."""
+    return {code for requirement in requirements() for code in requirement.confidential}
 
 
 def redacted(blockers, access):
@@ -40,27 +91,30 @@ def redacted(blockers, access):
     """
     if access.can_see_clearance_details:
         return list(blockers)
+    hidden_codes = confidential_codes()
     shown = []
     for blocker in blockers:
         as_dict = isinstance(blocker, dict)
         code = blocker.get("code") if as_dict else blocker.code
-        confidential = (blocker.get("confidential") if as_dict else blocker.confidential) or code in CONFIDENTIAL_CODES
+        confidential = (blocker.get("confidential") if as_dict else blocker.confidential) or code in hidden_codes
         if not confidential:
             shown.append(blocker)
             continue
         name = blocker.get("person_name", "") if as_dict else blocker.person_name
         generic = Blocker("medical_clearance", f"{name or 'A member'} — medical clearance for travel pending",
-                          blocker.get("person_id") if as_dict else blocker.person_id)
+                          blocker.get("person_id") if as_dict else blocker.person_id, gates=_gates_of(blocker))
         shown.append(generic.as_dict() if as_dict else generic)
     return shown
 
 
 @dataclass(frozen=True)
-class Requirement:
-    code: str
-    label: str
-    check: object
-    order: int = 100
+class TravelPlan:
+    """When and with whom a case travels, as a plug-in that books it knows (`hooks.travel_plans`)."""
+
+    date: datetime.date
+    departs_at: datetime.datetime | None = None  # aware; the first leg's scheduled departure
+    member_ids: frozenset | None = None  # None: every member travels
+    label: str = ""  # e.g. the departure's code, for messages
 
 
 @dataclass
@@ -68,76 +122,108 @@ class ReadinessContext:
     """What requirements look at. Members and their documents are loaded once and shared."""
 
     case: object
-    travel_date: object
+    travel_date: datetime.date
     travel_date_is_planned: bool
+    departs_at: datetime.datetime | None = None
+    member_ids: frozenset | None = None
+    plan_label: str = ""
     extra: dict = field(default_factory=dict)
 
     @cached_property
     def members(self):
         return list(self.case.members.prefetch_related("documents").order_by("id"))
 
-    @property
+    @cached_property
     def travelling_members(self):
-        return self.members
+        """The members who travel: all of them, unless a travel plan leaves some behind (a split decision)."""
+        if self.member_ids is None:
+            return self.members
+        return [p for p in self.members if p.pk in self.member_ids]
+
+    @property
+    def departure_deadline(self):
+        """The moment a before-departure window closes: the departure's time, or the end of the travel day when
+        only the date is known (the latest the flight could leave)."""
+        if self.departs_at is not None:
+            return self.departs_at
+        return timezone.make_aware(datetime.datetime.combine(self.travel_date + datetime.timedelta(days=1),
+                                                             datetime.time.min))
 
     def describe_travel_date(self):
+        if self.plan_label:
+            return f"departure {self.plan_label} on {self.travel_date.isoformat()}"
         if self.travel_date_is_planned and self.travel_date == self.case.planned_travel_date:
             return f"travel on {self.travel_date.isoformat()}"
         return f"today ({self.travel_date.isoformat()}; no travel date planned)"
 
 
-_registry: dict[str, Requirement] = {}
+def travel_plan_for(case):
+    """The plug-ins' travel plan for the case, or None (see `hooks.travel_plans`)."""
+    return hooks.travel_plans.first(case)
 
 
-def register(code, label, order=100):
-    """Decorator: add a requirement to the registry. Registering the same code twice replaces it."""
-
-    def decorator(func):
-        _registry[code] = Requirement(code=code, label=label, check=func, order=order)
-        return func
-
-    return decorator
-
-
-def requirements():
-    return sorted(_registry.values(), key=lambda r: (r.order, r.code))
-
-
-def context_for(case):
+def context_for(case, plan=None):
+    plan = plan if plan is not None else travel_plan_for(case)
+    today = timezone.localdate()
+    if plan is not None:
+        # A departure in the past (the case flew) is judged on its own date; one ahead, on its date.
+        return ReadinessContext(case=case, travel_date=plan.date, travel_date_is_planned=True,
+                                departs_at=plan.departs_at, member_ids=plan.member_ids, plan_label=plan.label)
     return ReadinessContext(
         case=case,
-        travel_date=case.travel_date,
+        travel_date=max(case.planned_travel_date or today, today),
         travel_date_is_planned=case.planned_travel_date is not None,
     )
 
 
-def blockers_for(case):
-    ctx = context_for(case)
+def blockers_for(case, *, gate=None, plan=None):
+    """The blockers that refuse transition `gate` for this case, in requirement order.
+
+    Without `gate`, the case's next step (`Case.readiness_gate`: `clear` until it is cleared, `book` when ready,
+    `depart` once booked). Requirements that gate only boarding are therefore checked once the case is booked
+    (or when asked for `depart`), not while it waits to be cleared or booked.
+    """
+    return evaluate(case, {gate or case.readiness_gate or "clear"}, plan=plan)
+
+
+def evaluate(case, gates=ALL_GATES, *, plan=None):
+    """Every blocker of the requirements that gate any of `gates` (by default all of them), computed once.
+
+    The transition service asks for all of them once, then reads the ones gating the transition and those
+    gating the case's next step for the snapshot, from the same list.
+    """
+    ctx = context_for(case, plan)
     found = []
     for requirement in requirements():
-        found.extend(requirement.check(ctx))
+        if not gates & requirement.gates:
+            continue
+        for blocker in requirement.check(ctx) or ():
+            if blocker.gates != requirement.gates:
+                blocker = Blocker(blocker.code, blocker.message, blocker.person_id, blocker.confidential,
+                                  blocker.person_name, requirement.gates)
+            found.append(blocker)
     return found
 
 
 def refresh_snapshot(case, blockers=None):
-    """Store the current blockers on the case for lists and filters; return them."""
-    from movements.models import READINESS_STATES, Case
+    """Store the blockers of the case's next step on the case, for lists and filters; return them."""
+    from movements.models import Case
 
     if blockers is None:
-        blockers = blockers_for(case) if case.state in READINESS_STATES else []
+        blockers = blockers_for(case) if case.state_policy.readiness else []
     stored = [b.as_dict() for b in blockers]
-    now = timezone.now()
+    moment = timezone.now()
     if stored != case.blockers or case.blocker_count != len(stored) or case.readiness_checked_at is None:
         # A queryset update: the snapshot is derived data and must not bump the version users edit against.
-        Case.objects.filter(pk=case.pk).update(blockers=stored, blocker_count=len(stored), readiness_checked_at=now)
-        case.blockers, case.blocker_count, case.readiness_checked_at = stored, len(stored), now
+        Case.objects.filter(pk=case.pk).update(blockers=stored, blocker_count=len(stored), readiness_checked_at=moment)
+        case.blockers, case.blocker_count, case.readiness_checked_at = stored, len(stored), moment
     return blockers
 
 
-# --- this app's requirements -------------------------------------------------------------------
+# --- this app's requirements -------------------------------------------------------------------------------
 
 
-@register("travel_document", "Every member has a travel document valid on the travel date", order=10)
+@register(code="travel_document", label="Every member has a travel document valid on the travel date", order=10)
 def travel_document_valid(ctx):
     if not ctx.members:
         yield Blocker("no_members", "The case has no members yet.")
@@ -158,7 +244,7 @@ def travel_document_valid(ctx):
         )
 
 
-@register("visa", "Every member has a visa / COPR reference", order=20)
+@register(code="visa", label="Every member has a visa / COPR reference", order=20)
 def visa_reference_recorded(ctx):
     for person in ctx.travelling_members:
         if not person.visa_reference.strip():

@@ -3,8 +3,8 @@
 All or nothing: the file is read and every row checked first, collecting *every* error (row number
 with the header as row 1, column, the value as given, a plain message). Only a file without a single
 error is applied, in one transaction. Re-importing is idempotent, keyed on `progres_individual_id`;
-it never moves a case's state, and it refuses to change the members of a case that is booked or has
-left. Look-ups are batched, so the number of queries does not grow with the number of rows.
+it never moves a case's state, and it changes a case only where the state policy allows its details (and
+members) to change — the same rule as the case form's (`models.STATE_POLICY`, `case_edits`). Look-ups are batched, so the number of queries does not grow with the number of rows.
 """
 
 import csv
@@ -20,12 +20,17 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from django.core.exceptions import ValidationError
+
+from movements import case_edits
+from movements.history import actor_label
 from movements.countries import COUNTRIES, ICAO_SPECIAL_NATIONALITIES
 from movements.models import (
-    Case, CaseChange, CaseNumberCounter, CaseState, CaseTransition, Person, Priority, Relationship, Sex,
+    CATEGORY_PATTERN, PROGRES_ID_PATTERN, Case, CaseChange, CaseNumberCounter, CaseState, CaseTransition, Person,
+    Priority, Relationship, Sex,
 )
-from movements.search import LATIN_NAME, normalize
-from movements.ssr import SSR_CODES
+from movements.search import LATIN_NAME, person_search_text
+from movements.ssr import parse_ssr
 
 REQUIRED = [
     "progres_case_id", "progres_individual_id", "relationship", "family_name", "given_name", "sex",
@@ -38,12 +43,7 @@ PERSON_FIELDS = [
     "relationship", "family_name", "given_name", "native_name", "sex", "date_of_birth", "nationality", "phone",
     "special_needs",
 ]
-# States after which the manifest depends on the members: an import may not change them.
-LOCKED_STATES = {CaseState.BOOKED, CaseState.DEPARTED, CaseState.ARRIVED}
-
 MAX_COLUMNS = 100
-ID_PATTERN = re.compile(r"^[0-9A-Z][0-9A-Z-]{4,39}$")
-CATEGORY_PATTERN = re.compile(r"^[A-Z]{1,10}$")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LOOKUP_CHUNK = 500  # below SQLite's limit on query parameters
 RELATIONSHIPS = tuple(Relationship.values)
@@ -51,9 +51,9 @@ SEXES = tuple(Sex.values)
 PRIORITIES = tuple(Priority.values)
 # Columns holding a code: (column, how to normalise it, what accepts it, the message when nothing does).
 CODED_COLUMNS = [
-    ("progres_case_id", str.upper, ID_PATTERN.fullmatch,
+    ("progres_case_id", str.upper, PROGRES_ID_PATTERN.fullmatch,
      "not a proGres id (capital letters, digits and dashes, e.g. 123-45C67890)"),
-    ("progres_individual_id", str.upper, ID_PATTERN.fullmatch,
+    ("progres_individual_id", str.upper, PROGRES_ID_PATTERN.fullmatch,
      "not a proGres id (capital letters, digits and dashes, e.g. 123-45C67890)"),
     ("relationship", str.upper, RELATIONSHIPS.__contains__, f"not one of {'/'.join(RELATIONSHIPS)}"),
     ("sex", str.upper, SEXES.__contains__, "not F/M/X"),
@@ -312,12 +312,11 @@ class RowChecker:
             else:
                 values[column] = parsed
 
-        needs = [c.strip().upper() for c in raw.get("special_needs", "").split(";") if c.strip()]
-        unknown = [c for c in needs if c not in SSR_CODES]
-        if unknown:
-            fail("special_needs", f"unknown SSR code {', '.join(unknown)} (known: {', '.join(SSR_CODES)})")
-        else:
-            values["special_needs"] = ";".join(dict.fromkeys(needs))
+        try:
+            values["special_needs"] = ";".join(parse_ssr(raw.get("special_needs", "")))
+        except ValidationError as e:
+            message = e.messages[0].rstrip(".")  # the import's messages are phrases: "unknown SSR code XXXX (…)"
+            fail("special_needs", message[0].lower() + message[1:])
 
         phone = raw.get("phone", "").strip()
         if phone:
@@ -372,7 +371,7 @@ def run_import(data, filename, *, by=None, dry_run=False):
         if report.errors or dry_run:
             transaction.set_rollback(True)
             return report
-        _apply(plan, report, by=by, via=f"referral import: {filename}"[:200])
+        _apply(plan, report, by=by, via=actor_label(by, f"referral import: {filename}"))
         report.applied = True
     return report
 
@@ -475,11 +474,11 @@ def _plan(parsed, report, fields=PERSON_FIELDS, case_fields=CASE_COLUMNS):
         elif case is not None and case_id not in case_changes:
             changed = {c: values[c] for c in case_fields if getattr(case, c) != values[c]}
             case_changes[case_id] = changed
-            if changed and case.state in LOCKED_STATES:
+            refused = changed and case_edits.refusal(case, "details")
+            if refused:
                 report.errors.append(ImportIssue(
                     number, next(iter(changed)), str(values[next(iter(changed))]),
-                    f"case {case.case_number} is {case.get_state_display().lower()}: its referral details "
-                    "cannot be changed by an import",
+                    f"{refused} (the import would change {', '.join(sorted(changed))})",
                 ))
             elif changed:
                 plan.case_updates.append((case, changed))
@@ -488,11 +487,10 @@ def _plan(parsed, report, fields=PERSON_FIELDS, case_fields=CASE_COLUMNS):
         individual = values["progres_individual_id"]
         person = existing_people.get(individual)
         if person is None:
-            if case is not None and case.state in LOCKED_STATES:
+            refused = case is not None and case_edits.refusal(case, "membership")
+            if refused:
                 report.errors.append(ImportIssue(
-                    number, "progres_individual_id", individual,
-                    f"case {case.case_number} is {case.get_state_display().lower()}: no member can be added by "
-                    "an import",
+                    number, "progres_individual_id", individual, f"{refused} (the import would add this person)",
                 ))
                 continue
             plan.new_people.append((number, values))
@@ -506,13 +504,13 @@ def _plan(parsed, report, fields=PERSON_FIELDS, case_fields=CASE_COLUMNS):
             ))
             continue
         changed = {f: values[f] for f in fields if _current(person, f) != values[f]}
+        refused = changed and case_edits.refusal(person.case, "details")
         if not changed:
             report.unchanged_people.append(individual)
-        elif person.case.state in LOCKED_STATES:
+        elif refused:
             report.errors.append(ImportIssue(
                 number, next(iter(changed)), str(values[next(iter(changed))]),
-                f"case {person.case.case_number} is {person.case.get_state_display().lower()}: its members' "
-                f"details cannot be changed by an import (would change {', '.join(sorted(changed))})",
+                f"{refused} (the import would change {', '.join(sorted(changed))})",
             ))
         else:
             plan.updates.append((person, changed))
@@ -562,7 +560,7 @@ def _person(values, case_id):
     return Person(
         case_id=case_id,
         progres_individual_id=values["progres_individual_id"],
-        search_text=normalize(" ".join([values["family_name"], values["given_name"], values["native_name"]])),
+        search_text=person_search_text(values["family_name"], values["given_name"], values["native_name"]),
         **{f: values[f] for f in PERSON_FIELDS},
     )
 
@@ -591,20 +589,22 @@ def _apply(plan, report, *, by, via):
         batch_size=1000,
     )
     touched = {}
+    payload = {}  # case pk -> the change log row's data
     # One PA per case at every moment: demote first (its own statement), then update, then add new people.
     demoted = []
     for person, changed in plan.updates:
         if person.relationship == Relationship.PA and "relationship" in changed:
             person.relationship = changed["relationship"]
             demoted.append(person)
-    Person.objects.bulk_update(demoted, ["relationship"], batch_size=500)
+    case_edits.demote_principals(demoted)
     fields = sorted({name for _, changed in plan.updates for name in changed} | {"search_text", "updated_at"})
     for person, changed in plan.updates:
         for name, value in changed.items():
             setattr(person, name, value)
-        person.search_text = normalize(" ".join([person.family_name, person.given_name, person.native_name]))
+        person.search_text = person_search_text(person.family_name, person.given_name, person.native_name)
         person.updated_at = now
         touched.setdefault(person.case_id, []).append(f"{person.full_name} ({', '.join(sorted(changed))})")
+        payload.setdefault(person.case_id, {}).setdefault("members", {})[person.full_name] = sorted(changed)
     Person.objects.bulk_update([p for p, _ in plan.updates], fields, batch_size=500)
     Person.objects.bulk_create(
         [_person(values, case_pk[values["progres_case_id"]]) for _, values in plan.new_people], batch_size=1000
@@ -613,25 +613,27 @@ def _apply(plan, report, *, by, via):
         # A queryset update: the state is not ours to check here, and pages open on the case see the new version.
         Case.objects.filter(pk=case.pk).update(**changed, version=F("version") + 1, updated_at=now)
         touched.setdefault(case.pk, []).insert(0, f"referral details ({', '.join(sorted(changed))})")
+        payload.setdefault(case.pk, {})["case"] = sorted(changed)
     added = {}
     for _, values in plan.new_people:
         case = plan.cases.get(values["progres_case_id"])
         if case is not None:
             added.setdefault(case.pk, []).append(f"{values['family_name']}, {values['given_name']}")
     changes = [
-        CaseChange(case_id=pk, at=now, user=by, actor=via, summary="Updated: " + "; ".join(items))
+        CaseChange(case_id=pk, at=now, user=by, actor=via, summary="Updated: " + "; ".join(items),
+                   data=payload.get(pk, {}))
         for pk, items in touched.items()
     ] + [
-        CaseChange(case_id=pk, at=now, user=by, actor=via, summary="Added: " + "; ".join(names))
+        CaseChange(case_id=pk, at=now, user=by, actor=via, summary="Added: " + "; ".join(names),
+                   data={"added": names})
         for pk, names in added.items()
     ]
     CaseChange.objects.bulk_create(changes)
 
     from movements import readiness
+    from movements.models import states_where
 
-    from movements.models import READINESS_STATES
-
-    for case in Case.objects.filter(pk__in=set(touched) | set(added), state__in=READINESS_STATES):
+    for case in Case.objects.filter(pk__in=set(touched) | set(added), state__in=states_where("readiness")):
         readiness.refresh_snapshot(case)
 
 

@@ -33,3 +33,8 @@ def normalize(text):
     text = "".join(c for c in text if not unicodedata.combining(c))
     text = text.translate(_ARABIC_TO_PERSIAN).casefold()
     return " ".join(text.split())
+
+
+def person_search_text(family_name, given_name, native_name):
+    """What a person's search matches against: every form of their names, normalised (stored on Person)."""
+    return normalize(" ".join([family_name or "", given_name or "", native_name or ""]))

@@ -31,7 +31,7 @@ def parse_ssr(value):
     unknown = [c for c in codes if c not in SSR_CODES]
     if unknown:
         raise ValidationError(
-            "Unknown special-needs code%s: %s. Known codes: %s."
+            "Unknown SSR code%s %s (known: %s)."
             % ("s" if len(unknown) > 1 else "", ", ".join(unknown), ", ".join(SSR_CODES)),
             code="unknown_ssr",
         )

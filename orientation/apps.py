@@ -6,4 +6,6 @@ class OrientationConfig(AppConfig):
     verbose_name = "Orientation (COA)"
 
     def ready(self):
-        from orientation import access, requirements  # noqa: F401  (readiness requirement, case scope, notes)
+        # What orientation plugs into movements' hooks: a readiness requirement and member notes, its navigation
+        # entry and a trainer's start page, and its demo sessions.
+        from orientation import demo, pages, requirements  # noqa: F401

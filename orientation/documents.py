@@ -1,17 +1,15 @@
 """Printed orientation documents: the certificate of participation and the paper attendance sheet."""
 
-import io
 from xml.sax.saxutils import escape
 
 from django.utils import timezone
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
-from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
-from movements.pdf import SANS, SANS_BOLD, NumberedCanvas, name_paragraph, register_fonts
+from movements.pdf import SANS, SANS_BOLD, Document, name_paragraph
 
 
 def _style(name, size, bold=False, align=TA_CENTER, leading=None, color=colors.black):
@@ -28,12 +26,8 @@ def _dates(session):
 
 def certificate_pdf(person, session):
     """One page, landscape: the person's name in Latin and in their own script, the session's facts."""
-    register_fonts()
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer, pagesize=landscape(A4), leftMargin=25 * mm, rightMargin=25 * mm, topMargin=22 * mm,
-        bottomMargin=20 * mm, title=f"Certificate of participation — {person.full_name}", author="Safar",
-    )
+    doc = Document(title=f"Certificate of participation — {person.full_name}", margins=(25, 25, 22, 20),
+                   numbered=False)
     days = session.ordered_days
     story = [
         Paragraph("Canadian Orientation Abroad", _style("org", 14, color=colors.HexColor("#0b5cad"))),
@@ -70,18 +64,16 @@ def certificate_pdf(person, session):
         ("TOPPADDING", (0, 0), (-1, 0), 10 * mm),
     ]))
     story.append(signature)
-    doc.build(story)
-    return buffer.getvalue()
+    return doc.build(story)
 
 
 def attendance_sheet_pdf(session, enrolments):
     """The paper roll call: a row per participant, a box per day, a signature column; header on every page."""
-    register_fonts()
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm, topMargin=14 * mm,
-        bottomMargin=16 * mm, title=f"Attendance sheet — {session.code}", author="Safar",
-    )
+    def footer(canvas, document):
+        canvas.setFont(SANS, 8)
+        canvas.drawString(12 * mm, 9 * mm, f"{session.code} · printed {timezone.localtime():%Y-%m-%d %H:%M}")
+
+    doc = Document(title=f"Attendance sheet — {session.code}", margins=(12, 12, 14, 16), footer=footer)
     days = session.ordered_days
     trainers = ", ".join(t.get_full_name() or t.get_username() for t in session.trainers.all())
     story = [
@@ -134,10 +126,5 @@ def attendance_sheet_pdf(session, enrolments):
               colWidths=[120 * mm, 80 * mm], style=[("FONT", (0, 0), (-1, -1), SANS, 10)]),
     ]
 
-    def on_page(canvas, document):
-        canvas.setFont(SANS, 8)
-        canvas.drawString(12 * mm, 9 * mm, f"{session.code} · printed {timezone.localtime():%Y-%m-%d %H:%M}")
-
-    doc.build(story, onFirstPage=on_page, onLaterPages=on_page, canvasmaker=NumberedCanvas)
-    return buffer.getvalue()
+    return doc.build(story)
 

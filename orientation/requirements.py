@@ -2,12 +2,12 @@
 
 from django.conf import settings
 
-from movements import member_notes, readiness
+from movements import hooks, readiness
 from orientation.models import SessionState
 from orientation.services import describe_missing, orientation_due, statuses_for
 
 
-@readiness.register("orientation", "Every member aged 13 or over has completed orientation", order=40)
+@readiness.register(code="orientation", label="Every member aged 13 or over has completed orientation", order=40)
 def orientation_completed(ctx):
     if ctx.case.destination_country not in settings.SAFAR_ORIENTATION_DESTINATIONS:
         return
@@ -28,7 +28,7 @@ def orientation_completed(ctx):
                                 person.pk)
 
 
-@member_notes.register
+@hooks.member_notes.register
 def orientation_notes(people):
     statuses = statuses_for(people)
     notes = {}

@@ -11,12 +11,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from movements.models import CaseState, Person
+from movements.models import Person, states_where
 from orientation.models import (
     ATTENDED, Attendance, AttendanceChange, AttendanceStatus, Enrolment, Session, SessionState,
 )
 
-ENROLLABLE_STATES = {CaseState.APPROVED, CaseState.READY, CaseState.BOOKED}
+# Cases the destination accepted that have not yet left (the state policy's "preparing" column).
+ENROLLABLE_STATES = set(states_where("preparing"))
 
 
 class OrientationError(Exception):

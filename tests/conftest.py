@@ -161,3 +161,14 @@ def make_case(
 @pytest.fixture
 def case_factory(db):
     return make_case
+
+
+def pass_pre_embarkation(case, *, hours_ago=3):
+    """Every member passes a fit-to-travel check `hours_ago` hours ago (what boarding, `depart`, requires)."""
+    examined = timezone.now() - datetime.timedelta(hours=hours_ago)
+    for person in case.members.all():
+        MedicalExam.objects.create(
+            person=person, kind="ftt", exam_date=timezone.localdate(examined), examined_at=examined,
+            clinic="Pre-embarkation check", fit_to_travel=True,
+        )
+    return case

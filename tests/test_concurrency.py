@@ -86,7 +86,7 @@ def test_a_hold_and_a_clear_racing_on_the_same_case_let_exactly_one_through(ops,
     rows_before = CaseTransition.objects.filter(case=case).count()
 
     results, errors = race(
-        lambda: transitions.hold(case, by=medic, reason="Active TB", expected_version=version),
+        lambda: transitions.hold(case, by=medic, reason="Active TB", category="medical", expected_version=version),
         lambda: transitions.clear(case, by=ops, expected_version=version),
     )
 

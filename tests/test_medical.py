@@ -20,6 +20,11 @@ def codes(case):
     return [b.code for b in readiness.blockers_for(case)]
 
 
+def boarding_codes(case):
+    """The pregnancy blockers that refuse boarding (`depart`), where the certificate rule applies."""
+    return [b.code for b in readiness.blockers_for(case, gate="depart") if b.code.startswith("pregnancy")]
+
+
 def at(year, month, day, hour=12):
     return time_machine.travel(datetime.datetime(year, month, day, hour, tzinfo=UTC), tick=False)
 
@@ -153,25 +158,43 @@ def test_inactive_tb_is_not_a_blocker_but_shows_surveillance_on_the_case_page(op
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "weeks_now, multiple, expected",
+    "weeks_now, multiple, for_clearing, for_boarding",
     [
-        (20, False, []),
-        (27, False, []),  # 27 weeks on the travel date: no certificate below 28
-        (28, False, ["pregnancy_certificate"]),
-        (35, False, ["pregnancy_certificate"]),
-        (36, False, ["pregnancy_too_late"]),
-        (32, True, ["pregnancy_too_late"]),  # twins: not carried from 32 weeks
-        (31, True, ["pregnancy_certificate"]),
+        (20, False, [], []),
+        (27, False, [], []),  # 27 weeks on the travel date: no certificate below 28
+        (28, False, [], ["pregnancy_certificate"]),  # cleared and booked now, certificate due before boarding
+        (35, False, [], ["pregnancy_certificate"]),
+        (36, False, ["pregnancy_too_late"], ["pregnancy_too_late"]),
+        (32, True, ["pregnancy_too_late"], ["pregnancy_too_late"]),  # twins: not carried from 32 weeks
+        (31, True, [], ["pregnancy_certificate"]),
     ],
 )
-def test_pregnancy_weeks_on_the_travel_date_decide_what_is_needed(weeks_now, multiple, expected):
+def test_pregnancy_weeks_on_the_travel_date_decide_what_is_needed(weeks_now, multiple, for_clearing, for_boarding):
     with at(2026, 11, 20):
         case = make_case(1, planned_travel_date=datetime.date(2026, 11, 20))
         TravelMedicalNeeds.objects.create(
             person=case.members.get(), pregnancy_weeks=weeks_now, pregnancy_weeks_on=datetime.date(2026, 11, 20),
             multiple_pregnancy=multiple,
         )
-        assert codes(case) == expected
+        assert codes(case) == for_clearing
+        assert boarding_codes(case) == for_boarding
+
+
+@pytest.mark.django_db
+def test_a_woman_30_weeks_pregnant_is_cleared_and_booked_weeks_ahead_and_boards_only_with_a_certificate(ops):
+    with at(2026, 11, 1):
+        case = make_case(1, planned_travel_date=datetime.date(2026, 12, 10))
+        TravelMedicalNeeds.objects.create(
+            person=case.members.get(), pregnancy_weeks=25, pregnancy_weeks_on=datetime.date(2026, 11, 1),
+        )
+        for name in ("accept", "approve", "clear", "book"):
+            case = getattr(transitions, name)(case, by=ops)
+        assert case.state == "booked"
+        assert [b["code"] for b in case.blockers if b["code"].startswith("pregnancy")] == ["pregnancy_certificate"]
+    with at(2026, 12, 10, hour=6):
+        with pytest.raises(transitions.TransitionError) as refused:
+            transitions.depart(case, by=ops)
+        assert "pregnancy_certificate" in [b.code for b in refused.value.blockers]
 
 
 @pytest.mark.django_db
@@ -195,14 +218,14 @@ def test_a_fit_to_fly_certificate_within_72_hours_of_departure_satisfies_the_28_
             person=case.members.get(), pregnancy_weeks=30, pregnancy_weeks_on=datetime.date(2026, 11, 28),
             fit_to_fly_certificate_at=datetime.datetime(2026, 11, 20, 9, tzinfo=UTC),
         )
-        assert codes(case) == ["pregnancy_certificate"]  # issued ten days before: too early
+        assert boarding_codes(case) == ["pregnancy_certificate"]  # issued ten days before: too early
         # Travel day 30 Nov ends at 19:00 UTC (Dushanbe is UTC+5): 72 h before is 27 Nov 19:00 UTC.
         needs.fit_to_fly_certificate_at = datetime.datetime(2026, 11, 27, 18, 59, tzinfo=UTC)
         needs.save()
-        assert codes(case) == ["pregnancy_certificate"]  # too old for a flight late on the 30th
+        assert boarding_codes(case) == ["pregnancy_certificate"]  # too old for a flight late on the 30th
         needs.fit_to_fly_certificate_at = datetime.datetime(2026, 11, 27, 19, 0, tzinfo=UTC)
         needs.save()
-        assert codes(case) == []
+        assert boarding_codes(case) == []
 
 
 @pytest.mark.django_db
@@ -462,7 +485,7 @@ def test_a_date_in_year_one_is_refused_not_a_crash(medic, client):
 
 @pytest.mark.django_db
 def test_medical_staff_resume_a_medical_hold_but_not_one_operations_put_in_place(ops, medic, client):
-    security = transitions.hold(make_case(1), by=ops, reason="Security re-check requested")
+    security = transitions.hold(make_case(1), by=ops, reason="Security re-check requested", category="security")
     with pytest.raises(transitions.TransitionError) as refused:
         transitions.resume(security, by=medic)
     assert refused.value.code == "forbidden"

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from movements import readiness, transitions
+from movements import hooks, readiness, transitions
 from movements.models import Case, Person, TravelDocument
 from tests.conftest import make_case
 
@@ -189,7 +189,7 @@ def test_a_blocker_reads_as_code_and_message():
     assert str(blocker) == "visa_missing: Karimi, Zahra — no visa / COPR reference recorded"
     assert blocker.as_dict() == {
         "code": "visa_missing", "message": "Karimi, Zahra — no visa / COPR reference recorded", "person_id": 7,
-        "confidential": False, "person_name": "",
+        "confidential": False, "person_name": "", "gates": ["book", "clear", "depart"],
     }
 
 
@@ -198,15 +198,13 @@ def test_a_blocker_reads_as_code_and_message():
 
 @pytest.fixture
 def registry_guard():
-    """Put the registry back as it was, whatever a test registers."""
-    saved = dict(readiness._registry)
-    yield
-    readiness._registry.clear()
-    readiness._registry.update(saved)
+    """Put the hooks back as they were, whatever a test registers."""
+    with hooks.isolated():
+        yield
 
 
 def test_a_requirement_registered_by_another_app_adds_its_blockers(registry_guard):
-    @readiness.register("orientation_test", "Every adult completed orientation", order=40)
+    @readiness.register(code="orientation_test", label="Every adult completed orientation", order=40)
     def orientation_completed(ctx):
         for person in ctx.travelling_members:
             if person.age_on(ctx.travel_date) >= 13:
@@ -224,7 +222,7 @@ def test_a_requirement_registered_by_another_app_adds_its_blockers(registry_guar
 
 
 def test_an_added_requirement_gates_clearing_the_case(registry_guard, ops):
-    readiness.register("loan_signed", "Transportation loan signed", order=50)(
+    readiness.register(code="loan_signed", label="Transportation loan signed", order=50)(
         lambda ctx: [readiness.Blocker("loan_unsigned", "Karimi, Zahra — loan not signed")]
     )
     case = make_case(1)
@@ -239,31 +237,35 @@ def test_an_added_requirement_gates_clearing_the_case(registry_guard, ops):
 
 
 def test_requirements_run_in_their_declared_order(registry_guard):
-    readiness.register("zz_first", "first", order=1)(lambda ctx: [readiness.Blocker("first", "first")])
-    readiness.register("aa_last", "last", order=999)(lambda ctx: [readiness.Blocker("last", "last")])
+    readiness.register(code="zz_first", label="first", order=1)(lambda ctx: [readiness.Blocker("first", "first")])
+    readiness.register(code="aa_last", label="last", order=999)(lambda ctx: [readiness.Blocker("last", "last")])
     case = make_case(1, visas=False)
 
     assert codes(readiness.blockers_for(case)) == ["first", "visa_missing", "last"]
 
 
 def test_registering_the_same_code_again_replaces_the_requirement(registry_guard):
-    readiness.register("extra", "v1")(lambda ctx: [readiness.Blocker("v1", "one")])
-    readiness.register("extra", "v2")(lambda ctx: [readiness.Blocker("v2", "two")])
+    readiness.register(code="extra", label="v1")(lambda ctx: [readiness.Blocker("v1", "one")])
+    readiness.register(code="extra", label="v2")(lambda ctx: [readiness.Blocker("v2", "two")])
     case = make_case(1)
 
     assert codes(readiness.blockers_for(case)) == ["v2"]
     assert [r.label for r in readiness.requirements() if r.code == "extra"] == ["v2"]
 
 
-def test_the_registry_is_restored_after_a_test_that_registers():
-    assert "orientation_test" not in readiness._registry
-    assert "extra" not in readiness._registry
-    assert {"travel_document", "visa"} <= set(readiness._registry)
+def test_the_registry_is_restored_after_a_block_that_registers():
+    with hooks.isolated():
+        readiness.register(code="temporary", label="t")(lambda ctx: [])
+        assert "temporary" in [r.code for r in readiness.requirements()]
+
+    codes_after = [r.code for r in readiness.requirements()]
+    assert "temporary" not in codes_after
+    assert {"travel_document", "visa"} <= set(codes_after)
 
 
 def test_requirements_see_the_travel_date_and_whether_it_was_planned(registry_guard):
     seen = []
-    readiness.register("spy", "spy")(lambda ctx: seen.append((ctx.travel_date, ctx.travel_date_is_planned)) or [])
+    readiness.register(code="spy", label="spy")(lambda ctx: seen.append((ctx.travel_date, ctx.travel_date_is_planned)) or [])
 
     readiness.blockers_for(make_case(1))
     readiness.blockers_for(make_case(1, planned_travel_date=datetime.date(2027, 2, 3)))
@@ -338,7 +340,7 @@ def test_changing_a_person_refreshes_the_snapshot(ops, django_capture_on_commit_
     assert snapshot.blocker_count == 1
     assert snapshot.blockers[0] == {
         "code": "visa_missing", "message": "Karimi, Ahmad — no visa / COPR reference recorded", "person_id": ahmad.pk,
-        "confidential": False, "person_name": "",
+        "confidential": False, "person_name": "", "gates": ["book", "clear", "depart"],
     }
 
 

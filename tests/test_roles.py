@@ -95,9 +95,10 @@ def test_a_denied_page_says_why_in_the_house_layout(client, unhcr, case):
 # --- moving a case ------------------------------------------------------------------------------
 
 
-def post_transition(client, case, name="accept", reason=""):
+def post_transition(client, case, name="accept", reason="", category=""):
     return client.post(
-        f"/cases/{case.case_number}/transition/", {"transition": name, "version": case.version, "reason": reason}
+        f"/cases/{case.case_number}/transition/",
+        {"transition": name, "version": case.version, "reason": reason, "category": category},
     )
 
 
@@ -126,7 +127,7 @@ def test_other_roles_may_not_accept_a_referral(client, personas, case, role, sta
 def test_medical_staff_may_put_a_case_on_hold_from_its_page(client, medic, case):
     client.force_login(medic)
 
-    response = post_transition(client, case, "hold", reason="Active TB: treatment under way")
+    response = post_transition(client, case, "hold", reason="Active TB: treatment under way", category="medical")
 
     assert response.status_code == 302
     assert Case.objects.get(pk=case.pk).state == "on_hold"
@@ -160,7 +161,7 @@ def test_a_transition_from_a_stale_page_is_explained(client, ops, case):
     stale = Case.objects.get(pk=case.pk)
     post_transition(client, stale, "accept")
 
-    response = post_transition(client, stale, "hold", reason="TB")
+    response = post_transition(client, stale, "hold", reason="Security check", category="security")
 
     assert response.status_code == 302
     assert "This case changed while you were looking at it" in client.get(response["Location"]).content.decode()
@@ -346,7 +347,7 @@ def test_a_unhcr_staff_user_reads_no_hold_reason_in_the_admin(unhcr, ops, client
     from movements import transitions
     from tests.conftest import make_case
 
-    case = transitions.hold(make_case(1), by=ops, reason="Security re-check requested by IRCC")
+    case = transitions.hold(make_case(1), by=ops, reason="Security re-check requested by IRCC", category="security")
     unhcr.is_staff = True
     unhcr.save()
     client.force_login(unhcr)

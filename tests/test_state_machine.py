@@ -15,7 +15,7 @@ from movements.admin import CaseAdmin
 from movements.forms import CaseForm
 from movements.models import Case, CaseTransition, TravelDocument
 from movements.transitions import TransitionError
-from tests.conftest import make_case
+from tests.conftest import make_case, pass_pre_embarkation
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +61,10 @@ def run(name, case, by, reason="a reason given by the test", **kwargs):
     service = getattr(transitions, name)
     if name in NEEDS_REASON:
         kwargs["reason"] = reason
+    if name == "hold":
+        kwargs.setdefault("category", "other")
+    if name == "depart" and case.state == "booked":
+        pass_pre_embarkation(case)
     return service(case, by=by, **kwargs)
 
 
@@ -272,11 +276,12 @@ def test_a_reason_is_stored_without_surrounding_whitespace(ops):
 def test_hold_remembers_the_state_and_resume_returns_there(ops, state):
     case = case_in(state, ops)
 
-    held = transitions.hold(case, by=ops, reason="Active TB: treatment under way")
+    held = transitions.hold(case, by=ops, reason="Security re-check under way", category="security")
 
     assert held.state == "on_hold"
     assert held.held_from == state
-    assert held.hold_reason == "Active TB: treatment under way"
+    assert held.hold_reason == "Security re-check under way"
+    assert held.hold_category == "security"
 
     resumed = transitions.resume(held, by=ops)
 
@@ -285,6 +290,7 @@ def test_hold_remembers_the_state_and_resume_returns_there(ops, state):
     assert stored.state == state
     assert stored.held_from == ""
     assert stored.hold_reason == ""
+    assert stored.hold_category == ""
     assert [(t.transition, t.from_state, t.to_state) for t in log_of(case)[-2:]] == [
         ("hold", state, "on_hold"),
         ("resume", "on_hold", state),
@@ -295,7 +301,7 @@ def test_a_case_on_hold_cannot_be_put_on_hold_again(ops):
     case = case_in("on_hold", ops)
 
     with pytest.raises(TransitionError) as excinfo:
-        transitions.hold(case, by=ops, reason="again")
+        transitions.hold(case, by=ops, reason="again", category="other")
 
     assert excinfo.value.code == "not_allowed"
     assert Case.objects.get(pk=case.pk).held_from == "in_processing"
@@ -431,7 +437,7 @@ def test_a_case_cannot_be_deleted_in_bulk_because_its_history_protects_it(ops):
 def test_it_refuses_a_transition_made_from_a_stale_page(ops):
     case = make_case(1)
     seen_version = case.version
-    transitions.hold(case, by=ops, reason="Waiting for a document")
+    transitions.hold(case, by=ops, reason="Waiting for a document", category="documents")
     rows_before = CaseTransition.objects.count()
 
     with pytest.raises(TransitionError) as excinfo:
@@ -484,7 +490,7 @@ def test_roles_without_case_permissions_may_not_move_a_case(ops, personas, perso
 def test_medical_staff_may_hold_and_resume_a_case(ops, medic, state):
     case = case_in(state, ops)
 
-    held = transitions.hold(case, by=medic, reason="Active TB: sputum cultures pending")
+    held = transitions.hold(case, by=medic, reason="Active TB: sputum cultures pending", category="medical")
     resumed = transitions.resume(held, by=medic)
 
     assert resumed.state == state

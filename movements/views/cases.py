@@ -3,27 +3,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models import Case as SqlCase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from movements import medical, member_notes, readiness, transitions
+from movements import case_edits, history, hooks, medical, readiness, transitions
 from movements.access import access_for, get_case_for_user, visible_cases
 from movements.forms import (
-    CaseFilterForm, CaseForm, DocumentFormSet, MemberFormSet, NewCaseMemberFormSet, TransitionForm,
+    CaseFilterForm, CaseForm, CaseNotesForm, DocumentFormSet, MemberFormSet, NewCaseMemberFormSet, TransitionForm,
 )
-from movements.models import (
-    FINAL_STATES, PRIORITY_RANK, READINESS_STATES, Case, CaseChange, CaseState, Person, Relationship,
-)
+from movements.models import PRIORITY_RANK, Case, HoldCategory, Person, Relationship
 from movements.search import normalize
-
-# States in which members may still be added or removed; after booking the manifest depends on them.
-MEMBERSHIP_OPEN_STATES = {CaseState.REFERRED, CaseState.IN_PROCESSING, CaseState.APPROVED, CaseState.READY,
-                          CaseState.ON_HOLD}
-EDITABLE_STATES = MEMBERSHIP_OPEN_STATES | {CaseState.BOOKED}
 
 LIST_ORDER = (PRIORITY_RANK, "referral_date", "id")  # matches the case_list_order index
 
@@ -98,47 +90,69 @@ def case_list(request):
     )
 
 
-def _timeline(case):
-    """State changes and data changes, newest first."""
-    entries = list(case.transitions.order_by("-at", "-id")) + list(case.changes.order_by("-at", "-id"))
-    return sorted(entries, key=lambda e: e.at, reverse=True)
-
-
 @login_required
 def case_detail(request, case_number):
     case, access = get_case_for_user(request.user, case_number)
-    blockers = readiness.blockers_for(case) if case.state in READINESS_STATES else []
+    policy = case.state_policy
+    blockers = readiness.blockers_for(case) if policy.readiness else []
     readiness.refresh_snapshot(case, blockers)
     members = case.members.prefetch_related("documents").order_by(
         SqlCase(When(relationship=Relationship.PA, then=Value(0)), default=Value(1), output_field=IntegerField()),
         "date_of_birth",
     )
-    blockers = readiness.redacted(blockers, access)
+    blocking = readiness.redacted(blockers, access)
     blockers_by_person = {}
-    for blocker in blockers:
+    for blocker in blocking:
         blockers_by_person.setdefault(blocker.person_id, []).append(blocker)
     members = list(members)
     statuses = medical.statuses_for(members)
-    notes = member_notes.notes_for(members)
+    notes = {p.pk: [] for p in members}
+    for person_id, items in _member_notes(members).items():
+        notes.setdefault(person_id, []).extend(items)
     for person in members:
         person.notes = notes.get(person.pk, [])
         person.blocker_list = blockers_by_person.get(person.pk, [])
         person.medical = statuses[person.pk]
+    may_edit = access.can_edit_cases
+    timeline = history.timeline(case)
+    for entry in timeline:
+        entry.shown_data = entry.data_items(confidential=access.can_see_clearance_details) \
+            if hasattr(entry, "data_items") else []
     return render(
         request,
         "movements/case_detail.html",
         {
             "case": case,
             "members": members,
-            "blockers": blockers,
+            "blockers": blocking,
             "requirements": readiness.requirements(),
-            "timeline": _timeline(case),
+            "timeline": timeline,
             "transitions": transitions.available_transitions(case, request.user),
-            "is_final": case.state in FINAL_STATES,
-            "checks_readiness": case.state in READINESS_STATES,
-            "can_edit": access.can_edit_cases and case.state in EDITABLE_STATES,
+            "hold_categories": _hold_categories(request.user),
+            "panels": sorted(hooks.case_panels.collect(request, case, access), key=lambda p: p.order),
+            "is_final": policy.final,
+            "checks_readiness": policy.readiness,
+            "can_edit": may_edit and (policy.details or policy.notes),
+            "can_edit_documents": may_edit and access.can_edit_documents and policy.documents,
         },
     )
+
+
+def _member_notes(members):
+    """Every plug-in's notes beside each member (`hooks.member_notes`), merged."""
+    merged = {}
+    for provider in hooks.member_notes.providers:
+        for person_id, items in provider(members).items():
+            merged.setdefault(person_id, []).extend(items)
+    return merged
+
+
+def _hold_categories(user):
+    """The hold categories this user may choose (medical staff place medical holds; operations the others)."""
+    return [
+        (value, label) for value, label in HoldCategory.choices
+        if transitions.SPECS["hold"].guard(None, user, category=value) is None
+    ]
 
 
 @login_required
@@ -150,10 +164,11 @@ def case_transition(request, case_number):
         messages.error(request, "That request was incomplete; reload the page and try again.")
         return redirect(case_url(case))
     name = form.cleaned_data["transition"]
+    params = {"category": form.cleaned_data["category"]} if name == "hold" else {}
     try:
         transitions.perform(
             case, name, by=request.user, reason=form.cleaned_data["reason"],
-            expected_version=form.cleaned_data["version"],
+            expected_version=form.cleaned_data["version"], **params,
         )
     except transitions.TransitionError as e:
         if e.code == "forbidden":
@@ -171,79 +186,12 @@ def case_url(case):
 
 
 def _save_case_with_members(request, form, formset, *, creating):
-    """Save the case and its members in one transaction; return the case, or None with form errors set."""
+    """Save through the case-edit service; return the case, or None with the refusal on the form."""
     try:
-        with transaction.atomic():
-            case = form.save(commit=False)
-            if not creating:
-                locked = Case.objects.select_for_update().get(pk=case.pk)
-                if form.cleaned_data.get("version") != locked.version:
-                    form.add_error(None, transitions.CONFLICT_MESSAGE)
-                    raise _Abort
-                case.version = locked.version + 1
-                case.save(update_fields=[*form.Meta.fields, "version", "updated_at"])
-            else:
-                case.save()
-                transitions.record_creation(case, by=request.user)
-            formset.instance = case
-            members = formset.save(commit=False)
-            for removed in formset.deleted_objects:
-                removed.delete()
-            # One PA per case at every moment: a PA who becomes something else is saved before the new PA.
-            demoted = {
-                f.instance.pk for f in formset.forms
-                if f.instance.pk and f.initial.get("relationship") == Relationship.PA
-                and f.cleaned_data.get("relationship") != Relationship.PA
-            }
-            for member in sorted(members, key=lambda m: m.pk not in demoted):
-                member.save()
-            if not creating:
-                _log_edit(request.user, case, form, formset)
-    except _Abort:
+        return case_edits.save_case(form, formset, by=request.user, creating=creating)
+    except case_edits.EditRefused as e:
+        form.add_error(None, e.message)
         return None
-    except IntegrityError:
-        form.add_error(
-            None,
-            "These changes clash with data saved meanwhile (a proGres id now used elsewhere, or two principal "
-            "applicants). Nothing was saved; check the ids and try again.",
-        )
-        return None
-    return case
-
-
-class _Abort(Exception):
-    pass
-
-
-def _log_documents(user, case, person, formset):
-    """Name what changed in a person's travel documents (kinds and fields, never numbers)."""
-    parts = [f"added {d.get_document_type_display().lower()}" for d in formset.new_objects]
-    parts += [f"changed {d.get_document_type_display().lower()} ({', '.join(fields)})"
-              for d, fields in formset.changed_objects]
-    parts += [f"removed {d.get_document_type_display().lower()}" for d in formset.deleted_objects]
-    if parts:
-        CaseChange.objects.create(
-            case=case, user=user, actor=user.get_full_name() or user.get_username(),
-            summary=f"Travel documents of {person.full_name}: " + "; ".join(parts),
-        )
-
-
-def _log_edit(user, case, form, formset):
-    """One CaseChange row naming what changed (field names, never values: the log is widely read)."""
-    parts = []
-    case_fields = [f for f in form.changed_data if f != "version"]
-    if case_fields:
-        parts.append(f"case ({', '.join(case_fields)})")
-    for member in formset.forms:
-        if member in formset.deleted_forms:
-            parts.append(f"removed {member.instance.full_name}")
-        elif member.has_changed():
-            fields = ", ".join(member.changed_data)
-            parts.append(f"{member.instance.full_name} ({fields})" if member.instance.pk else f"added {member.instance.full_name}")
-    if parts:
-        CaseChange.objects.create(
-            case=case, user=user, actor=user.get_full_name() or user.get_username(), summary="Edited: " + "; ".join(parts)
-        )
 
 
 @login_required
@@ -269,15 +217,20 @@ def case_create(request):
 @login_required
 def case_edit(request, case_number):
     case, access = get_case_for_user(request.user, case_number, write=True)
-    if case.state not in EDITABLE_STATES:
-        messages.error(request, f"A case that is {case.get_state_display().lower()} can no longer be edited.")
+    policy = case.state_policy
+    if not (policy.details or policy.notes):
+        messages.error(request, case_edits.refusal(case, "notes"))
         return redirect(case_url(case))
-    form = CaseForm(request.POST or None, instance=case)
-    formset = MemberFormSet(
-        request.POST or None, instance=case, prefix="members", show_contact=access.can_see_contact,
-        allow_membership_changes=case.state in MEMBERSHIP_OPEN_STATES,
-    )
-    if request.method == "POST" and form.is_valid() and formset.is_valid():
+    if policy.details:
+        form = CaseForm(request.POST or None, instance=case)
+        formset = MemberFormSet(
+            request.POST or None, instance=case, prefix="members", show_contact=access.can_see_contact,
+            allow_membership_changes=policy.membership,
+        )
+    else:
+        # Booked or gone: the family's data is fixed (the passenger list depends on it); notes may still be kept.
+        form, formset = CaseNotesForm(request.POST or None, instance=case), None
+    if request.method == "POST" and form.is_valid() and (formset is None or formset.is_valid()):
         saved = _save_case_with_members(request, form, formset, creating=False)
         if saved is not None:
             messages.success(request, f"Case {saved.case_number} saved.")
@@ -286,7 +239,8 @@ def case_edit(request, case_number):
     return render(
         request,
         "movements/case_form.html",
-        {"form": form, "formset": formset, "case": case, "creating": False},
+        {"form": form, "formset": formset, "case": case, "creating": False,
+         "locked_reason": None if policy.details else case_edits.refusal(case, "details")},
         status=status,
     )
 
@@ -297,21 +251,20 @@ def person_documents(request, case_number, person_id):
     if not access.can_edit_documents:
         raise PermissionDenied("Your role may not change travel documents.")
     person = get_object_or_404(Person, pk=person_id, case=case)
-    if case.state not in EDITABLE_STATES:
-        messages.error(request, f"A case that is {case.get_state_display().lower()} can no longer be edited.")
+    if not case.state_policy.documents:
+        messages.error(request, case_edits.refusal(case, "documents"))
         return redirect(case_url(case))
     formset = DocumentFormSet(request.POST or None, instance=person, prefix="documents")
     if request.method == "POST" and formset.is_valid():
         try:
-            with transaction.atomic():
-                formset.save()
-                _log_documents(request.user, case, person, formset)
-        except IntegrityError:
-            formset._non_form_errors = formset.error_class(
-                ["A document with this type, country and number is already recorded (perhaps for someone else)."]
-            )
+            changed = case_edits.save_documents(case, person, formset, by=request.user)
+        except case_edits.EditRefused as e:
+            formset._non_form_errors = formset.error_class([e.message])
         else:
-            messages.success(request, f"Travel documents of {person.full_name} saved.")
+            if changed:
+                messages.success(request, f"Travel documents of {person.full_name} saved.")
+            else:
+                messages.info(request, f"Nothing changed in the travel documents of {person.full_name}.")
             return redirect(case_url(case))
     status = 400 if request.method == "POST" else 200
     return render(

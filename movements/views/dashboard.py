@@ -2,21 +2,22 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.shortcuts import redirect, render
 
-from movements import readiness
+from movements import hooks, readiness
 from movements.access import access_for, visible_cases
-from movements.models import CaseState, CaseTransition
-from movements.models import PRIORITY_RANK
+from movements.models import PRIORITY_RANK, CaseState, CaseTransition, states_where
 from movements.views.cases import annotate_for_list
 
-# The states in which a blocker stops a family from flying soon.
-ACTIONABLE = [CaseState.APPROVED, CaseState.READY, CaseState.BOOKED]
+# The states in which a blocker stops a family from flying soon (the state policy's "preparing" column).
+ACTIONABLE = states_where("preparing")
 
 
 @login_required
 def dashboard(request):
     access = access_for(request.user)
-    if not access.can_use_case_pages and request.user.has_perm("orientation.run_session"):
-        return redirect("orientation_sessions")  # a trainer's work is their sessions
+    if not access.can_use_case_pages:
+        start = hooks.start_pages.first(request.user, access)
+        if start:
+            return redirect(start)
     cases = visible_cases(request.user)
     counts = dict(cases.order_by().values_list("state").annotate(n=Count("id")))
     largest = max(counts.values(), default=0)
@@ -46,5 +47,6 @@ def dashboard(request):
             "blocked_total": cases.filter(state__in=ACTIONABLE, blocker_count__gt=0).count(),
             "recent": recent,
             "has_cases": access.can_use_case_pages,
+            "cards": hooks.dashboard_cards.collect(request, access),
         },
     )

@@ -13,8 +13,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from movements import medical, transitions
-from movements.models import Case, CaseState, MedicalExam, Person, TravelDocument, TravelMedicalNeeds
+from movements import hooks, medical, transitions
+from movements.models import (
+    Case, CaseState, HoldCategory, MedicalExam, Person, TravelDocument, TravelMedicalNeeds,
+)
 
 DEMO_PASSWORD = "safar-demo"
 DEMO_USERS = [
@@ -71,90 +73,8 @@ REASONS = {
     "reject": "Destination country refused the case (letter on file).",
     "withdraw": "The family withdrew from resettlement at interview.",
 }
+HOLD_CATEGORIES = {"hold": HoldCategory.SECURITY}
 CATEGORIES = ["LPN", "WAR", "CAR", "SVT", "MED", "FAM", "LAS"]
-
-
-class DemoOrientation:
-    """Orientation as the demo needs it: past sessions (closed) that the cleared cases completed, a running
-    session with day 1 recorded, and a planned one; all through the real services."""
-
-    def __init__(self, users, today):
-        from django.contrib.auth.models import User
-
-        self.ops, self.trainer, self.today = users["ops"], users["trainer"], today
-        # A second trainer, who cannot log in: the demo trainer must not see her session.
-        self.other_trainer, _ = User.objects.get_or_create(
-            username="farida.trainer", defaults={"first_name": "Farida", "last_name": "Trainer"}
-        )
-        self.other_trainer.set_unusable_password()
-        self.other_trainer.save()
-        self.other_trainer.groups.set([Group.objects.get(name="trainer")])
-        self.past = {}  # language -> session being filled
-        self.opened = []
-        self.weeks_back = 9
-
-    def session(self, language, first_day, state, trainer):
-        from orientation.models import Session, SessionDay
-
-        session = Session.objects.create(
-            curriculum="adult", language=language, location="IOM Dushanbe, orientation room 2",
-        )
-        session.trainers.set([trainer])
-        SessionDay.objects.bulk_create(
-            [SessionDay(session=session, number=n, date=first_day + datetime.timedelta(days=n - 1)) for n in (1, 2, 3)]
-        )
-        if state in ("running", "closed"):
-            session.start()
-            session.save(update_fields=["state"])
-        return session
-
-    def complete(self, case, tajik):
-        from orientation import services
-
-        language = "tgk" if tajik else "prs"
-        session = self.past.get(language)
-        due = [p for p in case.members.all() if services.orientation_due(p, self.today)]
-        if not due:
-            return
-        if session is None or session.enrolments.count() + len(due) > session.capacity:
-            first = self.today - datetime.timedelta(weeks=self.weeks_back)
-            self.weeks_back -= 1
-            session = self.past[language] = self.session(language, first, "running", self.trainer)
-            self.opened.append(session)
-        enrolled, _ = services.enrol_case(session, case, by=self.ops)
-        ids = {e.pk for e in session.enrolments.filter(person__in=enrolled)}
-        for day in session.ordered_days:
-            services.record_roll_call(day, {pk: "present" for pk in ids}, by=self.trainer)
-
-    def finish(self):
-        from orientation import services
-        from orientation.models import Session
-
-        for session in self.opened:
-            session.close()
-            session.save(update_fields=["state"])
-        approved = [c for c in Case.objects.filter(state=CaseState.APPROVED).order_by("id")
-                    if not c.members.filter(enrolments__isnull=False).exists()]
-        running = self.session("prs", self.today - datetime.timedelta(days=1), "running", self.trainer)
-        for case in approved[:3]:
-            try:
-                services.enrol_case(running, case, by=self.ops)
-            except services.OrientationError:
-                pass
-        day1 = running.ordered_days[0]
-        marks = {e.pk: "present" for e in running.enrolments.all()}
-        if marks:
-            marks[min(marks)] = "late"
-            marks[max(marks)] = "absent"
-            services.record_roll_call(day1, marks, by=self.trainer)
-        planned = self.session("prs", self.today + datetime.timedelta(days=14), "planned", self.trainer)
-        for case in approved[3:4]:
-            try:
-                services.enrol_case(planned, case, by=self.ops)
-            except services.OrientationError:
-                pass
-        self.session("tgk", self.today + datetime.timedelta(days=21), "planned", self.other_trainer)
-        assert Session.objects.filter(state="closed").exists()
 
 
 class Command(BaseCommand):
@@ -169,9 +89,14 @@ class Command(BaseCommand):
             if Case.objects.filter(progres_case_id__startswith="870-26C2").exists():
                 created = 0  # the caseload is there already: leave it as the users left it
             else:
-                self.orientation = DemoOrientation(users, today)
-                created = self.ensure_cases(rng, today, users["ops"])
-                self.orientation.finish()
+                # Each app that plugs into movements adds its own demo data (orientation its sessions, …).
+                demo = hooks.DemoContext(users=users, today=today, rng=rng)
+                self.plugins = [provider(demo) for provider in hooks.demo_data.providers]
+                cases = self.ensure_cases(rng, today, users["ops"])
+                for plugin in self.plugins:
+                    if hasattr(plugin, "finish"):
+                        plugin.finish(cases)
+                created = len(cases)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {created} new case(s), "
                                              f"{Case.objects.count()} in all."))
         self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
@@ -196,8 +121,14 @@ class Command(BaseCommand):
         users["admin"] = admin
         return users
 
+    def make_ready(self, case):
+        """Let every plug-in do what its readiness requirements need before the case is cleared."""
+        for plugin in self.plugins:
+            if hasattr(plugin, "make_ready"):
+                plugin.make_ready(case)
+
     def ensure_cases(self, rng, today, ops):
-        created = 0
+        created = []
         number = 0
         for state, count in PLAN:
             for _ in range(count):
@@ -205,8 +136,7 @@ class Command(BaseCommand):
                 progres_case_id = f"870-26C{20000 + number:05d}"
                 if Case.objects.filter(progres_case_id=progres_case_id).exists():
                     continue
-                self.build_case(rng, today, ops, progres_case_id, number, state)
-                created += 1
+                created.append(self.build_case(rng, today, ops, progres_case_id, number, state))
         return created
 
     def build_case(self, rng, today, ops, progres_case_id, number, state):
@@ -275,11 +205,14 @@ class Command(BaseCommand):
             path = ["accept", "approve"]  # then an active-TB result puts it on hold, below
         for name in path:
             if name == "clear":
-                self.orientation.complete(case, tajik)
-            case = transitions.perform(case, name, by=ops, reason=REASONS.get(name, ""))
+                self.make_ready(case)
+            if name == "depart":
+                self.pre_embarkation_check(case)
+            params = {"category": HOLD_CATEGORIES[name]} if name in HOLD_CATEGORIES else {}
+            case = transitions.perform(case, name, by=ops, reason=REASONS.get(name, ""), **params)
             if name == "approve" and number in (14, 16):
                 # Approved, orientation done, only a missing passport left: the walk-through of the README.
-                self.orientation.complete(case, tajik)
+                self.make_ready(case)
         if number == 35:
             pa = case.members.get(relationship="PA")
             medical.record_exam(
@@ -289,6 +222,15 @@ class Command(BaseCommand):
                 by=self.medic,
             )
         return case
+
+    def pre_embarkation_check(self, case):
+        """The fit-to-travel check every traveller passes within the hours before boarding."""
+        examined = timezone.now() - datetime.timedelta(hours=3)
+        for person in case.members.all():
+            MedicalExam.objects.create(
+                person=person, kind="ftt", exam_date=examined.date(), examined_at=examined,
+                clinic="IOM pre-embarkation check, Dushanbe airport", fit_to_travel=True, recorded_by=self.medic,
+            )
 
     def medical_situation(self, case, number, today):
         """The medical situations the demo shows, one case each (see the module docstring of medical.py)."""

@@ -1,0 +1,30 @@
+"""The case's history as people read it: who acted, and the data-change rows of the timeline.
+
+State changes are logged by `movements.transitions`; changes to a case's data (the case form, documents, an
+import) by `log_change` here. Both carry a structured payload (`data`) as well as their words.
+"""
+
+from movements.models import CaseChange
+
+
+def actor_label(user, via=""):
+    """How the history names who acted: the process (`via`, e.g. "referral import: file.csv"), else the user."""
+    if via:
+        return via[:200]
+    if user is None:
+        return "system"
+    return (user.get_full_name() or user.get_username())[:200]
+
+
+def log_change(case, *, by, summary, data=None, via="", at=None):
+    """One append-only data-change row on the case's timeline (field names, never values: the log is widely read)."""
+    extra = {"at": at} if at is not None else {}
+    return CaseChange.objects.create(
+        case=case, user=by, actor=actor_label(by, via), summary=summary, data=data or {}, **extra
+    )
+
+
+def timeline(case):
+    """State changes and data changes, newest first."""
+    entries = list(case.transitions.order_by("-at", "-id")) + list(case.changes.order_by("-at", "-id"))
+    return sorted(entries, key=lambda e: e.at, reverse=True)

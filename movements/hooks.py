@@ -1,0 +1,262 @@
+"""The one catalogue of `movements`' extension points.
+
+`movements` is the core; `orientation`, `travel` and `exchange` plug into it and `movements` never imports or
+names them (a test keeps it so). Every way in is declared here, as a `Hook` with a docstring saying when it
+fires and what its providers may return — as pretix's `base/signals.py` does for its plug-ins. A plug-in
+registers its providers from its `AppConfig.ready()` (importing the module that holds them is enough):
+
+    from movements import hooks
+
+    @hooks.member_notes.register
+    def orientation_notes(people): ...
+
+    @hooks.readiness_requirements.register(code="orientation", label="…", order=40)
+    def orientation_completed(ctx): ...
+
+A provider registered again under the same key (its `key=`, else the function's module and name) replaces
+the first, so re-importing a module never doubles it. Providers run in `order` (then key) order.
+Tests swap the whole catalogue out and back with `hooks.isolated()`.
+"""
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+# The transitions a readiness requirement can gate (DESIGN.md: `clear`, `book`, `depart` need zero blockers).
+ALL_GATES = frozenset({"clear", "book", "depart"})
+
+
+@dataclass(frozen=True)
+class Registration:
+    key: str
+    provider: object
+    order: int = 100
+    meta: dict = field(default_factory=dict)
+
+
+class Hook:
+    """A named extension point: providers registered by plug-ins, called by the core."""
+
+    def __init__(self, name, doc, meta=()):
+        self.name = name
+        self.__doc__ = doc
+        self._meta_names = tuple(meta)
+        self._registrations = {}
+        _catalogue[name] = self
+
+    def __repr__(self):
+        return f"<Hook {self.name}: {len(self._registrations)} provider(s)>"
+
+    def register(self, provider=None, *, key=None, order=100, **meta):
+        """Register `provider`; usable bare (`@hook.register`) or with arguments (`@hook.register(order=5)`)."""
+        unknown = set(meta) - set(self._meta_names)
+        if unknown:
+            raise TypeError(f"hook {self.name} takes no {', '.join(sorted(unknown))}")
+
+        def decorator(func):
+            name = key or meta.get("code") or f"{func.__module__}.{getattr(func, '__qualname__', repr(func))}"
+            self._registrations[name] = Registration(name, func, order, dict(meta))
+            return func
+
+        return decorator(provider) if provider is not None else decorator
+
+    def unregister(self, key):
+        self._registrations.pop(key, None)
+
+    @property
+    def registrations(self):
+        return sorted(self._registrations.values(), key=lambda r: (r.order, r.key))
+
+    @property
+    def providers(self):
+        return [r.provider for r in self.registrations]
+
+    def collect(self, *args, **kwargs):
+        """Call every provider; return their answers flattened into one list (None and empty answers skipped)."""
+        found = []
+        for provider in self.providers:
+            answer = provider(*args, **kwargs)
+            if answer:
+                found.extend(answer)
+        return found
+
+    def first(self, *args, **kwargs):
+        """Call providers in order; return the first answer that is not None (or None)."""
+        for provider in self.providers:
+            answer = provider(*args, **kwargs)
+            if answer is not None:
+                return answer
+        return None
+
+
+_catalogue = {}
+
+
+def catalogue():
+    """Every hook, by name (the README's tour lists them)."""
+    return dict(_catalogue)
+
+
+@contextmanager
+def isolated():
+    """Run a block with the catalogue as it is now, and put every hook back as it was afterwards (for tests)."""
+    saved = {name: dict(hook._registrations) for name, hook in _catalogue.items()}
+    try:
+        yield
+    finally:
+        for name, hook in _catalogue.items():
+            hook._registrations = saved[name]
+
+
+# --- readiness ---------------------------------------------------------------------------------------------
+
+readiness_requirements = Hook(
+    "readiness_requirements",
+    """Clearance requirements: can this family fly, and if not, why not?
+
+    Called whenever readiness is computed (case page, transitions, the daily refresh, imports) with one
+    `readiness.ReadinessContext` (the case, the travel date and departure time, the travelling members, loaded
+    once and shared). A provider yields `readiness.Blocker`s — short reasons with a machine code that name the
+    person and the fact — or nothing.
+
+    Register with `code=` (the requirement's key; the same code again replaces it), `label=` (shown under
+    "What is checked"), `order=`, `gates=` (the transitions it must hold for, of `ALL_GATES`; default all
+    three — a rule that can only be met in the last days before the flight, like a fit-to-fly certificate,
+    gates only `depart`) and `confidential=` (blocker codes that only roles seeing clearance details may read
+    in full; others read "medical clearance for travel pending").""",
+    meta=("code", "label", "gates", "confidential"),
+)
+
+travel_plans = Hook(
+    "travel_plans",
+    """When and with whom a case travels, for readiness.
+
+    Called with a case when its readiness is computed. Return a `readiness.TravelPlan` (the date, the
+    departure's local date and time when known, the ids of the members who travel, and a label such as the
+    departure code) or None to leave it to the next provider. The first answer wins; with none, the case's
+    planned travel date (or today) is used and every member travels.""",
+)
+
+# --- transitions -------------------------------------------------------------------------------------------
+
+before_transition = Hook(
+    "before_transition",
+    """Inside a case transition's transaction, with the case row locked, after the core's checks passed and
+    the new state is set on the (unsaved) case, before the state is saved and logged.
+
+    Called with one `transitions.TransitionEvent` (case, name, from_state, to_state, by, reason, data,
+    performer). A provider may change its own records in the same transaction (e.g. release a booked case's
+    seats when it is held or withdrawn), add facts to `event.data` (stored on the transition-log row and
+    shown on the timeline), or refuse the whole transition by raising `transitions.Veto(code, message)` —
+    then nothing of the transition, nor of any provider's work, is saved.""",
+)
+
+transition_owners = Hook(
+    "transition_owners",
+    """Transitions that only a plug-in may perform, because its own record justifies them (a booking needs a
+    departure).
+
+    Register a callable returning nothing, with `key=` the owner's name (the app label), `transitions=` the
+    transition names it owns, and `message=` what a user who tries elsewhere is told (e.g. "Cases are booked
+    from a departure's page."). An owned transition is refused with code `owned_elsewhere` unless the
+    service is called with `performer=` that owner; the case page does not offer it as a button.""",
+    meta=("transitions", "message"),
+)
+
+resume_targets = Hook(
+    "resume_targets",
+    """Where a case put on hold returns when it is resumed.
+
+    Called with the locked case inside the `resume` transaction. Return a state code (e.g. `ready` for a case
+    held while booked whose seats were released) or None. The first answer wins; with none, the case returns
+    to the state it was held from.""",
+)
+
+# --- pages -------------------------------------------------------------------------------------------------
+
+case_panels = Hook(
+    "case_panels",
+    """Panels a plug-in adds to the case page (a departure and a "Book on…" list, say).
+
+    Called with (request, case, access) when the case page is drawn. Return a list of `Panel`s (a template
+    and its context); they are shown after the readiness panel, in `Panel.order`. A panel must show only what
+    `access` allows.""",
+)
+
+member_notes = Hook(
+    "member_notes",
+    """Short notes beside each member on the case page (e.g. "Orientation completed (COA-…)").
+
+    Called with the members shown. Return {person id: [(text, tone), …]} with tone "ok", "warn" or "" —
+    plain words that every role allowed to see the case may read.""",
+)
+
+navigation = Hook(
+    "navigation",
+    """Entries in the main navigation bar.
+
+    Called with (request, access) for every page. Return a list of `NavEntry`s the user may follow (or
+    nothing); they are shown in `NavEntry.order`.""",
+)
+
+start_pages = Hook(
+    "start_pages",
+    """Where a user whose role has no case list lands instead of the dashboard (a trainer's sessions).
+
+    Called with (user, access) when such a user opens the dashboard. Return a URL or None; the first answer
+    wins.""",
+)
+
+dashboard_cards = Hook(
+    "dashboard_cards",
+    """Cards a plug-in adds to the dashboard (today's departures for an escort, say).
+
+    Called with (request, access). Return a list of `Panel`s the user may see.""",
+)
+
+# --- who sees which cases ----------------------------------------------------------------------------------
+
+case_scopes = Hook(
+    "case_scopes",
+    """Cases that a role without the case list may still open (an escort, the families of their departures).
+
+    Called with a user who lacks `movements.view_case`. Return a Case queryset or None; the user sees the
+    union of the answers.""",
+)
+
+# --- demo data ---------------------------------------------------------------------------------------------
+
+demo_data = Hook(
+    "demo_data",
+    """Demo data a plug-in adds to `manage.py seed_demo`.
+
+    Called once per run, inside its transaction, with a `DemoContext` (the demo users by username, today, a
+    seeded random generator). Return an object with any of these methods:
+    `make_ready(case)` — do what the plug-in's readiness requirements need so the case can be cleared
+    (called before `clear`, and for the few approved cases the README's walk-through leaves one step short);
+    `finish(cases)` — add the plug-in's own records once every demo case exists.""",
+)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A block of a page that a plug-in draws with its own template."""
+
+    template: str
+    context: dict = field(default_factory=dict)
+    title: str = ""
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    label: str
+    url: str
+    active: bool = False
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class DemoContext:
+    users: dict
+    today: object
+    rng: object
