@@ -5,6 +5,7 @@ import re
 
 import pytest
 import time_machine
+from django.db.models import ProtectedError
 
 from movements import transitions
 from movements.models import Case, CaseNumberCounter, CaseTransition, Person, TravelDocument
@@ -583,8 +584,21 @@ def test_typing_anything_into_the_new_case_form_answers_a_page(olga, text):
     row_ids = {**new_case_data(), "members-0-id": text, "members-1-case": text}
 
     for data in (everywhere, free_text, management, row_ids):
+        before = counts()
         response = olga.post("/cases/new/", data, follow=True)  # a saved case: its page is drawn too
         assert response.status_code in (200, 400)
+        if response.redirect_chain:
+            # Accepted: exactly what was typed is stored (only free text can be), in one new case.
+            assert data is free_text, data
+            assert counts()[:2] == (before[0] + 1, before[1] + data_members(data))
+            saved = Case.objects.latest("id")
+            assert saved.notes == text.strip() or saved.notes == text
+        else:
+            assert counts() == before
+
+
+def data_members(data):
+    return sum(1 for k, v in data.items() if k.endswith("-progres_individual_id") and v)
 
 
 def test_names_in_their_own_script_are_saved_and_shown_as_typed(olga):
@@ -616,15 +630,34 @@ def test_typing_anything_into_the_edit_and_document_forms_answers_a_page(olga, t
         {**edit, "members-0-id": text, "members-0-case": text},
     ]
     for data in edits:
+        before = stored_state(case)
         response = olga.post(edit_url, data, follow=True)
         assert response.status_code in (200, 400)
+        if response.redirect_chain:
+            after = stored_state(case)
+            assert after["version"] == before["version"] + 1
+            assert after["notes"] in (text, text.strip())  # only free text can be accepted, as typed
+        else:
+            assert stored_state(case) == before
     document_posts = [
         {**documents, **{name: text for name in documents if name.startswith("documents-0-")}},
         {**documents, "documents-0-id": text},
     ]
     for data in document_posts:
+        before = list(TravelDocument.objects.order_by("id").values())
         response = olga.post(documents_url, data, follow=True)
         assert response.status_code in (200, 400)
+        assert list(TravelDocument.objects.order_by("id").values()) == before
+
+
+def stored_state(case):
+    """Everything the edit form could change, as stored."""
+    stored = Case.objects.values().get(pk=case.pk)
+    stored["members"] = list(Person.objects.filter(case=case).order_by("id").values())
+    stored.pop("updated_at"), stored.pop("readiness_checked_at")
+    for member in stored["members"]:
+        member.pop("updated_at")
+    return stored
 
 
 @pytest.mark.parametrize("text", HOSTILE)
@@ -679,3 +712,28 @@ def test_document_changes_appear_in_the_case_timeline_without_numbers(olga, pers
     change = case.changes.get()
     assert change.summary == "Travel documents of Eriksson, Anna Maria: added passport"
     assert "L898902C3" not in change.summary
+
+
+def test_deleting_a_document_that_something_protects_says_so_and_keeps_it(olga):
+    from django.db.models.signals import pre_delete
+
+    case = make_case(1)
+    person = case.members.get()
+    document = person.documents.get()
+
+    def protected_by_a_booking(sender, instance, **kwargs):
+        # A stand-in for a record that keeps the document (a manifest's advance passenger data, say).
+        raise ProtectedError("Cannot delete: an advance passenger record refers to it.", {case})
+
+    pre_delete.connect(protected_by_a_booking, sender=TravelDocument)
+    try:
+        url = f"/cases/{case.case_number}/members/{person.pk}/documents/"
+        data = form_data(olga.get(url))
+        data["documents-0-DELETE"] = "on"
+        response = olga.post(url, data)
+    finally:
+        pre_delete.disconnect(protected_by_a_booking, sender=TravelDocument)
+
+    assert response.status_code == 400
+    assert "This document cannot be deleted" in html(response)
+    assert TravelDocument.objects.filter(pk=document.pk).exists()

@@ -21,10 +21,10 @@ def test_the_number_of_queries_does_not_grow_with_the_number_of_cases(client, op
     bulk_caseload(60)
     small, _ = list_queries(client)
     small_filtered, _ = list_queries(client, "/cases/?q=family1&state=approved&blockers=no&page=1")
-    bulk_caseload(9940, start=60)
+    bulk_caseload(1940, start=60)  # 2,000 cases make the point: the bench measures 10,000
     large, response = list_queries(client)
     large_filtered, _ = list_queries(client, "/cases/?q=family1&state=approved&blockers=no&page=1")
-    assert response.context["total"] == 10_000
+    assert response.context["total"] == 2_000
     assert len(response.context["page"].object_list) == 50
     assert large == small
     assert large_filtered == small_filtered

@@ -654,3 +654,17 @@ def test_arrival_is_not_gated_by_readiness(ops):
         arrived = transitions.arrive(case, by=ops)
 
     assert arrived.state == "arrived"
+
+
+def test_booking_computes_readiness_once(ops):
+    from movements import hooks
+
+    case = case_in("ready", ops)
+    calls = []
+    with hooks.isolated():
+        readiness.register(code="spy", label="counts how often readiness is computed")(
+            lambda ctx: calls.append(ctx.case.pk) or [])
+
+        transitions.perform(case, "book", by=ops, performer="travel")
+
+    assert calls == [case.pk]  # the refusal check, the fsm condition and the stored snapshot share one computation
