@@ -7,13 +7,18 @@ import) by `log_change` here. Both carry a structured payload (`data`) as well a
 from movements.models import CaseChange
 
 
+def user_label(user):
+    """How a user is named on pages, documents and in the history: full name, else user name."""
+    return user.get_full_name() or user.get_username()
+
+
 def actor_label(user, via=""):
     """How the history names who acted: the process (`via`, e.g. "referral import: file.csv"), else the user."""
     if via:
         return via[:200]
     if user is None:
         return "system"
-    return (user.get_full_name() or user.get_username())[:200]
+    return user_label(user)[:200]
 
 
 def log_change(case, *, by, summary, data=None, via="", at=None):

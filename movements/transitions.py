@@ -195,7 +195,8 @@ def perform(case, name, *, by, reason="", expected_version=None, via="", perform
             given = {"reason": reason, **params}
             method(**{arg: given[arg] for arg in spec.model_args})
             event = TransitionEvent(case=locked, name=name, from_state=from_state, to_state=locked.state, by=by,
-                                    reason=reason, data={**(data or {}), **params}, performer=performer)
+                                    reason=reason, performer=performer,
+                                    data={**(data or {}), **{f"{name}_{key}": value for key, value in params.items()}})
             for provider in hooks.before_transition.providers:
                 provider(event)
             locked.version += 1

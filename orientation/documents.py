@@ -9,6 +9,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
+from movements.history import user_label
 from movements.pdf import SANS, SANS_BOLD, Document, name_paragraph
 
 
@@ -52,7 +53,7 @@ def certificate_pdf(person, session):
         ),
         Spacer(1, 18 * mm),
     ]
-    trainers = ", ".join(t.get_full_name() or t.get_username() for t in session.trainers.all())
+    trainers = ", ".join(user_label(t) for t in session.trainers.all())
     signature = Table(
         [["", ""], [f"Trainer: {trainers}", f"Issued {timezone.localdate():%d %B %Y} · {session.code}"]],
         colWidths=[110 * mm, 110 * mm],
@@ -75,7 +76,7 @@ def attendance_sheet_pdf(session, enrolments):
 
     doc = Document(title=f"Attendance sheet — {session.code}", margins=(12, 12, 14, 16), footer=footer)
     days = session.ordered_days
-    trainers = ", ".join(t.get_full_name() or t.get_username() for t in session.trainers.all())
+    trainers = ", ".join(user_label(t) for t in session.trainers.all())
     story = [
         Paragraph(f"Attendance sheet — {session.code}", _style("h", 16, bold=True, align=0)),
         Spacer(1, 2 * mm),

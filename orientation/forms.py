@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from movements.history import user_label
 from orientation.models import Session
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -23,7 +24,7 @@ class SessionForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["trainers"].queryset = get_user_model().objects.filter(groups__name="trainer", is_active=True)
-        self.fields["trainers"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+        self.fields["trainers"].label_from_instance = user_label
         self.fields["capacity"].initial = settings.SAFAR_ORIENTATION_CAPACITY
         for number in range(1, settings.SAFAR_ORIENTATION_DAYS + 1):
             self.fields[f"day_{number}"] = forms.DateField(label=f"Day {number}", widget=DATE_INPUT)

@@ -183,7 +183,7 @@ def test_a_transition_hook_runs_inside_the_transaction_and_its_data_is_logged(op
 
     assert seen[-1] == ("hold", "booked", "on_hold", "booked")  # before the new state was saved
     record = CaseTransition.objects.filter(case=case).latest("id")
-    assert record.data == {"released_from": "DEP-20270110-YYZ", "category": "family"}
+    assert record.data == {"released_from": "DEP-20270110-YYZ", "hold_category": "family"}
     assert held.changes.filter(summary="2 seats released").exists()
 
 

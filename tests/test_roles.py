@@ -4,8 +4,10 @@ import datetime
 
 import pytest
 
+from movements import transitions
+
 from movements.models import Case, CaseTransition, Person, TravelDocument
-from tests.conftest import make_case
+from tests.conftest import make_case, page_text
 
 pytestmark = pytest.mark.django_db
 
@@ -356,3 +358,16 @@ def test_a_unhcr_staff_user_reads_no_hold_reason_in_the_admin(unhcr, ops, client
         response = client.get(url)
         assert response.status_code == 200, url
         assert "Security re-check" not in response.content.decode(), url
+
+
+def test_a_unhcr_user_reads_neither_the_kind_nor_the_reason_of_a_hold_on_the_case_page(client, medic, unhcr, ops):
+    case = transitions.hold(make_case(1), by=medic, reason="Active TB: treatment under way", category="medical")
+    client.force_login(unhcr)
+
+    page = page_text(client.get(f"/cases/{case.case_number}/"))
+
+    assert "On hold" in page
+    assert "Active TB" not in page
+    assert "Medical" not in page.replace("medical clearance", "")  # neither the category nor a medical label
+    client.force_login(ops)
+    assert "Medical" in page_text(client.get(f"/cases/{case.case_number}/"))  # operations read the category

@@ -100,7 +100,11 @@ def case_detail(request, case_number):
         SqlCase(When(relationship=Relationship.PA, then=Value(0)), default=Value(1), output_field=IntegerField()),
         "date_of_birth",
     )
-    blocking = readiness.redacted(blockers, access)
+    # Rules that can only be met in the last days before the flight (a fit-to-travel check) are "due before
+    # boarding" on a booked case, not a reason to think the family cannot fly.
+    shown = readiness.redacted(blockers, access)
+    blocking = [b for b in shown if b.gates != {"depart"}]
+    before_boarding = [b for b in shown if b.gates == {"depart"}]
     blockers_by_person = {}
     for blocker in blocking:
         blockers_by_person.setdefault(blocker.person_id, []).append(blocker)
@@ -125,6 +129,8 @@ def case_detail(request, case_number):
             "case": case,
             "members": members,
             "blockers": blocking,
+            "before_boarding": before_boarding,
+            "can_edit_details": may_edit and policy.details,
             "requirements": readiness.requirements(),
             "timeline": timeline,
             "transitions": transitions.available_transitions(case, request.user),
