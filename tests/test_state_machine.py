@@ -15,7 +15,7 @@ from movements.admin import CaseAdmin
 from movements.forms import CaseForm
 from movements.models import Case, CaseTransition, TravelDocument
 from movements.transitions import TransitionError
-from tests.conftest import make_case, pass_pre_embarkation
+from tests.conftest import case_in, make_case, pass_pre_embarkation
 
 pytestmark = pytest.mark.django_db
 
@@ -42,21 +42,6 @@ TABLE = {
 }
 NEEDS_REASON = {"reject", "unbook", "hold", "withdraw"}
 
-# How to reach each state from `referred`.
-PATHS = {
-    "referred": [],
-    "in_processing": ["accept"],
-    "approved": ["accept", "approve"],
-    "ready": ["accept", "approve", "clear"],
-    "booked": ["accept", "approve", "clear", "book"],
-    "departed": ["accept", "approve", "clear", "book", "depart"],
-    "arrived": ["accept", "approve", "clear", "book", "depart", "arrive"],
-    "on_hold": ["accept", "hold"],
-    "rejected": ["accept", "reject"],
-    "withdrawn": ["withdraw"],
-}
-
-
 def run(name, case, by, reason="a reason given by the test", **kwargs):
     service = getattr(transitions, name)
     if name in NEEDS_REASON:
@@ -66,14 +51,6 @@ def run(name, case, by, reason="a reason given by the test", **kwargs):
     if name == "depart" and case.state == "booked":
         pass_pre_embarkation(case)
     return service(case, by=by, **kwargs)
-
-
-def case_in(state, by, members=2, **fields):
-    case = make_case(members, **fields)
-    for name in PATHS[state]:
-        case = run(name, case, by)
-    assert case.state == state
-    return Case.objects.get(pk=case.pk)
 
 
 def log_of(case):
