@@ -37,9 +37,14 @@ INSTALLED_APPS = [
     "django_fsm",
     "phonenumber_field",
     "import_export",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "movements",
     "orientation",
     "travel",
+    "exchange",
 ]
 
 MIDDLEWARE = [
@@ -121,6 +126,32 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 # django-import-export (the admin's case export): only users who may view cases, formulas neutralised.
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+
+# The read-only status API (exchange/api.py): tokens per user, session log-in for the browsable pages.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": env_str("SAFAR_API_THROTTLE", "600/minute")},
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Safar status API",
+    "DESCRIPTION": "Per-person resettlement status for partners (UNHCR): the rows of the status export, as JSON.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["exchange.api.MayExportStatus"],
+    # The documentation pages are served from the app itself (drf-spectacular-sidecar): no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+# An XLSX export is built in memory up to this size, then on disk.
+SAFAR_EXPORT_SPOOL_BYTES = env_int("SAFAR_EXPORT_SPOOL_BYTES", 16 * 1024 * 1024, minimum=1024)
 
 PHONENUMBER_DEFAULT_REGION = env_str("PHONENUMBER_DEFAULT_REGION", "TJ")
 PHONENUMBER_DB_FORMAT = "E164"

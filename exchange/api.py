@@ -1,0 +1,133 @@
+"""The read-only status API (`/api/`): the same rows as the status export, as JSON, for partners that pull.
+
+Cases with their members' proGres ids and the status fields of the export, filterable by `changed_since`,
+`destination` and `state`, cursor-paginated on the case id (stable while cases change), token authentication
+per user (session authentication for the browsable pages), throttled per user. The same roles and the same
+forbidden fields as the export: nothing medical, no phone, document or visa numbers, native names or notes.
+"""
+
+from django.db.models import Prefetch
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, permissions, serializers
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from exchange import travel_facts
+from exchange.access import may_export
+from exchange.status import FilterError, _start_of_local_day, parse_filter
+from movements.models import Case, CaseState, Person
+
+
+class MayExportStatus(permissions.BasePermission):
+    message = "Status data is for UNHCR liaison and operations staff."
+
+    def has_permission(self, request, view):
+        return may_export(request.user)
+
+
+class MemberSerializer(serializers.Serializer):
+    progres_individual_id = serializers.CharField()
+    family_name = serializers.CharField()
+    given_name = serializers.CharField()
+    case_status = serializers.ChoiceField(choices=CaseState.choices, help_text="The person's own status (a member "
+                                          "who stayed behind in a split case differs from the case).")
+
+
+class CaseStatusSerializer(serializers.Serializer):
+    case_number = serializers.CharField()
+    progres_case_id = serializers.CharField()
+    case_status = serializers.ChoiceField(choices=CaseState.choices)
+    status_date = serializers.DateField(help_text="The date of the case's last transition (mission time).")
+    departure_date = serializers.DateField(allow_null=True)
+    itinerary = serializers.CharField(allow_blank=True)
+    arrival_date = serializers.DateField(allow_null=True)
+    destination_country = serializers.CharField()
+    members = MemberSerializer(many=True)
+
+    def to_representation(self, case):
+        facts = self.context["travel"].get(case.pk) or travel_facts.TravelFacts()
+        return {
+            "case_number": case.case_number,
+            "progres_case_id": case.progres_case_id,
+            "case_status": case.state,
+            "status_date": timezone.localtime(case.state_changed_at).date().isoformat(),
+            "departure_date": facts.departure_date.isoformat() if facts.departure_date else None,
+            "itinerary": facts.itinerary,
+            "arrival_date": facts.arrival_date.isoformat() if facts.arrival_date else None,
+            "destination_country": case.destination_country,
+            "members": [
+                {"progres_individual_id": p.progres_individual_id, "family_name": p.family_name,
+                 "given_name": p.given_name,
+                 "case_status": facts.stayed_behind.get(p.progres_individual_id, case.state)}
+                for p in case.api_members
+            ],
+        }
+
+
+class StatusCursor(CursorPagination):
+    ordering = "id"
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+FILTERS = [
+    OpenApiParameter("changed_since", OpenApiTypes.DATE, description="Cases whose status changed on or after "
+                     "this date (mission time)."),
+    OpenApiParameter("destination", OpenApiTypes.STR, description="ISO 3166-1 alpha-3, e.g. CAN."),
+    OpenApiParameter("state", OpenApiTypes.STR, enum=CaseState.values),
+]
+
+
+@extend_schema(parameters=FILTERS)
+class CaseStatusList(generics.ListAPIView):
+    """Cases and their members with their status, the same rows as the status export."""
+
+    serializer_class = CaseStatusSerializer
+    permission_classes = [permissions.IsAuthenticated, MayExportStatus]
+    pagination_class = StatusCursor
+
+    def get_queryset(self):
+        params = self.request.query_params
+        try:
+            status_filter = parse_filter(params.get("destination", ""), params.get("state", ""),
+                                         params.get("changed_since", ""))
+        except FilterError as e:
+            raise ValidationError({"changed_since" if e.field == "since" else e.field: [e.message]}) from None
+        cases = Case.objects.only(
+            "id", "case_number", "progres_case_id", "state", "state_changed_at", "destination_country")
+        if status_filter.destination:
+            cases = cases.filter(destination_country=status_filter.destination)
+        if status_filter.state:
+            cases = cases.filter(state=status_filter.state)
+        if status_filter.since:
+            cases = cases.filter(state_changed_at__gte=_start_of_local_day(status_filter.since))
+        members = Person.objects.only("id", "case_id", "progres_individual_id", "family_name", "given_name")
+        return cases.prefetch_related(Prefetch("members", queryset=members.order_by("id"), to_attr="api_members"))
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        context = {**self.get_serializer_context(), "travel": travel_facts.for_cases([c.pk for c in page])}
+        serializer = self.get_serializer(page, many=True, context=context)
+        return self.get_paginated_response(serializer.data)
+
+    def get_serializer(self, *args, **kwargs):
+        kwargs.setdefault("context", {**self.get_serializer_context(), "travel": {}})
+        return self.serializer_class(*args, **kwargs)
+
+
+@extend_schema(exclude=True)
+@api_view(["GET"])
+@permission_classes([permissions.IsAuthenticated, MayExportStatus])
+def api_root(request, format=None):
+    """The API's entry point: where its resources, schema and documentation are."""
+    return Response({
+        "cases": reverse("api_cases", request=request, format=format),
+        "schema": reverse("api_schema", request=request, format=format),
+        "docs": reverse("api_docs", request=request, format=format),
+    })

@@ -1,0 +1,24 @@
+from django import forms
+
+from exchange.status import FilterError, parse_filter
+from movements.countries import COUNTRY_CHOICES
+from movements.models import CaseState
+
+
+class StatusExportForm(forms.Form):
+    format = forms.ChoiceField(choices=[("csv", "CSV (UTF-8, opens in Excel)"), ("xlsx", "XLSX (Excel workbook)")])
+    destination = forms.ChoiceField(required=False, choices=[("", "Every destination"), *COUNTRY_CHOICES])
+    state = forms.ChoiceField(required=False, choices=[("", "Every state"), *CaseState.choices])
+    since = forms.DateField(
+        required=False, label="Status changed on or after",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="For a weekly delta: the cases whose status changed since that day (mission time).",
+    )
+
+    def clean(self):
+        data = super().clean()
+        try:
+            data["filter"] = parse_filter(data.get("destination"), data.get("state"), data.get("since"))
+        except FilterError as e:
+            self.add_error(e.field if e.field in self.fields else None, e.message)
+        return data

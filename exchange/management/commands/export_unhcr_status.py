@@ -1,0 +1,87 @@
+"""`manage.py export_unhcr_status [--format csv|xlsx] [--since YYYY-MM-DD] [--destination CAN] [--output FILE]`"""
+
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from exchange import status
+from exchange.models import StatusExport
+
+
+class Command(BaseCommand):
+    help = "Write the UNHCR status export (one row per person; DESIGN.md) to a file, or to standard output."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--format", default="csv", help="csv (default) or xlsx")
+        parser.add_argument("--since", default="", help="only cases whose status changed on or after YYYY-MM-DD")
+        parser.add_argument("--destination", default="", help="only cases going to this country (e.g. CAN)")
+        parser.add_argument("--state", default="", help="only cases in this state (e.g. departed)")
+        parser.add_argument("--output", default="", help="the file to write (standard output when not given)")
+
+    def handle(self, *args, **options):
+        fmt = options["format"].strip().lower()
+        if fmt not in ("csv", "xlsx"):
+            raise CommandError(f"Unknown format “{options['format']}”: use csv or xlsx.", returncode=1)
+        try:
+            status_filter = status.parse_filter(options["destination"], options["state"], options["since"])
+        except status.FilterError as e:
+            raise CommandError(f"--{e.field}: {e.message}", returncode=1) from None
+        output = options["output"]
+        if fmt == "xlsx" and not output and sys.stdout.isatty():
+            raise CommandError("An XLSX workbook is binary: give --output FILE (or redirect standard output).",
+                               returncode=1)
+        total = status.count(status_filter)
+        progress = Progress(total, self.stderr) if output and total >= Progress.FROM_ROWS else None
+        if fmt == "csv":
+            if output:
+                with open(output, "w", encoding="utf-8", newline="") as handle:
+                    for number, chunk in enumerate(status.csv_chunks(status_filter)):
+                        handle.write(chunk)
+                        if number and progress is not None:
+                            progress(number)
+            else:
+                try:
+                    for chunk in status.csv_chunks(status_filter):
+                        self.stdout.write(chunk, ending="")
+                    self.stdout.flush()
+                except BrokenPipeError:  # `… | head`: the reader has what it wanted
+                    sys.stderr.close()
+                    return
+        else:
+            workbook, _rows = status.xlsx_file(status_filter, progress=progress)
+            with workbook:
+                data = workbook.read()
+            if output:
+                with open(output, "wb") as handle:
+                    handle.write(data)
+            else:
+                sys.stdout.buffer.write(data)
+                sys.stdout.flush()
+        if progress is not None:
+            progress.done()
+        StatusExport.objects.create(
+            user=None, actor="command: export_unhcr_status", format=fmt, filters=status_filter.as_dict(),
+            row_count=total, filename=output or "(standard output)",
+        )
+        if output:
+            self.stderr.write(f"Wrote {total:,} row(s) to {output}.")
+
+
+class Progress:
+    """A progress bar on standard error for a large export, redrawn at most a hundred times."""
+
+    FROM_ROWS = 1000
+
+    def __init__(self, total, stream, width=30):
+        self.total, self.stream, self.width = total, stream, width
+        self.step = max(1, -(-total // 100))
+
+    def __call__(self, done):
+        if done % self.step and done != self.total:
+            return
+        filled = int(self.width * done / self.total) if self.total else self.width
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {done:,}/{self.total:,}", ending="")
+        self.stream.flush()
+
+    def done(self):
+        self.stream.write("")

@@ -1,0 +1,228 @@
+"""The UNHCR status export (DESIGN.md, "Status export"): one row per individual, the contract's columns in order.
+
+`StatusResource` (django-import-export) is the one definition of the columns; the admin's export and the API
+use it too. The rows are read in chunks from one query (`values()` with the case's fields joined) and written
+as they are read, so exporting the whole caseload neither holds it in memory nor runs a query per row.
+No medical data, phone numbers, document or visa numbers, native-script names or notes are ever selected.
+"""
+
+import csv
+import datetime
+import tempfile
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+from import_export import fields, resources, widgets
+
+from movements.models import CaseState, Person
+from movements.spreadsheets import neutralise
+
+CHUNK = 2000
+
+# The columns of the contract, in its order: (column, attribute of a row).
+COLUMNS = [
+    ("progres_case_id", "progres_case_id"), ("progres_individual_id", "progres_individual_id"),
+    ("case_number", "case_number"), ("family_name", "family_name"), ("given_name", "given_name"),
+    ("case_status", "case_status"), ("status_date", "status_date"), ("departure_date", "departure_date"),
+    ("itinerary", "itinerary"), ("arrival_date", "arrival_date"), ("destination_country", "destination_country"),
+]
+DATE_COLUMNS = {"status_date", "departure_date", "arrival_date"}
+
+
+class StatusResource(resources.Resource):
+    """The columns of the status export, in the contract's order."""
+
+    progres_case_id = fields.Field(attribute="progres_case_id", column_name="progres_case_id")
+    progres_individual_id = fields.Field(attribute="progres_individual_id", column_name="progres_individual_id")
+    case_number = fields.Field(attribute="case_number", column_name="case_number")
+    family_name = fields.Field(attribute="family_name", column_name="family_name")
+    given_name = fields.Field(attribute="given_name", column_name="given_name")
+    case_status = fields.Field(attribute="case_status", column_name="case_status")
+    status_date = fields.Field(attribute="status_date", column_name="status_date",
+                               widget=widgets.DateWidget("%Y-%m-%d"))
+    departure_date = fields.Field(attribute="departure_date", column_name="departure_date",
+                                  widget=widgets.DateWidget("%Y-%m-%d"))
+    itinerary = fields.Field(attribute="itinerary", column_name="itinerary")
+    arrival_date = fields.Field(attribute="arrival_date", column_name="arrival_date",
+                                widget=widgets.DateWidget("%Y-%m-%d"))
+    destination_country = fields.Field(attribute="destination_country", column_name="destination_country")
+
+    class Meta:
+        export_order = [name for name, _ in COLUMNS]
+
+    def export_field(self, field, instance, **kwargs):
+        return neutralise(super().export_field(field, instance, **kwargs))
+
+    def export(self, queryset=None, **kwargs):
+        """The admin's export of selected people: the same rows as the status export, as a tablib Dataset."""
+        import tablib
+
+        dataset = tablib.Dataset(headers=self.get_export_headers())
+        person_ids = None if queryset is None else list(queryset.values_list("pk", flat=True))
+        for row in rows(StatusFilter(), person_ids=person_ids):
+            dataset.append(self.export_resource(row))
+        return dataset
+
+
+@dataclass(frozen=True)
+class StatusFilter:
+    """Which rows an export holds: all, or one destination, one state, a status changed on or after a date."""
+
+    destination: str = ""
+    state: str = ""
+    since: datetime.date | None = None
+
+    def as_dict(self):
+        return {"destination": self.destination, "state": self.state,
+                "since": self.since.isoformat() if self.since else ""}
+
+    def filename(self, extension):
+        parts = ["safar-status"]
+        if self.destination:
+            parts.append(self.destination)
+        if self.state:
+            parts.append(self.state)
+        if self.since:
+            parts.append(f"since-{self.since.isoformat()}")
+        return "-".join(parts) + f".{extension}"
+
+
+class FilterError(ValueError):
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def parse_filter(destination="", state="", since=""):
+    """A StatusFilter from what a person typed (a page, the command, the API); FilterError names the field."""
+    from movements.countries import COUNTRIES
+
+    destination = (destination or "").strip().upper()
+    if destination and destination not in COUNTRIES:
+        raise FilterError("destination", f"“{destination}” is not an ISO 3166-1 alpha-3 country code (e.g. CAN).")
+    state = (state or "").strip()
+    if state and state not in CaseState.values:
+        raise FilterError("state", f"“{state}” is not a case state; use one of {', '.join(CaseState.values)}.")
+    since_date = None
+    if since:
+        try:
+            since_date = since if isinstance(since, datetime.date) else datetime.date.fromisoformat(since.strip())
+        except ValueError:
+            raise FilterError("since", f"“{since}” is not a date: write it as YYYY-MM-DD.") from None
+        if since_date.year < 1990:
+            raise FilterError("since", f"{since_date.isoformat()} is before 1990; check the year.")
+    return StatusFilter(destination=destination, state=state, since=since_date)
+
+
+def _start_of_local_day(day):
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def people(status_filter, person_ids=None):
+    """The individuals the filter selects, as dicts of the row's own columns (one query, read in chunks)."""
+    queryset = Person.objects.all() if person_ids is None else Person.objects.filter(pk__in=person_ids)
+    if status_filter.destination:
+        queryset = queryset.filter(case__destination_country=status_filter.destination)
+    if status_filter.state:
+        queryset = queryset.filter(case__state=status_filter.state)
+    if status_filter.since:
+        queryset = queryset.filter(case__state_changed_at__gte=_start_of_local_day(status_filter.since))
+    return queryset.order_by("case__case_number", "id").values(
+        "progres_individual_id", "family_name", "given_name", "case_id",
+        progres_case_id=F("case__progres_case_id"), case_number=F("case__case_number"),
+        case_status=F("case__state"), changed_at=F("case__state_changed_at"),
+        destination_country=F("case__destination_country"),
+    )
+
+
+def count(status_filter):
+    return people(status_filter).count()
+
+
+def rows(status_filter, person_ids=None):
+    """Every row of the export, as dicts with the contract's columns (dates as dates), streamed in chunks."""
+    from exchange import travel_facts
+
+    batch = []
+    for person in people(status_filter, person_ids).iterator(chunk_size=CHUNK):
+        batch.append(person)
+        if len(batch) >= CHUNK:
+            yield from _complete(batch, travel_facts)
+            batch = []
+    if batch:
+        yield from _complete(batch, travel_facts)
+
+
+def _complete(batch, travel_facts):
+    """Add the computed columns to a chunk of rows: the status date and what travel knows (one query a chunk)."""
+    facts = travel_facts.for_cases({row["case_id"] for row in batch})
+    for row in batch:
+        row["status_date"] = timezone.localtime(row.pop("changed_at")).date()
+        travel = facts.get(row["case_id"])
+        row["departure_date"] = travel.departure_date if travel else None
+        row["itinerary"] = travel.itinerary if travel else ""
+        row["arrival_date"] = travel.arrival_date if travel else None
+        if travel and row["progres_individual_id"] in travel.stayed_behind:
+            # A member excluded from travel in a split case shows their own status: they did not travel.
+            row["case_status"] = travel.stayed_behind[row["progres_individual_id"]]
+            row["departure_date"] = row["arrival_date"] = None
+            row["itinerary"] = ""
+        yield row
+
+
+# --- writers -------------------------------------------------------------------------------------------------
+
+
+class _Echo:
+    """A file-like object whose write returns what it was given (csv.writer into a streamed response)."""
+
+    def write(self, value):
+        return value
+
+
+def csv_chunks(status_filter):
+    """The CSV file, piece by piece: UTF-8 with a BOM (Excel then reads Dari names right), CRLF lines."""
+    resource = StatusResource()
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow(resource.get_export_headers())
+    for row in rows(status_filter):
+        yield writer.writerow(resource.export_resource(row))
+
+
+def xlsx_file(status_filter, progress=None):
+    """The XLSX workbook in a temporary file (openpyxl's write-only mode: rows go to disk as they come).
+
+    Dates are real date cells; text cells are neutralised and stored as text, never as formulas.
+    Returns (file object positioned at 0, number of rows).
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    resource = StatusResource()
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("status")
+    sheet.append(resource.get_export_headers())
+    written = 0
+    for row in rows(status_filter):
+        cells = []
+        for column, _attribute in COLUMNS:
+            value = row[column]
+            if column in DATE_COLUMNS:
+                cell = WriteOnlyCell(sheet, value=value)
+                if value is not None:
+                    cell.number_format = "yyyy-mm-dd"
+            else:
+                cell = WriteOnlyCell(sheet, value=neutralise(value or ""))
+                cell.data_type = "s"  # text, whatever it starts with
+            cells.append(cell)
+        sheet.append(cells)
+        written += 1
+        if progress is not None:
+            progress(written)
+    output = tempfile.SpooledTemporaryFile(max_size=settings.SAFAR_EXPORT_SPOOL_BYTES)
+    workbook.save(output)
+    output.seek(0)
+    return output, written

@@ -1,0 +1,12 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from exchange import api, views
+
+urlpatterns = [
+    path("exports/", views.exports, name="exports"),
+    path("api/", api.api_root, name="api_root"),
+    path("api/cases/", api.CaseStatusList.as_view(), name="api_cases"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
+]

@@ -1,0 +1,304 @@
+"""The UNHCR status exchange: the export's contract (CSV and XLSX), its filters, formula safety, who may take it,
+what never leaves, the command, and the read-only API that gives the same rows."""
+
+import csv
+import datetime
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from openpyxl import load_workbook
+from rest_framework.authtoken.models import Token
+
+from exchange.models import StatusExport
+from movements import transitions
+from movements.models import Case, Person, TravelDocument
+from movements.spreadsheets import restore
+from tests.conftest import case_in, make_case, make_user
+
+pytestmark = pytest.mark.django_db
+
+CONTRACT = ["progres_case_id", "progres_individual_id", "case_number", "family_name", "given_name", "case_status",
+            "status_date", "departure_date", "itinerary", "arrival_date", "destination_country"]
+STATES = ["referred", "in_processing", "approved", "ready", "booked", "departed", "arrived", "on_hold", "rejected",
+          "withdrawn"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def csv_rows(response):
+    body = b"".join(response.streaming_content).decode("utf-8")
+    assert body.startswith("\ufeff")  # Excel reads Dari names right only with the BOM
+    return list(csv.reader(io.StringIO(body[1:], newline="")))
+
+
+def download(client, **params):
+    return client.get("/exports/", {"format": "csv", **params})
+
+
+@pytest.fixture
+def ursula(client, unhcr):
+    client.force_login(unhcr)
+    return client
+
+
+# --- the contract --------------------------------------------------------------------------------------------
+
+
+@time_machine.travel(datetime.datetime(2026, 11, 20, 9, tzinfo=datetime.UTC), tick=False)
+def test_one_row_per_person_in_the_contracts_columns_for_a_case_in_every_state(ursula, ops):
+    cases = {state: case_in(state, ops) for state in STATES}
+
+    rows = csv_rows(download(ursula))
+
+    assert rows[0] == CONTRACT
+    body = rows[1:]
+    assert len(body) == 2 * len(STATES)
+    by_person = {row[1]: dict(zip(CONTRACT, row)) for row in body}
+    for state, case in cases.items():
+        for person in case.members.all():
+            row = by_person[person.progres_individual_id]
+            assert row["progres_case_id"] == case.progres_case_id
+            assert row["case_number"] == case.case_number
+            assert (row["family_name"], row["given_name"]) == (person.family_name, person.given_name)
+            assert row["case_status"] == state
+            assert row["status_date"] == "2026-11-20"
+            assert row["destination_country"] == "CAN"
+    assert [r[2] for r in body] == sorted(r[2] for r in body)  # grouped by case
+
+
+def test_the_status_date_is_the_local_date_of_the_last_transition(ursula, ops):
+    # 19:30 UTC on 1 December is 00:30 on 2 December in Dushanbe (UTC+5).
+    with time_machine.travel(datetime.datetime(2026, 12, 1, 19, 30, tzinfo=datetime.UTC), tick=False):
+        case = transitions.accept(make_case(1), by=ops)
+
+    (row,) = csv_rows(download(ursula))[1:]
+
+    assert row[CONTRACT.index("status_date")] == "2026-12-02"
+    assert row[CONTRACT.index("case_status")] == case.state == "in_processing"
+
+
+def test_changed_since_starts_at_midnight_mission_time(ursula, ops):
+    late = make_case(1)
+    early = make_case(1)
+    # 23:59 on 30 November and 00:00 on 1 December, Dushanbe time (UTC+5).
+    with time_machine.travel(datetime.datetime(2026, 11, 30, 18, 59, tzinfo=datetime.UTC), tick=False):
+        transitions.accept(late, by=ops)
+    with time_machine.travel(datetime.datetime(2026, 11, 30, 19, 0, tzinfo=datetime.UTC), tick=False):
+        transitions.accept(early, by=ops)
+
+    rows = csv_rows(download(ursula, since="2026-12-01"))[1:]
+
+    assert [r[2] for r in rows] == [early.case_number]
+    response = download(ursula, since="2026-11-30")
+    assert {r[2] for r in csv_rows(response)[1:]} == {late.case_number, early.case_number}
+    assert 'filename="safar-status-since-2026-11-30.csv"' in response["Content-Disposition"]
+
+
+def test_filters_by_destination_and_state_and_the_file_name_says_so(ursula, ops):
+    canada = case_in("approved", ops)
+    make_case(1, destination_country="AUS")
+
+    response = download(ursula, destination="CAN", state="approved", since="2026-01-01")
+
+    assert {r[2] for r in csv_rows(response)[1:]} == {canada.case_number}
+    assert 'filename="safar-status-CAN-approved-since-2026-01-01.csv"' in response["Content-Disposition"]
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_a_cell_a_spreadsheet_would_run_is_neutralised_in_csv_and_xlsx(ursula, start):
+    case = make_case(1)
+    Person.objects.filter(case=case).update(given_name=f"{start}HYPERLINK(1)")
+
+    (row,) = csv_rows(download(ursula))[1:]
+    sheet = load_workbook(io.BytesIO(b"".join(download(ursula, format="xlsx").streaming_content))).active
+    cells = [c.value for c in next(sheet.iter_rows(min_row=2, max_row=2))]
+
+    given = CONTRACT.index("given_name")
+    assert row[given] == f"'{start}HYPERLINK(1)"
+    # XML turns a carriage return into a line feed when it is read back; the cell is still neutralised.
+    expected = f"'{start}HYPERLINK(1)".replace("\r", "\n")
+    assert cells[given] == expected
+    assert sheet.cell(row=2, column=given + 1).data_type == "s"  # text, never a formula
+    assert restore(row[given]) == f"{start}HYPERLINK(1)"  # the documented round trip
+
+
+def test_xlsx_has_real_date_cells_and_the_same_rows_as_csv(ursula, ops):
+    case_in("ready", ops)
+
+    sheet = load_workbook(io.BytesIO(b"".join(download(ursula, format="xlsx").streaming_content))).active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+
+    assert values[0] == CONTRACT
+    assert isinstance(values[1][CONTRACT.index("status_date")], datetime.datetime)
+    as_text = [[v.date().isoformat() if isinstance(v, datetime.datetime) else (v or "") for v in row]
+               for row in values[1:]]
+    assert as_text == csv_rows(download(ursula))[1:]
+
+
+# --- who may take it, what never leaves -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["trainer", "escort", "medical"])
+def test_other_roles_get_403_from_the_page_and_the_api(client, role):
+    user = make_user(f"someone-{role}", role)
+    client.force_login(user)
+    assert client.get("/exports/").status_code == 403
+    assert client.get("/exports/", {"format": "csv"}).status_code == 403
+    assert client.get("/api/cases/").status_code == 403
+    token = Token.objects.create(user=user)
+    assert client.get("/api/cases/", HTTP_AUTHORIZATION=f"Token {token.key}").status_code == 403
+
+
+def test_operations_may_export_too(client, ops):
+    client.force_login(ops)
+    assert client.get("/exports/").status_code == 200
+    assert download(client).status_code == 200
+
+
+def test_the_api_refuses_without_a_token(client):
+    assert client.get("/api/cases/").status_code in (401, 403)
+    assert client.get("/api/cases/", HTTP_AUTHORIZATION="Token not-a-token").status_code == 401
+
+
+def test_no_phone_document_visa_number_native_name_or_note_leaves_in_any_output(client, unhcr):
+    call_command("seed_demo", stdout=io.StringIO())
+    Case.objects.filter(pk=Case.objects.first().pk).update(notes="Secret note about the family")
+    forbidden = set()
+    for person in Person.objects.all():
+        forbidden |= {str(person.phone), person.visa_reference, person.native_name}
+        forbidden |= {person.native_name.split()[0]} if person.native_name else set()
+    forbidden |= set(TravelDocument.objects.values_list("number", flat=True))
+    forbidden.add("Secret note")
+    forbidden.discard("")
+    client.force_login(unhcr)
+    token = Token.objects.create(user=unhcr)
+    outputs = {
+        "csv": b"".join(download(client).streaming_content),
+        "xlsx": _xlsx_text(b"".join(download(client, format="xlsx").streaming_content)),
+        "api": json.dumps(_all_api_pages(client, token)).encode(),
+    }
+    for name, data in outputs.items():
+        text = data.decode("utf-8")
+        leaked = sorted(f for f in forbidden if f in text)
+        assert leaked == [], name
+
+
+def _xlsx_text(data):
+    sheet = load_workbook(io.BytesIO(data)).active
+    return "\n".join(",".join(str(c.value) for c in row) for row in sheet.iter_rows()).encode()
+
+
+def _all_api_pages(client, token, **params):
+    results, url = [], "/api/cases/"
+    query = {"page_size": 7, **params}
+    while url:
+        response = client.get(url, query, HTTP_AUTHORIZATION=f"Token {token.key}")
+        assert response.status_code == 200, response.content
+        body = response.json()
+        results += body["results"]
+        url, query = body["next"], {}
+    return results
+
+
+def test_each_export_is_logged_and_listed(ursula, unhcr, ops):
+    case_in("approved", ops)
+    download(ursula, destination="CAN", since="2026-01-01")
+
+    (record,) = StatusExport.objects.all()
+    assert (record.user, record.format, record.row_count) == (unhcr, "csv", 2)
+    assert record.filters == {"destination": "CAN", "state": "", "since": "2026-01-01"}
+    page = ursula.get("/exports/").content.decode()
+    assert "destination: CAN; since: 2026-01-01" in page
+
+
+def test_a_bad_filter_on_the_page_says_what_is_wrong_and_exports_nothing(ursula):
+    response = ursula.get("/exports/", {"format": "csv", "since": "yesterday", "state": "flying"})
+
+    assert response.status_code == 400
+    assert StatusExport.objects.count() == 0
+    assert "Nothing was exported" in response.content.decode()
+
+
+# --- the command ---------------------------------------------------------------------------------------------
+
+
+def test_the_command_writes_the_same_csv_as_the_page(tmp_path, ursula, ops):
+    case_in("departed", ops)
+    output = tmp_path / "status.csv"
+
+    call_command("export_unhcr_status", "--output", str(output), stderr=io.StringIO())
+
+    assert list(csv.reader(io.StringIO(output.read_text(encoding="utf-8-sig")))) == csv_rows(download(ursula))
+    assert StatusExport.objects.filter(actor="command: export_unhcr_status", row_count=2).exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--format", "pdf"], "Unknown format “pdf”: use csv or xlsx."),
+    (["--since", "2026-02-30"], "--since: “2026-02-30” is not a date: write it as YYYY-MM-DD."),
+    (["--destination", "Canada"], "--destination: “CANADA” is not an ISO 3166-1 alpha-3 country code"),
+])
+def test_the_command_refuses_a_bad_option_with_a_clear_message_and_exit_1(args, message):
+    result = subprocess.run([sys.executable, "manage.py", "export_unhcr_status", *args], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert message in result.stderr
+
+
+# --- the API -------------------------------------------------------------------------------------------------
+
+
+def test_the_api_gives_the_same_rows_as_the_export_for_the_same_filters(ursula, unhcr, ops):
+    for state in ("approved", "ready", "booked", "on_hold"):
+        case_in(state, ops)
+    make_case(3, destination_country="AUS")
+    token = Token.objects.create(user=unhcr)
+
+    for filters, api_filters in (({}, {}), ({"destination": "CAN", "state": "ready"},
+                                            {"destination": "CAN", "state": "ready"}),
+                                 ({"since": "2026-01-01"}, {"changed_since": "2026-01-01"})):
+        exported = csv_rows(download(ursula, **filters))[1:]
+        api_rows = [
+            [case["progres_case_id"], member["progres_individual_id"], case["case_number"], member["family_name"],
+             member["given_name"], member["case_status"], case["status_date"], case["departure_date"] or "",
+             case["itinerary"], case["arrival_date"] or "", case["destination_country"]]
+            for case in _all_api_pages(ursula, token, **api_filters) for member in case["members"]
+        ]
+        assert sorted(api_rows) == sorted(exported), filters
+
+
+def test_an_api_page_runs_the_same_number_of_queries_however_many_cases(client, unhcr):
+    token = Token.objects.create(user=unhcr)
+
+    def page_queries():
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get("/api/cases/", {"page_size": 50}, HTTP_AUTHORIZATION=f"Token {token.key}")
+        assert response.status_code == 200
+        return len(ctx.captured_queries)
+
+    for _ in range(3):
+        make_case(2)
+    few = page_queries()
+    for _ in range(60):
+        make_case(4)
+    assert page_queries() == few
+
+
+def test_a_bad_api_filter_is_a_400_naming_the_parameter(client, unhcr):
+    token = Token.objects.create(user=unhcr)
+    response = client.get("/api/cases/", {"changed_since": "soon"}, HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert response.status_code == 400
+    assert "changed_since" in response.json()
+
+
+def test_the_openapi_schema_validates_and_its_documentation_is_served_locally(client, unhcr):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+    client.force_login(unhcr)
+    page = client.get("/api/docs/").content.decode()
+    assert "swagger-ui" in page and "cdn" not in page.lower()
