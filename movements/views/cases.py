@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,7 +17,7 @@ from movements.forms import (
     CaseFilterForm, CaseForm, CaseNotesForm, DocumentFormSet, MemberFormSet, NewCaseMemberFormSet, TransitionForm,
 )
 from movements.models import PRIORITY_RANK, Case, HoldCategory, Person, Relationship
-from movements.search import normalize
+from movements.search import normalize_code, search_words
 
 LIST_ORDER = (PRIORITY_RANK, "referral_date", "id")  # matches the case_list_order index
 
@@ -25,17 +27,29 @@ def _require_case_pages(user):
         raise PermissionDenied("Your role does not give access to the case list.")
 
 
-def search_cases(queryset, text):
+def search_cases(queryset, text, access=None):
+    """Cases whose number or proGres id contains the text, or one of whose members' names holds every word of it
+    (any order, any script; see movements.search). Roles that may see them also find passport, visa / COPR and
+    phone numbers; nobody finds a case by a number they may not see."""
     text = text.strip()
     if not text:
         return queryset
-    folded = normalize(text)
+    code = normalize_code(text)
     members = Person.objects.filter(case=OuterRef("pk"))
-    name_match = Exists(members.filter(search_text__contains=folded))
-    id_match = Exists(members.filter(progres_individual_id__icontains=text))
-    return queryset.filter(
-        Q(case_number__icontains=text) | Q(progres_case_id__icontains=text) | name_match | id_match
-    )
+    named = members
+    for word in search_words(text):
+        named = named.filter(search_text__contains=word)
+    match = Q(case_number__icontains=code) | Q(progres_case_id__icontains=code)
+    match |= Exists(members.filter(progres_individual_id__icontains=code))
+    if search_words(text):
+        match |= Exists(named)
+    if access is not None and access.can_see_documents and len(code) >= 4:
+        match |= Exists(members.filter(Q(documents__number__icontains=code) | Q(visa_reference__icontains=code)))
+    if access is not None and access.can_see_contact:
+        digits = re.sub(r"\D", "", code).removeprefix("00")  # 0093… is +93…
+        if len(digits) >= 6:
+            match |= Exists(members.filter(phone__contains=digits))
+    return queryset.filter(match)
 
 
 def annotate_for_list(queryset):
@@ -69,7 +83,7 @@ def case_list(request):
     cases = base
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
-        cases = search_cases(cases, data["q"])
+        cases = search_cases(cases, data["q"], access_for(request.user))
         if data["state"]:
             cases = cases.filter(state=data["state"])
         if data["priority"]:

@@ -1,0 +1,178 @@
+"""The UNHCR status export at scale: time, peak memory and queries for CSV and XLSX, against two baselines
+measured in the same run — a bare csv.writer over values_list of the same columns (the floor) and
+django-import-export's plain Resource.export() of the same data — and the API paged through at 500 a page.
+
+Targets (the exchange issue): CSV under 1.5 times the floor; at least 20 times faster than the plain Resource;
+peak memory that does not grow with the number of rows (printed at 10,000 and at 50,000 people); a constant
+number of queries per API page.
+Run: `.venv/bin/python bench/export_unhcr.py` (a throw-away SQLite database, or DATABASE_URL's with a test_ prefix).
+"""
+
+import csv
+import datetime
+import os
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DEBUG", "1")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth.models import Group, User  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import F  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+
+
+class Null:
+    def write(self, value):
+        return len(value)
+
+
+def fill(start_case, cases, people_per_case):
+    from movements.models import Case, CaseState, Person
+
+    states = [s for s, _ in CaseState.choices]
+    batch = []
+    for i in range(start_case, start_case + cases):
+        batch.append(Case(case_number=f"BNC-2026-{i:06d}", progres_case_id=f"777-26C{i:06d}",
+                          referral_date=datetime.date(2026, 1, 1), state=states[i % len(states)]))
+    Case.objects.bulk_create(batch, batch_size=2000)
+    ids = dict(Case.objects.filter(case_number__startswith="BNC-").values_list("case_number", "pk"))
+    people = []
+    for i in range(start_case, start_case + cases):
+        for m in range(people_per_case(i)):
+            people.append(Person(
+                case_id=ids[f"BNC-2026-{i:06d}"], progres_individual_id=f"777-26C{i:06d}-{m + 1:02d}",
+                relationship="PA" if m == 0 else "CHD", family_name=f"Family{i}", given_name=f"Member{m}",
+                native_name="زهرا کریمی", sex="F", date_of_birth=datetime.date(1990, 1, 1), nationality="AFG",
+                phone="+992931234567", visa_reference=f"V{i:07d}{m}",
+            ))
+    Person.objects.bulk_create(people, batch_size=2000)
+
+
+def measure(label, run):
+    """(seconds, peak MB, queries) of one run; memory in a second run under tracemalloc (it slows the first)."""
+    with CaptureQueriesContext(connection) as ctx:
+        start = time.perf_counter()
+        run()
+        seconds = time.perf_counter() - start
+    tracemalloc.start()
+    run()
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return seconds, peak / 1_048_576, len(ctx.captured_queries)
+
+
+def floor():
+    from movements.models import Person
+
+    writer = csv.writer(Null())
+    rows = Person.objects.order_by("case__case_number", "id").values_list(
+        F("case__progres_case_id"), "progres_individual_id", F("case__case_number"), "family_name", "given_name",
+        F("case__state"), F("case__state_changed_at"), F("case__destination_country"))
+    for row in rows.iterator(chunk_size=2000):
+        writer.writerow(row)
+
+
+def plain_resource():
+    from import_export import fields, resources
+
+    from movements.models import Person
+
+    class PlainStatus(resources.ModelResource):
+        progres_case_id = fields.Field(attribute="case__progres_case_id")
+        case_number = fields.Field(attribute="case__case_number")
+        case_status = fields.Field(attribute="case__state")
+        status_date = fields.Field(attribute="case__state_changed_at")
+        destination_country = fields.Field(attribute="case__destination_country")
+
+        class Meta:
+            model = Person
+            fields = ("progres_case_id", "progres_individual_id", "case_number", "family_name", "given_name",
+                      "case_status", "status_date", "destination_country")
+
+    PlainStatus().export(Person.objects.order_by("case__case_number", "id")).csv  # noqa: B018
+
+
+def ours_csv():
+    from exchange import status
+
+    sink = Null()
+    for chunk in status.csv_chunks(status.StatusFilter()):
+        sink.write(chunk)
+
+
+def ours_xlsx():
+    from exchange import status
+
+    output, _rows = status.xlsx_file(status.StatusFilter())
+    output.close()
+
+
+def api_pages(client, token):
+    pages, queries, url, params = 0, [], "/api/cases/", {"page_size": 500}
+    start = time.perf_counter()
+    people = 0
+    while url:
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url, params, HTTP_AUTHORIZATION=f"Token {token}")
+        assert response.status_code == 200, response.status_code
+        body = response.json()
+        people += sum(len(c["members"]) for c in body["results"])
+        queries.append(len(ctx.captured_queries))
+        url, params = body["next"], {}
+        pages += 1
+    return time.perf_counter() - start, pages, people, sorted(set(queries))
+
+
+def main():
+    from django.conf import settings
+    from django.test.utils import setup_databases, teardown_databases
+    from rest_framework.authtoken.models import Token
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}
+    setup_test_environment()
+    old_config = setup_databases(verbosity=0, interactive=False)
+    try:
+        print(f"database: {connection.vendor}")
+        fill(0, 2_400, lambda i: 5 if i % 6 == 0 else 4)  # 10,000 people... roughly
+        from movements.models import Person
+
+        sizes = {}
+        for target, grow in ((10_000, None), (50_000, lambda: fill(2_400, 9_600, lambda i: 5 if i % 5 == 0 else 4))):
+            if grow:
+                grow()
+            people = Person.objects.count()
+            results = {name: measure(name, run) for name, run in (
+                ("floor", floor), ("csv", ours_csv), ("xlsx", ours_xlsx), ("plain Resource", plain_resource))}
+            sizes[people] = results
+            print(f"\n{people:,} people in {Person.objects.values('case').distinct().count():,} cases")
+            for name, (seconds, peak, queries) in results.items():
+                print(f"  {name:15} {seconds:7.2f} s   peak {peak:6.1f} MB   {queries:3d} queries")
+            base = results["floor"][0]
+            print(f"  csv / floor: {results['csv'][0] / base:.2f}   xlsx / floor: {results['xlsx'][0] / base:.2f}   "
+                  f"plain Resource / csv: {results['plain Resource'][0] / results['csv'][0]:.1f}x")
+        small, large = sorted(sizes)
+        print(f"\npeak memory, {small:,} → {large:,} people: csv {sizes[small]['csv'][1]:.1f} → "
+              f"{sizes[large]['csv'][1]:.1f} MB; xlsx {sizes[small]['xlsx'][1]:.1f} → {sizes[large]['xlsx'][1]:.1f} MB; "
+              f"plain Resource {sizes[small]['plain Resource'][1]:.1f} → {sizes[large]['plain Resource'][1]:.1f} MB")
+        user = User.objects.create_user("bench-unhcr", password="bench-pass-123")
+        user.groups.add(Group.objects.get(name="unhcr"))
+        token = Token.objects.create(user=user).key
+        seconds, pages, people, queries = api_pages(Client(), token)
+        print(f"API: {people:,} people in {pages} pages of 500 cases: {seconds:.2f} s; queries per page: {queries}")
+    finally:
+        teardown_databases(old_config, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
