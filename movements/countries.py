@@ -261,6 +261,7 @@ ICAO_SPECIAL_NATIONALITIES = {
     "XXA": "Stateless person",
     "XXB": "Refugee (1951 Convention)",
     "XXC": "Refugee (other)",
+    "XXX": "Unspecified nationality",
 }
 
 COUNTRY_CHOICES = sorted(((code, name) for code, (name, _a2) in COUNTRIES.items()), key=lambda c: c[1])

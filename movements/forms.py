@@ -214,17 +214,29 @@ NewCaseMemberFormSet = inlineformset_factory(
 
 
 class TravelDocumentForm(forms.ModelForm):
+    # Scanners and people put spaces inside the lines: accept them here; the zone is cleaned before it is checked.
+    mrz_line1 = forms.CharField(label="MRZ line 1", required=False, max_length=60, widget=forms.TextInput(
+        attrs={"class": "mono", "maxlength": 60, "spellcheck": "false", "autocapitalize": "characters"}))
+    mrz_line2 = forms.CharField(label="MRZ line 2", required=False, max_length=60, widget=forms.TextInput(
+        attrs={"class": "mono", "maxlength": 60, "spellcheck": "false", "autocapitalize": "characters"}))
+
     class Meta:
         model = TravelDocument
         fields = ["document_type", "number", "issuing_country", "expiry_date", "mrz_line1", "mrz_line2"]
-        widgets = {
-            "expiry_date": DATE_INPUT,
-            "mrz_line1": forms.TextInput(attrs={"class": "mono", "maxlength": 44, "spellcheck": "false"}),
-            "mrz_line2": forms.TextInput(attrs={"class": "mono", "maxlength": 44, "spellcheck": "false"}),
-        }
+        widgets = {"expiry_date": DATE_INPUT}
 
     def clean_number(self):
         return self.cleaned_data["number"].strip().upper()
+
+    def clean_mrz_line1(self):
+        from movements import mrz
+
+        return mrz.clean_line(self.cleaned_data.get("mrz_line1"))
+
+    def clean_mrz_line2(self):
+        from movements import mrz
+
+        return mrz.clean_line(self.cleaned_data.get("mrz_line2"))
 
 
 DocumentFormSet = inlineformset_factory(

@@ -497,14 +497,6 @@ def _mrz_date(yymmdd, past=False):
     return f"{year}-{yymmdd[2:4]}-{yymmdd[4:6]}"
 
 
-def mrz_name(name):
-    """A name as an MRZ writes it: capitals without accents, other characters as fillers."""
-    import unicodedata
-
-    plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).upper()
-    return re.sub(r"[^A-Z]+", "<", plain).strip("<")
-
-
 class DocumentType(models.TextChoices):
     PASSPORT = "passport", "Passport"
     ICRC = "icrc", "ICRC travel document"
@@ -541,8 +533,8 @@ class TravelDocument(models.Model):
     def clean(self):
         super().clean()
         self.number = (self.number or "").strip().upper()
-        self.mrz_line1 = re.sub(r"\s", "", self.mrz_line1 or "").upper()
-        self.mrz_line2 = re.sub(r"\s", "", self.mrz_line2 or "").upper()
+        self.mrz_line1 = mrz.clean_line(self.mrz_line1)
+        self.mrz_line2 = mrz.clean_line(self.mrz_line2)
         if bool(self.mrz_line1) != bool(self.mrz_line2):
             field = "mrz_line2" if self.mrz_line1 else "mrz_line1"
             raise ValidationError({field: "Give both MRZ lines, or neither."})
@@ -566,10 +558,11 @@ class TravelDocument(models.Model):
                 mismatches.append(f"date of birth {_mrz_date(parsed.birth_date, past=True)}")
             if parsed.sex in ("F", "M") and person.sex in ("F", "M") and parsed.sex != person.sex:
                 mismatches.append(f"sex {parsed.sex}")
-            surname = mrz_name(person.family_name)
             mrz_surname = parsed.names.split(",")[0].replace(" ", "<")
-            if surname and not (mrz_surname.startswith(surname[:10]) or surname.startswith(mrz_surname)):
-                mismatches.append(f"surname {mrz_surname.replace('<', ' ')}")
+            if person.family_name and not mrz.surname_matches(mrz_surname, person.family_name):
+                tried = " or ".join(mrz.name_forms(person.family_name)[:3])
+                mismatches.append(f"surname {mrz_surname.replace('<', ' ')} (Safar reads {person.family_name} as "
+                                  f"{tried}: {mrz.RULES})")
             if mismatches:
                 errors["mrz_line1"] = (
                     f"This MRZ is not {person.full_name}'s: it gives {', '.join(mismatches)}. Check the document."

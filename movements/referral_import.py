@@ -58,7 +58,7 @@ CODED_COLUMNS = [
     ("relationship", str.upper, RELATIONSHIPS.__contains__, f"not one of {'/'.join(RELATIONSHIPS)}"),
     ("sex", str.upper, SEXES.__contains__, "not F/M/X"),
     ("nationality", str.upper, lambda v: v in COUNTRIES or v in ICAO_SPECIAL_NATIONALITIES,
-     "not alpha-3: use an ISO 3166-1 alpha-3 code (AFG) or XXA/XXB/XXC"),
+     "not alpha-3: use an ISO 3166-1 alpha-3 code (AFG) or XXA/XXB/XXC/XXX"),
     ("destination_country", str.upper, COUNTRIES.__contains__,
      "not an ISO 3166-1 alpha-3 country code (e.g. CAN)"),
     ("priority", str.lower, PRIORITIES.__contains__, f"unknown priority: use {', '.join(PRIORITIES)}"),
