@@ -7,6 +7,7 @@ from django.db.models.deletion import Collector, ProtectedError
 from django.forms import BaseInlineFormSet, inlineformset_factory
 from django.utils import timezone
 
+from movements.phones import PhoneError, international, parse_phone
 from movements.search import LATIN_NAME
 from movements.models import (
     Case, HoldCategory, MedicalExam, Person, Relationship, TravelDocument, TravelMedicalNeeds,
@@ -99,16 +100,33 @@ class PersonForm(forms.ModelForm):
             "native_name": forms.TextInput(attrs={"dir": "auto"}),
         }
 
+    phone = forms.CharField(
+        required=False, max_length=40,
+        help_text="With its country code (+992 93 123 4567, 0093 70 123 4567); a number without one is read in the "
+                  "mission's region (a Tajik 8 before it is understood).",
+    )
+
     def __init__(self, *args, show_contact=True, **kwargs):
         super().__init__(*args, **kwargs)
         if not show_contact:
             del self.fields["phone"]
-        else:
-            self.fields["phone"].error_messages["invalid"] = (
-                "Not a phone number: write it with its country code, e.g. +992 93 123 4567 or +93 70 123 4567 "
-                "(a number without one is read as Tajik)."
-            )
+        elif self.instance.phone:
+            self.initial["phone"] = international(self.instance.phone)
         self.fields["nationality"].initial = "AFG"
+
+    def clean_phone(self):
+        text = self.cleaned_data.get("phone", "")
+        if not text.strip():
+            self.instance.phone_region = ""
+            return ""
+        if self.instance.phone and text.strip() == international(self.instance.phone):
+            return str(self.instance.phone)  # unchanged, as drawn
+        try:
+            read = parse_phone(text)
+        except PhoneError as e:
+            raise ValidationError(e.message) from None
+        self.instance.phone_region = read.region
+        return read.e164
 
     def clean_progres_individual_id(self):
         return self.cleaned_data["progres_individual_id"].strip().upper()

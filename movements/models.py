@@ -396,6 +396,10 @@ class Person(models.Model):
     date_of_birth = models.DateField()
     nationality = models.CharField(max_length=3, choices=NATIONALITY_CHOICES)
     phone = PhoneNumberField(blank=True)
+    phone_region = models.CharField(
+        "phone read in region", max_length=2, blank=True,
+        help_text="Set when the number was written without a country code and read as a number of this region.",
+    )
     language = models.CharField(
         "language", max_length=3, choices=Language.choices, blank=True,
         help_text="The language the person learns best in (orientation groups are formed by it).",

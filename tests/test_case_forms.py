@@ -199,7 +199,7 @@ BAD_INPUT = [
     pytest.param({}, {1: {"date_of_birth": "1850-01-01"}}, "before 1900", id="birth-before-1900"),
     pytest.param({}, {1: {"date_of_birth": "17/05/1985x"}}, "Enter a valid date.", id="garbled-birth"),
     pytest.param({}, {0: {"special_needs": "XXXX"}}, "Unknown SSR code XXXX", id="unknown-ssr"),
-    pytest.param({}, {0: {"phone": "12"}}, "Not a phone number", id="bad-phone"),
+    pytest.param({}, {0: {"phone": "12"}}, "is not a phone number: it has 2 digits", id="bad-phone"),
     pytest.param({}, {0: {"sex": "Q"}}, "Select a valid choice.", id="bad-sex"),
     pytest.param({}, {0: {"nationality": "ZZZ"}}, "Select a valid choice.", id="bad-nationality"),
     pytest.param({}, {0: {"progres_individual_id": "no spaces!"}}, "proGres id as UNHCR writes it", id="bad-id"),
@@ -737,3 +737,36 @@ def test_deleting_a_document_that_something_protects_says_so_and_keeps_it(olga):
     assert response.status_code == 400
     assert "This document cannot be deleted" in html(response)
     assert TravelDocument.objects.filter(pk=document.pk).exists()
+
+
+@pytest.mark.parametrize("typed, stored, region", [
+    ("0093 70 123 4567", "+93701234567", ""),  # 00 for +
+    ("00992 93 123 4567", "+992931234567", ""),
+    ("8 92 777 12 34", "+992927771234", "TJ"),  # Tajikistan's old trunk prefix
+    ("8 (93) 123-45-67", "+992931234567", "TJ"),
+    ("93 123 4567", "+992931234567", "TJ"),  # read in the mission's region, and recorded as such
+    ("+93 70 640 3754", "+93706403754", ""),
+])
+def test_phone_numbers_as_people_write_them_are_stored_in_e164(olga, typed, stored, region):
+    response = olga.post("/cases/new/", new_case_data(member_overrides={0: {"phone": typed}}))
+
+    assert response.status_code == 302, field_errors(response)
+    person = Person.objects.get(relationship="PA")
+    assert (str(person.phone), person.phone_region) == (stored, region)
+
+
+def test_a_number_a_spreadsheet_stored_without_its_plus_is_refused_saying_what_it_reads_as(olga):
+    response = olga.post("/cases/new/", new_case_data(member_overrides={0: {"phone": "93706403754"}}))
+
+    assert response.status_code == 400
+    assert ("“93706403754” is not a Tajikistan number; it reads as +93 70 640 3754 (country code 93) with a + in "
+            "front") in " ".join(field_errors(response))
+
+
+def test_phone_numbers_are_shown_in_international_format(olga):
+    olga.post("/cases/new/", new_case_data(member_overrides={0: {"phone": "+992931234567"}}))
+    case = Case.objects.get()
+
+    page = html(olga.get(f"/cases/{case.case_number}/"))
+
+    assert "+992 93 123 4567" in page
