@@ -302,3 +302,16 @@ def test_the_openapi_schema_validates_and_its_documentation_is_served_locally(cl
     client.force_login(unhcr)
     page = client.get("/api/docs/").content.decode()
     assert "swagger-ui" in page and "cdn" not in page.lower()
+
+
+@pytest.mark.parametrize("given", ["Zahra", "=1+1", "", "@SUM(A1)"])
+def test_the_fast_row_renderer_gives_exactly_what_the_resource_exports(given):
+    from exchange.status import StatusResource
+
+    row = {"progres_case_id": "870-26C00001", "progres_individual_id": "870-26C00001-01", "case_number": "DYU-1",
+           "family_name": "Karimi", "given_name": given, "case_status": "departed",
+           "status_date": datetime.date(2026, 12, 2), "departure_date": datetime.date(2026, 12, 9),
+           "itinerary": "TK 255 DYU-IST / TK 17 IST-YYZ", "arrival_date": None, "destination_country": "CAN"}
+    resource = StatusResource()
+
+    assert resource.row_renderer()(row) == resource.export_resource(row)
