@@ -634,6 +634,9 @@ class ReferralUpload(models.Model):
     size = models.PositiveIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices)
     report = models.JSONField(default=dict)
+    # What the list of uploads shows, so that it never loads a report (they can be large).
+    row_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     uploaded_at = models.DateTimeField(default=timezone.now)
     imported_at = models.DateTimeField(null=True, blank=True)
@@ -644,3 +647,9 @@ class ReferralUpload(models.Model):
 
     def __str__(self):
         return f"{self.filename} ({self.get_status_display().lower()})"
+
+    def keep_report(self, report):
+        """Store an ImportReport: its bounded dictionary, and the counts the list of uploads shows."""
+        self.report = report.as_dict()
+        self.row_count = report.rows
+        self.error_count = report.error_count
