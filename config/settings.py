@@ -4,11 +4,12 @@ Development works with no variables set (SQLite, DEBUG on). Production is DEBUG=
 SECRET_KEY and ALLOWED_HOSTS must be given; `manage.py check --deploy` is clean in that mode.
 """
 
+import datetime
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str, parse_database_url
+from config.env import env_bool, env_choices, env_int, env_list, env_str, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "django_fsm",
     "phonenumber_field",
     "import_export",
+    "axes",
     "movements",
     "orientation",
     "travel",
@@ -52,6 +54,7 @@ MIDDLEWARE = [
     "movements.middleware.NulPathNotFoundMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out log-in into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -91,6 +94,28 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# Brute-force protection (django-axes): after SAFAR_LOGIN_FAILURE_LIMIT failed log-ins for one user name, or from
+# one address, further log-ins (the right password included) are refused for SAFAR_LOGIN_COOLOFF_MINUTES.
+# An administrator unlocks early in the admin (Axes › Access attempts) or with `manage.py axes_reset_username NAME`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out request before any password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("SAFAR_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("SAFAR_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+# Each parameter locks on its own: a user name from any address, an address whatever the user name. Offices behind
+# one shared address can set SAFAR_LOGIN_LOCKOUT_BY=username or username+ip_address (the two together).
+_LOCKOUT_BY = {"username": "username", "ip_address": "ip_address", "username+ip_address": ["username", "ip_address"]}
+AXES_LOCKOUT_PARAMETERS = [
+    _LOCKOUT_BY[choice] for choice in env_choices("SAFAR_LOGIN_LOCKOUT_BY", ["username", "ip_address"], _LOCKOUT_BY)
+]
+AXES_RESET_ON_SUCCESS = True  # a successful log-in forgets that user's earlier typos
+# Failures while locked out do not push the end of the lockout further: the page can say when to try again.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "movements.login_lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "movements.login_lockout.client_address"
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Dushanbe")
@@ -157,6 +182,9 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     if env_bool("BEHIND_TLS_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind the TLS proxy, the client's address is the last one the proxy appended to X-Forwarded-For (the log-in
+# lockout counts by address); otherwise it is the connection's.
+SAFAR_CLIENT_ADDRESS_FROM_PROXY = not DEBUG and env_bool("BEHIND_TLS_PROXY", False)
 
 LOGGING = {
     "version": 1,
