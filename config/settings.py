@@ -46,6 +46,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "movements.middleware.SecurityHeadersMiddleware",  # CSP, Permissions-Policy; nothing behind log-in cached
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -170,6 +171,8 @@ SAFAR_PREGNANCY_MAX_WEEKS_MULTIPLE = env_int("SAFAR_PREGNANCY_MAX_WEEKS_MULTIPLE
 # Security: strict in production, relaxed for the development server on plain HTTP.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
+# A log-in ends when the browser closes (shared office computers), and after SESSION_COOKIE_AGE at the latest.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
