@@ -146,9 +146,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = SAFAR_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
-# django-import-export (the admin's case export): only users who may view cases, formulas neutralised.
+# django-import-export (the admin's case export): only users who may view cases. Formulas are neutralised by the
+# resources (movements.spreadsheets: a leading quote); import-export's own escaping only drops a leading "=".
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
-IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 
 PHONENUMBER_DEFAULT_REGION = env_str("PHONENUMBER_DEFAULT_REGION", "TJ")
 PHONENUMBER_DB_FORMAT = "E164"

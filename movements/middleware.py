@@ -1,12 +1,13 @@
 from django.conf import settings
 from django.utils.cache import add_never_cache_headers
 
-from movements.views.errors import page_not_found
+from movements.views.errors import bad_request, page_not_found
 
 
 class NulPathNotFoundMiddleware:
     """No address holds a NUL character, and PostgreSQL refuses one in any query: answer 404 before a view
-    would send it to the database (a 500 otherwise)."""
+    would send it to the database (a 500 otherwise). A NUL in the query string (a list filter such as
+    `?state=%00`, in the admin as anywhere) is a bad request: 400."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -14,6 +15,8 @@ class NulPathNotFoundMiddleware:
     def __call__(self, request):
         if "\x00" in request.path:
             return page_not_found(request)
+        if any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()):
+            return bad_request(request)
         return self.get_response(request)
 
 

@@ -29,6 +29,7 @@ from movements.models import (
     Case, CaseChange, CaseNumberCounter, CaseState, CaseTransition, Person, Priority, Relationship, Sex,
 )
 from movements.search import LATIN_NAME, normalize
+from movements.spreadsheets import FORMULA_STARTS
 from movements.ssr import SSR_CODES
 from movements.workbook_reader import cut
 
@@ -49,7 +50,6 @@ LOCKED_STATES = {CaseState.BOOKED, CaseState.DEPARTED, CaseState.ARRIVED}
 MAX_COLUMNS = 100
 ID_PATTERN = re.compile(r"^[0-9A-Z][0-9A-Z-]{4,39}$")
 CATEGORY_PATTERN = re.compile(r"^[A-Z]{1,10}$")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LOOKUP_CHUNK = 500  # below SQLite's limit on query parameters
 # Hostile files: no value of the contract is longer than 200 characters, so a cell is kept to its first 1,000
 # (and refused); an error shows a few dozen characters of a value, never the whole of it.
