@@ -8,7 +8,9 @@ from django.forms import BaseInlineFormSet, inlineformset_factory
 from django.utils import timezone
 
 from movements.search import LATIN_NAME
-from movements.models import Case, MedicalExam, Person, Relationship, TravelDocument, TravelMedicalNeeds
+from movements.models import (
+    REASON_MAX_LENGTH, Case, MedicalExam, Person, Relationship, TravelDocument, TravelMedicalNeeds,
+)
 from movements.transitions import SPECS
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -217,7 +219,7 @@ DocumentFormSet = inlineformset_factory(
 
 class TransitionForm(forms.Form):
     transition = forms.ChoiceField(choices=[(name, spec.label) for name, spec in SPECS.items()])
-    reason = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(required=False, max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}))
     version = forms.IntegerField(min_value=1)
 
 

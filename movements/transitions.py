@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed
 
 from movements import readiness
-from movements.models import Case, CaseState, CaseTransition
+from movements.models import REASON_MAX_LENGTH, Case, CaseState, CaseTransition
 
 # Sent after the transaction that changed a case's state commits: sender=Case, case, record.
 case_transitioned = Signal()
@@ -83,6 +83,11 @@ def _perform(case, name, *, by, reason="", expected_version=None, via=""):
     reason = (reason or "").strip()
     if spec.reason_required and not reason:
         raise TransitionError("reason_required", f"Give a reason: a case is not {spec.past} without one.")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise TransitionError(
+            "reason_too_long",
+            f"The reason has {len(reason):,} characters; keep it to {REASON_MAX_LENGTH:,} (a few sentences).",
+        )
 
     try:
         with transaction.atomic():

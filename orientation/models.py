@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django_fsm import FSMField, transition
 
-from movements.models import AppendOnlyModel, Language, Person
+from movements.models import AppendOnlyModel, Language, Person, reason_field
 
 
 class Curriculum(models.TextChoices):
@@ -138,7 +138,7 @@ class AttendanceChange(AppendOnlyModel):
     new_status = models.CharField(max_length=10, choices=AttendanceStatus.choices)
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     changed_at = models.DateTimeField(default=timezone.now)
-    reason = models.TextField(blank=True)
+    reason = reason_field()
 
     class Meta:
         ordering = ["-changed_at", "-id"]

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from movements.models import CaseState, Person
+from movements.models import REASON_MAX_LENGTH, CaseState, Person
 from orientation.models import (
     ATTENDED, Attendance, AttendanceChange, AttendanceStatus, Enrolment, Session, SessionState,
 )
@@ -148,6 +148,11 @@ def record_roll_call(day, marks, *, by, reason=""):
     Returns a RollCallResult. Raises OrientationError (and saves nothing) on any problem.
     """
     reason = (reason or "").strip()
+    if len(reason) > REASON_MAX_LENGTH:
+        raise OrientationError(
+            "reason_too_long",
+            f"The reason has {len(reason):,} characters; keep it to {REASON_MAX_LENGTH:,} (a sentence or two).",
+        )
     valid = set(AttendanceStatus.values)
     with transaction.atomic():
         session = Session.objects.select_for_update().get(pk=day.session_id)

@@ -142,7 +142,7 @@ def roll_call(request, code, number):
             for enrolment in enrolments:
                 marks.setdefault(enrolment.pk, AttendanceStatus.PRESENT)
         try:
-            reason = request.POST.get("reason", "").replace("\x00", "")[:500]
+            reason = request.POST.get("reason", "").replace("\x00", "")
             result = services.record_roll_call(day, marks, by=request.user, reason=reason)
         except services.OrientationError as e:
             error = e.message

@@ -16,7 +16,7 @@ from movements.forms import (
     CaseFilterForm, CaseForm, DocumentFormSet, MemberFormSet, NewCaseMemberFormSet, TransitionForm,
 )
 from movements.models import (
-    FINAL_STATES, PRIORITY_RANK, READINESS_STATES, Case, CaseChange, CaseState, Person, Relationship,
+    FINAL_STATES, PRIORITY_RANK, READINESS_STATES, REASON_MAX_LENGTH, Case, CaseChange, CaseState, Person, Relationship,
 )
 from movements.search import normalize
 
@@ -147,7 +147,12 @@ def case_transition(request, case_number):
     case, access = get_case_for_user(request.user, case_number)
     form = TransitionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "That request was incomplete; reload the page and try again.")
+        if "reason" in form.errors:
+            length = len(request.POST.get("reason", ""))
+            messages.error(request, f"Nothing was changed: the reason has {length:,} characters; keep it to "
+                                    f"{REASON_MAX_LENGTH:,} (a few sentences).")
+        else:
+            messages.error(request, "That request was incomplete; reload the page and try again.")
         return redirect(case_url(case))
     name = form.cleaned_data["transition"]
     try:
