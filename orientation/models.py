@@ -73,6 +73,11 @@ class Session(models.Model):
     def close(self):
         pass
 
+    # Only through orientation.services.change_session_state: operations staff, with a reason, logged.
+    @transition(field=state, source=SessionState.CLOSED, target=SessionState.RUNNING)
+    def reopen(self):
+        pass
+
 
 class SessionDay(models.Model):
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="days")
@@ -142,3 +147,21 @@ class AttendanceChange(AppendOnlyModel):
 
     class Meta:
         ordering = ["-changed_at", "-id"]
+
+
+class SessionChange(AppendOnlyModel):
+    """History of a session's state: who started, closed or reopened it, when, and (reopening) why."""
+
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="state_changes")
+    action = models.CharField(max_length=10)  # start, close, reopen
+    from_state = models.CharField(max_length=10, choices=SessionState.choices)
+    to_state = models.CharField(max_length=10, choices=SessionState.choices)
+    reason = reason_field()
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self):
+        return f"{self.session} {self.from_state} → {self.to_state} ({self.action})"
