@@ -188,3 +188,62 @@ def test_sessions_end_with_the_browser_unless_the_environment_says_otherwise():
     assert session_setting(SESSION_EXPIRE_AT_BROWSER_CLOSE="0").stdout.strip() == "False"
     refused = session_setting(SESSION_EXPIRE_AT_BROWSER_CLOSE="sometimes")
     assert refused.returncode != 0 and "SESSION_EXPIRE_AT_BROWSER_CLOSE='sometimes' is not a boolean" in refused.stderr
+
+
+# --- changing one's own password ------------------------------------------------------------------------------
+
+NEW_PASSWORD = "long-enough-and-new-42"
+
+
+def test_the_header_links_to_the_password_change_page(ops):
+    page = logged_in(ops).get("/").content.decode()
+
+    assert '<a class="link" href="/accounts/password_change/">Password</a>' in page
+
+
+def test_a_user_changes_their_password_stays_logged_in_and_logs_in_with_the_new_one(ops):
+    client = Client()
+    assert client.post("/accounts/login/", {"username": "olga", "password": PASSWORD}).status_code == 302
+
+    form = client.get("/accounts/password_change/")
+    changed = client.post("/accounts/password_change/", {
+        "old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD,
+    })
+
+    assert form.status_code == 200 and "Change your password" in form.content.decode()
+    assert changed.status_code == 302 and changed["Location"] == "/accounts/password_change/done/"
+    assert "Password changed" in client.get(changed["Location"]).content.decode()
+    assert client.get("/").status_code == 200  # still logged in
+    again = Client()
+    assert again.post("/accounts/login/", {"username": "olga", "password": PASSWORD}).status_code == 200
+    assert again.post("/accounts/login/", {"username": "olga", "password": NEW_PASSWORD}).status_code == 302
+
+
+@pytest.mark.parametrize("old, new1, new2, message", [
+    ("not-my-password", NEW_PASSWORD, NEW_PASSWORD, "Your old password was entered incorrectly"),
+    (PASSWORD, NEW_PASSWORD, NEW_PASSWORD + "x", "The two password fields didn’t match."),
+    (PASSWORD, "12345678", "12345678", "This password is too common."),
+    (PASSWORD, "short", "short", "This password is too short."),
+])
+def test_a_wrong_old_password_or_a_weak_new_one_is_refused_with_a_plain_message(ops, old, new1, new2, message):
+    client = logged_in(ops)
+
+    response = client.post("/accounts/password_change/",
+                           {"old_password": old, "new_password1": new1, "new_password2": new2})
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    ops.refresh_from_db()
+    assert ops.check_password(PASSWORD)
+
+
+def test_visitors_who_are_not_logged_in_are_sent_to_log_in(client):
+    response = client.get("/accounts/password_change/")
+
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_the_admins_own_password_page_keeps_the_admins_look(superuser):
+    page = logged_in(superuser).get("/admin/password_change/").content.decode()
+
+    assert 'id="site-name"' in page and "Change your password" not in page
