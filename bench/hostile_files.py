@@ -142,9 +142,10 @@ def shared_strings_xlsx(path, count=3_000_000):
 
 def every_cell_wrong_csv(path, rows=100_000, size=9_500_000):
     wrong = ["x", "y", "Q", "1", "2", "", "Q", "31/02", "ZZ", "0", "ZZ", "asap", "1", "31/02", "ZZZZ"]
-    line = ",".join(wrong) + ","
-    padding = max(0, size // rows - len(line) - 2)
-    wrong[5] = "\u0661" * (padding // 2)  # native_name has no character check: pad it with Arabic digits
+    line = len((",".join(wrong) + "\r\n").encode())
+    # native_name (the sixth column) is wrong by a control character, and padded with Arabic digits (2 bytes
+    # each) to the size
+    wrong[5] = "\u0661" * max(0, (size // rows - line - 1) // 2) + "\x07"
     with open(path, "w", encoding="utf-8", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(HEADER)
@@ -202,15 +203,15 @@ def measure(path):
     databases = setup_databases(verbosity=0, interactive=False)
     try:
         data = Path(path).read_bytes()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         report = run_import(data, Path(path).name, dry_run=True)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
         teardown_databases(databases, verbosity=0)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     first = report.errors[0].message if report.errors else report.summary()
     print(json.dumps({
-        "file": Path(path).name, "size_mb": len(data) / 1_048_576, "peak_mb": peak_mb, "seconds": seconds,
+        "file": Path(path).name, "size_mb": len(data) / 1_000_000, "peak_mb": peak_mb, "seconds": seconds, "cpu": cpu,
         "errors": report.error_count, "kept": len(report.errors), "report_kb": len(json.dumps(report.as_dict())) / 1024,
         "outcome": first[:150],
     }))
@@ -225,7 +226,9 @@ def main():
         folder = keep or Path(temporary)
         folder.mkdir(parents=True, exist_ok=True)
         build(folder)
-        print(f"{'file':<22} {'size':>8} {'peak':>9} {'time':>7} {'errors':>10} {'kept':>5} {'report':>8}  outcome")
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: 'time' is wall time, 'cpu' this "
+              "process's; size in MB (10^6 bytes), peak resident memory in MiB")
+        print(f"{'file':<22} {'size':>8} {'peak':>9} {'time':>7} {'cpu':>7} {'errors':>10} {'kept':>5} {'report':>8}  outcome")
         for name, _ in FILES:
             result = subprocess.run(
                 [sys.executable, __file__, "--measure", str(folder / name)], capture_output=True, text=True,
@@ -235,7 +238,7 @@ def main():
                 print(f"{name}: failed\n{result.stderr[-2000:]}")
                 continue
             r = json.loads(result.stdout.strip().splitlines()[-1])
-            print(f"{r['file']:<22} {r['size_mb']:>6.1f}MB {r['peak_mb']:>7.0f}MB {r['seconds']:>6.1f}s "
+            print(f"{r['file']:<22} {r['size_mb']:>6.1f}MB {r['peak_mb']:>7.0f}MB {r['seconds']:>6.1f}s {r['cpu']:>6.1f}s "
                   f"{r['errors']:>10,} {r['kept']:>5} {r['report_kb']:>6.0f}KB  {r['outcome']}")
 
 
