@@ -274,6 +274,18 @@ def test_an_endless_cell_is_refused_and_shown_cut_with_its_length(kind):
 
 
 @pytest.mark.django_db
+def test_the_error_page_shows_an_endless_cell_cut_with_its_length(ops, client):
+    rows = sample_rows()
+    rows[3]["native_name"] = "ع" * 50_000
+    client.force_login(ops)
+
+    page = client.get(upload(client, to_csv(rows), "long.csv").url).content.decode()
+
+    assert "(50,000 characters)" in page and "ع" * 61 not in page
+    assert ReferralUpload.objects.get().report["errors"][0]["length"] == 50_000
+
+
+@pytest.mark.django_db
 def test_a_name_just_over_its_limit_gets_the_names_message_with_its_start_shown():
     rows = sample_rows()
     rows[0]["family_name"] = "K" * 150
