@@ -49,6 +49,17 @@ def env_list(name, default):
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_choices(name, default, allowed):
+    """A comma-separated list whose every item is one of `allowed`."""
+    values = env_list(name, default)
+    unknown = [value for value in values if value not in allowed]
+    if unknown or not values:
+        raise ImproperlyConfigured(
+            f"{name}={os.environ.get(name)!r} is not a list of {', '.join(allowed)} (comma-separated)."
+        )
+    return values
+
+
 def parse_database_url(url, base_dir):
     """Turn `sqlite:///path` or `postgres://user:pass@host:port/name` into a DATABASES entry."""
     parts = urlsplit(url)

@@ -4,11 +4,12 @@ Development works with no variables set (SQLite, DEBUG on). Production is DEBUG=
 SECRET_KEY and ALLOWED_HOSTS must be given; `manage.py check --deploy` is clean in that mode.
 """
 
+import datetime
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str, parse_database_url
+from config.env import env_bool, env_choices, env_int, env_list, env_str, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "movements",
     "orientation",
     "travel",
@@ -49,6 +51,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "movements.middleware.SecurityHeadersMiddleware",  # CSP, Permissions-Policy; nothing behind log-in cached
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -57,6 +60,7 @@ MIDDLEWARE = [
     "movements.middleware.NulPathNotFoundMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out log-in into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -97,6 +101,28 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# Brute-force protection (django-axes): after SAFAR_LOGIN_FAILURE_LIMIT failed log-ins for one user name, or from
+# one address, further log-ins (the right password included) are refused for SAFAR_LOGIN_COOLOFF_MINUTES.
+# An administrator unlocks early in the admin (Axes › Access attempts) or with `manage.py axes_reset_username NAME`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out request before any password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("SAFAR_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("SAFAR_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+# Each parameter locks on its own: a user name from any address, an address whatever the user name. Offices behind
+# one shared address can set SAFAR_LOGIN_LOCKOUT_BY=username or username+ip_address (the two together).
+_LOCKOUT_BY = {"username": "username", "ip_address": "ip_address", "username+ip_address": ["username", "ip_address"]}
+AXES_LOCKOUT_PARAMETERS = [
+    _LOCKOUT_BY[choice] for choice in env_choices("SAFAR_LOGIN_LOCKOUT_BY", ["username", "ip_address"], _LOCKOUT_BY)
+]
+AXES_RESET_ON_SUCCESS = True  # a successful log-in forgets that user's earlier typos
+# Failures while locked out do not push the end of the lockout further: the page can say when to try again.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "movements.login_lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "movements.login_lockout.client_address"
+AXES_VERBOSE = False
+
 LANGUAGE_CODE = "en"
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Dushanbe")
 USE_I18N = True
@@ -119,13 +145,16 @@ STORAGES = {
 # Uploads (referral files): refuse anything larger than this before reading it.
 SAFAR_MAX_UPLOAD_BYTES = env_int("SAFAR_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
 SAFAR_MAX_IMPORT_ROWS = env_int("SAFAR_MAX_IMPORT_ROWS", 100_000, minimum=1)
+# An XLSX upload is a ZIP archive: the most its parts may unpack to (a ZIP bomb is refused before it is read).
+SAFAR_MAX_XLSX_UNPACKED_BYTES = env_int("SAFAR_MAX_XLSX_UNPACKED_BYTES", 100 * 1024 * 1024, minimum=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SAFAR_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
-# django-import-export (the admin's case export): only users who may view cases, formulas neutralised.
+# django-import-export (the admin's case export): only users who may view cases. Formulas are neutralised by the
+# resources (movements.spreadsheets: a leading quote); import-export's own escaping only drops a leading "=".
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
-IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 
 # The read-only status API (exchange/api.py): tokens per user, session log-in for the browsable pages.
 REST_FRAMEWORK = {
@@ -176,6 +205,8 @@ SAFAR_PREGNANCY_MAX_WEEKS_MULTIPLE = env_int("SAFAR_PREGNANCY_MAX_WEEKS_MULTIPLE
 # Security: strict in production, relaxed for the development server on plain HTTP.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
+# A log-in ends when the browser closes (shared office computers), and after SESSION_COOKIE_AGE at the latest.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -188,6 +219,9 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     if env_bool("BEHIND_TLS_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind the TLS proxy, the client's address is the last one the proxy appended to X-Forwarded-For (the log-in
+# lockout counts by address); otherwise it is the connection's.
+SAFAR_CLIENT_ADDRESS_FROM_PROXY = not DEBUG and env_bool("BEHIND_TLS_PROXY", False)
 
 LOGGING = {
     "version": 1,

@@ -5,6 +5,13 @@ from django.urls import include, path
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Our own template names: the admin's password pages keep theirs (registration/password_change_*.html).
+    path("accounts/password_change/",
+         auth_views.PasswordChangeView.as_view(template_name="registration/change_password.html"),
+         name="password_change"),
+    path("accounts/password_change/done/",
+         auth_views.PasswordChangeDoneView.as_view(template_name="registration/password_changed.html"),
+         name="password_change_done"),
     path("admin/", admin.site.urls),
     path("orientation/", include("orientation.urls")),
     path("", include("exchange.urls")),

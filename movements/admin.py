@@ -1,31 +1,63 @@
 """The admin edits data, never states: a case's state changes only through movements.transitions."""
 
 from django.contrib import admin
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models.constants import LOOKUP_SEP
 from import_export import fields, resources
 from import_export.admin import ExportMixin
 
 from movements.access import access_for
 from movements.forms import MedicalExamForm, TravelMedicalNeedsForm
 from movements.models import Case, CaseTransition, MedicalExam, Person, TravelDocument, TravelMedicalNeeds
+from movements.spreadsheets import neutralise
+
+# What a role may not see, and so neither read in a form nor filter a list on: field -> the Access property that
+# allows it. Whole models too (medical records; travel needs and pregnancies).
+HIDDEN_FIELDS = {
+    Person: {"phone": "can_see_contact", "visa_reference": "can_see_documents"},
+    TravelDocument: {"number": "can_see_documents", "mrz_line1": "can_see_documents",
+                     "mrz_line2": "can_see_documents"},
+    Case: {"hold_reason": "can_see_clearance_details", "hold_category": "can_see_clearance_details",
+           "blockers": "can_see_clearance_details"},
+    # A transition's data tells what kind of hold it was.
+    CaseTransition: {"reason": "can_see_clearance_details", "data": "can_see_clearance_details"},
+}
+HIDDEN_MODELS = {MedicalExam: "can_see_medical", TravelMedicalNeeds: "can_see_clearance_details"}
+
+
+def hidden_fields(model, access):
+    return [name for name, allowed_by in HIDDEN_FIELDS.get(model, {}).items() if not getattr(access, allowed_by)]
+
+
+def may_look_up(access, model, lookup):
+    """May this user filter `model` by `lookup` (`phone__startswith`, `members__visa_reference`, …)? Not through
+    any field, or into any model, that their role may not see."""
+    for part in lookup.split(LOOKUP_SEP):
+        if model in HIDDEN_MODELS and not getattr(access, HIDDEN_MODELS[model]):
+            return False
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return True  # the rest is a lookup or a transform (icontains, year, …)
+        if part in hidden_fields(model, access):
+            return False
+        if not field.is_relation or field.related_model is None:
+            return True
+        model = field.related_model
+    return not (model in HIDDEN_MODELS and not getattr(access, HIDDEN_MODELS[model]))
 
 
 class PrivacyMixin:
-    """Hide contact details and document numbers from staff whose role may not see them."""
-
-    contact_fields = ()
-    document_fields = ()
-    clearance_fields = ()  # hold and transition reasons: operations and medical staff only
+    """Hide contact details, document numbers and clearance details from staff whose role may not see them, in
+    the forms and in the lists' filters alike (HIDDEN_FIELDS)."""
 
     def hidden_fields(self, request):
-        access = access_for(request.user)
-        hidden = []
-        if not access.can_see_contact:
-            hidden += self.contact_fields
-        if not access.can_see_documents:
-            hidden += self.document_fields
-        if not access.can_see_clearance_details:
-            hidden += self.clearance_fields
-        return hidden
+        return hidden_fields(self.model, access_for(request.user))
+
+    def lookup_allowed(self, lookup, value, request):
+        if not may_look_up(access_for(request.user), self.model, lookup):
+            return False  # the change list answers 400, as for any lookup it does not allow
+        return super().lookup_allowed(lookup, value, request)
 
     def get_readonly_fields(self, request, obj=None):
         hidden = self.hidden_fields(request)
@@ -59,8 +91,6 @@ class PersonInline(StatePolicyMixin, PrivacyMixin, admin.TabularInline):
     extra = 0
     fields = ("progres_individual_id", "relationship", "family_name", "given_name", "native_name", "sex",
               "date_of_birth", "nationality", "phone", "special_needs", "visa_reference")
-    contact_fields = ("phone",)
-    document_fields = ("visa_reference",)
     show_change_link = True
 
     def has_add_permission(self, request, obj=None):
@@ -77,7 +107,6 @@ class CaseTransitionInline(PrivacyMixin, admin.TabularInline):
     extra = 0
     fields = ("at", "actor", "transition", "from_state", "to_state", "reason")
     readonly_fields = fields
-    clearance_fields = ("reason",)
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -87,7 +116,14 @@ class CaseTransitionInline(PrivacyMixin, admin.TabularInline):
         return False
 
 
-class CaseResource(resources.ModelResource):
+class NeutralisedResource(resources.ModelResource):
+    """Every text cell of an export neutralised, as DESIGN.md requires of every export (movements.spreadsheets)."""
+
+    def export_field(self, field, instance, **kwargs):
+        return neutralise(super().export_field(field, instance, **kwargs))
+
+
+class CaseResource(NeutralisedResource):
     """The admin's case list export: status data only — no names, phones, documents or medical data."""
 
     state = fields.Field(attribute="state", column_name="state")
@@ -102,7 +138,6 @@ class CaseResource(resources.ModelResource):
 @admin.register(Case)
 class CaseAdmin(StatePolicyMixin, PrivacyMixin, ExportMixin, admin.ModelAdmin):
     resource_classes = [CaseResource]
-    clearance_fields = ("hold_reason", "hold_category")
     list_display = ("case_number", "progres_case_id", "state", "priority", "destination_country", "blocker_count")
     list_filter = ("state", "priority", "destination_country")
     search_fields = ("case_number", "progres_case_id", "members__search_text")
@@ -127,7 +162,6 @@ class TravelDocumentInline(StatePolicyMixin, PrivacyMixin, admin.TabularInline):
     model = TravelDocument
     extra = 0
     fields = ("document_type", "number", "issuing_country", "expiry_date", "mrz_line1", "mrz_line2")
-    document_fields = ("number", "mrz_line1", "mrz_line2")
     policy_column = "documents"
 
     def case_of(self, person):
@@ -150,8 +184,6 @@ class PersonAdmin(StatePolicyMixin, PrivacyMixin, admin.ModelAdmin):
     search_fields = ("progres_individual_id", "search_text", "case__case_number")
     list_select_related = ("case",)
     raw_id_fields = ("case",)
-    contact_fields = ("phone",)
-    document_fields = ("visa_reference",)
     inlines = [TravelDocumentInline]
 
     def case_of(self, person):
@@ -169,7 +201,6 @@ class CaseTransitionAdmin(PrivacyMixin, admin.ModelAdmin):
     list_display = ("at", "case", "actor", "transition", "from_state", "to_state")
     list_filter = ("transition", "to_state")
     search_fields = ("case__case_number",)
-    clearance_fields = ("reason", "data")  # a hold's category tells what kind of hold it is
     list_select_related = ("case",)
 
     def has_add_permission(self, request):

@@ -10,7 +10,8 @@ from django.utils import timezone
 from movements.phones import PhoneError, international, parse_phone
 from movements.search import LATIN_NAME
 from movements.models import (
-    Case, HoldCategory, MedicalExam, Person, Relationship, TravelDocument, TravelMedicalNeeds,
+    REASON_MAX_LENGTH, Case, HoldCategory, MedicalExam, Person, Relationship, TravelDocument,
+    TravelMedicalNeeds,
 )
 from movements.transitions import SPECS
 
@@ -264,7 +265,7 @@ DocumentFormSet = inlineformset_factory(
 
 class TransitionForm(forms.Form):
     transition = forms.ChoiceField(choices=[(name, spec.label) for name, spec in SPECS.items()])
-    reason = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(required=False, max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}))
     version = forms.IntegerField(min_value=1)
     category = forms.ChoiceField(required=False, choices=[("", "—")] + list(HoldCategory.choices))
 

@@ -239,6 +239,7 @@ def record_exam(exam, *, by):
     """Save a medical exam; an active-TB result puts the person's case on hold, with the reason logged."""
     from movements import transitions
 
+    exam.clean_fields(exclude=[f.name for f in exam._meta.fields if f.name != "notes"])  # capped, whoever calls
     with transaction.atomic():
         exam.recorded_by = exam.recorded_by or by
         exam.save()

@@ -1,9 +1,15 @@
-from movements.views.errors import page_not_found
+from django.conf import settings
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+
+from movements.views.errors import bad_request, page_not_found
 
 
 class NulPathNotFoundMiddleware:
     """No address holds a NUL character, and PostgreSQL refuses one in any query: answer 404 before a view
-    would send it to the database (a 500 otherwise)."""
+    would send it to the database (a 500 otherwise). In the admin, whose list filters (`?state=%00`) reach the
+    database unchecked, a NUL in the query string is a bad request: 400. (Our own pages check their filters
+    with forms, which refuse a NUL with a message.)"""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -11,4 +17,50 @@ class NulPathNotFoundMiddleware:
     def __call__(self, request):
         if "\x00" in request.path:
             return page_not_found(request)
+        if request.path.startswith(reverse("admin:index")) and any(
+            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+        ):
+            return bad_request(request)
         return self.get_response(request)
+
+
+# Only our own scripts, styles, images and fonts; no plugins, no framing, forms post only here. The templates hold
+# no inline script, no inline style and no event-handler attribute (tests/test_hardening_web.py checks the pages).
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+# Browser features the app never uses, denied to it and to anything it could ever embed.
+PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in [
+    "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media", "geolocation", "gyroscope", "hid",
+    "magnetometer", "microphone", "midi", "payment", "screen-wake-lock", "serial", "usb", "xr-spatial-tracking",
+])
+
+
+class SecurityHeadersMiddleware:
+    """A strict Content-Security-Policy on pages, a Permissions-Policy on everything, and no caching of anything
+    served behind log-in: every such page and download carries personal data, and a shared office computer's
+    browser cache (or its back button after log-out) must not keep it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.get("Content-Type", "").startswith("text/html") and not (
+            settings.DEBUG and response.status_code >= 400  # Django's debug pages style themselves inline
+        ):
+            response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)  # Cache-Control: max-age=0, no-cache, no-store, must-revalidate, private
+        return response

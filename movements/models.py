@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models, transaction
 from django.utils.functional import cached_property
 from django.db.models import F, Q
@@ -154,6 +154,22 @@ PRIORITY_RANK = models.Case(
 PROGRES_ID_PATTERN = re.compile(r"^[0-9A-Z][0-9A-Z-]{4,39}$")
 CATEGORY_PATTERN = re.compile(r"^[A-Z]{1,10}$")
 
+# Free text is capped at what a person writes (a 5,000,000-character case note was once accepted and shown to
+# every role): forms say so field by field, and the validators cover the admin; services check reasons themselves.
+NOTE_MAX_LENGTH = 5000
+REASON_MAX_LENGTH = 2000
+
+
+def note_field(verbose_name=None, **kwargs):
+    return models.TextField(verbose_name, blank=True, max_length=NOTE_MAX_LENGTH,
+                            validators=[MaxLengthValidator(NOTE_MAX_LENGTH)], **kwargs)
+
+
+def reason_field(**kwargs):
+    return models.TextField(blank=True, max_length=REASON_MAX_LENGTH, validators=[MaxLengthValidator(REASON_MAX_LENGTH)],
+                            **kwargs)
+
+
 progres_id_validator = RegexValidator(
     PROGRES_ID_PATTERN,
     "Use the proGres id as UNHCR writes it: capital letters, digits and dashes, e.g. 123-45C67890.",
@@ -241,10 +257,10 @@ class Case(ConcurrentTransitionMixin, models.Model):
     state_changed_at = models.DateTimeField(default=timezone.now)
     held_from = models.CharField(max_length=20, choices=CaseState.choices, blank=True)
     hold_category = models.CharField(max_length=10, choices=HoldCategory.choices, blank=True)
-    hold_reason = models.TextField(blank=True)
+    hold_reason = reason_field()
     decision_date = models.DateField(null=True, blank=True)
     planned_travel_date = models.DateField(null=True, blank=True)
-    notes = models.TextField(blank=True, help_text="Read by every role that sees the case, UNHCR included: no medical details.")
+    notes = note_field(help_text="Read by every role that sees the case, UNHCR included: no medical details.")
 
     # Optimistic concurrency for edits and transitions: a form posts the version it was drawn from.
     version = models.PositiveIntegerField(default=1)
@@ -613,7 +629,7 @@ class CaseTransition(AppendOnlyModel):
     transition = models.CharField(max_length=20)
     from_state = models.CharField(max_length=20, choices=CaseState.choices, blank=True)
     to_state = models.CharField(max_length=20, choices=CaseState.choices)
-    reason = models.TextField(blank=True)
+    reason = reason_field()
     # Facts of the change, as the timeline and audits read them (a hold's category, a booking's departure).
     data = models.JSONField(default=dict, blank=True)
 
@@ -679,7 +695,7 @@ class MedicalExam(models.Model):
     outcome = models.CharField("outcome profile", max_length=2, choices=OutcomeProfile.choices, blank=True)
     tb_status = models.CharField("TB status", max_length=10, choices=TBStatus.choices, blank=True)
     fit_to_travel = models.BooleanField(null=True, blank=True, help_text="Fit-to-travel checks: the result.")
-    notes = models.TextField("confidential notes", blank=True)
+    notes = note_field("confidential notes")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)
 
@@ -780,6 +796,9 @@ class ReferralUpload(models.Model):
     size = models.PositiveIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices)
     report = models.JSONField(default=dict)
+    # What the list of uploads shows, so that it never loads a report (they can be large).
+    row_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     uploaded_at = models.DateTimeField(default=timezone.now)
     imported_at = models.DateTimeField(null=True, blank=True)
@@ -790,3 +809,9 @@ class ReferralUpload(models.Model):
 
     def __str__(self):
         return f"{self.filename} ({self.get_status_display().lower()})"
+
+    def keep_report(self, report):
+        """Store an ImportReport: its bounded dictionary, and the counts the list of uploads shows."""
+        self.report = report.as_dict()
+        self.row_count = report.rows
+        self.error_count = report.error_count

@@ -9,14 +9,16 @@ members) to change — the same rule as the case form's (`models.STATE_POLICY`, 
 
 import csv
 import datetime
+import functools
 import hashlib
 import io
 import re
+import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 
-import phonenumbers
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -24,13 +26,17 @@ from django.core.exceptions import ValidationError
 
 from movements import case_edits
 from movements.history import actor_label
+from movements import workbook_reader
 from movements.countries import COUNTRIES, ICAO_SPECIAL_NATIONALITIES
 from movements.models import (
     CATEGORY_PATTERN, PROGRES_ID_PATTERN, Case, CaseChange, CaseNumberCounter, CaseState, CaseTransition, Person,
     Priority, Relationship, Sex,
 )
+from movements.phones import PhoneError, parse_phone
 from movements.search import LATIN_NAME, person_search_text
+from movements.spreadsheets import FORMULA_STARTS
 from movements.ssr import parse_ssr
+from movements.workbook_reader import cut
 
 REQUIRED = [
     "progres_case_id", "progres_individual_id", "relationship", "family_name", "given_name", "sex",
@@ -41,11 +47,19 @@ COLUMNS = REQUIRED + OPTIONAL
 CASE_COLUMNS = ["destination_country", "priority", "submission_category", "referral_date"]
 PERSON_FIELDS = [
     "relationship", "family_name", "given_name", "native_name", "sex", "date_of_birth", "nationality", "phone",
-    "special_needs",
+    "phone_region", "special_needs",
 ]
 MAX_COLUMNS = 100
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LOOKUP_CHUNK = 500  # below SQLite's limit on query parameters
+# Hostile files: no value of the contract is longer than 200 characters, so a cell is kept to its first 1,000
+# (and refused); an error shows a few dozen characters of a value, never the whole of it.
+MAX_CELL_CHARS = 1000
+SHOWN_VALUE_CHARS = 60
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: no name, date or code holds one
+# A report keeps the first errors of each kind and counts the rest: a file with every cell wrong has millions.
+MAX_ISSUES_PER_KIND = 50
+MAX_ISSUES = 500
+MAX_OMITTED_KINDS = 100
 RELATIONSHIPS = tuple(Relationship.values)
 SEXES = tuple(Sex.values)
 PRIORITIES = tuple(Priority.values)
@@ -67,42 +81,147 @@ CODED_COLUMNS = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImportIssue:
     row: int | None  # None: about the file as a whole
     column: str
     value: str
     message: str
+    length: int | None = None  # the value's whole length, when only its start is shown
+
+    def __post_init__(self):
+        # What a file holds is shown cut and with its control characters drawn (PostgreSQL refuses a NUL in
+        # text and JSON), so that an error report is as small and as storable as the file is hostile.
+        if (type(self.value) is str and len(self.value) <= SHOWN_VALUE_CHARS and len(self.column) <= SHOWN_VALUE_CHARS
+                and self.value.isprintable() and self.column.isprintable() and self.message.isprintable()):
+            return  # nearly every issue: nothing to cut or draw
+        length = getattr(self.value, "length", len(self.value))
+        if length > SHOWN_VALUE_CHARS:
+            object.__setattr__(self, "value", self.value[:SHOWN_VALUE_CHARS] + "…")
+            object.__setattr__(self, "length", self.length or length)
+        object.__setattr__(self, "value", visible(str(self.value)))
+        object.__setattr__(self, "column", visible(shorten(self.column)))
+        object.__setattr__(self, "message", visible(self.message))
 
     def __str__(self):
         where = f"row {self.row}" if self.row else "file"
         column = f", {self.column}" if self.column else ""
         value = f" {self.value!r}" if self.value != "" else ""
+        if self.length:
+            value += f" ({self.length:,} characters)"
         return f"{where}{column}:{value} {self.message}"
 
+    @property
+    def shown_value(self):
+        return f"{self.value} ({self.length:,} characters)" if self.length else self.value
+
     def as_dict(self):
-        return {"row": self.row, "column": self.column, "value": self.value, "message": self.message}
+        data = {"row": self.row, "column": self.column, "value": self.value, "message": self.message}
+        if self.length:
+            data["length"] = self.length
+        return data
+
+
+def visible(text):
+    """Draw control characters as their Unicode pictures (NUL as ␀), other text unchanged."""
+    return text if text.isprintable() else CONTROL_CHARACTER.sub(_picture, text)
+
+
+def _picture(match):
+    code = ord(match.group())
+    return chr(0x2400 + code) if code < 0x20 else "␡" if code == 0x7F else "�"
+
+
+def shorten(text, limit=SHOWN_VALUE_CHARS):
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def issue_kind(issue):
+    """What an error says without its particulars (values, row numbers, case ids): errors of one kind in one
+    column are summarised together once there are many."""
+    return issue.column, _general(issue.message)
+
+
+PARTICULARS = re.compile(r"“[^”]*”|'[^']*'|\S*\d\S*|\b[A-Z]{2,}\b")
+RUN_OF_PARTICULARS = re.compile(r"…(?:[ ,;/]+…)+")
+
+
+@functools.lru_cache(maxsize=1024)
+def _general(message):
+    return RUN_OF_PARTICULARS.sub("…", PARTICULARS.sub("…", message))
+
+
+class IssueList(list):
+    """A report's errors: every one counted, the first MAX_ISSUES_PER_KIND of each kind kept (MAX_ISSUES in all),
+    the others summarised per kind. A normal file keeps every error; a file with every cell wrong keeps a page."""
+
+    def __init__(self, issues=()):
+        super().__init__()
+        self.total = 0
+        self.kept_per_kind = Counter()
+        self.omitted = {}  # (column, kind) -> [count, first omitted issue]
+        self.extend(issues)
+
+    def append(self, issue):
+        self.total += 1
+        kind = issue_kind(issue)
+        if len(self) < MAX_ISSUES and self.kept_per_kind[kind] < MAX_ISSUES_PER_KIND:
+            self.kept_per_kind[kind] += 1
+            super().append(issue)
+            return
+        if kind not in self.omitted and len(self.omitted) >= MAX_OMITTED_KINDS:
+            kind = ("", "other")
+        entry = self.omitted.setdefault(kind, [0, issue])
+        entry[0] += 1
+
+    def extend(self, issues):
+        for issue in issues:
+            self.append(issue)
+
+    def summaries(self):
+        """One line per kind of error left out: "… and 12,408 more rows with this problem in date_of_birth: …"."""
+        lines = []
+        for (column, kind), (count, first) in sorted(self.omitted.items(), key=lambda item: _issue_order(item[1][1])):
+            if kind == "other":
+                lines.append({"column": "", "count": count,
+                              "text": f"… and {count:,} more error{'s' if count != 1 else ''} of other kinds"})
+                continue
+            rows = f"{count:,} more row{'s' if count != 1 else ''}"
+            place = f" in {column}" if column else ""
+            lines.append({"column": column, "count": count,
+                          "text": f"… and {rows} with this problem{place} (from row {first.row or '-'}): "
+                                  f"{first.message}"})
+        return lines
 
 
 @dataclass
 class ImportReport:
     filename: str
     rows: int = 0
-    errors: list = field(default_factory=list)
+    errors: IssueList = field(default_factory=IssueList)
     new_cases: list = field(default_factory=list)  # progres_case_ids
     new_people: list = field(default_factory=list)  # progres_individual_ids
     updated_people: dict = field(default_factory=dict)  # progres_individual_id -> [field names]
     updated_cases: dict = field(default_factory=dict)  # progres_case_id -> [field names]
     unchanged_people: list = field(default_factory=list)
     applied: bool = False
+    busy: bool = False  # refused because another import of the same people was under way: the file may be fine
 
     @property
     def ok(self):
         return not self.errors
 
+    @property
+    def error_count(self):
+        return getattr(self.errors, "total", len(self.errors))
+
+    @property
+    def omitted(self):
+        return self.errors.summaries() if isinstance(self.errors, IssueList) else []
+
     def summary(self):
         if self.errors:
-            return f"{len(self.errors)} error(s): nothing was imported."
+            return f"{self.error_count:,} error(s): nothing was imported."
         verb = "Imported" if self.applied else "Would import"
         return (
             f"{verb} {self.rows} row(s): {len(self.new_cases)} new case(s), {len(self.new_people)} new "
@@ -112,6 +231,7 @@ class ImportReport:
     def as_dict(self):
         return {
             "filename": self.filename, "rows": self.rows, "errors": [e.as_dict() for e in self.errors],
+            "error_count": self.error_count, "omitted": self.omitted,
             "new_cases": self.new_cases, "new_people": self.new_people, "updated_people": self.updated_people,
             "updated_cases": self.updated_cases, "unchanged_people": self.unchanged_people, "applied": self.applied,
         }
@@ -159,66 +279,76 @@ def _read_csv(data):
     try:
         header = next(reader, None)
     except csv.Error as e:
-        raise FileRefused(f"The header row cannot be read as CSV: {e}.") from None
+        raise FileRefused(f"The header row cannot be read as CSV: {_csv_problem(e)}.") from None
     if header is None or not any(cell.strip() for cell in header):
         raise FileRefused("The file is empty." if not text.strip() else "The first row (the header) is empty.")
+    header = [_capped(cell) for cell in header]
     while header and not header[-1].strip():
         header.pop()  # spreadsheets export trailing empty columns as "a,b,c,"
 
     def rows():
         try:
             for number, cells in enumerate(reader, start=2):
-                yield number, cells
+                yield number, [_capped(cell) for cell in cells]
         except csv.Error as e:
-            raise FileRefused(f"Row {reader.line_num} cannot be read as CSV: {e}.") from None
+            raise FileRefused(f"Row {reader.line_num} cannot be read as CSV: {_csv_problem(e)}.") from None
 
     return header, rows()
 
 
-def _cell_text(value):
-    if value is None:
-        return ""
-    if isinstance(value, datetime.datetime):
-        return value.date().isoformat()  # a date cell; every column of the contract holds dates, not times
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+def _csv_problem(error):
+    if "field larger than field limit" in str(error):
+        return (f"a cell holds more than {csv.field_size_limit():,} characters, and no value of a referral file "
+                f"has more than {MAX_CELL_CHARS:,}")
+    return str(error)
+
+
+def _capped(text):
+    """A cell as kept for checking: whole up to MAX_CELL_CHARS characters, else its start (and its length)."""
+    return cut(text, MAX_CELL_CHARS)
 
 
 def _read_xlsx(data):
-    from openpyxl import load_workbook
-
+    """The first worksheet's rows, within bounds (movements.workbook_reader): a ZIP bomb is refused unread."""
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as e:  # noqa: BLE001 — a damaged workbook fails in many ways inside openpyxl and its XML parser
-        raise FileRefused(f"The file cannot be read as an XLSX workbook ({type(e).__name__}).") from None
-    if not workbook.worksheets:
-        raise FileRefused("The workbook has no worksheet.")
-    sheet = workbook.worksheets[0]
-    iterator = sheet.iter_rows(values_only=True)
-    try:
-        first = next(iterator, None)
-    except Exception as e:  # openpyxl raises many kinds on damaged sheets
+        rows = workbook_reader.read_rows(
+            data, max_unpacked=settings.SAFAR_MAX_XLSX_UNPACKED_BYTES, max_chars=MAX_CELL_CHARS,
+            # every distinct text of a file of the row limit, and a header
+            max_strings=settings.SAFAR_MAX_IMPORT_ROWS * len(COLUMNS) + MAX_COLUMNS, width=MAX_COLUMNS + 1,
+        )
+        number, header = next(rows, (None, None))
+    except workbook_reader.WorkbookRefused as e:
+        raise FileRefused(str(e)) from None
+    except Exception as e:  # noqa: BLE001 — a damaged worksheet fails in many ways inside the XML parser
         raise FileRefused(f"The first worksheet cannot be read ({type(e).__name__}).") from None
-    if first is None or not any(_cell_text(v).strip() for v in first):
-        raise FileRefused("The first worksheet is empty." if first is None else "The first row (the header) is empty.")
-    header = [_cell_text(v) for v in first]
+    if number is None:
+        raise FileRefused("The first worksheet is empty.")
+    if number != 1 or not any(cell.strip() for cell in header):
+        raise FileRefused("The first row (the header) is empty.")
     while header and not header[-1].strip():
         header.pop()
+    if len(header) > MAX_COLUMNS:
+        raise FileRefused(
+            f"The header has more than {MAX_COLUMNS} columns; a referral file has the {len(COLUMNS)} columns of the "
+            f"contract ({', '.join(COLUMNS)})."
+        )
 
-    def rows():
+    def refusing(rows):
         number = 1
         try:
-            for number, values in enumerate(iterator, start=2):
-                yield number, [_cell_text(v) for v in values]
-        except Exception as e:
-            raise FileRefused(f"The worksheet cannot be read past row {number} ({type(e).__name__}).") from None
-        finally:
-            workbook.close()
+            for number, cells in rows:
+                yield number, cells
+        except workbook_reader.WorkbookRefused as e:
+            raise FileRefused(str(e)) from None
+        except zipfile.BadZipFile:
+            raise FileRefused(
+                f"The workbook is damaged after row {number}: its worksheet does not hold what the archive declares "
+                "(size or checksum). Save it again from the spreadsheet program."
+            ) from None
+        except Exception as e:  # noqa: BLE001
+            raise FileRefused(f"The worksheet cannot be read after row {number} ({type(e).__name__}).") from None
 
-    return header, rows()
+    return header, refusing(rows)
 
 
 def check_header(header):
@@ -235,14 +365,14 @@ def check_header(header):
     seen = {}
     for index, name in enumerate(names):
         if name in seen:
-            issues.append(ImportIssue(1, name, header[index], f"column “{name}” appears twice"))
+            issues.append(ImportIssue(1, name, header[index], f"column “{shorten(name)}” appears twice"))
         seen.setdefault(name, index)
     unknown = [header[i] for i, n in enumerate(names) if n not in COLUMNS]
     missing = [c for c in REQUIRED if c not in seen]
     if unknown:
         issues.append(ImportIssue(
-            1, unknown[0], ", ".join(unknown),
-            f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(repr(u) for u in unknown)}; "
+            1, unknown[0], unknown[0] if len(unknown) == 1 else ", ".join(unknown),
+            f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(repr(shorten(u)) for u in unknown)}; "
             f"the contract's columns are {', '.join(COLUMNS)}",
         ))
     if missing:
@@ -273,9 +403,15 @@ class RowChecker:
         """Return (values, issues) for one row; values hold the cleaned values of the valid cells."""
         issues = []
         values = {}
+        cells = raw  # as read, for the messages
 
         def fail(column, message):
-            issues.append(ImportIssue(number, column, raw.get(column, ""), message))
+            issues.append(ImportIssue(number, column, cells.get(column, ""), message))
+
+        # A cell too long for any column, or holding a control character, gets that one error and no other check.
+        unreadable = self._unreadable(cells, fail)
+        unreadable_issues = list(issues)
+        raw = {column: "" if column in unreadable else value for column, value in cells.items()}
 
         for column in REQUIRED:
             if not raw.get(column, "").strip():
@@ -319,20 +455,40 @@ class RowChecker:
             fail("special_needs", message[0].lower() + message[1:])
 
         phone = raw.get("phone", "").strip()
+        values["phone"], values["phone_region"] = "", ""
         if phone:
             try:
-                parsed = phonenumbers.parse(phone, self.region)
-                valid = phonenumbers.is_valid_number(parsed)
-            except phonenumbers.NumberParseException:
-                valid = False
-            if not valid:
-                fail("phone", f"invalid phone number (write it with its country code, e.g. +992 93 123 4567)")
+                read = parse_phone(phone, self.region)
+            except PhoneError as e:
+                fail("phone", f"invalid phone number: {e.message}")
             else:
-                values["phone"] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-        else:
-            values["phone"] = ""
+                values["phone"], values["phone_region"] = read.e164, read.region
         values.setdefault("native_name", "")
+        if unreadable:
+            issues = unreadable_issues + [i for i in issues[len(unreadable_issues):] if i.column not in unreadable]
+            for column in unreadable:
+                values.pop(column, None)
         return values, issues
+
+    @staticmethod
+    def _unreadable(cells, fail):
+        """Columns whose cell no check could accept: refused here whole, so that what a preview accepts, the
+        database can store (PostgreSQL refuses a NUL) and nothing longer than a contract's value is kept."""
+        unreadable = set()
+        for column, value in cells.items():
+            if len(value) < MAX_CELL_CHARS and value.isprintable():
+                continue  # the common case, checked in C
+            length = getattr(value, "length", len(value))
+            if length > MAX_CELL_CHARS:
+                fail(column, f"far too long ({length:,} characters): no value of a referral file has more than "
+                             f"{MAX_CELL_CHARS:,}")
+            elif control := CONTROL_CHARACTER.search(value.strip()):
+                fail(column, f"holds a control character (U+{ord(control.group()):04X}), which no name, date or "
+                             "code has: remove it")
+            else:
+                continue
+            unreadable.add(column)
+        return unreadable
 
 
 # --- the import ----------------------------------------------------------------------------------------
@@ -364,16 +520,61 @@ def run_import(data, filename, *, by=None, dry_run=False):
         return report
 
     # Optional columns the file leaves out keep the values already stored.
-    fields = [f for f in PERSON_FIELDS if f in columns]
+    fields = [f for f in PERSON_FIELDS if f in columns or (f == "phone_region" and "phone" in columns)]
     case_fields = [c for c in CASE_COLUMNS if c in columns]
-    with transaction.atomic():
-        plan = _plan(parsed, report, fields, case_fields)
-        if report.errors or dry_run:
-            transaction.set_rollback(True)
-            return report
-        _apply(plan, report, by=by, via=actor_label(by, f"referral import: {filename}"))
-        report.applied = True
+    try:
+        with transaction.atomic():
+            if not dry_run and not _claim(data):
+                report.busy = True
+                report.errors.append(ImportIssue(None, "", "", BUSY_MESSAGE))
+                return report
+            plan = _plan(parsed, report, fields, case_fields)
+            if report.errors or dry_run:
+                transaction.set_rollback(True)
+                return report
+            _apply(plan, report, by=by, via=actor_label(by, visible(f"referral import: {filename}")))
+            report.applied = True
+    except IntegrityError:
+        # PostgreSQL: another import (of another file) inserted some of these cases or people between our
+        # look-ups and our inserts, and won. Anything else is a fault of ours, and is not hidden.
+        if not _taken_meanwhile(report):
+            raise
+        report.applied, report.busy = False, True
+        report.errors.append(ImportIssue(None, "", "", CONFLICT_MESSAGE))
     return report
+
+
+BUSY_MESSAGE = (
+    "This file is being imported by someone else at this moment: nothing was saved from this attempt. "
+    "Look at the list of imports in a minute: it has most likely been imported already."
+)
+CONFLICT_MESSAGE = (
+    "Another import saved some of the same cases or people while this file was being imported: nothing was "
+    "saved from this file. Check the file again to see what is left to import."
+)
+
+
+def _claim(data):
+    """Take the right to import this very file until the transaction ends; False if another import holds it.
+
+    PostgreSQL: a transaction-level advisory lock keyed by the file's checksum. SQLite writes one transaction at
+    a time (transaction_mode IMMEDIATE), so a second import waits for the first and then finds its rows.
+    """
+    if connection.vendor != "postgresql":
+        return True
+    key = int.from_bytes(hashlib.sha256(b"referral import:" + data).digest()[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
+        return cursor.fetchone()[0]
+
+
+def _taken_meanwhile(report):
+    """Did someone else create, since our look-ups, a case or a person this import was about to create?"""
+    return any(
+        Case.objects.filter(progres_case_id__in=chunk).exists() for chunk in _chunks(report.new_cases)
+    ) or any(
+        Person.objects.filter(progres_individual_id__in=chunk).exists() for chunk in _chunks(report.new_people)
+    )
 
 
 def _check_rows(rows, columns, report):

@@ -1,8 +1,9 @@
 """The project's one rule for text that leaves it in a spreadsheet (CSV or XLSX): formulas are neutralised.
 
 A cell whose text starts with `=`, `+`, `-`, `@`, a tab or a carriage return would be run as a formula by
-Excel or LibreOffice (OWASP "CSV injection"). Such text gets a leading apostrophe, which spreadsheets show as
-plain text. django-import-export's own setting handles only `=`; every export of this project uses this rule.
+Excel or LibreOffice (OWASP "CSV injection"; DESIGN.md, "Status export"). Such text gets a leading apostrophe,
+which spreadsheets show as plain text. django-import-export's own setting handles only `=`; every export of this
+project — the admin's and the UNHCR status export — uses this one function.
 
 Round trip: a name that legitimately starts with one of these characters is exported as `'` + name; whoever
 reads the file back removes exactly one leading apostrophe when the next character is one of them

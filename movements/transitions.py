@@ -16,7 +16,7 @@ from django_fsm import ConcurrentTransition, can_proceed
 
 from movements import hooks, readiness
 from movements.history import actor_label
-from movements.models import Case, CaseState, CaseTransition, HoldCategory
+from movements.models import REASON_MAX_LENGTH, Case, CaseState, CaseTransition, HoldCategory
 
 # Sent after the transaction that changed a case's state commits: sender=Case, case, record.
 case_transitioned = Signal()
@@ -152,6 +152,11 @@ def perform(case, name, *, by, reason="", expected_version=None, via="", perform
     reason = (reason or "").strip()
     if spec.reason_required and not reason:
         raise TransitionError("reason_required", f"Give a reason: a case is not {spec.past} without one.")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise TransitionError(
+            "reason_too_long",
+            f"The reason has {len(reason):,} characters; keep it to {REASON_MAX_LENGTH:,} (a few sentences).",
+        )
     if name == "hold" and params.get("category") not in HoldCategory.values:
         raise TransitionError("category_required",
                               f"Say why the case is held: one of {', '.join(HoldCategory.labels).lower()}.")

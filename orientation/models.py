@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django_fsm import FSMField, transition
 
-from movements.models import AppendOnlyModel, Language, Person
+from movements.models import AppendOnlyModel, Language, Person, reason_field
 
 
 class Curriculum(models.TextChoices):
@@ -71,6 +71,11 @@ class Session(models.Model):
 
     @transition(field=state, source=SessionState.RUNNING, target=SessionState.CLOSED)
     def close(self):
+        pass
+
+    # Only through orientation.services.change_session_state: operations staff, with a reason, logged.
+    @transition(field=state, source=SessionState.CLOSED, target=SessionState.RUNNING)
+    def reopen(self):
         pass
 
 
@@ -138,7 +143,25 @@ class AttendanceChange(AppendOnlyModel):
     new_status = models.CharField(max_length=10, choices=AttendanceStatus.choices)
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     changed_at = models.DateTimeField(default=timezone.now)
-    reason = models.TextField(blank=True)
+    reason = reason_field()
 
     class Meta:
         ordering = ["-changed_at", "-id"]
+
+
+class SessionChange(AppendOnlyModel):
+    """History of a session's state: who started, closed or reopened it, when, and (reopening) why."""
+
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="state_changes")
+    action = models.CharField(max_length=10)  # start, close, reopen
+    from_state = models.CharField(max_length=10, choices=SessionState.choices)
+    to_state = models.CharField(max_length=10, choices=SessionState.choices)
+    reason = reason_field()
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self):
+        return f"{self.session} {self.from_state} → {self.to_state} ({self.action})"

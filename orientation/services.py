@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django_fsm import can_proceed
 
-from movements.models import Person, states_where
+from movements.models import REASON_MAX_LENGTH, Person, states_where
+from orientation.access import can_manage
 from orientation.models import (
-    ATTENDED, Attendance, AttendanceChange, AttendanceStatus, Enrolment, Session, SessionState,
+    ATTENDED, Attendance, AttendanceChange, AttendanceStatus, Enrolment, Session, SessionChange, SessionState,
 )
 
 # Cases the destination accepted that have not yet left (the state policy's "preparing" column).
@@ -149,9 +151,21 @@ def record_roll_call(day, marks, *, by, reason=""):
     Returns a RollCallResult. Raises OrientationError (and saves nothing) on any problem.
     """
     reason = (reason or "").strip()
+    if len(reason) > REASON_MAX_LENGTH:
+        raise OrientationError(
+            "reason_too_long",
+            f"The reason has {len(reason):,} characters; keep it to {REASON_MAX_LENGTH:,} (a sentence or two).",
+        )
     valid = set(AttendanceStatus.values)
     with transaction.atomic():
         session = Session.objects.select_for_update().get(pk=day.session_id)
+        if session.state == SessionState.CLOSED:
+            # Its completions count and its certificates may be printed: only a reopening changes it.
+            raise OrientationError(
+                "session_closed",
+                f"{session.code} is closed: its roll calls can no longer change. If a mark is wrong, operations "
+                "staff can reopen the session, giving the reason.",
+            )
         if day.date > timezone.localdate():
             raise OrientationError(
                 "day_not_started", f"Day {day.number} is on {day.date.isoformat()}: it can be recorded from that day."
@@ -195,6 +209,49 @@ def record_roll_call(day, marks, *, by, reason=""):
             case_ids = {enrolments[k].person.case_id for k in marks}
             transaction.on_commit(lambda: _refresh_cases(case_ids))
     return result
+
+
+# --- the session's own state -------------------------------------------------------------------------------
+
+SESSION_ACTIONS = {"start": "started", "close": "closed", "reopen": "reopened"}
+
+
+def change_session_state(session, action, *, by, reason=""):
+    """Start, close or reopen a session: lock, check, save, log (SessionChange). Operations staff only.
+
+    Reopening a closed session (whose completions count and whose certificates may be printed) needs a reason.
+    Raises OrientationError, and changes nothing, on any refusal.
+    """
+    past = SESSION_ACTIONS.get(action)
+    if past is None:
+        raise OrientationError("unknown_action", f"“{action}” is not something a session does.")
+    if by is None or not can_manage(by):
+        raise OrientationError("forbidden", f"Only operations staff may {action} a session.")
+    reason = (reason or "").strip()
+    if action == "reopen" and not reason:
+        raise OrientationError(
+            "reason_required",
+            "Give a reason: a closed session is reopened only to correct its roll calls, and certificates already "
+            "printed may no longer hold.",
+        )
+    if len(reason) > REASON_MAX_LENGTH:
+        raise OrientationError(
+            "reason_too_long",
+            f"The reason has {len(reason):,} characters; keep it to {REASON_MAX_LENGTH:,} (a sentence or two).",
+        )
+    with transaction.atomic():
+        locked = Session.objects.select_for_update().get(pk=session.pk)
+        method = getattr(locked, action)
+        if not can_proceed(method):
+            raise OrientationError(
+                "not_allowed", f"{locked.code} is {locked.get_state_display().lower()}: it cannot be {past}."
+            )
+        from_state = locked.state
+        method()
+        locked.save(update_fields=["state"])
+        SessionChange.objects.create(session=locked, action=action, from_state=from_state, to_state=locked.state,
+                                     reason=reason, changed_by=by)
+    return locked
 
 
 def _refresh_cases(case_ids):

@@ -16,7 +16,7 @@ from orientation import services
 from orientation.access import can_manage, can_use_orientation, get_session_for_user, visible_sessions
 from orientation.documents import attendance_sheet_pdf, certificate_pdf
 from orientation.forms import EnrolForm, SessionForm
-from orientation.models import ATTENDED, AttendanceChange, AttendanceStatus, Session, SessionDay
+from orientation.models import ATTENDED, AttendanceChange, AttendanceStatus, Session, SessionDay, SessionState
 
 
 def _session_url(session):
@@ -83,6 +83,8 @@ def session_detail(request, code):
         "enrol_form": EnrolForm(),
         "can_start": can_proceed(session.start),
         "can_close": can_proceed(session.close),
+        "can_reopen": can_proceed(session.reopen),
+        "state_changes": session.state_changes.select_related("changed_by"),
     })
 
 
@@ -113,15 +115,13 @@ def session_enrol(request, code):
 @require_POST
 def session_state(request, code, action):
     session = get_session_for_user(request.user, code, manage=True)
-    with transaction.atomic():
-        session = Session.objects.select_for_update().get(pk=session.pk)
-        method = getattr(session, action)
-        if not can_proceed(method):
-            messages.error(request, f"A {session.get_state_display().lower()} session cannot be {action}ed.")
-        else:
-            method()
-            session.save(update_fields=["state"])
-            messages.success(request, f"Session {session.code} is now {session.get_state_display().lower()}.")
+    try:
+        session = services.change_session_state(session, action, by=request.user,
+                                                reason=request.POST.get("reason", "").replace("\x00", ""))
+    except services.OrientationError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, f"Session {session.code} is now {session.get_state_display().lower()}.")
     return redirect(_session_url(session))
 
 
@@ -142,7 +142,7 @@ def roll_call(request, code, number):
             for enrolment in enrolments:
                 marks.setdefault(enrolment.pk, AttendanceStatus.PRESENT)
         try:
-            reason = request.POST.get("reason", "").replace("\x00", "")[:500]
+            reason = request.POST.get("reason", "").replace("\x00", "")
             result = services.record_roll_call(day, marks, by=request.user, reason=reason)
         except services.OrientationError as e:
             error = e.message
@@ -169,6 +169,7 @@ def roll_call(request, code, number):
         "session": session, "day": day, "rows": rows, "choices": choices, "error": error,
         "unmarked": sum(1 for r in rows if not r["mark"]),
         "not_yet": day.date > timezone.localdate(),
+        "closed": session.state == SessionState.CLOSED,
         "history": history,
     }, status=400 if error else 200)
 

@@ -173,9 +173,8 @@ def test_a_correction_needs_a_reason_and_keeps_history(ops, trainer):
 
 @pytest.mark.django_db
 def test_trainers_can_back_enter_a_past_day_from_their_paper_list(ops, trainer):
+    # Until the session is closed (after that, only a reopening changes it: tests/test_hardening_orientation.py).
     session = make_session(trainer, first_day=TODAY - datetime.timedelta(days=30))
-    session.close()
-    session.save()
     Enrolment.objects.create(session=session, person=approved_case(ops, members=1).members.get())
     result = mark_all(session, 2, trainer)
     assert result.recorded == 1

@@ -18,23 +18,34 @@ def recompute(apps, schema_editor):
     Person.objects.bulk_update(batch, ["search_text"])
 
 
+def _connection(schema_editor):
+    # Tests replay the data migrations without a schema editor (tests/conftest.py, `roles`).
+    from django.db import connection
+
+    return schema_editor.connection if schema_editor is not None else connection
+
+
 def trigram_index(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
+    connection = _connection(schema_editor)
+    if connection.vendor != "postgresql":
         return  # SQLite scans; its LIKE is fast enough at a field office's size
-    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    schema_editor.execute(
-        "CREATE INDEX IF NOT EXISTS person_search_text_trgm ON movements_person USING gin (search_text gin_trgm_ops)"
-    )
-    schema_editor.execute(
-        "CREATE INDEX IF NOT EXISTS person_progres_id_trgm ON movements_person "
-        "USING gin (UPPER(progres_individual_id) gin_trgm_ops)"
-    )
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        cursor.execute(
+            "CREATE INDEX IF NOT EXISTS person_search_text_trgm ON movements_person USING gin (search_text gin_trgm_ops)"
+        )
+        cursor.execute(
+            "CREATE INDEX IF NOT EXISTS person_progres_id_trgm ON movements_person "
+            "USING gin (UPPER(progres_individual_id) gin_trgm_ops)"
+        )
 
 
 def drop_trigram_index(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("DROP INDEX IF EXISTS person_search_text_trgm")
-        schema_editor.execute("DROP INDEX IF EXISTS person_progres_id_trgm")
+    connection = _connection(schema_editor)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("DROP INDEX IF EXISTS person_search_text_trgm")
+            cursor.execute("DROP INDEX IF EXISTS person_progres_id_trgm")
 
 
 class Migration(migrations.Migration):

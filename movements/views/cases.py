@@ -16,7 +16,7 @@ from movements.access import access_for, get_case_for_user, visible_cases
 from movements.forms import (
     CaseFilterForm, CaseForm, CaseNotesForm, DocumentFormSet, MemberFormSet, NewCaseMemberFormSet, TransitionForm,
 )
-from movements.models import PRIORITY_RANK, Case, HoldCategory, Person, Relationship
+from movements.models import PRIORITY_RANK, REASON_MAX_LENGTH, Case, HoldCategory, Person, Relationship
 from movements.search import normalize_code, search_words
 
 LIST_ORDER = (PRIORITY_RANK, "referral_date", "id")  # matches the case_list_order index
@@ -181,7 +181,12 @@ def case_transition(request, case_number):
     case, access = get_case_for_user(request.user, case_number)
     form = TransitionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "That request was incomplete; reload the page and try again.")
+        if "reason" in form.errors:
+            length = len(request.POST.get("reason", ""))
+            messages.error(request, f"Nothing was changed: the reason has {length:,} characters; keep it to "
+                                    f"{REASON_MAX_LENGTH:,} (a few sentences).")
+        else:
+            messages.error(request, "That request was incomplete; reload the page and try again.")
         return redirect(case_url(case))
     name = form.cleaned_data["transition"]
     params = {"category": form.cleaned_data["category"]} if name == "hold" else {}

@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from movements.models import ReferralUpload
-from movements.referral_import import checksum, run_import
+from movements.referral_import import checksum, run_import, visible
 
 
 class UploadForm(forms.Form):
@@ -88,15 +88,19 @@ def _import_list(request):
             if form.is_valid():
                 upload = form.cleaned_data["file"]
                 data = upload.read()
-                report = run_import(data, upload.name, by=request.user, dry_run=True)
-                record = ReferralUpload.objects.create(
-                    filename=upload.name[:255], content=data if report.ok else None, sha256=checksum(data),
-                    size=len(data), uploaded_by=request.user, report=report.as_dict(),
+                name = visible(upload.name)[:255]  # a file name can hold a NUL, which PostgreSQL refuses
+                report = run_import(data, name, by=request.user, dry_run=True)
+                record = ReferralUpload(
+                    filename=name, content=data if report.ok else None, sha256=checksum(data),
+                    size=len(data), uploaded_by=request.user,
                     status=ReferralUpload.Status.PREVIEWED if report.ok else ReferralUpload.Status.REFUSED,
                 )
+                record.keep_report(report)
+                record.save()
                 return redirect(reverse("import_detail", args=[record.pk]))
             status = 400
-    uploads = ReferralUpload.objects.select_related("uploaded_by").defer("content")[:20]
+    # Never the reports or the files: the list shows their counts only.
+    uploads = ReferralUpload.objects.select_related("uploaded_by").defer("content", "report")[:20]
     return render(request, "movements/import_list.html", {"form": form, "uploads": uploads}, status=status)
 
 
@@ -105,7 +109,7 @@ def import_detail(request, upload_id):
     _require_import(request.user)
     upload = get_object_or_404(ReferralUpload.objects.defer("content"), pk=upload_id)
     earlier = (
-        ReferralUpload.objects.defer("content")
+        ReferralUpload.objects.defer("content", "report")
         .filter(sha256=upload.sha256, status=ReferralUpload.Status.IMPORTED, uploaded_at__lt=upload.uploaded_at)
         .select_related("uploaded_by")
         .order_by("-imported_at")
@@ -125,7 +129,11 @@ def import_confirm(request, upload_id):
             messages.error(request, f"{upload.filename} is {upload.get_status_display().lower()}: nothing to confirm.")
             return redirect(reverse("import_detail", args=[upload.pk]))
         report = run_import(bytes(upload.content), upload.filename, by=request.user)
-        upload.report = report.as_dict()
+        if report.busy:
+            # Someone else is importing the same file or people right now: this one stays ready to confirm.
+            messages.error(request, report.errors[0].message)
+            return redirect(reverse("import_detail", args=[upload.pk]))
+        upload.keep_report(report)
         if report.ok:
             upload.status = ReferralUpload.Status.IMPORTED
             upload.imported_at = timezone.now()

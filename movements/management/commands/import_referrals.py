@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from movements.referral_import import run_import
@@ -16,16 +17,27 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         path = Path(options["file"])
+        limit = settings.SAFAR_MAX_UPLOAD_BYTES
         try:
-            data = path.read_bytes()
+            with path.open("rb") as file:
+                data = file.read(limit + 1)  # what is past the limit is never read: the file is refused anyway
+                size = max(len(data), path.stat().st_size)
         except OSError as e:
             raise CommandError(f"Cannot read {path}: {e.strerror}.") from None
+        if size > limit:
+            self.stdout.write(
+                f"{path.name}: refused, nothing was imported. The file is {size / 1_048_576:,.1f} MB; the largest "
+                f"accepted is {limit / 1_048_576:.1f} MB. Split it into smaller files."
+            )
+            raise SystemExit(1)
         report = run_import(data, path.name, dry_run=options["dry_run"])
         if report.errors:
-            self.stdout.write(f"{path.name}: refused, nothing was imported. {len(report.errors)} error(s):")
+            self.stdout.write(f"{path.name}: refused, nothing was imported. {report.error_count:,} error(s):")
             self.stdout.write("row\tcolumn\tvalue\tproblem")
             for issue in report.errors:
-                self.stdout.write(f"{issue.row or '-'}\t{issue.column or '-'}\t{issue.value}\t{issue.message}")
+                self.stdout.write(f"{issue.row or '-'}\t{issue.column or '-'}\t{issue.shown_value}\t{issue.message}")
+            for line in report.omitted:  # beyond the first errors of each kind: one line per kind
+                self.stdout.write(line["text"])
             raise SystemExit(1)
         self.stdout.write(f"{path.name}: {report.summary()}")
         for individual, fields in sorted(report.updated_people.items()):

@@ -1,0 +1,158 @@
+"""The admin (hardening): a list filter is no back door to fields a role may not see, a NUL in a filter is a bad
+request, and every export neutralises spreadsheet formulas the way the contract says."""
+
+import csv
+import io
+import re
+
+import pytest
+from openpyxl import load_workbook
+
+from movements import transitions
+from movements.access import access_for
+from movements.admin import may_look_up
+from movements.models import Case, CaseTransition, Person
+from movements.spreadsheets import neutralise
+from tests.conftest import make_case
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def case(ops):
+    case = make_case(2)
+    person = case.members.order_by("id").first()
+    person.phone = "+992934904548"
+    person.save()
+    transitions.accept(case, by=ops)
+    return transitions.hold(case, by=ops, reason="Security re-check requested by IRCC", category="security")
+
+
+def staff(user, client):
+    user.is_staff = True
+    user.save()
+    client.force_login(user)
+    return client
+
+
+# --- filters on hidden fields -----------------------------------------------------------------------------
+
+HIDDEN_FROM_UNHCR = [
+    "/admin/movements/person/?phone__startswith=%2B99293",
+    "/admin/movements/person/?phone=%2B992934904548",
+    "/admin/movements/person/?visa_reference__startswith=COPR",
+    "/admin/movements/person/?documents__number__startswith=P",
+    "/admin/movements/person/?medical_exams__tb_status=active",
+    "/admin/movements/person/?medical_needs__pregnancy_weeks__gte=20",
+    "/admin/movements/case/?hold_reason__icontains=security",
+    "/admin/movements/case/?blockers__icontains=medical",
+    "/admin/movements/case/?members__visa_reference__startswith=COPR",
+    "/admin/movements/case/?members__phone__startswith=%2B992",
+    "/admin/movements/case/?members__documents__mrz_line2__contains=AFG",
+    "/admin/movements/casetransition/?reason__icontains=security",
+]
+
+
+@pytest.mark.parametrize("url", HIDDEN_FROM_UNHCR)
+def test_a_unhcr_staff_user_cannot_filter_on_what_their_role_may_not_see(url, unhcr, client, case):
+    client = staff(unhcr, client)
+
+    response = client.get(url)
+
+    assert response.status_code == 400
+    assert "934904548" not in response.content.decode() and "Security re-check" not in response.content.decode()
+
+
+def test_the_unfiltered_lists_still_answer_for_a_unhcr_staff_user(unhcr, client, case):
+    client = staff(unhcr, client)
+
+    for url in ["/admin/movements/person/", "/admin/movements/case/", "/admin/movements/casetransition/",
+                "/admin/movements/case/?state=on_hold", "/admin/movements/person/?family_name__startswith=Kar"]:
+        assert client.get(url).status_code == 200, url
+
+
+def test_operations_staff_may_filter_on_phones_and_hold_reasons_their_role_sees(ops, client, case):
+    client = staff(ops, client)
+
+    by_phone = client.get("/admin/movements/person/?phone=%2B992934904548")
+    by_reason = client.get("/admin/movements/case/?hold_reason__icontains=security")
+
+    assert by_phone.status_code == 200 and by_phone.context["cl"].result_count == 1
+    assert by_reason.status_code == 200 and by_reason.context["cl"].result_count == 1
+
+
+@pytest.mark.parametrize("model, lookup, allowed", [
+    (Person, "family_name__startswith", True),
+    (Person, "phone__startswith", False),
+    (Person, "case__hold_reason", False),
+    (Person, "case__state", True),
+    (Case, "members__documents__number", False),
+    (Case, "members__medical_exams__outcome", False),
+    (Case, "members__enrolments__session__code", True),
+    (CaseTransition, "case__members__visa_reference__iexact", False),
+    (CaseTransition, "to_state", True),
+])
+def test_lookups_are_judged_along_every_relation_they_cross(unhcr, model, lookup, allowed):
+    assert may_look_up(access_for(unhcr), model, lookup) is allowed
+
+
+def test_a_nul_in_a_list_filter_is_a_bad_request_not_a_server_error(superuser, client, case):
+    client.force_login(superuser)
+
+    for url in ["/admin/movements/case/?state=%00", "/admin/movements/case/?q=%00",
+                "/admin/movements/person/?family_name=a%00b", "/admin/auth/user/?username=%00",
+                "/admin/movements/case/?state%00=referred"]:
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert "That request could not be understood" in response.content.decode()
+
+
+# --- formulas in exports ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"), ("+cmd", "'+cmd"), ("-2+3", "'-2+3"),
+    ("@SUM(1)", "'@SUM(1)"), ("\tX", "'\tX"), ("\rX", "'\rX"),
+    ("LPN", "LPN"), ("", ""), ("a=b", "a=b"), (-5, -5), (None, None), (3.5, 3.5),
+])
+def test_a_text_that_a_spreadsheet_would_run_gets_a_leading_quote_and_nothing_else_changes(value, expected):
+    assert neutralise(value) == expected
+
+
+def export(client, file_format):
+    page = client.get("/admin/movements/case/export/").content.decode()
+    formats = dict((label.strip().lower(), value) for value, label in
+                   re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', page))
+    response = client.post("/admin/movements/case/export/", {
+        "format": formats[file_format], "resource": "0",
+        **{f"caseresource_{f}": "on" for f in ("case_number", "state", "submission_category", "priority")},
+    })
+    assert response.status_code == 200, response.content[:300]
+    return response.content
+
+
+@pytest.fixture
+def formula_cases(superuser, client):
+    # Data that arrived some way other than the forms (which refuse it): the export must still be safe.
+    cases = [make_case(1), make_case(1), make_case(1)]
+    for case, category in zip(cases, ["=1+1", "@SUM(A1)", "-CMD"]):
+        Case.objects.filter(pk=case.pk).update(submission_category=category)
+    client.force_login(superuser)
+    return client
+
+
+def test_the_admins_csv_export_neutralises_every_formula(formula_cases):
+    rows = list(csv.DictReader(io.StringIO(export(formula_cases, "csv").decode("utf-8-sig"))))
+
+    assert sorted(row["submission_category"] for row in rows) == ["'-CMD", "'=1+1", "'@SUM(A1)"]
+    assert {row["state"] for row in rows} == {"referred"}
+
+
+def test_the_admins_xlsx_export_holds_the_formulas_as_plain_text(formula_cases):
+    sheet = load_workbook(io.BytesIO(export(formula_cases, "xlsx"))).active
+    header = [cell.value for cell in sheet[1]]
+    column = header.index("submission_category")
+    cells = [row[column] for row in sheet.iter_rows(min_row=2)]
+
+    assert sorted(cell.value for cell in cells) == ["'-CMD", "'=1+1", "'@SUM(A1)"]
+    assert {cell.data_type for cell in cells} == {"s"}  # text, not a formula
