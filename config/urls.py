@@ -7,6 +7,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("orientation/", include("orientation.urls")),
+    path("departures/", include("travel.urls")),
     path("", include("movements.urls")),
 ]
 

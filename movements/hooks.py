@@ -233,7 +233,10 @@ demo_data = Hook(
     seeded random generator). Return an object with any of these methods:
     `make_ready(case)` — do what the plug-in's readiness requirements need so the case can be cleared
     (called before `clear`, and for the few approved cases the README's walk-through leaves one step short);
-    `finish(cases)` — add the plug-in's own records once every demo case exists.""",
+    `finish(cases)` — add the plug-in's own records once every demo case exists. A case the demo means to take
+    through transitions a plug-in owns (`transition_owners`) stops before the first of them and carries
+    `demo_path`, the owned transitions still to make (e.g. ["book", "depart"]): their owner performs them here,
+    through its own services, or the case stays where it stopped.""",
 )
 
 

@@ -1,0 +1,157 @@
+"""What the departure board and a departure's page show, each loaded in a fixed number of queries: counts
+are made in SQL, a departure's passengers and their travel needs are fetched once, readiness is read from
+each case's stored snapshot (kept fresh by the transitions, the signals of `movements` and the daily
+`refresh_readiness`), and the rules run on what was loaded — the same functions that refuse a booking.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+from django.utils import timezone
+
+from movements import readiness
+from movements.ssr import SSR_CODES
+from travel import rules, services
+from travel.airports import airport
+from travel.facts import facts_for
+from travel.models import (
+    UPCOMING_STATES, Booking, BookingStatus, Departure, DepartureLogEntry, DepartureState, Passenger, TravelExclusion,
+)
+
+
+def _not_ready(snapshot, access):
+    """A booked case's stored blockers, split into those that refuse booking on its date and the before-boarding
+    checks still to do; redacted for this viewer."""
+    blockers = readiness.redacted(snapshot or [], access)
+    for_booking = [b for b in blockers if "book" in (b.get("gates") or ["book"])]
+    before_boarding = [b for b in blockers if "book" not in (b.get("gates") or ["book"])]
+    return for_booking, before_boarding
+
+
+@dataclass
+class BoardRow:
+    departure: Departure
+    facts: object
+    route: str
+    breaches: list = field(default_factory=list)
+    cases_not_ready: int = 0
+
+    @property
+    def blockers(self):
+        found = [b.short or b.message for b in self.breaches]
+        if self.cases_not_ready:
+            found.append(f"{self.cases_not_ready} case{'s' if self.cases_not_ready != 1 else ''} not ready")
+        return found
+
+
+def route_of(departure, legs):
+    if not legs:
+        return "—"
+    if departure.is_air:
+        return " → ".join([legs[0].origin] + [leg.destination for leg in legs])
+    stops = []
+    for leg in legs:
+        for place in (leg.origin, leg.destination):
+            if place not in stops:
+                stops.append(place)
+    return " → ".join(stops) + f" ({len(legs)} vehicle{'s' if len(legs) != 1 else ''})"
+
+
+def board_rows(departure_ids, access):
+    """Rows of the board for these departures (in this order): seven queries whatever their number and size."""
+    departures = {d.pk: d for d in Departure.objects.filter(pk__in=departure_ids).prefetch_related("escorts")}
+    ordered = [departures[pk] for pk in departure_ids if pk in departures]
+    facts = facts_for(ordered)
+    # The rules of each booked case, from its passengers' dates of birth and travel needs (one query).
+    travellers = defaultdict(list)
+    cases = {}
+    rows = (Passenger.objects.filter(departure__in=ordered, active=True)
+            .values_list("departure_id", "booking_id", "booking__case_id", "booking__case__case_number", "person_id",
+                         "person__family_name", "person__given_name", "person__date_of_birth",
+                         "person__special_needs", "person__medical_needs__stretcher"))
+    for dep_id, booking_id, case_id, case_number, person_id, family, given, born, needs, stretcher in rows:
+        person = SimpleNamespace(pk=person_id, full_name=f"{family}, {given}", date_of_birth=born)
+        day = departures[dep_id].departure_date
+        codes = [c for c in (needs or "").replace(",", ";").split(";") if c]
+        if stretcher and "STCR" not in codes:
+            codes.append("STCR")
+        travellers[(dep_id, booking_id)].append(
+            rules.Traveller(person, rules.age_on(born, day), rules.kind_on(born, day), codes))
+        cases[booking_id] = SimpleNamespace(pk=case_id, case_number=case_number)
+    not_ready = defaultdict(int)
+    for dep_id, snapshot in (Booking.objects.filter(departure__in=ordered, status=BookingStatus.ACTIVE)
+                             .values_list("departure_id", "case__blockers")):
+        if _not_ready(snapshot, access)[0]:
+            not_ready[dep_id] += 1
+    result = []
+    for departure in ordered:
+        f = facts[departure.pk]
+        breaches = []
+        if departure.state in UPCOMING_STATES:
+            breaches = services.departure_breaches(departure, f, [], with_readiness=False)
+            # A planned departure has time for its PNR; from open on, it is missing before the list is locked.
+            breaches = [b for b in breaches if b.code != "pnr_missing" or departure.state != DepartureState.PLANNED]
+            for (dep_id, booking_id), people in travellers.items():
+                if dep_id == departure.pk:
+                    breaches += rules.booking_breaches(departure, cases[booking_id], people, f.escort_count)
+        result.append(BoardRow(departure, f, route_of(departure, f.legs), breaches, not_ready[departure.pk]))
+    return result
+
+
+@dataclass
+class BookedCase:
+    booking: Booking
+    passengers: list  # (person, traveller) pairs
+    excluded: list  # TravelExclusion rows
+    not_ready: list
+    before_boarding: list
+
+
+def departure_page(departure, access):
+    """Everything a departure's page shows, in a fixed number of queries however many passengers it has."""
+    facts = facts_for([departure])[departure.pk]
+    for leg in facts.legs:
+        leg.origin_airport = airport(leg.origin) if departure.is_air else None
+        leg.destination_airport = airport(leg.destination) if departure.is_air else None
+    bookings = list(Booking.objects.filter(departure=departure, status=BookingStatus.ACTIVE)
+                    .select_related("case", "booked_by").order_by("case__case_number"))
+    passengers = defaultdict(list)
+    for p in (Passenger.objects.filter(departure=departure, active=True)
+              .select_related("person__medical_needs").order_by("person__date_of_birth", "person_id")):
+        passengers[p.booking_id].append(p.person)
+    exclusions = defaultdict(list)
+    for exclusion in (TravelExclusion.objects.filter(case__in=[b.case_id for b in bookings], lifted_at__isnull=True)
+                      .select_related("person", "excluded_by")):
+        exclusions[exclusion.case_id].append(exclusion)
+    day = departure.departure_date
+    booked, ssr = [], defaultdict(int)
+    for booking in bookings:
+        booking.travelling = passengers.get(booking.pk, [])
+        travellers = rules.travellers_on(booking.travelling, day)
+        for traveller in travellers:
+            for code in traveller.ssr:
+                ssr[code] += 1
+        not_ready, before_boarding = _not_ready(booking.case.blockers, access)
+        booked.append(BookedCase(booking, list(zip(booking.travelling, travellers)), exclusions.get(booking.case_id, []),
+                                 not_ready, before_boarding))
+    breaches = []
+    if departure.state in UPCOMING_STATES:
+        breaches = services.departure_breaches(departure, facts, bookings, with_readiness=False)
+    cancelled = list(Booking.objects.filter(departure=departure, status=BookingStatus.CANCELLED)
+                     .select_related("case", "cancelled_by").order_by("-cancelled_at"))
+    log = list(DepartureLogEntry.objects.filter(departure=departure).select_related("user").order_by("-at", "-id"))
+    return {
+        "facts": facts,
+        "legs": facts.legs,
+        "route": route_of(departure, facts.legs),
+        "booked": booked,
+        "cancelled": cancelled,
+        "breaches": breaches,
+        "deadlines": rules.deadlines(departure, facts.legs, facts.rule, facts.exception_rules, facts.counts,
+                                     timezone.localdate()),
+        "ssr": sorted(((code, n, SSR_CODES.get(code, "")) for code, n in ssr.items()), key=lambda r: r[0]),
+        "not_ready": sum(1 for b in booked if b.not_ready),
+        "log": log,
+        "escorts": list(departure.escorts.all()),
+    }

@@ -1,0 +1,1 @@
+"""Travel's demo data (placeholder until written)."""
