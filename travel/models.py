@@ -12,7 +12,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django_fsm import FSMField, transition
+from django_fsm import FSMField, FSMModelMixin, transition
 
 from movements.countries import COUNTRY_CHOICES
 from movements.models import AppendOnlyModel, Case, Person
@@ -42,7 +42,7 @@ EDITABLE_STATES = (D.PLANNED, D.OPEN)
 pnr_validator = RegexValidator(r"^[A-Z0-9]{6}$", "A record locator (PNR) is six capital letters or digits, e.g. K7Q2XM.")
 
 
-class Departure(models.Model):
+class Departure(FSMModelMixin, models.Model):
     code = models.CharField(max_length=30, unique=True, editable=False,
                             help_text="Said on the phone: DEP-20261209-YYZ (date of the first leg, final stop).")
     mode = models.CharField(max_length=4, choices=Mode.choices)
