@@ -2,7 +2,6 @@
 airport). The forms check what one field can say; `travel.services` checks the rest and saves."""
 
 import datetime
-import zoneinfo
 
 from django import forms
 from django.conf import settings
@@ -138,19 +137,24 @@ class RoadLegForm(forms.Form):
 
 
 class BaseLegFormSet(forms.BaseFormSet):
+    """The legs in order: the rows already stored (unless removed) and the extra rows someone filled in."""
+
+    def _kept(self, form, index):
+        if self._should_delete_form(form):
+            return False
+        return index < self.initial_form_count() or form.has_changed()
+
     def clean(self):
         if any(self.errors):
             return
-        filled = [f for f in self.forms if f.has_changed() and not self._should_delete_form(f)]
-        if not filled:
+        if not any(self._kept(f, i) for i, f in enumerate(self.forms)):
             raise ValidationError("Give at least one leg.")
 
-    def leg_inputs(self):
-        return [f.leg_input() for f in self.forms
-                if f.has_changed() and f.cleaned_data and not self._should_delete_form(f)]
-
     def filled_forms(self):
-        return [f for f in self.forms if f.has_changed() and f.cleaned_data and not self._should_delete_form(f)]
+        return [f for i, f in enumerate(self.forms) if self._kept(f, i) and f.cleaned_data]
+
+    def leg_inputs(self):
+        return [f.leg_input() for f in self.filled_forms()]
 
 
 def leg_formset(mode, *, extra):
@@ -202,7 +206,3 @@ class ExceptionForm(forms.Form):
                                  help_text="e.g. IRCC Resettlement Operations Centre (Ottawa).")
     reference = forms.CharField(max_length=100, required=False)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
-
-
-def zone_of(name):
-    return zoneinfo.ZoneInfo(name)
