@@ -11,10 +11,10 @@ from types import SimpleNamespace
 from django.utils import timezone
 
 from movements import readiness
-from movements.ssr import SSR_CODES
+from movements.ssr import SSR_CODES, parse_ssr
 from travel import rules, services
 from travel.airports import airport
-from travel.facts import facts_for
+from travel.facts import Counts, facts_for
 from travel.models import (
     UPCOMING_STATES, Booking, BookingStatus, Departure, DepartureLogEntry, DepartureState, Passenger, TravelExclusion,
 )
@@ -23,7 +23,7 @@ from travel.models import (
 def _not_ready(snapshot, access):
     """A booked case's stored blockers, split into those that refuse booking on its date and the before-boarding
     checks still to do; redacted for this viewer."""
-    blockers = readiness.redacted(snapshot or [], access)
+    blockers = readiness.redacted(snapshot or [], access) if snapshot else []
     for_booking = [b for b in blockers if "book" in (b.get("gates") or ["book"])]
     before_boarding = [b for b in blockers if "book" not in (b.get("gates") or ["book"])]
     return for_booking, before_boarding
@@ -58,13 +58,16 @@ def route_of(departure, legs):
     return " → ".join(stops) + f" ({len(legs)} vehicle{'s' if len(legs) != 1 else ''})"
 
 
-def board_rows(departure_ids, access):
-    """Rows of the board for these departures (in this order): seven queries whatever their number and size."""
+def board_rows(departure_ids):
+    """Rows of the board for these departures (in this order), in six queries whatever their number and size.
+
+    The page's passengers are fetched once (dates of birth and travel needs, no more): their types and seats
+    are counted from them, and the same rules that refuse a booking run on each booked case.
+    """
     departures = {d.pk: d for d in Departure.objects.filter(pk__in=departure_ids).prefetch_related("escorts")}
     ordered = [departures[pk] for pk in departure_ids if pk in departures]
-    facts = facts_for(ordered)
-    # The rules of each booked case, from its passengers' dates of birth and travel needs (one query).
-    travellers = defaultdict(list)
+    ages = {d.pk: rules.Ages(d.departure_date) for d in ordered}
+    travellers = defaultdict(lambda: defaultdict(list))  # departure id -> booking id -> travellers
     cases = {}
     rows = (Passenger.objects.filter(departure__in=ordered, active=True)
             .values_list("departure_id", "booking_id", "booking__case_id", "booking__case__case_number", "person_id",
@@ -72,17 +75,21 @@ def board_rows(departure_ids, access):
                          "person__special_needs", "person__medical_needs__stretcher"))
     for dep_id, booking_id, case_id, case_number, person_id, family, given, born, needs, stretcher in rows:
         person = SimpleNamespace(pk=person_id, full_name=f"{family}, {given}", date_of_birth=born)
-        day = departures[dep_id].departure_date
-        codes = [c for c in (needs or "").replace(",", ";").split(";") if c]
+        codes = parse_ssr(needs)
         if stretcher and "STCR" not in codes:
             codes.append("STCR")
-        travellers[(dep_id, booking_id)].append(
-            rules.Traveller(person, rules.age_on(born, day), rules.kind_on(born, day), codes))
+        travellers[dep_id][booking_id].append(ages[dep_id].traveller(person, codes))
         cases[booking_id] = SimpleNamespace(pk=case_id, case_number=case_number)
+    counts = defaultdict(Counts)
+    for dep_id, bookings in travellers.items():
+        for people in bookings.values():
+            counts[dep_id].add(Counts.of(people))
+    facts = facts_for(ordered, counts=counts)
     not_ready = defaultdict(int)
     for dep_id, snapshot in (Booking.objects.filter(departure__in=ordered, status=BookingStatus.ACTIVE)
                              .values_list("departure_id", "case__blockers")):
-        if _not_ready(snapshot, access)[0]:
+        # Any stored blocker that refuses booking means "not ready" (redaction changes words, not the count).
+        if any("book" in (b.get("gates") or ["book"]) for b in snapshot or []):
             not_ready[dep_id] += 1
     result = []
     for departure in ordered:
@@ -92,9 +99,8 @@ def board_rows(departure_ids, access):
             breaches = services.departure_breaches(departure, f, [], with_readiness=False)
             # A planned departure has time for its PNR; from open on, it is missing before the list is locked.
             breaches = [b for b in breaches if b.code != "pnr_missing" or departure.state != DepartureState.PLANNED]
-            for (dep_id, booking_id), people in travellers.items():
-                if dep_id == departure.pk:
-                    breaches += rules.booking_breaches(departure, cases[booking_id], people, f.escort_count)
+            for booking_id, people in travellers[departure.pk].items():
+                breaches += rules.booking_breaches(departure, cases[booking_id], people, f.escort_count)
         result.append(BoardRow(departure, f, route_of(departure, f.legs), breaches, not_ready[departure.pk]))
     return result
 
@@ -110,31 +116,36 @@ class BookedCase:
 
 def departure_page(departure, access):
     """Everything a departure's page shows, in a fixed number of queries however many passengers it has."""
-    facts = facts_for([departure])[departure.pk]
+    passengers = defaultdict(list)
+    for p in (Passenger.objects.filter(departure=departure, active=True)
+              .select_related("person__medical_needs").order_by("person__date_of_birth", "person_id")):
+        passengers[p.booking_id].append(p.person)
+    ages = rules.Ages(departure.departure_date)
+    travellers = {booking_id: [ages.traveller(p, p.ssr_codes) for p in people]
+                  for booking_id, people in passengers.items()}
+    counts = Counts()
+    for people in travellers.values():
+        counts.add(Counts.of(people))
+    facts = facts_for([departure], counts={departure.pk: counts})[departure.pk]
     for leg in facts.legs:
         leg.origin_airport = airport(leg.origin) if departure.is_air else None
         leg.destination_airport = airport(leg.destination) if departure.is_air else None
     bookings = list(Booking.objects.filter(departure=departure, status=BookingStatus.ACTIVE)
                     .select_related("case", "booked_by").order_by("case__case_number"))
-    passengers = defaultdict(list)
-    for p in (Passenger.objects.filter(departure=departure, active=True)
-              .select_related("person__medical_needs").order_by("person__date_of_birth", "person_id")):
-        passengers[p.booking_id].append(p.person)
     exclusions = defaultdict(list)
     for exclusion in (TravelExclusion.objects.filter(case__in=[b.case_id for b in bookings], lifted_at__isnull=True)
                       .select_related("person", "excluded_by")):
         exclusions[exclusion.case_id].append(exclusion)
-    day = departure.departure_date
     booked, ssr = [], defaultdict(int)
     for booking in bookings:
         booking.travelling = passengers.get(booking.pk, [])
-        travellers = rules.travellers_on(booking.travelling, day)
-        for traveller in travellers:
+        booking.travellers = travellers.get(booking.pk, [])
+        for traveller in booking.travellers:
             for code in traveller.ssr:
                 ssr[code] += 1
         not_ready, before_boarding = _not_ready(booking.case.blockers, access)
-        booked.append(BookedCase(booking, list(zip(booking.travelling, travellers)), exclusions.get(booking.case_id, []),
-                                 not_ready, before_boarding))
+        booked.append(BookedCase(booking, list(zip(booking.travelling, booking.travellers)),
+                                 exclusions.get(booking.case_id, []), not_ready, before_boarding))
     breaches = []
     if departure.state in UPCOMING_STATES:
         breaches = services.departure_breaches(departure, facts, bookings, with_readiness=False)

@@ -55,6 +55,21 @@ class Counts:
         for name in ("adults", "children", "infants", "stretchers", "declared_minors"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
+    @classmethod
+    def of(cls, travellers):
+        """Counts of travellers already loaded (the pages, which fetch them anyway)."""
+        counts = cls()
+        for t in travellers:
+            if t.kind == INFANT:
+                counts.infants += 1
+            elif t.kind == CHILD:
+                counts.children += 1
+            else:
+                counts.adults += 1
+            counts.stretchers += "STCR" in t.ssr
+            counts.declared_minors += "UMNR" in t.ssr
+        return counts
+
     def describe(self):
         parts = [(self.adults, "adult", "adults"), (self.children, "child", "children"),
                  (self.infants, "infant", "infants")]

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from movements.countries import COUNTRY_CHOICES
+from movements.countries import COUNTRY_CHOICES, country_name
 from movements.models import AppendOnlyModel, Case, Person
 
 
@@ -79,6 +79,11 @@ class Departure(FSMModelMixin, models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Departures are never deleted; cancel the departure instead.", code="departure_delete")
+
+    @property
+    def destination_name(self):
+        """“Canada” (a dictionary look-up, not the choices scan of get_destination_country_display)."""
+        return country_name(self.destination_country)
 
     @property
     def is_air(self):

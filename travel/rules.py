@@ -50,12 +50,25 @@ def age_on(date_of_birth, day):
     return day.year - date_of_birth.year - ((day.month, day.day) < (date_of_birth.month, date_of_birth.day))
 
 
+class Ages:
+    """Passenger types on one departure date, from its two date-of-birth cut-offs (computed once)."""
+
+    def __init__(self, day):
+        self.day = day
+        self.infant_after = born_on_or_before(day, settings.SAFAR_INFANT_AGE)
+        self.child_after = born_on_or_before(day, settings.SAFAR_ADULT_AGE)
+
+    def kind(self, date_of_birth):
+        if date_of_birth > self.infant_after:
+            return INFANT
+        return CHILD if date_of_birth > self.child_after else ADULT
+
+    def traveller(self, person, ssr):
+        return Traveller(person, age_on(person.date_of_birth, self.day), self.kind(person.date_of_birth), ssr)
+
+
 def kind_on(date_of_birth, day):
-    if date_of_birth > born_on_or_before(day, settings.SAFAR_INFANT_AGE):
-        return INFANT
-    if date_of_birth > born_on_or_before(day, settings.SAFAR_ADULT_AGE):
-        return CHILD
-    return ADULT
+    return Ages(day).kind(date_of_birth)
 
 
 @dataclass
@@ -74,7 +87,8 @@ class Traveller:
 
 def travellers_on(people, day):
     """Travellers for these people on `day` (their SSR codes read from what was loaded with them)."""
-    return [Traveller(p, p.age_on(day), kind_on(p.date_of_birth, day), p.ssr_codes) for p in people]
+    ages = Ages(day)
+    return [ages.traveller(p, p.ssr_codes) for p in people]
 
 
 # --- the rules ------------------------------------------------------------------------------------------------
@@ -107,7 +121,7 @@ def destination_breaches(departure, legs, rule, exception_rules, refugees):
             and RuleCode.MAX_REFUGEES not in exception_rules:
         found.append(Breach(
             "max_refugees",
-            f"{departure.code} would carry {refugees} refugees; {departure.get_destination_country_display()} "
+            f"{departure.code} would carry {refugees} refugees; {departure.destination_name} "
             f"accepts at most {limit} per flight unless an exception is recorded.",
             rule=RuleCode.MAX_REFUGEES, short=f"more than {limit} refugees",
         ))
@@ -120,7 +134,7 @@ def destination_breaches(departure, legs, rule, exception_rules, refugees):
             found.append(Breach(
                 "arrival_day",
                 f"{departure.code} arrives in {departure.final_destination} on {arrival:%A %Y-%m-%d} (local time), "
-                f"{why}: {departure.get_destination_country_display()} does not receive refugees then unless an "
+                f"{why}: {departure.destination_name} does not receive refugees then unless an "
                 "exception is recorded.",
                 rule=RuleCode.ARRIVAL_DAY, short=f"arrives {short}",
             ))

@@ -155,7 +155,8 @@ def booking_check(departure, case, people, *, joining=None, facts=None, with_rea
 def departure_breaches(departure, facts, bookings, *, with_readiness=True):
     """Every breach of a departure as it stands: what `finalise_departure` refuses.
 
-    `bookings`: active bookings with `travelling` (their passengers' people, loaded with travel needs) set.
+    `bookings`: active bookings with `travelling` (their passengers' people, loaded with travel needs) set, and
+    `travellers` (as `rules.Traveller`s) when the caller has them already.
     """
     found = []
     if departure.is_air and not departure.pnr:
@@ -167,7 +168,9 @@ def departure_breaches(departure, facts, bookings, *, with_readiness=True):
     found += rules.destination_breaches(departure, facts.legs, facts.rule, facts.exception_rules,
                                         facts.counts.people)
     for booking in bookings:
-        travellers = rules.travellers_on(booking.travelling, departure.departure_date)
+        travellers = getattr(booking, "travellers", None)
+        if travellers is None:
+            travellers = rules.travellers_on(booking.travelling, departure.departure_date)
         found += rules.booking_breaches(departure, booking.case, travellers, facts.escort_count)
         if with_readiness:
             found += rules.readiness_breaches(booking.case, departure, [p.pk for p in booking.travelling])
@@ -323,7 +326,7 @@ def update_departure(departure, *, by, expected_version=None, legs=None, escorts
         has_bookings = Booking.objects.filter(departure=dep, status=BookingStatus.ACTIVE).exists()
         if country != dep.destination_country and has_bookings:
             raise TravelError("bookings_exist", f"{dep.code} has cases booked for "
-                              f"{dep.get_destination_country_display()}: cancel them before changing the country.")
+                              f"{dep.destination_name}: cancel them before changing the country.")
         seat_block, pnr = _clean_fields(dep.mode, fields.get("seat_block", dep.seat_block),
                                         fields.get("pnr", dep.pnr), new_legs or stored_legs)
         before = {"final_destination": dep.final_destination, "destination_country": dep.destination_country,
@@ -543,7 +546,7 @@ def book_case(departure, case, *, by, expected_version=None, via="", at=None):
             raise TravelError("departure_not_open", f"{dep.code} is {dep.get_state_display().lower()}: cases are "
                               "booked on departures open for booking.")
         if locked.destination_country != dep.destination_country:
-            raise TravelError("wrong_destination", f"{dep.code} goes to {dep.get_destination_country_display()}; "
+            raise TravelError("wrong_destination", f"{dep.code} goes to {dep.destination_name}; "
                               f"case {locked.case_number} is destined for {locked.get_destination_country_display()}.")
         people = travelling_members(locked)
         if not people:

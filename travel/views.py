@@ -58,7 +58,7 @@ def board(request):
     paginator = Paginator(departures.order_by("departure_date", "departs_at", "code").values_list("pk", flat=True),
                           settings.SAFAR_DEPARTURES_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
-    page.object_list = board_rows(list(page.object_list), _access(request))
+    page.object_list = board_rows(list(page.object_list))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "travel/board.html", {
