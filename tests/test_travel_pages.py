@@ -142,8 +142,8 @@ def test_the_board_filters_by_state_and_month(client, ops, flight):
 def test_a_departures_page_shows_local_times_with_their_time_zones(client, ops, flight):
     page = page_text(get(client, ops, f"/departures/{flight.code}/"))
 
-    assert "Wed 09 Dec 2026 05:45</time> <small class=\"tz\" title=\"Asia/Dushanbe\">+05 · Asia/Dushanbe" in page
-    assert "Wed 09 Dec 2026 18:05</time> <small class=\"tz\" title=\"America/Toronto\">EST · America/Toronto" in page
+    assert "Wed 09 Dec 2026 05:45</time><br><small class=\"tz\" title=\"Asia/Dushanbe\">+05 · Asia/Dushanbe" in page
+    assert "Wed 09 Dec 2026 18:05</time><br><small class=\"tz\" title=\"America/Toronto\">EST · America/Toronto" in page
     assert "Toronto Pearson International Airport" in page
 
 
@@ -239,7 +239,7 @@ def test_booking_from_the_case_page(client, ops, flight):
 
     page = page_text(response)
     assert f"Case {case.case_number} booked on {flight.code}." in page
-    assert f'<a href="/departures/{flight.code}/"><strong>{flight.code}</strong></a>' in page
+    assert f'<a class="code-nowrap" href="/departures/{flight.code}/"><strong>{flight.code}</strong></a>' in page
     assert "Seats: 3 used, 17 free of 20" in page
     assert Case.objects.get(pk=case.pk).state == "booked"
 
@@ -273,7 +273,7 @@ def test_other_roles_see_the_departure_of_a_case_but_no_booking_controls(client,
 
     page = page_text(get(client, personas[role], f"/cases/{case.case_number}/"))
 
-    assert f"<strong>{flight.code}</strong>" in page
+    assert f"<strong class=\"code-nowrap\">{flight.code}</strong>" in page
     assert f'href="/departures/{flight.code}/"' not in page
     assert "Cancel booking" not in page and "Book on" not in page and "Exclude a member" not in page
 

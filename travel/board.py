@@ -26,7 +26,19 @@ def _not_ready(snapshot, access):
     blockers = readiness.redacted(snapshot or [], access) if snapshot else []
     for_booking = [b for b in blockers if "book" in (b.get("gates") or ["book"])]
     before_boarding = [b for b in blockers if "book" not in (b.get("gates") or ["book"])]
-    return for_booking, before_boarding
+    return for_booking, _grouped(before_boarding)
+
+
+def _grouped(blockers):
+    """[(fact, [names])]: "no fit-to-travel check within 72 h … — Karimi, Zahra; Karimi, Ahmad" reads better than
+    the same sentence once per member."""
+    groups = {}
+    for blocker in blockers:
+        name, _, fact = blocker["message"].partition(" — ")
+        if not fact:
+            name, fact = "", blocker["message"]
+        groups.setdefault(fact, []).append(name)
+    return [(fact, [n for n in names if n]) for fact, names in groups.items()]
 
 
 @dataclass

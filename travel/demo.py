@@ -133,7 +133,7 @@ class DemoTravel:
         friday = self.today + datetime.timedelta(days=(4 - self.today.weekday()) % 7 + 28)
         vancouver = services.create_departure(services.Planned(
             mode="air", destination_country="CAN", final_destination="Vancouver", legs=tk_vancouver(friday),
-            seat_block=12, pnr="V5RX2P"), by=self.ops)
+            seat_block=10, pnr="V5RX2P"), by=self.ops)
         services.record_exception(
             vancouver, rule="arrival_day", granted_by="IRCC Resettlement Operations Centre (Ottawa)",
             reference="ROC-O 2026-114", by=self.ops,

@@ -310,6 +310,12 @@ class RuleException(AppendOnlyModel):
     def __str__(self):
         return f"{self.departure}: exception to {self.rule}"
 
+    SHORT = {RuleCode.MAX_REFUGEES: "more than the limit", RuleCode.ARRIVAL_DAY: "arrival day"}
+
+    @property
+    def short(self):
+        return self.SHORT.get(self.rule, self.rule)
+
 
 class DepartureLogEntry(AppendOnlyModel):
     """Append-only history of a departure: who, when, what (an action and its data), why."""
