@@ -50,8 +50,7 @@ def travel_panel(request, case, access):
     }
     if departure is not None:
         facts = facts_for([departure])[departure.pk]
-        context.update(facts=facts, route=route_of(departure, facts.legs), legs=facts.legs,
-                       travellers=case.travel_plan.member_ids if case.travel_plan else None)
+        context.update(facts=facts, route=route_of(departure, facts.legs), legs=facts.legs)
         context["may_cancel"] = may_book and departure.state == DepartureState.OPEN and case.state == CaseState.BOOKED
     if may_book and case.state in services.EXCLUDABLE_STATES and \
             (departure is None or departure.state == DepartureState.OPEN):
@@ -96,3 +95,10 @@ def escort_departures(request, access):
     facts = facts_for(departures)
     rows = [{"departure": d, "facts": facts[d.pk], "route": route_of(d, facts[d.pk].legs)} for d in departures]
     return [Panel("travel/escort_card.html", {"rows": rows, "today": today}, title="Your departures")]
+
+
+@hooks.member_notes.register
+def not_travelling(people):
+    """Beside a member excluded from travel: they stay behind (the reason is in the travel panel, for operations)."""
+    excluded = TravelExclusion.objects.filter(person__in=[p.pk for p in people], lifted_at__isnull=True)
+    return {e.person_id: [(f"Not travelling (split decision, {e.excluded_at:%Y-%m-%d})", "warn")] for e in excluded}
