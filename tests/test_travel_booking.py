@@ -11,7 +11,9 @@ import time_machine
 from movements import transitions
 from movements.models import Case, CaseChange, CaseTransition, MedicalExam, TravelDocument, TravelMedicalNeeds
 from movements.transitions import TransitionError
-from tests.conftest import complete_orientation, make_case, make_departure, page_text, pass_pre_embarkation, ready_case, tk_legs
+from tests.conftest import (
+    complete_orientation, make_case, make_departure, page_text, pass_pre_embarkation, ready_case, tk_legs,
+)
 from travel import services
 from travel.legs import LegInput
 from travel.models import Booking, Departure, DepartureLogEntry, DestinationRule, Passenger, TravelExclusion

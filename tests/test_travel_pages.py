@@ -64,7 +64,9 @@ def test_roles_that_do_not_plan_get_no_planning_page(client, personas, role):
 def test_a_missing_departure_and_a_hidden_one_look_the_same(client, trainer, flight):
     client.force_login(trainer)
 
-    assert client.get(f"/departures/{flight.code}/").status_code == client.get("/departures/DEP-NOPE/").status_code == 404
+    hidden, missing = client.get(f"/departures/{flight.code}/"), client.get("/departures/DEP-NOPE/")
+
+    assert hidden.status_code == missing.status_code == 404
 
 
 def test_an_escort_sees_only_the_departures_assigned_to_them(client, ops, escort, flight):
@@ -378,7 +380,7 @@ def test_the_admin_reads_departures_and_changes_them_only_through_the_services(c
     assert DepartureLogEntry.objects.get(departure=flight, action="made_final").user == superuser
 
 
-# --- a fixed number of queries ------------------------------------------------------------------------------------------
+# --- a fixed number of queries ----------------------------------------------------------------------------------
 
 
 def queries(client, url):

@@ -57,7 +57,7 @@ def test_each_time_is_read_in_its_own_airports_time_zone(ops):
     assert first.departs_at == datetime.datetime(2026, 12, 9, 0, 45, tzinfo=UTC)  # 05:45 in Dushanbe (UTC+5)
     assert first.arrives_at == datetime.datetime(2026, 12, 9, 6, 5, tzinfo=UTC)  # 09:05 in Istanbul (UTC+3)
     assert second.arrives_at == datetime.datetime(2026, 12, 9, 23, 5, tzinfo=UTC)  # 18:05 in Toronto (UTC-5)
-    assert (departure.departure_date, departure.arrival_date) == (datetime.date(2026, 12, 9), datetime.date(2026, 12, 9))
+    assert departure.departure_date == departure.arrival_date == datetime.date(2026, 12, 9)
     assert f"{second.local_arrival():%H:%M}" == "18:05"
 
 
@@ -74,7 +74,8 @@ def test_an_unknown_airport_code_is_refused_and_nothing_is_saved(ops):
     error = refused(lambda: services.create_departure(plan(legs), by=ops))
 
     assert error.code == "unknown_airport"
-    assert error.message == "Leg 1: No airport has the IATA code XQZ; check the code on the ticket (e.g. DYU, IST, YYZ)."
+    assert error.message == ("Leg 1: No airport has the IATA code XQZ; check the code on the ticket "
+                             "(e.g. DYU, IST, YYZ).")
     assert not Departure.objects.exists() and not Leg.objects.exists()
 
 
@@ -213,8 +214,9 @@ def test_only_escorts_escort(ops, trainer):
 
 def test_only_operations_plan_departures(medic, escort):
     for user in (medic, escort):
-        assert refused(lambda: services.create_departure(plan(tk_legs(datetime.date(2026, 12, 9))),
-                                                         by=user)).code == "forbidden"
+        error = refused(lambda user=user: services.create_departure(plan(tk_legs(datetime.date(2026, 12, 9))),
+                                                                    by=user))
+        assert error.code == "forbidden"
 
 
 # --- changes and their history --------------------------------------------------------------------------------------
