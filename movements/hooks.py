@@ -132,8 +132,9 @@ travel_plans = Hook(
 
     Called with a case when its readiness is computed. Return a `readiness.TravelPlan` (the date, the
     departure's local date and time when known, the ids of the members who travel, and a label such as the
-    departure code) or None to leave it to the next provider. The first answer wins; with none, the case's
-    planned travel date (or today) is used and every member travels.""",
+    departure code) or None to leave it to the next provider. A plan whose date is None only says who travels
+    (members left behind by a split decision) and keeps the case's own date. The first answer wins; with none,
+    the case's planned travel date (or today) is used and every member travels.""",
 )
 
 # --- transitions -------------------------------------------------------------------------------------------
