@@ -744,3 +744,20 @@ def test_nothing_but_the_owners_service_departs_a_case_even_for_a_superuser(supe
 def test_escorts_may_not_plan_or_book(escort, ops, flight):
     assert refused(lambda: services.book_case(flight, ready_case(ops), by=escort)).code == "forbidden"
     assert refused(lambda: services.cancel_departure(flight, by=escort, reason="x")).code == "forbidden"
+
+
+def test_before_booking_a_member_left_behind_is_not_checked_and_the_case_keeps_its_own_date(ops):
+    from movements import readiness
+
+    case = make_case(2, planned_travel_date=born(2027, 1, 15))
+    transitions.approve(transitions.accept(case, by=ops), by=ops)
+    ahmad = case.members.get(given_name="Ahmad")
+    TravelDocument.objects.filter(person=ahmad).update(expiry_date=born(2026, 12, 1))
+    assert [b.person_id for b in readiness.blockers_for(Case.objects.get(pk=case.pk))] == [ahmad.pk]
+
+    services.exclude_member(ahmad, by=ops, reason="IRCC refused him; the family travels")
+
+    case = Case.objects.get(pk=case.pk)
+    assert readiness.blockers_for(case) == []
+    assert case.travel_date == born(2027, 1, 15)
+    assert transitions.clear(case, by=ops).state == "ready"
