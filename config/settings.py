@@ -201,6 +201,14 @@ SAFAR_ORIENTATION_DAYS = env_int("SAFAR_ORIENTATION_DAYS", 3, minimum=1)
 SAFAR_ORIENTATION_CAPACITY = env_int("SAFAR_ORIENTATION_CAPACITY", 25, minimum=1)
 SAFAR_ORIENTATION_DESTINATIONS = env_list("SAFAR_ORIENTATION_DESTINATIONS", ["CAN"])
 SAFAR_PREGNANCY_MAX_WEEKS_MULTIPLE = env_int("SAFAR_PREGNANCY_MAX_WEEKS_MULTIPLE", 32, minimum=1)
+# Travel: passenger types on the departure date (IATA: infants under 2 sit on a lap, children 2–11, adults 12+),
+# who may hold an infant, who travels as an unaccompanied minor, the shortest connection between two flights.
+SAFAR_INFANT_AGE = env_int("SAFAR_INFANT_AGE", 2, minimum=1)
+SAFAR_ADULT_AGE = env_int("SAFAR_ADULT_AGE", 12, minimum=2)
+SAFAR_INFANT_COMPANION_MIN_AGE = env_int("SAFAR_INFANT_COMPANION_MIN_AGE", 16, minimum=12)
+SAFAR_UNACCOMPANIED_MINOR_AGE = env_int("SAFAR_UNACCOMPANIED_MINOR_AGE", 18, minimum=1)
+SAFAR_MIN_CONNECTION_MINUTES = env_int("SAFAR_MIN_CONNECTION_MINUTES", 60, minimum=0)
+SAFAR_DEPARTURES_PER_PAGE = env_int("SAFAR_DEPARTURES_PER_PAGE", 20, minimum=5)
 
 # Security: strict in production, relaxed for the development server on plain HTTP.
 SESSION_COOKIE_HTTPONLY = True

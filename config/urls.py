@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("orientation/", include("orientation.urls")),
     path("", include("exchange.urls")),
+    path("departures/", include("travel.urls")),
     path("", include("movements.urls")),
 ]
 

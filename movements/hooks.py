@@ -132,8 +132,9 @@ travel_plans = Hook(
 
     Called with a case when its readiness is computed. Return a `readiness.TravelPlan` (the date, the
     departure's local date and time when known, the ids of the members who travel, and a label such as the
-    departure code) or None to leave it to the next provider. The first answer wins; with none, the case's
-    planned travel date (or today) is used and every member travels.""",
+    departure code) or None to leave it to the next provider. A plan whose date is None only says who travels
+    (members left behind by a split decision) and keeps the case's own date. The first answer wins; with none,
+    the case's planned travel date (or today) is used and every member travels.""",
 )
 
 # --- transitions -------------------------------------------------------------------------------------------
@@ -233,7 +234,10 @@ demo_data = Hook(
     seeded random generator). Return an object with any of these methods:
     `make_ready(case)` — do what the plug-in's readiness requirements need so the case can be cleared
     (called before `clear`, and for the few approved cases the README's walk-through leaves one step short);
-    `finish(cases)` — add the plug-in's own records once every demo case exists.""",
+    `finish(cases)` — add the plug-in's own records once every demo case exists. A case the demo means to take
+    through transitions a plug-in owns (`transition_owners`) stops before the first of them and carries
+    `demo_path`, the owned transitions still to make (e.g. ["book", "depart"]): their owner performs them here,
+    through its own services, or the case stays where it stopped.""",
 )
 
 

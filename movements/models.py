@@ -311,8 +311,20 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def readiness_gate(self):
         """The transition whose blockers stop this case now (a held case: the one of the state it was held from)."""
         if self.state == S.ON_HOLD:
-            return STATE_POLICY[self.held_from].gate if self.held_from else "clear"
+            return STATE_POLICY[self.resume_state].gate if self.held_from else "clear"
         return self.state_policy.gate
+
+    @property
+    def resume_state(self):
+        """Where `resume` would return this held case: a plug-in may say (`hooks.resume_targets`: held while booked,
+        its seats released since, back to ready), else the state it was held from."""
+        from movements import hooks
+
+        return hooks.resume_targets.first(self) or self.held_from or S.REFERRED
+
+    @property
+    def resume_state_label(self):
+        return CaseState(self.resume_state).label
 
     @cached_property
     def travel_plan(self):
@@ -325,10 +337,19 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def travel_date(self):
         """The date readiness is checked against: the departure's once the case is planned on one; else the planned
         travel date, or today when none is set or it has passed (a document that expired since must still block)."""
-        if self.travel_plan is not None:
+        if self.travel_plan is not None and self.travel_plan.date is not None:
             return self.travel_plan.date
         today = timezone.localdate()
         return max(self.planned_travel_date or today, today)
+
+    @property
+    def planned_travel(self):
+        """How the case page names the date readiness is checked against: "2026-12-09 (DEP-20261209-YYZ)" once a
+        plug-in plans the case on a departure, the planned travel date, or "" when none is known."""
+        plan = self.travel_plan
+        if plan is not None and plan.date is not None:
+            return f"{plan.date.isoformat()} ({plan.label})" if plan.label else plan.date.isoformat()
+        return self.planned_travel_date.isoformat() if self.planned_travel_date else ""
 
     # --- transitions: the whole life of a case, in one place (`manage.py graph_transitions`) ---
 
@@ -380,10 +401,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
         field=state, source=S.ON_HOLD, target=RETURN_VALUE(*HOLDABLE_STATES), permission=_may("resume")
     )
     def resume(self):
-        from movements import hooks
-
         # A plug-in may send the case elsewhere (held while booked, its seats released since: back to ready).
-        previous = hooks.resume_targets.first(self) or self.held_from or S.REFERRED
+        previous = self.resume_state
         self.held_from = ""
         self.hold_reason = ""
         self.hold_category = ""

@@ -111,7 +111,7 @@ def redacted(blockers, access):
 class TravelPlan:
     """When and with whom a case travels, as a plug-in that books it knows (`hooks.travel_plans`)."""
 
-    date: datetime.date
+    date: datetime.date | None  # None: the case's own date (planned, else today); the plan only says who travels
     departs_at: datetime.datetime | None = None  # aware; the first leg's scheduled departure
     member_ids: frozenset | None = None  # None: every member travels
     label: str = ""  # e.g. the departure's code, for messages
@@ -165,7 +165,7 @@ def travel_plan_for(case):
 def context_for(case, plan=None):
     plan = plan if plan is not None else travel_plan_for(case)
     today = timezone.localdate()
-    if plan is not None:
+    if plan is not None and plan.date is not None:
         # A departure in the past (the case flew) is judged on its own date; one ahead, on its date.
         return ReadinessContext(case=case, travel_date=plan.date, travel_date_is_planned=True,
                                 departs_at=plan.departs_at, member_ids=plan.member_ids, plan_label=plan.label)
@@ -173,6 +173,7 @@ def context_for(case, plan=None):
         case=case,
         travel_date=max(case.planned_travel_date or today, today),
         travel_date_is_planned=case.planned_travel_date is not None,
+        member_ids=plan.member_ids if plan is not None else None,
     )
 
 

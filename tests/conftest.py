@@ -35,7 +35,7 @@ def roles(transactional_db):
 
     loader = MigrationLoader(connection)
     state_apps = loader.project_state().apps
-    for app in ("movements", "orientation", "exchange"):
+    for app in ("movements", "orientation", "travel", "exchange"):
         (leaf,) = loader.graph.leaf_nodes(app)
         for key in loader.graph.forwards_plan(leaf):
             if key[0] != app:
@@ -205,4 +205,72 @@ def case_in(state, by, members=2, **fields):
             pass_pre_embarkation(case)
         case = transitions.perform(case, name, by=by, performer=OWNED_BY.get(name, ""), **params)
     assert case.state == state
+    return Case.objects.get(pk=case.pk)
+
+
+# --- travel ---------------------------------------------------------------------------------------------------
+
+
+def next_arrival_day(after, *, weekdays=(2, 3, 4)):
+    """The first date after `after` that is a Tuesday, Wednesday or Thursday and no Ontario holiday: a day Canada
+    receives refugees in Toronto (tests that want another day say so)."""
+    from travel.destinations import Region, holiday_name
+
+    day = after + datetime.timedelta(days=1)
+    while day.isoweekday() not in weekdays or holiday_name(Region("CAN", "ON", "Ontario"), day):
+        day += datetime.timedelta(days=1)
+    return day
+
+
+def tk_legs(day, *, first=("05:45", "09:05"), second=("14:20", "18:05"), to="YYZ"):
+    """Dushanbe–Istanbul–Toronto as Turkish Airlines flies it: TK 255 DYU→IST, TK 17 IST→YYZ, local times on `day`."""
+    from travel.legs import LegInput
+
+    def at(hhmm, plus=0):
+        hours, minutes = map(int, hhmm.split(":"))
+        return datetime.datetime.combine(day + datetime.timedelta(days=plus), datetime.time(hours, minutes))
+
+    return [
+        LegInput(carrier="TK", flight_number="255", origin="DYU", destination="IST", departs=at(first[0]),
+                 arrives=at(first[1])),
+        LegInput(carrier="TK", flight_number="17", origin="IST", destination=to, departs=at(second[0]),
+                 arrives=at(second[1])),
+    ]
+
+
+def make_departure(by, *, day=None, legs=None, seat_block=20, state="open", escorts=(), pnr="K7Q2XM",
+                   destination_country="CAN", final_destination="Toronto", mode="air"):
+    """A flight Dushanbe–Istanbul–Toronto (unless `legs` say otherwise) on `day` (default: the first Tuesday to
+    Thursday three weeks or more ahead), opened for booking unless `state` says otherwise."""
+    from travel import services
+
+    if legs is None:
+        day = day or next_arrival_day(timezone.localdate() + datetime.timedelta(days=20))
+        legs = tk_legs(day)
+    departure = services.create_departure(services.Planned(
+        mode=mode, destination_country=destination_country, final_destination=final_destination, legs=legs,
+        seat_block=seat_block, pnr=pnr, escorts=tuple(escorts)), by=by)
+    if state in ("open", "final"):
+        departure = services.open_departure(departure, by=by)
+    if state == "final":
+        departure = services.finalise_departure(departure, by=by)
+    return departure
+
+
+def ready_case(by, members=1, **fields):
+    """A case cleared for travel (accepted, approved, cleared) with `members` people and no blocker."""
+    from movements import transitions
+
+    case = make_case(members, **fields)
+    for name in ("accept", "approve", "clear"):
+        case = transitions.perform(case, name, by=by)
+    return case
+
+
+def book(case, by, departure=None):
+    """Book a ready case through the travel service (on a new default departure unless one is given)."""
+    from travel import services
+
+    departure = departure or make_departure(by)
+    services.book_case(departure, case, by=by)
     return Case.objects.get(pk=case.pk)

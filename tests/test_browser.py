@@ -12,7 +12,7 @@ from django.utils import timezone
 from movements import transitions
 from orientation import services
 from orientation.models import Session, SessionDay
-from tests.conftest import PASSWORD, make_case
+from tests.conftest import PASSWORD, make_case, make_departure, ready_case
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [
@@ -122,3 +122,28 @@ def test_a_trainer_records_day_2_on_a_phone_and_the_case_page_shows_it(live_serv
     assert notes == [f"Orientation {session.code} (in progress): 2 of 3 days attended"] * 2
     readiness = desk.get_by_test_id("readiness").inner_text()
     assert f"{session.code}: day 3 is on {(today + datetime.timedelta(days=1)).isoformat()}" in readiness
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_operations_officer_books_a_case_from_its_page_and_the_board_counts_the_seats(live_server, browser, ops):
+    departure = make_departure(ops, seat_block=10)
+    case = ready_case(ops, members=3)
+    page = new_page(browser)
+    log_in(page, live_server, ops, "/departures/")
+    row = page.locator(f'tr[data-code="{departure.code}"]')
+    assert row.get_by_test_id("seats").inner_text() == "0 / 10 of 10"
+
+    page.goto(f"{live_server.url}/cases/{case.case_number}/")
+    offer = page.get_by_test_id("book-on").locator(f'li[data-code="{departure.code}"]')
+    assert "10 of 10 seats free" in offer.inner_text()
+    offer.get_by_role("button", name=f"Book on {departure.code}").click()
+    page.wait_for_url(re.compile(rf"/cases/{case.case_number}/$"))
+    assert f"Case {case.case_number} booked on {departure.code}." in page.locator(".messages").inner_text()
+    assert page.get_by_test_id("case-state").inner_text() == "Booked"
+    assert departure.code in page.get_by_test_id("on-departure").inner_text()
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Departures").click()
+    page.wait_for_url(re.compile(r"/departures/$"))
+    row = page.locator(f'tr[data-code="{departure.code}"]')
+    assert row.get_by_test_id("seats").inner_text() == "3 / 7 of 10"
+    assert "3 (3 adults, 0 children, 0 infants)" in row.get_by_test_id("passengers").inner_text()

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from movements import medical, readiness, transitions
 from movements.models import CaseTransition, MedicalExam, TravelMedicalNeeds
-from tests.conftest import make_case, make_user, page_text
+from tests.conftest import make_case, make_departure, make_user, page_text, tk_legs
+from travel import services as travel
 
 UTC = datetime.timezone.utc
 CLINIC = "IOM Migration Health Assessment Centre, Dushanbe"
@@ -85,10 +86,12 @@ def test_a_ready_case_whose_ime_lapses_shows_the_blocker_and_refuses_book(ops, c
     with at(2026, 11, 20):
         case = ready_case(ops, ime_date=datetime.date(2025, 12, 1))
     with at(2026, 12, 2):
-        with pytest.raises(transitions.TransitionError) as refused:
-            transitions.book(case, by=ops)
-        assert refused.value.code == "blocked"
-        assert [b.code for b in refused.value.blockers] == ["medical_expired", "medical_expired"]
+        departure = make_departure(ops)
+        with pytest.raises(travel.TravelError) as refused:
+            travel.book_case(departure, case, by=ops)
+        assert refused.value.code == "medical_expired"
+        assert [b.code for b in refused.value.breaches] == ["medical_expired", "medical_expired"]
+        assert f"IME valid until 2026-11-30, before departure {departure.code} on " in refused.value.message
         client.force_login(ops)
         page = client.get(f"/cases/{case.case_number}/").content.decode()
     case.refresh_from_db()
@@ -187,14 +190,18 @@ def test_a_woman_30_weeks_pregnant_is_cleared_and_booked_weeks_ahead_and_boards_
         TravelMedicalNeeds.objects.create(
             person=case.members.get(), pregnancy_weeks=25, pregnancy_weeks_on=datetime.date(2026, 11, 1),
         )
-        for name in ("accept", "approve", "clear", "book"):
+        for name in ("accept", "approve", "clear"):
             case = getattr(transitions, name)(case, by=ops)
+        departure = make_departure(ops, legs=tk_legs(datetime.date(2026, 12, 10)))
+        travel.book_case(departure, case, by=ops)
+        travel.finalise_departure(departure, by=ops)
+        case.refresh_from_db()
         assert case.state == "booked"
         assert [b["code"] for b in case.blockers if b["code"].startswith("pregnancy")] == ["pregnancy_certificate"]
     with at(2026, 12, 10, hour=6):
-        with pytest.raises(transitions.TransitionError) as refused:
-            transitions.depart(case, by=ops)
-        assert "pregnancy_certificate" in [b.code for b in refused.value.blockers]
+        with pytest.raises(travel.TravelError) as refused:
+            travel.depart_departure(departure, by=ops)
+        assert "pregnancy_certificate" in [b.code for b in refused.value.breaches]
 
 
 @pytest.mark.django_db

@@ -42,8 +42,18 @@ TABLE = {
 }
 NEEDS_REASON = {"reject", "unbook", "hold", "withdraw"}
 
+# `book`, `unbook`, `depart` and `arrive` belong to travel (`hooks.transition_owners`): performed anywhere else they
+# are refused with `owned_elsewhere` (tests/test_travel_booking.py). These tests are about the case's transition
+# table itself — sources, targets, the log, versions, the readiness gates — so they perform the owned transitions
+# as travel does (`performer="travel"`), without a departure; travel's own tests book through its services.
+OWNED = {"book", "unbook", "depart", "arrive"}
+AS_TRAVEL = {"performer": "travel"}
+
+
 def run(name, case, by, reason="a reason given by the test", **kwargs):
     service = getattr(transitions, name)
+    if name in OWNED:
+        kwargs.update(AS_TRAVEL)
     if name in NEEDS_REASON:
         kwargs["reason"] = reason
     if name == "hold":
@@ -574,7 +584,7 @@ def test_it_refuses_booking_when_the_passport_has_expired_since_the_case_was_cle
         assert "Karimi, Zahra — passport valid until 2026-12-01, before today (2026-12-02" in page
 
         with pytest.raises(TransitionError) as excinfo:
-            transitions.book(case, by=ops)
+            transitions.book(case, by=ops, **AS_TRAVEL)
 
     assert excinfo.value.code == "blocked"
     assert {b.code for b in excinfo.value.blockers} == {"document_expired"}
@@ -587,7 +597,7 @@ def test_it_refuses_booking_when_the_passport_expires_before_the_planned_travel_
         Case.objects.filter(pk=case.pk).update(planned_travel_date=datetime.date(2027, 1, 10))
 
         with pytest.raises(TransitionError) as excinfo:
-            transitions.book(case, by=ops)
+            transitions.book(case, by=ops, **AS_TRAVEL)
 
     assert excinfo.value.code == "blocked"
     assert "before travel on 2027-01-10" in excinfo.value.blockers[0].message
@@ -599,12 +609,12 @@ def test_it_refuses_departure_when_the_passport_has_expired_since_booking(ops):
 
     with time_machine.travel(AFTER_EXPIRY, tick=False):
         with pytest.raises(TransitionError) as excinfo:
-            transitions.depart(case, by=ops)
+            transitions.depart(case, by=ops, **AS_TRAVEL)
 
         assert excinfo.value.code == "blocked"
         assert Case.objects.get(pk=case.pk).state == "booked"
         # The booking can still be cancelled or the case paused while the passport is renewed.
-        unbooked = transitions.unbook(case, by=ops, reason="Passport renewal")
+        unbooked = transitions.unbook(case, by=ops, reason="Passport renewal", **AS_TRAVEL)
         assert unbooked.state == "ready"
 
 
@@ -618,7 +628,7 @@ def test_a_renewed_passport_lets_the_case_be_booked_again(ops):
                 person=person, document_type="passport", number=f"R{person.pk:07d}", issuing_country="AFG",
                 expiry_date=datetime.date(2036, 12, 1),
             )
-        booked = transitions.book(case, by=ops)
+        booked = transitions.book(case, by=ops, **AS_TRAVEL)
 
     assert booked.state == "booked"
 
@@ -628,7 +638,7 @@ def test_arrival_is_not_gated_by_readiness(ops):
         case = case_in("departed", ops, expiry=datetime.date(2026, 12, 1))
 
     with time_machine.travel(AFTER_EXPIRY, tick=False):
-        arrived = transitions.arrive(case, by=ops)
+        arrived = transitions.arrive(case, by=ops, **AS_TRAVEL)
 
     assert arrived.state == "arrived"
 

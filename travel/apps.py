@@ -3,3 +3,10 @@ from django.apps import AppConfig
 
 class TravelConfig(AppConfig):
     name = "travel"
+    verbose_name = "Travel (departures and bookings)"
+
+    def ready(self):
+        # What travel plugs into movements' hooks: the transitions it owns, the travel plan of a booked case, seats
+        # released on hold or withdrawal and where such a case resumes; the navigation entry, the case page's
+        # panel, an escort's dashboard card; its demo departures.
+        from travel import demo, pages, plans  # noqa: F401

@@ -1,0 +1,409 @@
+"""The departure board, a departure's page, the case page's travel panel, the admin — per role, with bad input
+refused by a clear message that saves nothing, and a fixed number of queries whatever the size."""
+
+import datetime
+import re
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from movements.models import Case, TravelMedicalNeeds
+from tests.conftest import make_case, make_departure, page_text, ready_case, tk_legs
+from travel import services
+from travel.models import Booking, Departure, Leg
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime.datetime(2026, 11, 20, 5, tzinfo=datetime.timezone.utc)
+FLIGHT_DAY = datetime.date(2026, 12, 9)
+
+
+@pytest.fixture(autouse=True)
+def frozen_now():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def flight(ops, escort):
+    departure = make_departure(ops, day=FLIGHT_DAY, escorts=[escort])
+    case = ready_case(ops, members=3)
+    omid = case.members.get(given_name="Omid")
+    type(omid).objects.filter(pk=omid.pk).update(date_of_birth=datetime.date(2025, 8, 1), special_needs="INFT")
+    TravelMedicalNeeds.objects.create(person=case.members.get(given_name="Ahmad"), wheelchair="WCHR")
+    services.book_case(departure, case, by=ops)
+    return departure
+
+
+def get(client, user, url):
+    client.force_login(user)
+    return client.get(url)
+
+
+# --- who sees what ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role, status", [("operations", 200), ("escort", 200), ("medical", 404), ("trainer", 404),
+                                          ("unhcr", 404)])
+def test_each_role_gets_the_expected_answer_from_the_departure_pages(client, personas, flight, role, status):
+    client.force_login(personas[role])
+
+    assert client.get("/departures/").status_code == status
+    assert client.get(f"/departures/{flight.code}/").status_code == status
+
+
+@pytest.mark.parametrize("role", ["medical", "trainer", "unhcr", "escort"])
+def test_roles_that_do_not_plan_get_no_planning_page(client, personas, role):
+    client.force_login(personas[role])
+
+    assert client.get("/departures/new/").status_code in (403, 404)
+
+
+def test_a_missing_departure_and_a_hidden_one_look_the_same(client, trainer, flight):
+    client.force_login(trainer)
+
+    hidden, missing = client.get(f"/departures/{flight.code}/"), client.get("/departures/DEP-NOPE/")
+
+    assert hidden.status_code == missing.status_code == 404
+
+
+def test_an_escort_sees_only_the_departures_assigned_to_them(client, ops, escort, flight):
+    other = make_departure(ops, day=datetime.date(2026, 12, 10))
+    client.force_login(escort)
+
+    board = page_text(client.get("/departures/"))
+    assert flight.code in board and other.code not in board
+    assert client.get(f"/departures/{other.code}/").status_code == 404
+    assert client.post(f"/departures/{flight.code}/finalise/").status_code == 403
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client, flight):
+    for url in ("/departures/", f"/departures/{flight.code}/"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_departures_are_in_the_navigation_of_operations_and_escorts_only(client, personas):
+    for role, shown in [("operations", True), ("escort", True), ("medical", False), ("trainer", False),
+                        ("unhcr", False)]:
+        client.force_login(personas[role])
+        page = page_text(client.get("/"))
+        assert ('href="/departures/"' in page) == shown, role
+
+
+def test_an_escorts_dashboard_lists_their_departures(client, escort, flight):
+    page = page_text(get(client, escort, "/"))
+
+    assert "Your departures" in page
+    assert flight.code in page
+    assert "3 passengers (2 adults, 1 infant)" in page
+
+
+# --- the board ----------------------------------------------------------------------------------------------------
+
+
+def test_the_board_shows_date_route_seats_passengers_blockers_and_escorts(client, ops, flight):
+    page = page_text(get(client, ops, "/departures/"))
+
+    row = re.search(rf'<tr data-code="{flight.code}">(.*?)</tr>', page, re.S).group(1)
+    assert "Wed 09 Dec 2026" in row
+    assert "DYU → IST → YYZ" in row
+    assert re.search(r"<strong>2</strong> / 18 <small>of 20</small>", row)  # the infant sits on a lap
+    assert "(2 adults, 0 children, 1 infant)" in row
+    assert "Eraj" in row or "eraj" in row
+    assert "none" in row  # no blockers
+
+
+def test_the_board_says_what_blocks_a_departure(client, ops):
+    departure = make_departure(ops, legs=tk_legs(
+        datetime.date(2026, 12, 11)))  # lands in Toronto on a Friday
+    page = page_text(get(client, ops, "/departures/"))
+
+    row = re.search(rf'<tr data-code="{departure.code}">(.*?)</tr>', page, re.S).group(1)
+    assert "arrives on a Friday" in row
+
+
+def test_the_board_filters_by_state_and_month(client, ops, flight):
+    planned = make_departure(ops, day=datetime.date(2027, 1, 13), state="planned")
+    client.force_login(ops)
+
+    december = page_text(client.get("/departures/?month=2026-12"))
+    planned_only = page_text(client.get("/departures/?state=planned"))
+    bad = client.get("/departures/?month=soon")
+
+    assert flight.code in december and planned.code not in december
+    assert planned.code in planned_only and flight.code not in planned_only
+    assert bad.status_code == 200 and "Give a month as YYYY-MM" in page_text(bad)
+
+
+# --- a departure's page ---------------------------------------------------------------------------------------------
+
+
+def test_a_departures_page_shows_local_times_with_their_time_zones(client, ops, flight):
+    page = page_text(get(client, ops, f"/departures/{flight.code}/"))
+
+    assert "Wed 09 Dec 2026 05:45</time><br><small class=\"tz\" title=\"Asia/Dushanbe\">+05 · Asia/Dushanbe" in page
+    assert "Wed 09 Dec 2026 18:05</time><br><small class=\"tz\" title=\"America/Toronto\">EST · America/Toronto" in page
+    assert "Toronto Pearson International Airport" in page
+
+
+def test_a_departures_page_lists_booked_families_their_types_and_ssr_counts(client, ops, flight):
+    page = page_text(get(client, ops, f"/departures/{flight.code}/"))
+
+    assert "Karimi, Zahra" in page and "Karimi, Omid" in page
+    assert "<td>infant</td>" in page
+    assert "INFT × 1" in page and "WCHR × 1" in page
+    assert "Notification of arrival due by" in page
+    assert "booked" in page and "Case " in page  # the history
+
+
+def test_a_members_exclusion_shows_on_the_case_and_the_departure_with_the_reason_for_operations_only(
+        client, ops, escort, flight):
+    case = Booking.objects.get(departure=flight).case
+    ahmad = case.members.get(given_name="Ahmad")
+    client.force_login(ops)
+
+    response = client.post("/departures/exclusions/new/", {"person": ahmad.pk, "reason": "IRCC refused him"})
+
+    assert response.status_code == 302
+    case_page = page_text(client.get(f"/cases/{case.case_number}/"))
+    assert "Not travelling (split decision)" in case_page and "IRCC refused him" in case_page
+    ops_view = page_text(client.get(f"/departures/{flight.code}/"))
+    assert "Not travelling (split decision): <strong>Karimi, Ahmad</strong> — <q>IRCC refused him</q>" in ops_view
+    escort_view = page_text(get(client, escort, f"/departures/{flight.code}/"))
+    assert "<strong>Karimi, Ahmad</strong>" in escort_view and "IRCC refused him" not in escort_view
+
+
+def test_an_escort_reads_no_medical_blocker_in_full(client, ops, escort, flight):
+    case = Booking.objects.get(departure=flight).case
+    case.refresh_from_db()
+    from movements import readiness
+
+    readiness.refresh_snapshot(case)  # booked: the fit-to-travel check is still to do (a medical matter)
+
+    ops_view = page_text(get(client, ops, f"/departures/{flight.code}/"))
+    escort_view = page_text(get(client, escort, f"/departures/{flight.code}/"))
+    assert "no passing fit-to-travel check" in ops_view
+    assert "no passing fit-to-travel check" not in escort_view
+    assert "medical clearance for travel pending" in escort_view
+
+
+def test_operations_move_a_departure_from_its_page(client, ops, flight):
+    client.force_login(ops)
+
+    response = client.post(f"/departures/{flight.code}/finalise/", {"version": flight.version}, follow=True)
+
+    assert Departure.objects.get(pk=flight.pk).state == "final"
+    assert f"{flight.code} is now final (passenger list locked)." in page_text(response)
+    refused = client.post(f"/departures/{flight.code}/reopen/", {"version": flight.version + 1, "reason": ""},
+                          follow=True)
+    assert "Give a reason: a final departure is not reopened without one." in page_text(refused)
+
+
+def test_an_exception_is_recorded_from_the_departures_page(client, ops):
+    departure = make_departure(ops, legs=tk_legs(
+        datetime.date(2026, 12, 11)))
+    client.force_login(ops)
+
+    client.post(f"/departures/{departure.code}/exceptions/", {
+        "rule": "arrival_day", "granted_by": "IRCC ROC-O", "reference": "R-1", "reason": "Sponsor receives on Friday"})
+
+    page = page_text(client.get(f"/departures/{departure.code}/"))
+    assert "Exceptions recorded" in page and "granted by IRCC ROC-O (ref. R-1)" in page
+    assert 'data-code="arrival_day"' not in page
+
+
+# --- the case page's panel -----------------------------------------------------------------------------------------
+
+
+def test_book_on_lists_open_departures_and_shows_why_one_cannot_take_the_case(client, ops, flight):
+    case = ready_case(ops, members=2, ime_date=datetime.date(2025, 12, 5))  # valid until 2026-12-04
+    early = make_departure(ops, day=datetime.date(2026, 12, 2))
+    page = page_text(get(client, ops, f"/cases/{case.case_number}/"))
+
+    assert f'data-code="{early.code}"' in page and f'data-code="{flight.code}"' in page
+    early_item = re.search(rf'<li class="offer" data-code="{early.code}">(.*?)</li>', page, re.S).group(1)
+    assert f"Book on {early.code}</button>" in early_item and "disabled" not in early_item
+    blocked = re.search(rf'<li class="offer is-blocked" data-code="{flight.code}">(.*?)</ul>', page, re.S).group(1)
+    assert f'<button type="submit" disabled aria-describedby="why-{flight.code}">' in blocked
+    assert f"Karimi, Zahra — IME valid until 2026-12-04, before departure {flight.code} on 2026-12-09" in blocked
+
+
+def test_booking_from_the_case_page(client, ops, flight):
+    case = ready_case(ops)
+    client.force_login(ops)
+
+    response = client.post(f"/departures/{flight.code}/book/",
+                           {"case_number": case.case_number, "version": Case.objects.get(pk=case.pk).version},
+                           follow=True)
+
+    page = page_text(response)
+    assert f"Case {case.case_number} booked on {flight.code}." in page
+    assert f'<a class="code-nowrap" href="/departures/{flight.code}/"><strong>{flight.code}</strong></a>' in page
+    assert "Seats: 3 used, 17 free of 20" in page
+    assert Case.objects.get(pk=case.pk).state == "booked"
+
+
+def test_booking_a_case_that_is_not_ready_from_a_page_says_why_and_saves_nothing(client, ops, flight):
+    case = make_case(1)
+    client.force_login(ops)
+
+    response = client.post(f"/departures/{flight.code}/book/", {"case_number": case.case_number}, follow=True)
+
+    assert f"Case {case.case_number} is referred: only a case that is ready to travel is booked." in page_text(response)
+    assert not Booking.objects.filter(case=case).exists()
+
+
+def test_cancelling_a_booking_from_the_case_page_needs_a_reason(client, ops, flight):
+    booking = Booking.objects.get(departure=flight)
+    client.force_login(ops)
+
+    without = client.post(f"/departures/{flight.code}/bookings/{booking.pk}/cancel/", {"back": "case"}, follow=True)
+    assert "Give a reason: a booking is not cancelled without one." in page_text(without)
+    with_reason = client.post(f"/departures/{flight.code}/bookings/{booking.pk}/cancel/",
+                              {"back": "case", "reason": "Family asked to wait"}, follow=True)
+
+    assert with_reason.redirect_chain[-1][0] == f"/cases/{booking.case.case_number}/"
+    assert Case.objects.get(pk=booking.case_id).state == "ready"
+
+
+@pytest.mark.parametrize("role", ["unhcr", "medical"])
+def test_other_roles_see_the_departure_of_a_case_but_no_booking_controls(client, personas, flight, role):
+    case = Booking.objects.get(departure=flight).case
+
+    page = page_text(get(client, personas[role], f"/cases/{case.case_number}/"))
+
+    assert f"<strong class=\"code-nowrap\">{flight.code}</strong>" in page
+    assert f'href="/departures/{flight.code}/"' not in page
+    assert "Cancel booking" not in page and "Book on" not in page and "Exclude a member" not in page
+
+
+def test_the_case_page_shows_the_departure_as_the_travel_date(client, ops, flight):
+    case = Booking.objects.get(departure=flight).case
+
+    page = page_text(get(client, ops, f"/cases/{case.case_number}/"))
+
+    assert f'<dd data-testid="travel-date">2026-12-09 ({flight.code})</dd>' in page
+    assert 'value="book"' not in page and 'value="depart"' not in page
+
+
+# --- bad input on the planning form ---------------------------------------------------------------------------------
+
+
+def form_post(**legs):
+    data = {"destination_country": "CAN", "final_destination": "Toronto", "seat_block": "20", "pnr": "",
+            "legs-TOTAL_FORMS": "3", "legs-INITIAL_FORMS": "0", "legs-MIN_NUM_FORMS": "0", "legs-MAX_NUM_FORMS": "12"}
+    rows = [
+        {"carrier": "TK", "flight_number": "255", "origin": "DYU", "departs": "2026-12-09T05:45", "destination": "IST",
+         "arrives": "2026-12-09T09:05"},
+        {"carrier": "TK", "flight_number": "17", "origin": "IST", "departs": "2026-12-09T14:20", "destination": "YYZ",
+         "arrives": "2026-12-09T18:05"},
+    ]
+    for key, value in legs.items():
+        index, field = key.split("__")
+        rows[int(index)][field] = value
+    for i, row in enumerate(rows):
+        for field, value in row.items():
+            data[f"legs-{i}-{field}"] = value
+    return data
+
+
+def test_operations_plan_a_flight_from_the_form(client, ops):
+    client.force_login(ops)
+
+    response = client.post("/departures/new/?mode=air", form_post())
+
+    departure = Departure.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/departures/{departure.code}/"
+    assert departure.legs.count() == 2 and departure.state == "planned"
+
+
+def test_an_unknown_airport_on_the_form_is_named_and_nothing_is_saved(client, ops):
+    client.force_login(ops)
+
+    response = client.post("/departures/new/?mode=air", form_post(**{"1__destination": "XQZ"}))
+
+    assert response.status_code == 400
+    assert "No airport has the IATA code XQZ" in page_text(response)
+    assert not Departure.objects.exists() and not Leg.objects.exists()
+
+
+def test_a_leg_in_the_past_on_the_form_is_named_and_nothing_is_saved(client, ops):
+    client.force_login(ops)
+
+    response = client.post("/departures/new/?mode=air", form_post(**{"0__departs": "2026-11-19T05:45",
+                                                                     "0__arrives": "2026-11-19T09:05"}))
+
+    assert response.status_code == 400
+    assert "Leg 1 (TK 255 DYU→IST) leaves 2026-11-19 05:45 Asia/Dushanbe, which has already passed." in \
+        page_text(response)
+    assert not Departure.objects.exists()
+
+
+def test_a_short_connection_on_the_form_names_the_legs(client, ops):
+    client.force_login(ops)
+
+    response = client.post("/departures/new/?mode=air", form_post(**{"1__departs": "2026-12-09T09:30"}))
+
+    assert response.status_code == 400
+    assert "a 25-minute connection; at least 60 minutes are needed." in page_text(response)
+
+
+def test_a_seat_block_below_the_passengers_booked_is_refused_on_the_edit_form(client, ops, flight):
+    client.force_login(ops)
+    data = form_post()
+    data.update({"seat_block": "1", "pnr": "K7Q2XM", "version": str(flight.version), "legs-INITIAL_FORMS": "2"})
+
+    response = client.post(f"/departures/{flight.code}/edit/", data)
+
+    assert response.status_code == 400
+    assert f"{flight.code} has 2 passengers in seats: the seat block cannot go below 2." in page_text(response)
+    assert Departure.objects.get(pk=flight.pk).seat_block == 20
+
+
+# --- the admin --------------------------------------------------------------------------------------------------------
+
+
+def test_the_admin_reads_departures_and_changes_them_only_through_the_services(client, superuser, ops, flight):
+    client.force_login(superuser)
+
+    assert client.get("/admin/travel/departure/").status_code == 200
+    page = client.get(f"/admin/travel/departure/{flight.pk}/change/")
+    assert page.status_code == 200 and 'name="seat_block"' not in page_text(page)
+    assert client.get("/admin/travel/departure/add/").status_code == 403
+    client.post("/admin/travel/departure/", {"action": "make_final", "_selected_action": [flight.pk]})
+    assert Departure.objects.get(pk=flight.pk).state == "final"
+    from travel.models import DepartureLogEntry
+
+    assert DepartureLogEntry.objects.get(departure=flight, action="made_final").user == superuser
+
+
+# --- a fixed number of queries ----------------------------------------------------------------------------------
+
+
+def queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_the_board_and_a_departures_page_run_as_many_queries_for_many_departures_and_passengers(client, ops, escort):
+    first = make_departure(ops, day=FLIGHT_DAY, escorts=[escort], seat_block=200)
+    services.book_case(first, ready_case(ops, members=2), by=ops)
+    client.force_login(ops)
+    few = [queries(client, "/departures/"), queries(client, f"/departures/{first.code}/")]
+
+    for n in range(6):
+        other = make_departure(ops, day=FLIGHT_DAY + datetime.timedelta(days=7 * (n + 1)), escorts=[escort])
+        services.book_case(other, ready_case(ops, members=2), by=ops)
+    for size in (3, 5, 6):
+        case = ready_case(ops, members=size)
+        services.book_case(first, case, by=ops)
+    excluded = case.members.order_by("id").last()
+    services.exclude_member(excluded, by=ops, reason="Split decision")
+    TravelMedicalNeeds.objects.create(person=case.members.first(), wheelchair="WCHC")
+    many = [queries(client, "/departures/"), queries(client, f"/departures/{first.code}/")]
+
+    assert many == few

@@ -1,0 +1,162 @@
+"""The admin reads departures; it changes them only through `travel.services`, as the pages do.
+
+Departures, legs, bookings and their history are read-only here. The actions below call the same services as
+the departure page (so they check, lock and log the same way). Destination rules are data and may be edited by
+those allowed to change them.
+"""
+
+from django.contrib import admin, messages
+
+from movements.access import access_for
+from travel import services
+from travel.models import (
+    Booking, Departure, DepartureLogEntry, DestinationRule, Leg, Passenger, RuleException, TravelExclusion,
+)
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class LegInline(ReadOnlyMixin, admin.TabularInline):
+    model = Leg
+    extra = 0
+    fields = ("number", "carrier", "flight_number", "vehicle", "plate", "driver", "seats", "origin", "origin_tz",
+              "departs_at", "destination", "destination_tz", "arrives_at")
+    readonly_fields = fields
+
+
+class BookingInline(ReadOnlyMixin, admin.TabularInline):
+    model = Booking
+    extra = 0
+    fields = ("case", "status", "booked_by", "booked_at", "cancelled_at")
+    readonly_fields = fields
+    show_change_link = True
+
+
+class LogInline(ReadOnlyMixin, admin.TabularInline):
+    model = DepartureLogEntry
+    extra = 0
+    fields = ("at", "actor", "action", "summary", "reason")
+    readonly_fields = fields
+    ordering = ("-at", "-id")
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        return fields if access_for(request.user).can_see_clearance_details else [f for f in fields if f != "reason"]
+
+
+def _run(modeladmin, request, queryset, service, done):
+    for departure in queryset:
+        try:
+            service(departure, by=request.user)
+        except services.TravelError as e:
+            modeladmin.message_user(request, f"{departure.code}: {e.message}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"{departure.code} {done}.", messages.SUCCESS)
+
+
+@admin.action(description="Open for booking", permissions=["change"])
+def open_for_booking(modeladmin, request, queryset):
+    _run(modeladmin, request, queryset, services.open_departure, "opened for booking")
+
+
+@admin.action(description="Make final (lock the passenger list)", permissions=["change"])
+def make_final(modeladmin, request, queryset):
+    _run(modeladmin, request, queryset, services.finalise_departure, "made final")
+
+
+@admin.register(Departure)
+class DepartureAdmin(admin.ModelAdmin):
+    list_display = ("code", "mode", "state", "departure_date", "destination_country", "final_destination",
+                    "seat_block")
+    list_filter = ("state", "mode", "destination_country")
+    search_fields = ("code", "pnr", "final_destination")
+    date_hierarchy = "departure_date"
+    fields = ("code", "mode", "state", "destination_country", "final_destination", "pnr", "seat_block", "escorts",
+              "departs_at", "departure_date", "arrives_at", "arrival_date", "notes", "version", "created_at",
+              "created_by")
+    readonly_fields = fields
+    inlines = [LegInline, BookingInline, LogInline]
+    actions = [open_for_booking, make_final]
+
+    def has_add_permission(self, request):
+        return False  # planned on the departures page, through the same service
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # One departure's page here is for reading; the actions (which ask without an object) need the permission.
+        return obj is None and super().has_change_permission(request)
+
+
+@admin.register(Booking)
+class BookingAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("case", "departure", "status", "booked_at", "cancelled_at")
+    list_filter = ("status",)
+    search_fields = ("case__case_number", "departure__code")
+    list_select_related = ("case", "departure")
+    fields = ("departure", "case", "status", "booked_by", "booked_at", "cancelled_by", "cancelled_at", "cancel_reason")
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        return fields if access_for(request.user).can_see_clearance_details else [
+            f for f in fields if f != "cancel_reason"]
+
+
+@admin.register(Passenger)
+class PassengerAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("person", "departure", "booking", "active")
+    list_filter = ("active",)
+    search_fields = ("person__search_text", "departure__code")
+    list_select_related = ("person", "departure", "booking")
+
+
+@admin.register(TravelExclusion)
+class TravelExclusionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("person", "case", "excluded_at", "lifted_at")
+    list_select_related = ("person", "case")
+
+    def get_fields(self, request, obj=None):
+        fields = ["case", "person", "excluded_by", "excluded_at", "lifted_by", "lifted_at"]
+        if access_for(request.user).can_see_clearance_details:
+            fields[2:2] = ["reason"]
+            fields.append("lift_reason")
+        return fields
+
+
+@admin.register(RuleException)
+class RuleExceptionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("departure", "rule", "granted_by", "recorded_by", "recorded_at")
+    list_select_related = ("departure", "recorded_by")
+
+
+@admin.register(DepartureLogEntry)
+class DepartureLogEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("at", "departure", "actor", "action", "summary")
+    list_filter = ("action",)
+    search_fields = ("departure__code",)
+    list_select_related = ("departure",)
+
+    def get_fields(self, request, obj=None):
+        fields = ["departure", "at", "user", "actor", "action", "summary", "data"]
+        if access_for(request.user).can_see_clearance_details:
+            fields.insert(6, "reason")
+        return fields
+
+
+@admin.register(DestinationRule)
+class DestinationRuleAdmin(admin.ModelAdmin):
+    list_display = ("country", "max_refugees_per_flight", "no_arrival_weekdays", "no_arrival_on_holidays",
+                    "notification_working_days", "exception_request_working_days")
+
+    def has_delete_permission(self, request, obj=None):
+        return False

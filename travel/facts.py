@@ -1,0 +1,151 @@
+"""What the rules and the pages read about departures, loaded in a fixed number of queries however many
+departures and passengers there are: legs, the destination's rule, recorded exceptions, escorts, and
+passengers counted by type on each departure's own date (in SQL, from date-of-birth cut-offs computed by
+`rules.born_on_or_before`, so the counts agree with `Person.age_on` to the day).
+"""
+
+import operator
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import reduce
+
+from django.conf import settings
+from django.db.models import Count, Q
+
+from travel.models import Departure, DestinationRule, Leg, Passenger, RuleException
+from travel.rules import ADULT, CHILD, INFANT, born_on_or_before
+
+
+def kind_filters(departures, prefix=""):
+    """{kind: Q} matching a passenger row of any of these (one or more) departures who is of that kind on its
+    departure's date.
+
+    `prefix` is the path from the counted rows to the Passenger (e.g. "passengers__").
+    """
+    infants, children = [], []
+    for departure in departures:
+        infant_after = born_on_or_before(departure.departure_date, settings.SAFAR_INFANT_AGE)
+        adult_from = born_on_or_before(departure.departure_date, settings.SAFAR_ADULT_AGE)
+        own = Q(**{f"{prefix}departure_id": departure.pk})
+        infants.append(own & Q(**{f"{prefix}person__date_of_birth__gt": infant_after}))
+        children.append(own & Q(**{f"{prefix}person__date_of_birth__gt": adult_from,
+                                    f"{prefix}person__date_of_birth__lte": infant_after}))
+
+    infant, child = reduce(operator.or_, infants), reduce(operator.or_, children)
+    return {INFANT: infant, CHILD: child, ADULT: ~infant & ~child}
+
+
+@dataclass
+class Counts:
+    adults: int = 0
+    children: int = 0
+    infants: int = 0
+    stretchers: int = 0
+    declared_minors: int = 0
+
+    @property
+    def people(self):
+        return self.adults + self.children + self.infants
+
+    @property
+    def seats(self):
+        return self.adults + self.children
+
+    def add(self, other):
+        for name in ("adults", "children", "infants", "stretchers", "declared_minors"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @classmethod
+    def of(cls, travellers):
+        """Counts of travellers already loaded (the pages, which fetch them anyway)."""
+        counts = cls()
+        for t in travellers:
+            if t.kind == INFANT:
+                counts.infants += 1
+            elif t.kind == CHILD:
+                counts.children += 1
+            else:
+                counts.adults += 1
+            counts.stretchers += "STCR" in t.ssr
+            counts.declared_minors += "UMNR" in t.ssr
+        return counts
+
+    def describe(self):
+        parts = [(self.adults, "adult", "adults"), (self.children, "child", "children"),
+                 (self.infants, "infant", "infants")]
+        return ", ".join(f"{n} {one if n == 1 else many}" for n, one, many in parts if n) or "nobody"
+
+
+def passenger_counts(departures, *, by_booking=False):
+    """Counts of active passengers per departure id (or per booking id), in one query."""
+    departures = list(departures)
+    result = defaultdict(Counts)
+    if not departures:
+        return result
+    kinds = kind_filters(departures)
+    key = "booking_id" if by_booking else "departure_id"
+    rows = (
+        Passenger.objects.filter(departure__in=[d.pk for d in departures], active=True)
+        .values(key)
+        .annotate(
+            adults=Count("id", filter=kinds[ADULT]),
+            children=Count("id", filter=kinds[CHILD]),
+            infants=Count("id", filter=kinds[INFANT]),
+            stretchers=Count("id", filter=Q(person__special_needs__contains="STCR")
+                             | Q(person__medical_needs__stretcher=True)),
+            declared_minors=Count("id", filter=Q(person__special_needs__contains="UMNR")),
+        )
+        .order_by()
+    )
+    for row in rows:
+        result[row[key]] = Counts(row["adults"], row["children"], row["infants"], row["stretchers"],
+                                  row["declared_minors"])
+    return result
+
+
+@dataclass
+class Facts:
+    """One departure as the rules read it."""
+
+    departure: Departure
+    legs: list = field(default_factory=list)
+    rule: DestinationRule | None = None
+    exceptions: list = field(default_factory=list)
+    escort_count: int = 0
+    counts: Counts = field(default_factory=Counts)
+
+    @property
+    def exception_rules(self):
+        return {e.rule for e in self.exceptions}
+
+    @property
+    def seats_taken(self):
+        return self.counts.seats
+
+    @property
+    def seats_free(self):
+        return max(self.departure.seat_block - self.counts.seats, 0)
+
+
+def facts_for(departures, *, counts=None):
+    """{departure id: Facts} for these departures, in five queries (four when `counts` are given)."""
+    departures = list(departures)
+    ids = [d.pk for d in departures]
+    facts = {d.pk: Facts(d) for d in departures}
+    if not ids:
+        return facts
+    for leg in Leg.objects.filter(departure__in=ids).order_by("departure_id", "number"):
+        facts[leg.departure_id].legs.append(leg)
+    rules = {r.country: r for r in DestinationRule.objects.filter(
+        country__in={d.destination_country for d in departures})}
+    for exception in RuleException.objects.filter(departure__in=ids).select_related("recorded_by"):
+        facts[exception.departure_id].exceptions.append(exception)
+    escorts = Departure.escorts.through.objects.filter(departure_id__in=ids).values("departure_id").annotate(
+        n=Count("id")).order_by()
+    for row in escorts:
+        facts[row["departure_id"]].escort_count = row["n"]
+    counts = counts if counts is not None else passenger_counts(departures)
+    for departure in departures:
+        facts[departure.pk].rule = rules.get(departure.destination_country)
+        facts[departure.pk].counts = counts.get(departure.pk) or Counts()
+    return facts

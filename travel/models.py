@@ -1,0 +1,349 @@
+"""Departures (by air or by road), their legs, the cases booked on them and the destination rules they keep.
+
+Nothing here is changed but through `travel.services`, which locks the departure row, checks, writes a
+`DepartureLogEntry` with a data payload and raises coded `TravelError`s. A departure's schedule columns
+(`departs_at`, `departure_date`, `arrives_at`, `arrival_date`) are derived from its legs by the same services, so
+lists can sort, filter and count passengers by age on the departure date in SQL.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from movements.countries import COUNTRY_CHOICES, country_name
+from movements.models import AppendOnlyModel, Case, Person
+
+
+class Mode(models.TextChoices):
+    AIR = "air", "By air"
+    ROAD = "road", "By road"
+
+
+class DepartureState(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    OPEN = "open", "Open for booking"
+    FINAL = "final", "Final (passenger list locked)"
+    DEPARTED = "departed", "Departed"
+    ARRIVED = "arrived", "Arrived"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+D = DepartureState
+
+# Still ahead of us: what the departure board shows unless asked otherwise.
+UPCOMING_STATES = (D.PLANNED, D.OPEN, D.FINAL)
+# Legs, seats, escorts and the PNR may change; a final departure is reopened first (with a reason).
+EDITABLE_STATES = (D.PLANNED, D.OPEN)
+
+pnr_validator = RegexValidator(r"^[A-Z0-9]{6}$", "A record locator (PNR) is six capital letters or digits, e.g. K7Q2XM.")
+
+
+class Departure(FSMModelMixin, models.Model):
+    code = models.CharField(max_length=30, unique=True, editable=False,
+                            help_text="Said on the phone: DEP-20261209-YYZ (date of the first leg, final stop).")
+    mode = models.CharField(max_length=4, choices=Mode.choices)
+    state = FSMField(default=D.PLANNED, choices=DepartureState.choices, protected=True, db_index=True)
+    destination_country = models.CharField(max_length=3, choices=COUNTRY_CHOICES)
+    final_destination = models.CharField("final destination (city)", max_length=100)
+    escorts = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="escorted_departures")
+    pnr = models.CharField("group record locator (PNR)", max_length=6, blank=True, validators=[pnr_validator])
+    seat_block = models.PositiveSmallIntegerField(
+        "seats held", help_text="Air: the seats the airline holds for us. Road: the vehicles' seats, added up.")
+    notes = models.TextField(blank=True)
+
+    # Derived from the legs by the services (see the module docstring); never edited by hand.
+    departs_at = models.DateTimeField(editable=False)
+    departure_date = models.DateField(editable=False, db_index=True,
+                                      help_text="Local date of the first leg's departure, where it leaves.")
+    arrives_at = models.DateTimeField(editable=False)
+    arrival_date = models.DateField(editable=False, help_text="Local date of the arrival at the final stop.")
+
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["departure_date", "departs_at", "code"]
+        indexes = [models.Index(fields=["state", "departure_date"])]
+        permissions = [
+            ("view_all_departures", "Can see every departure (escorts see only their own)"),
+            ("book_case", "Can book cases on departures, cancel bookings and exclude members from travel"),
+        ]
+
+    def __str__(self):
+        return self.code
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Departures are never deleted; cancel the departure instead.", code="departure_delete")
+
+    @property
+    def destination_name(self):
+        """“Canada” (a dictionary look-up, not the choices scan of get_destination_country_display)."""
+        return country_name(self.destination_country)
+
+    @property
+    def is_air(self):
+        return self.mode == Mode.AIR
+
+    @property
+    def is_editable(self):
+        return self.state in EDITABLE_STATES
+
+    # --- the life of a departure, in one place (services perform these under the row lock) ---
+
+    @transition(field=state, source=D.PLANNED, target=D.OPEN)
+    def open(self):
+        pass
+
+    @transition(field=state, source=D.OPEN, target=D.FINAL)
+    def finalise(self):
+        pass
+
+    @transition(field=state, source=D.FINAL, target=D.OPEN)
+    def reopen(self):
+        pass
+
+    @transition(field=state, source=D.FINAL, target=D.DEPARTED)
+    def depart(self):
+        pass
+
+    @transition(field=state, source=D.DEPARTED, target=D.ARRIVED)
+    def arrive(self):
+        pass
+
+    @transition(field=state, source=[D.PLANNED, D.OPEN, D.FINAL], target=D.CANCELLED)
+    def cancel(self):
+        pass
+
+
+class Leg(models.Model):
+    """One leg, in order. Air: a flight between two airports (IATA codes, times in each airport's own time zone).
+    Road: one vehicle's run between two places (a convoy of two vehicles has two legs)."""
+
+    departure = models.ForeignKey(Departure, on_delete=models.CASCADE, related_name="legs")
+    number = models.PositiveSmallIntegerField()
+    origin = models.CharField("from", max_length=100, help_text="Air: IATA airport code. Road: a place.")
+    destination = models.CharField("to", max_length=100, help_text="Air: IATA airport code. Road: a place.")
+    # IANA zones of the two ends (from airportsdata for airports; chosen for road places): local times are shown
+    # in them, and the dates that rules read (departure day, arrival day) are taken in them.
+    origin_tz = models.CharField(max_length=64)
+    destination_tz = models.CharField(max_length=64)
+    departs_at = models.DateTimeField()
+    arrives_at = models.DateTimeField()
+    # air
+    carrier = models.CharField(max_length=3, blank=True, help_text="IATA airline designator, e.g. TK.")
+    flight_number = models.CharField(max_length=5, blank=True, help_text="e.g. 255.")
+    # road
+    vehicle = models.CharField(max_length=100, blank=True, help_text="e.g. Bus (Yutong, white).")
+    plate = models.CharField("number plate", max_length=20, blank=True)
+    driver = models.CharField(max_length=100, blank=True)
+    seats = models.PositiveSmallIntegerField("seats for passengers", null=True, blank=True)
+
+    class Meta:
+        ordering = ["departure", "number"]
+        constraints = [models.UniqueConstraint(fields=["departure", "number"], name="one_leg_number_per_departure")]
+
+    def __str__(self):
+        return f"Leg {self.number} ({self.label})"
+
+    @property
+    def flight(self):
+        return f"{self.carrier} {self.flight_number}".strip()
+
+    @property
+    def label(self):
+        """How messages name the leg: "TK 255 DYU→IST" or "Bus 01 234 AA Khorog→Dushanbe"."""
+        what = self.flight if self.carrier else " ".join(p for p in (self.vehicle, self.plate) if p)
+        return f"{what} {self.origin}→{self.destination}".strip()
+
+    def local_departure(self):
+        return timezone.localtime(self.departs_at, _zone(self.origin_tz))
+
+    def local_arrival(self):
+        return timezone.localtime(self.arrives_at, _zone(self.destination_tz))
+
+
+def _zone(name):
+    import zoneinfo
+
+    return zoneinfo.ZoneInfo(name)
+
+
+class BookingStatus(models.TextChoices):
+    ACTIVE = "active", "Booked"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Booking(models.Model):
+    """A case on a departure. It stays active once the case has left (it is the booking the family flew on)."""
+
+    departure = models.ForeignKey(Departure, on_delete=models.PROTECT, related_name="bookings")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="bookings")
+    status = models.CharField(max_length=10, choices=BookingStatus.choices, default=BookingStatus.ACTIVE)
+    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    booked_at = models.DateTimeField(default=timezone.now)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["booked_at", "id"]
+        constraints = [
+            # Two officers booking one family onto two departures at once: the database lets one through.
+            models.UniqueConstraint(fields=["case"], condition=Q(status="active"), name="one_active_booking_per_case"),
+        ]
+
+    def __str__(self):
+        return f"{self.case} on {self.departure}"
+
+    @property
+    def is_active(self):
+        return self.status == BookingStatus.ACTIVE
+
+
+class Passenger(models.Model):
+    """A member of a booked case who travels (the members not excluded when the case was booked). Seats are
+    counted from these rows, under the departure's row lock."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="passengers")
+    departure = models.ForeignKey(Departure, on_delete=models.PROTECT, related_name="passengers")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="passages")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["booking", "person"]
+        indexes = [models.Index(fields=["departure", "active"])]
+        constraints = [
+            models.UniqueConstraint(fields=["person"], condition=Q(active=True), name="one_seat_per_person"),
+        ]
+
+    def __str__(self):
+        return f"{self.person} on {self.departure}"
+
+
+class TravelExclusion(models.Model):
+    """A member of a case who does not travel with it (a split decision), with the reason and who decided."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="travel_exclusions")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="travel_exclusions")
+    reason = models.TextField()
+    excluded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    excluded_at = models.DateTimeField(default=timezone.now)
+    lifted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lift_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["excluded_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["person"], condition=Q(lifted_at__isnull=True),
+                                    name="one_open_exclusion_per_person"),
+        ]
+
+    def __str__(self):
+        return f"{self.person} excluded from travel"
+
+
+def default_no_arrival_weekdays():
+    return []
+
+
+def default_weekend():
+    return [6, 7]
+
+
+class DestinationRule(models.Model):
+    """What a destination country asks of every departure to it (DOMAIN.md, "Travel and manifests"). Data, not
+    code: Canada's row is seeded by a migration; another country is a new row."""
+
+    country = models.CharField(max_length=3, choices=COUNTRY_CHOICES, unique=True)
+    max_refugees_per_flight = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Air departures: most refugees on one flight (empty: no limit).")
+    no_arrival_weekdays = models.JSONField(
+        default=default_no_arrival_weekdays, blank=True,
+        help_text="ISO weekday numbers (1 Monday … 7 Sunday) on which refugees may not arrive, e.g. [5, 6, 7].")
+    no_arrival_on_holidays = models.BooleanField(
+        default=False, help_text="No arrival on a statutory holiday of the final destination's province or state.")
+    weekend = models.JSONField(default=default_weekend, blank=True,
+                               help_text="ISO weekday numbers that are not working days, e.g. [6, 7].")
+    notification_working_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The notification of arrival is due this many working days before arrival.")
+    exception_request_working_days = models.PositiveSmallIntegerField(
+        null=True, blank=True,
+        help_text="A request to carry more than the limit is due this many working days before arrival.")
+    source = models.CharField(max_length=200, blank=True, help_text="Where the rule comes from, e.g. IRCC REF-OVS-8-2.")
+
+    class Meta:
+        ordering = ["country"]
+
+    def __str__(self):
+        return f"Destination rules for {self.country}"
+
+
+class RuleCode(models.TextChoices):
+    """The destination rules an exception can lift (nothing else can be overridden)."""
+
+    MAX_REFUGEES = "max_refugees", "More refugees than the limit per flight"
+    ARRIVAL_DAY = "arrival_day", "Arrival on a day the destination does not receive refugees"
+
+
+class RuleException(AppendOnlyModel):
+    """An exception to a destination rule for one departure: which rule, why, and who granted it."""
+
+    departure = models.ForeignKey(Departure, on_delete=models.PROTECT, related_name="rule_exceptions")
+    rule = models.CharField(max_length=20, choices=RuleCode.choices)
+    reason = models.TextField()
+    granted_by = models.CharField(max_length=200, help_text="Who granted it, e.g. IRCC Resettlement Operations Centre.")
+    reference = models.CharField(max_length=100, blank=True, help_text="The grant's reference, if any.")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+
+    def __str__(self):
+        return f"{self.departure}: exception to {self.rule}"
+
+    SHORT = {RuleCode.MAX_REFUGEES: "more than the limit", RuleCode.ARRIVAL_DAY: "arrival day"}
+
+    @property
+    def short(self):
+        return self.SHORT.get(self.rule, self.rule)
+
+
+class DepartureLogEntry(AppendOnlyModel):
+    """Append-only history of a departure: who, when, what (an action and its data), why."""
+
+    departure = models.ForeignKey(Departure, on_delete=models.PROTECT, related_name="log")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor = models.CharField(max_length=200)
+    action = models.CharField(max_length=30)
+    summary = models.TextField()
+    reason = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "departure log entries"
+
+    def __str__(self):
+        return f"{self.departure} {self.action}: {self.summary}"
+
+    def data_items(self):
+        """The payload as (label, text) pairs, as the case timeline shows its rows' data."""
+        items = []
+        for key, value in (self.data or {}).items():
+            if isinstance(value, (list, tuple)):
+                value = "; ".join(str(v) for v in value)
+            elif isinstance(value, dict):
+                value = "; ".join(f"{k}: {v}" for k, v in value.items())
+            items.append((key.replace("_", " ").capitalize(), str(value)))
+        return items
+

@@ -1,0 +1,104 @@
+"""What travel adds to the pages of `movements`: the "Departures" entry, the case page's travel panel (the
+departure the case is on, members excluded from travel, and for operations "Book on…" with every open
+departure and the reasons one cannot take the case), and an escort's dashboard card of their departures."""
+
+import datetime
+
+from django.urls import reverse
+from django.utils import timezone
+
+from movements import hooks
+from movements.hooks import NavEntry, Panel
+from movements.models import CaseState
+from travel import rules, services
+from travel.access import can_book, can_use_departures, visible_departures
+from travel.board import route_of
+from travel.facts import facts_for
+from travel.models import Booking, BookingStatus, Departure, DepartureState, TravelExclusion
+
+# How many open departures the case page offers (the soonest first); the board lists them all.
+OFFERED = 8
+# The states in which a case page shows its travel panel.
+PANEL_STATES = {CaseState.APPROVED, CaseState.READY, CaseState.BOOKED, CaseState.DEPARTED, CaseState.ARRIVED,
+                CaseState.ON_HOLD}
+
+
+@hooks.navigation.register(order=30)
+def departures_navigation(request, access):
+    if not can_use_departures(request.user):
+        return []
+    match = getattr(request, "resolver_match", None)
+    current = bool(match and (match.url_name or "").startswith("departure"))
+    return [NavEntry("Departures", reverse("departure_board"), current, order=30)]
+
+
+@hooks.case_panels.register(order=10)
+def travel_panel(request, case, access):
+    if case.state not in PANEL_STATES:
+        return []
+    user = request.user
+    booking = (Booking.objects.filter(case=case, status=BookingStatus.ACTIVE).select_related("departure").first())
+    exclusions = list(TravelExclusion.objects.filter(case=case, lifted_at__isnull=True)
+                      .select_related("person", "excluded_by").order_by("excluded_at"))
+    may_book = can_book(user)
+    departure = booking.departure if booking else None
+    context = {
+        "case": case, "booking": booking, "departure": departure, "exclusions": exclusions,
+        "can_see_departure": bool(departure and visible_departures(user).filter(pk=departure.pk).exists()),
+        "can_see_reasons": access.can_see_clearance_details,
+        "may_book": may_book,
+    }
+    if departure is not None:
+        facts = facts_for([departure])[departure.pk]
+        context.update(facts=facts, route=route_of(departure, facts.legs), legs=facts.legs)
+        context["may_cancel"] = may_book and departure.state == DepartureState.OPEN and case.state == CaseState.BOOKED
+    if may_book and case.state in services.EXCLUDABLE_STATES and \
+            (departure is None or departure.state == DepartureState.OPEN):
+        excluded = {e.person_id for e in exclusions}
+        context["may_exclude"] = True
+        context["members"] = [p for p in case.members.order_by("id") if p.pk not in excluded]
+    if may_book and case.state == CaseState.READY and booking is None:
+        context["offers"], context["more_open"] = _offers(case, access)
+    if not (booking or exclusions or context.get("may_exclude") or "offers" in context):
+        return []
+    return [Panel("travel/case_panel.html", context, title="Travel", order=10)]
+
+
+def _offers(case, access):
+    """The open departures to the case's destination, soonest first, each with what stops it taking the case."""
+    open_departures = Departure.objects.filter(state=DepartureState.OPEN, destination_country=case.destination_country,
+                                               departs_at__gte=timezone.now()).order_by("departs_at", "code")
+    departures = list(open_departures[:OFFERED])
+    more = open_departures.count() - len(departures) if len(departures) == OFFERED else 0
+    facts = facts_for(departures)
+    people = services.travelling_members(case)
+    offers = []
+    for departure in departures:
+        f = facts[departure.pk]
+        breaches = rules.shown(services.booking_check(departure, case, people, facts=f), access)
+        offers.append({"departure": departure, "facts": f, "route": route_of(departure, f.legs),
+                       "breaches": breaches})
+    return offers, more
+
+
+@hooks.dashboard_cards.register
+def escort_departures(request, access):
+    user = request.user
+    if "escort" not in access.roles or not can_use_departures(user):
+        return []
+    today = timezone.localdate()
+    departures = list(
+        visible_departures(user).filter(departure_date__gte=today - datetime.timedelta(days=1))
+        .exclude(state__in=[DepartureState.CANCELLED, DepartureState.ARRIVED])
+        .order_by("departs_at", "code")[:20]
+    )
+    facts = facts_for(departures)
+    rows = [{"departure": d, "facts": facts[d.pk], "route": route_of(d, facts[d.pk].legs)} for d in departures]
+    return [Panel("travel/escort_card.html", {"rows": rows, "today": today}, title="Your departures")]
+
+
+@hooks.member_notes.register
+def not_travelling(people):
+    """Beside a member excluded from travel: they stay behind (the reason is in the travel panel, for operations)."""
+    excluded = TravelExclusion.objects.filter(person__in=[p.pk for p in people], lifted_at__isnull=True)
+    return {e.person_id: [(f"Not travelling (split decision, {e.excluded_at:%Y-%m-%d})", "warn")] for e in excluded}

@@ -1,0 +1,38 @@
+"""What travel plugs into the case's life in `movements`: the transitions it owns, the travel plan that makes a
+booked case's travel date its departure's, the seats released when a booked case is held or withdrawn, and
+where such a case resumes."""
+
+from movements import hooks, readiness
+from travel import services
+from travel.models import Booking, BookingStatus, Passenger, TravelExclusion
+
+hooks.transition_owners.register(
+    lambda: None, key="travel", transitions=("book", "unbook", "depart", "arrive"),
+    message="A case is booked, unbooked, departed and arrived with its departure: book it from the case page's "
+            "“Book on…” panel, and cancel the booking or mark the departure departed or arrived on the "
+            "departure's page.",
+)
+
+
+@hooks.travel_plans.register(key="travel")
+def departure_plan(case):
+    """A booked case travels on its departure's local date, with the passengers booked; a case with members
+    excluded from travel (a split decision) travels without them, on its own date until it is booked."""
+    if case.pk is None:
+        return None
+    booking = Booking.objects.filter(case_id=case.pk, status=BookingStatus.ACTIVE).select_related("departure").first()
+    if booking is not None:
+        departure = booking.departure
+        members = Passenger.objects.filter(booking=booking, active=True).values_list("person_id", flat=True)
+        return readiness.TravelPlan(date=departure.departure_date, departs_at=departure.departs_at,
+                                    member_ids=frozenset(members), label=departure.code)
+    excluded = set(TravelExclusion.objects.filter(case_id=case.pk, lifted_at__isnull=True)
+                   .values_list("person_id", flat=True))
+    if excluded:
+        members = case.members.exclude(pk__in=excluded).values_list("pk", flat=True)
+        return readiness.TravelPlan(date=None, member_ids=frozenset(members))
+    return None
+
+
+hooks.before_transition.register(services.release_for_transition, key="travel.release_seats")
+hooks.resume_targets.register(services.resume_target, key="travel.resume_ready")

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from travel import views
+
+urlpatterns = [
+    path("", views.board, name="departure_board"),
+    path("new/", views.departure_create, name="departure_create"),
+    path("exclusions/new/", views.exclude_member, name="departure_exclude_member"),
+    path("exclusions/<int:exclusion_id>/lift/", views.include_member, name="departure_include_member"),
+    path("<str:code>/", views.departure_detail, name="departure_detail"),
+    path("<str:code>/edit/", views.departure_edit, name="departure_edit"),
+    path("<str:code>/book/", views.book, name="departure_book"),
+    path("<str:code>/bookings/<int:booking_id>/cancel/", views.cancel_booking, name="departure_cancel_booking"),
+    path("<str:code>/exceptions/", views.record_exception, name="departure_record_exception"),
+    path("<str:code>/<str:action>/", views.departure_action, name="departure_action"),
+]
