@@ -315,3 +315,75 @@ def test_the_fast_row_renderer_gives_exactly_what_the_resource_exports(given):
     resource = StatusResource()
 
     assert resource.row_renderer()(row) == resource.export_resource(row)
+
+
+# --- what travel knows: departure, itinerary, arrival, split cases --------------------------------------------
+
+
+def _row_of(rows, person):
+    return next(dict(zip(CONTRACT, r)) for r in rows if r[1] == person.progres_individual_id)
+
+
+def test_a_booked_case_shows_its_departure_date_and_itinerary_and_an_arrival_once_confirmed(ursula, ops):
+    from tests.conftest import book, make_departure, pass_pre_embarkation, ready_case
+    from travel import services
+
+    case = ready_case(ops, members=2)
+    departure = make_departure(ops)
+    book(case, ops, departure)
+
+    booked = _row_of(csv_rows(download(ursula))[1:], case.members.first())
+    assert (booked["case_status"], booked["itinerary"]) == ("booked", "TK 255 DYU-IST / TK 17 IST-YYZ")
+    assert booked["departure_date"] == departure.departure_date.isoformat()
+    assert booked["arrival_date"] == ""
+
+    departure = services.finalise_departure(departure, by=ops)
+    with time_machine.travel(departure.departs_at, tick=False):
+        pass_pre_embarkation(case)  # at the airport, three hours before take-off
+        departure = services.depart_departure(departure, by=ops)
+    with time_machine.travel(departure.arrives_at + datetime.timedelta(hours=1), tick=False):
+        services.arrive_departure(departure, by=ops)
+    arrived = _row_of(csv_rows(download(ursula))[1:], case.members.first())
+    assert arrived["case_status"] == "arrived"
+    assert arrived["arrival_date"] == departure.arrival_date.isoformat()
+    assert arrived["itinerary"] == "TK 255 DYU-IST / TK 17 IST-YYZ"
+
+
+def test_a_member_left_behind_in_a_split_case_shows_their_own_status_and_no_travel(ursula, ops):
+    from tests.conftest import book, ready_case
+    from travel import services
+
+    case = ready_case(ops, members=3)
+    stays = case.members.order_by("id").last()
+    services.exclude_member(stays, by=ops, reason="Destination refused this member (split decision)")
+    book(case, ops)
+
+    rows = csv_rows(download(ursula))[1:]
+
+    assert _row_of(rows, stays)["case_status"] == "ready"
+    assert _row_of(rows, stays)["itinerary"] == _row_of(rows, stays)["departure_date"] == ""
+    assert _row_of(rows, case.members.order_by("id").first())["case_status"] == "booked"
+
+
+def test_a_road_convoy_shows_its_route(ursula, ops):
+    from tests.conftest import book, make_departure, ready_case
+    from travel.legs import LegInput
+
+    day = datetime.date.today() + datetime.timedelta(days=30)
+    convoy = [
+        LegInput(origin="Khorog", destination="Dushanbe", departs=datetime.datetime.combine(day, datetime.time(6)),
+                 arrives=datetime.datetime.combine(day, datetime.time(20)), vehicle="Bus", plate="01 234 AB",
+                 seats=30),
+        LegInput(origin="Khorog", destination="Dushanbe", departs=datetime.datetime.combine(day, datetime.time(6, 15)),
+                 arrives=datetime.datetime.combine(day, datetime.time(20, 30)), vehicle="Minibus", plate="02 567 BA",
+                 seats=12),
+    ]
+    case = ready_case(ops, members=1, destination_country="TJK")
+    departure = make_departure(ops, legs=convoy, mode="road", destination_country="TJK", final_destination="Dushanbe",
+                               seat_block=None, pnr="")
+    book(case, ops, departure)
+
+    row = _row_of(csv_rows(download(ursula))[1:], case.members.get())
+
+    assert row["itinerary"] == "Road Khorog-Dushanbe (2 vehicles)"
+    assert row["departure_date"] == day.isoformat()

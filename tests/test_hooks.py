@@ -263,7 +263,7 @@ def test_a_plugin_panel_and_member_note_appear_on_the_case_page(client, ops, sta
 
 
 def test_a_plugin_navigation_entry_start_page_and_dashboard_card(client, standin_templates):
-    user = make_user("pilot", "escort")
+    user = make_user("pilot")  # no role: nothing of the real plug-ins is shown to them
 
     @hooks.navigation.register
     def standin_nav(request, access):
