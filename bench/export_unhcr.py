@@ -1,4 +1,5 @@
-"""The UNHCR status export at scale: time, peak memory and queries for CSV and XLSX, against two baselines
+"""The UNHCR status export at scale (cases booked and departed on 150 departures): time, peak memory and queries
+for CSV and XLSX, against two baselines
 measured in the same run — a bare csv.writer over values_list of the same columns (the floor) and
 django-import-export's plain Resource.export() of the same data — and the API paged through at 500 a page.
 
@@ -57,6 +58,39 @@ def fill(start_case, cases, people_per_case):
                 phone="+992931234567", visa_reference=f"V{i:07d}{m}",
             ))
     Person.objects.bulk_create(people, batch_size=2000)
+
+
+def add_departures(count=150):
+    """Book the booked and departed cases onto `count` two-leg flights (Dushanbe–Istanbul–Toronto), in bulk."""
+    from movements.models import Case
+    from travel.models import Booking, Departure, Leg
+
+    start = datetime.datetime(2026, 12, 1, 1, 25, tzinfo=datetime.UTC)
+    departures = []
+    for n in range(count):
+        leaves = start + datetime.timedelta(days=n % 60, hours=n // 60)
+        departures.append(Departure(
+            code=f"DEP-B{n:04d}", mode="air", destination_country="CAN", final_destination="Toronto", pnr="K7Q2XM",
+            seat_block=400, state="final", departs_at=leaves, departure_date=leaves.date(),
+            arrives_at=leaves + datetime.timedelta(hours=21), arrival_date=(leaves + datetime.timedelta(hours=21)).date(),
+        ))
+    Departure.objects.bulk_create(departures)
+    departures = list(Departure.objects.filter(code__startswith="DEP-B").order_by("code"))
+    Leg.objects.bulk_create([
+        leg for d in departures for leg in (
+            Leg(departure=d, number=1, origin="DYU", destination="IST", origin_tz="Asia/Dushanbe",
+                destination_tz="Europe/Istanbul", departs_at=d.departs_at,
+                arrives_at=d.departs_at + datetime.timedelta(hours=5), carrier="TK", flight_number="255"),
+            Leg(departure=d, number=2, origin="IST", destination="YYZ", origin_tz="Europe/Istanbul",
+                destination_tz="America/Toronto", departs_at=d.departs_at + datetime.timedelta(hours=8),
+                arrives_at=d.arrives_at, carrier="TK", flight_number="17"),
+        )
+    ])
+    travelled = list(Case.objects.filter(state__in=["booked", "departed", "arrived"], bookings__isnull=True)
+                     .values_list("pk", flat=True))
+    Booking.objects.bulk_create([Booking(departure=departures[i % count], case_id=pk) for i, pk in
+                                 enumerate(travelled)], batch_size=2000)
+    return len(travelled)
 
 
 def measure(label, run):
@@ -134,6 +168,19 @@ def api_pages(client, token):
     return time.perf_counter() - start, pages, people, sorted(set(queries))
 
 
+def _book_more():
+    """The cases added since: onto the same 150 departures."""
+    from movements.models import Case
+    from travel.models import Booking, Departure
+
+    departures = list(Departure.objects.filter(code__startswith="DEP-B").order_by("code"))
+    travelled = list(Case.objects.filter(state__in=["booked", "departed", "arrived"], bookings__isnull=True)
+                     .values_list("pk", flat=True))
+    Booking.objects.bulk_create([Booking(departure=departures[i % len(departures)], case_id=pk) for i, pk in
+                                 enumerate(travelled)], batch_size=2000)
+    return len(travelled)
+
+
 def main():
     from django.conf import settings
     from django.test.utils import setup_databases, teardown_databases
@@ -151,11 +198,15 @@ def main():
         for target, grow in ((10_000, None), (50_000, lambda: fill(2_400, 9_600, lambda i: 5 if i % 5 == 0 else 4))):
             if grow:
                 grow()
+            add_departures() if grow is None else _book_more()
             people = Person.objects.count()
             results = {name: measure(name, run) for name, run in (
                 ("floor", floor), ("csv", ours_csv), ("xlsx", ours_xlsx), ("plain Resource", plain_resource))}
             sizes[people] = results
-            print(f"\n{people:,} people in {Person.objects.values('case').distinct().count():,} cases")
+            from travel.models import Booking
+
+            print(f"\n{people:,} people in {Person.objects.values('case').distinct().count():,} cases, "
+                  f"{Booking.objects.count():,} of them booked or gone on 150 departures")
             for name, (seconds, peak, queries) in results.items():
                 print(f"  {name:15} {seconds:7.2f} s   peak {peak:6.1f} MB   {queries:3d} queries")
             base = results["floor"][0]
