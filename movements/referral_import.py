@@ -266,16 +266,11 @@ def read_table(data, filename):
 
 
 def _read_csv(data):
-    if b"\x00" in data[:65536]:
-        raise FileRefused("This is not a CSV text file (it holds binary data). Export the referrals as CSV or XLSX.")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise FileRefused(
-            f"The file is not UTF-8 text (byte {e.start + 1} cannot be read). It was probably saved as "
-            "Latin-1/Windows-1252: save it again as “CSV UTF-8” so that names in Dari and Cyrillic survive."
-        ) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    text = _decode(data)
+    first_line = text.split("\n", 1)[0]
+    # Excel's "Unicode Text" is UTF-16 with tabs; some exports are tab-separated UTF-8: read both.
+    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader, None)
     except csv.Error as e:
@@ -294,6 +289,54 @@ def _read_csv(data):
             raise FileRefused(f"Row {reader.line_num} cannot be read as CSV: {_csv_problem(e)}.") from None
 
     return header, rows()
+
+
+# Legacy Windows code pages that referral files arrive in, and the script each one's letters would show.
+_CODE_PAGES = [
+    ("cp1256", "Windows-1256 (Arabic script: Dari, Pashto)", "\u0600", "\u06ff"),
+    ("cp1251", "Windows-1251 (Cyrillic: Tajik, Russian)", "\u0400", "\u04ff"),
+]
+
+
+def _decode(data):
+    """The file's text: UTF-8 (with or without a BOM) or UTF-16 with its BOM; anything else is refused, naming
+    the encoding it most likely is."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise FileRefused("The file starts like UTF-16 text but cannot be read as such: save it again as "
+                              "“CSV UTF-8”.") from None
+    if b"\x00" in data[:65536]:
+        raise FileRefused("This is not a CSV text file (it holds binary data). Export the referrals as CSV or XLSX.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise FileRefused(
+            f"The file is not UTF-8 text (byte {e.start + 1} cannot be read). It was probably saved as "
+            f"{_likely_encoding(data)}: save it again as “CSV UTF-8” so that names in Dari and Cyrillic survive."
+        ) from None
+
+
+# Signs of a wrong reading: capitals inside a Cyrillic word, French accents, unmapped bytes, and Latin letters
+# glued to Cyrillic or Arabic ones inside a word (Müller read as Windows-1251 is "Mьller").
+_UNLIKELY = re.compile(
+    r"[а-яё][А-ЯЁ]|[àâçèéêëîïôùûüœ]|\ufffd|[A-Za-z][\u0400-\u04ff\u0600-\u06ff]|[\u0400-\u04ff\u0600-\u06ff][A-Za-z]"
+)
+
+
+def _likely_encoding(data):
+    """Which legacy code page the bytes most likely are: the one whose reading gives the most letters of its
+    script and the fewest signs of a wrong reading (Cyrillic read as Windows-1256 shows French accents between
+    Arabic letters; Arabic read as Windows-1251 shows capitals inside words and unmapped bytes)."""
+    sample = data[:65536]
+    best, best_score = "Latin-1/Windows-1252", 2
+    for codec, name, low, high in _CODE_PAGES:
+        text = sample.decode(codec, errors="replace")
+        score = sum(1 for c in text if low <= c <= high) - 3 * len(_UNLIKELY.findall(text))
+        if score > best_score:
+            best, best_score = name, score
+    return best
 
 
 def _csv_problem(error):

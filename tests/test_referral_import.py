@@ -523,3 +523,51 @@ def test_uploading_a_file_already_imported_says_so(ops, client):
     again = client.get(upload(client, SAMPLE).url).content.decode()
     assert "This very file (same SHA-256) was imported on" in again
     assert 'data-testid="unchanged-people">45<' in again
+
+
+# --- files as Excel and older Windows write them (the real-world input issue) -----------------------------------
+
+
+@pytest.mark.django_db
+def test_excels_unicode_text_utf16_with_tabs_imports_like_the_csv():
+    rows = sample_rows()
+    text = "\t".join(COLUMNS) + "\r\n" + "".join("\t".join(r[c] for c in COLUMNS) + "\r\n" for r in rows)
+
+    report = run_import(text.encode("utf-16"), "referrals.txt")
+
+    assert report.errors == []
+    assert report.applied
+    assert Person.objects.count() == len(rows)
+    assert Person.objects.filter(native_name=rows[0]["native_name"]).exists()
+
+
+@pytest.mark.django_db
+def test_tab_separated_utf8_imports_too():
+    rows = sample_rows()
+    text = "\t".join(COLUMNS) + "\n" + "".join("\t".join(r[c] for c in COLUMNS) + "\n" for r in rows)
+
+    report = run_import(text.encode("utf-8"), "referrals.tsv")
+
+    assert report.errors == [] and report.applied
+
+
+@pytest.mark.parametrize("codec, named", [
+    ("cp1256", "Windows-1256 (Arabic script: Dari, Pashto)"),
+    ("cp1251", "Windows-1251 (Cyrillic: Tajik, Russian)"),
+    ("cp1252", "Latin-1/Windows-1252"),
+])
+@pytest.mark.django_db
+def test_a_file_in_an_old_windows_encoding_is_refused_naming_the_likely_one(codec, named):
+    names = {"cp1256": "محمد رضا کريمي", "cp1251": "Рахимов Джамшед", "cp1252": "Müller Jörg Ångström"}[codec]
+    rows = sample_rows()
+    for row in rows:
+        row["native_name"] = names
+    data = to_csv(rows).decode("utf-8").encode(codec, errors="replace")
+
+    report = run_import(data, "referrals.csv")
+
+    assert not report.applied
+    message = report.errors[0].message
+    assert f"It was probably saved as {named}" in message
+    assert "save it again as “CSV UTF-8”" in message
+    assert counts() == (0, 0, 0, 0)
