@@ -1,6 +1,7 @@
 """Machine-readable zones (ICAO Doc 9303): parsing, check digits, and the travel document's own checks."""
 
 import datetime
+import html
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -408,11 +409,24 @@ def test_a_visa_or_identity_card_zone_is_refused_saying_what_it_is(lines, says):
     assert says in refused.value.message
 
 
+FIELD_FAULTS = [
+    ({"birth": "7A0812"}, "the date of birth “7A0812” is not a date"),
+    ({"expiry": "30O101"}, "the expiry date “30O101” is not a date"),
+    ({"sex": "Q"}, "the sex “Q” is not M, F, X or <"),
+    ({"state": "UST"}, "the issuing state “UST” is not a code on ICAO's list"),
+    ({"nationality": "1TO"}, "the nationality “1TO” is not a code on ICAO's list"),
+    ({"code": "V<"}, "This is a visa's zone (MRV-A)"),
+]
+
+
 @pytest.mark.django_db
-def test_a_letter_in_a_date_of_the_zone_answers_the_form_with_a_message_not_a_500(client, ops):
+@pytest.mark.parametrize("fault, says", FIELD_FAULTS)
+def test_a_zone_with_a_bad_field_answers_the_form_with_a_message_not_a_500_and_saves_nothing(client, ops, fault,
+                                                                                                says):
     case = make_case(1)
     person = case.members.get()
-    line1, line2 = td3("KARIMI<<ZAHRA", birth="7A0812")
+    line1, line2 = td3("KARIMI<<ZAHRA", **fault)
+    before = list(TravelDocument.objects.values_list("pk", "number"))
     client.force_login(ops)
     data = {
         "documents-TOTAL_FORMS": "2", "documents-INITIAL_FORMS": "1", "documents-MIN_NUM_FORMS": "0",
@@ -428,4 +442,5 @@ def test_a_letter_in_a_date_of_the_zone_answers_the_form_with_a_message_not_a_50
     response = client.post(f"/cases/{case.case_number}/members/{person.pk}/documents/", data)
 
     assert response.status_code == 400
-    assert "the date of birth “7A0812” is not a date" in response.content.decode()
+    assert says in html.unescape(response.content.decode())
+    assert list(TravelDocument.objects.values_list("pk", "number")) == before
