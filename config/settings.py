@@ -98,7 +98,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "dashboard"
+LOGIN_REDIRECT_URL = "start"  # each role lands on its work (movements.hooks.start_pages)
 LOGOUT_REDIRECT_URL = "login"
 
 # Brute-force protection (django-axes): after SAFAR_LOGIN_FAILURE_LIMIT failed log-ins for one user name, or from

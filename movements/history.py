@@ -29,6 +29,21 @@ def log_change(case, *, by, summary, data=None, via="", at=None):
     )
 
 
+NEUTRAL_ACTOR = "IOM staff"
+# Who holds or resumes a case says what kind of hold it is (a medical officer's hold is a medical one).
+_TELLING_TRANSITIONS = {"hold", "resume"}
+
+
+def shown_actor(entry, access):
+    """Who the timeline names for this entry: roles that may not see clearance details read a neutral "IOM staff"
+    for holds and resumptions, whose author would tell them the reason was medical."""
+    if access.can_see_clearance_details:
+        return entry.actor
+    if getattr(entry, "transition", "") in _TELLING_TRANSITIONS:
+        return NEUTRAL_ACTOR
+    return entry.actor
+
+
 def timeline(case):
     """State changes and data changes, newest first."""
     entries = list(case.transitions.order_by("-at", "-id")) + list(case.changes.order_by("-at", "-id"))

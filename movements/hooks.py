@@ -201,10 +201,10 @@ navigation = Hook(
 
 start_pages = Hook(
     "start_pages",
-    """Where a user whose role has no case list lands instead of the dashboard (a trainer's sessions).
+    """Where a user lands on their work: after logging in (a medical officer on the work list, a trainer on
+    their sessions), and, for a role without the case list, instead of the dashboard.
 
-    Called with (user, access) when such a user opens the dashboard. Return a URL or None; the first answer
-    wins.""",
+    Called with (user, access). Return a URL or None; the first answer wins; with none, the dashboard.""",
 )
 
 dashboard_cards = Hook(

@@ -27,6 +27,14 @@ def movements_navigation(request, access):
     return entries
 
 
+@hooks.start_pages.register(order=50)
+def medical_staff_start_on_the_work_list(user, access):
+    # Medical staff (not operations, who also read medical summaries) start on what is due for them.
+    if access.can_see_medical and not user.has_perm("movements.move_case") and not user.is_superuser:
+        return reverse("medical_work_list")
+    return None
+
+
 def entries_for(request, access):
     """Every entry of every provider, in order: what the navigation bar shows."""
     if not request.user.is_authenticated:

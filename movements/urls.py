@@ -4,6 +4,7 @@ from movements.views import cases, dashboard, imports, medical
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
+    path("start/", dashboard.start, name="start"),
     path("cases/", cases.case_list, name="case_list"),
     path("cases/new/", cases.case_create, name="case_create"),
     path("cases/<str:case_number>/", cases.case_detail, name="case_detail"),

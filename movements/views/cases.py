@@ -136,6 +136,7 @@ def case_detail(request, case_number):
     for entry in timeline:
         entry.shown_data = entry.data_items(confidential=access.can_see_clearance_details) \
             if hasattr(entry, "data_items") else []
+        entry.shown_actor = history.shown_actor(entry, access)
     return render(
         request,
         "movements/case_detail.html",

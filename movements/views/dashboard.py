@@ -12,6 +12,12 @@ ACTIONABLE = states_where("preparing")
 
 
 @login_required
+def start(request):
+    """Where log-in leads: each role's work (`hooks.start_pages`), else the dashboard."""
+    return redirect(hooks.start_pages.first(request.user, access_for(request.user)) or "dashboard")
+
+
+@login_required
 def dashboard(request):
     access = access_for(request.user)
     if not access.can_use_case_pages:
