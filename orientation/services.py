@@ -111,6 +111,13 @@ def enrol_case(session, case, *, by):
         session = Session.objects.select_for_update().get(pk=session.pk)
         if session.state == SessionState.CLOSED:
             raise OrientationError("session_closed", f"{session.code} is closed; enrol in a planned or running session.")
+        if case.state not in ENROLLABLE_STATES:
+            # One message for the case, not the same refusal once per member.
+            raise OrientationError(
+                "case_not_eligible",
+                f"Case {case.case_number} is {case.get_state_display().lower()}: only approved, ready or booked "
+                "cases are enrolled in orientation.",
+            )
         people = list(case.members.select_related("case").order_by("id"))
         statuses = statuses_for(people)
         eligible, refused = [], []

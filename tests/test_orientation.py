@@ -83,8 +83,8 @@ def test_only_approved_ready_or_booked_cases_may_enrol(ops):
     case = transitions.accept(make_case(1, orientation=False), by=ops)
     with pytest.raises(services.OrientationError) as refused:
         services.enrol_case(session, case, by=ops)
-    assert refused.value.code == "nobody_eligible"
-    assert "is in processing (approved, ready or booked cases only)" in refused.value.message
+    assert refused.value.code == "case_not_eligible"
+    assert "is in processing: only approved, ready or booked cases are enrolled" in refused.value.message
     assert not Enrolment.objects.exists()
 
 

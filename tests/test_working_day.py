@@ -50,3 +50,24 @@ def test_unhcr_reads_a_neutral_actor_for_a_hold_and_its_resumption(client, medic
     assert seen_by_unhcr.count("by IOM staff") == 2
     assert seen_by_ops.count("by Mehdi Medical") == 2
 
+
+
+def test_enrolling_a_case_not_yet_approved_says_so_once_for_the_whole_family(ops):
+    import datetime
+
+    from orientation import services
+    from orientation.models import Session, SessionDay
+
+    case = make_case(5)
+    session = Session.objects.create(language="prs", location="Room 2")
+    start = datetime.date.today() + datetime.timedelta(days=7)
+    SessionDay.objects.bulk_create([SessionDay(session=session, number=n, date=start + datetime.timedelta(days=n))
+                                    for n in (1, 2, 3)])
+
+    with pytest.raises(services.OrientationError) as refused:
+        services.enrol_case(session, case, by=ops)
+
+    assert refused.value.code == "case_not_eligible"
+    assert refused.value.message == (f"Case {case.case_number} is referred: only approved, ready or booked cases are "
+                                     "enrolled in orientation.")
+    assert not session.enrolments.exists()
