@@ -2,6 +2,7 @@
 `exchange.export_status`), for files, the exports page and the API alike."""
 
 from django.core.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission
 
 EXPORT_PERMISSION = "exchange.export_status"
 
@@ -13,3 +14,12 @@ def may_export(user):
 def require_export(user):
     if not may_export(user):
         raise PermissionDenied("Status exports are for UNHCR liaison and operations staff.")
+
+
+class MayExportStatus(BasePermission):
+    """The API's and its schema's permission (Django REST framework): the same roles as the files."""
+
+    message = "Status data is for UNHCR liaison and operations staff."
+
+    def has_permission(self, request, view):
+        return may_export(request.user)

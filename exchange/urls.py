@@ -1,5 +1,5 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView
 
 from exchange import api, views
 
@@ -8,5 +8,5 @@ urlpatterns = [
     path("api/", api.api_root, name="api_root"),
     path("api/cases/", api.CaseStatusList.as_view(), name="api_cases"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
+    path("api/docs/", api.ApiDocs.as_view(url_name="api_schema"), name="api_docs"),
 ]
