@@ -17,7 +17,7 @@ from django.utils import timezone
 from import_export import fields, resources, widgets
 
 from movements.models import CaseState, Person
-from movements.spreadsheets import neutralise
+from movements.spreadsheets import FORMULA_STARTS, neutralise
 
 CHUNK = 2000
 
@@ -87,8 +87,16 @@ def _render_date(value):
     return value.isoformat() if value else ""
 
 
+_FORMULA_FIRST = frozenset(c[0] for c in FORMULA_STARTS)
+
+
 def _render_text(value):
-    return "" if value is None else neutralise(str(value))
+    # The hot path of a large export: `neutralise` inlined for the common case of plain text.
+    if value is None:
+        return ""
+    if value.__class__ is not str:
+        value = str(value)
+    return "'" + value if value[:1] in _FORMULA_FIRST else value
 
 
 @dataclass(frozen=True)
