@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from movements import hooks, readiness
 from movements.access import access_for, visible_cases
 from movements.models import PRIORITY_RANK, CaseState, CaseTransition, states_where
-from movements.views.cases import annotate_for_list
+from movements.case_pages import annotate_for_list
 
 # The states in which a blocker stops a family from flying soon (the state policy's "preparing" column).
 ACTIONABLE = states_where("preparing")
