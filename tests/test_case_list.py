@@ -202,3 +202,47 @@ def test_the_destination_list_comes_from_the_reference_table_not_the_cases(clien
     assert '<option value="AUS" selected>Australia</option>' in html
     assert '<option value="CAN">Canada</option>' in html
     assert response.context["total"] == 0
+
+
+def _page_queries(client, url):
+    client.get(url)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+@pytest.mark.django_db
+def test_the_case_page_loads_members_documents_and_exams_once(client, ops):
+    from movements import transitions
+
+    client.force_login(ops)
+    case = transitions.approve(transitions.accept(make_case(4), by=ops), by=ops)
+    queries = _page_queries(client, f"/cases/{case.case_number}/")
+    assert sum('FROM "movements_traveldocument"' in q for q in queries) == 1
+    assert sum('FROM "movements_medicalexam"' in q for q in queries) == 1
+    assert sum('FROM "movements_travelmedicalneeds"' in q for q in queries) == 1
+
+
+@pytest.mark.django_db
+def test_permissions_and_roles_are_read_once_per_page(client, ops):
+    from movements import transitions
+
+    client.force_login(ops)
+    case = transitions.approve(transitions.accept(make_case(3), by=ops), by=ops)
+    for url in ["/", "/cases/", f"/cases/{case.case_number}/", "/cases/?q=karimi"]:
+        queries = _page_queries(client, url)
+        assert sum('"auth_permission"' in q or '"auth_group"' in q for q in queries) <= 2, url
+
+
+@pytest.mark.django_db
+def test_the_dashboard_runs_the_same_queries_for_60_or_600_cases_and_none_from_its_template(client, ops):
+    client.force_login(ops)
+    bulk_caseload(60)
+    small = _page_queries(client, "/")
+    bulk_caseload(540, start=60)
+    large = _page_queries(client, "/")
+    assert len(small) == len(large)
+    assert sum('GROUP BY "movements_case"."state"' in q for q in large) == 1
+    assert not [q for q in large if q.upper().startswith("SELECT COUNT(")]
+    response = client.get("/")
+    assert isinstance(response.context["recent"], list) and isinstance(response.context["blocked"], list)

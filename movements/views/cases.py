@@ -89,12 +89,18 @@ def case_list(request):
 def case_detail(request, case_number):
     case, access = get_case_for_user(request.user, case_number)
     policy = case.state_policy
-    blockers = readiness.blockers_for(case) if policy.readiness else []
-    readiness.refresh_snapshot(case, blockers)
-    members = case.members.prefetch_related("documents").order_by(
+    # Members, their documents and medical statuses are loaded once: readiness reads the same objects.
+    members = list(case.members.prefetch_related("documents").order_by(
         SqlCase(When(relationship=Relationship.PA, then=Value(0)), default=Value(1), output_field=IntegerField()),
         "date_of_birth",
-    )
+    ))
+    statuses = medical.statuses_for(members)
+    blockers = []
+    if policy.readiness:
+        context = readiness.context_for(case, members=members)
+        medical.share_statuses(context, statuses)
+        blockers = readiness.blockers_for(case, context=context)
+    readiness.refresh_snapshot(case, blockers)
     # Rules that can only be met in the last days before the flight (a fit-to-travel check) are "due before
     # boarding" on a booked case, not a reason to think the family cannot fly.
     shown = readiness.redacted(blockers, access)
@@ -103,8 +109,6 @@ def case_detail(request, case_number):
     blockers_by_person = {}
     for blocker in blocking:
         blockers_by_person.setdefault(blocker.person_id, []).append(blocker)
-    members = list(members)
-    statuses = medical.statuses_for(members)
     notes = {p.pk: [] for p in members}
     for person_id, items in _member_notes(members).items():
         notes.setdefault(person_id, []).extend(items)
