@@ -60,7 +60,7 @@ def prepare():
     user.groups.add(Group.objects.get(name="operations"))
     from django.test import Client
 
-    client = Client()
+    client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
     case = Case.objects.filter(case_number__startswith="BLK-", state="approved").order_by("id").first()
     pages = {
