@@ -242,7 +242,7 @@ def test_the_dashboard_runs_the_same_queries_for_60_or_600_cases_and_none_from_i
     bulk_caseload(540, start=60)
     large = _page_queries(client, "/")
     assert len(small) == len(large)
-    assert sum('GROUP BY "movements_case"."state"' in q for q in large) == 1
+    assert sum(q.startswith('SELECT "movements_case"."state"') and "GROUP BY" in q for q in large) == 1
     assert not [q for q in large if q.upper().startswith("SELECT COUNT(")]
     response = client.get("/")
     assert isinstance(response.context["recent"], list) and isinstance(response.context["blocked"], list)
