@@ -17,22 +17,52 @@ from movements.models import Case
 OPERATIONS, MEDICAL, TRAINER, ESCORT, UNHCR = "operations", "medical", "trainer", "escort", "unhcr"
 ROLES = (OPERATIONS, MEDICAL, TRAINER, ESCORT, UNHCR)
 
+def _resolve(user):
+    """The user's permissions ("app.codename") and roles (group names), read once per user object (that is, once
+    per request), in two queries: the groups with their permissions, and the user's own permissions.
+
+    Django's ModelBackend keeps its answer in `user._perm_cache`; priming it with the same set means every
+    `user.has_perm` elsewhere (transition guards, the admin, plug-ins) answers from it instead of querying again.
+    """
+    cached = getattr(user, "_safar_access", None)
+    if cached is not None:
+        return cached
+    from django.contrib.auth.models import Group, Permission
+
+    roles, permissions = set(), set()
+    rows = Group.objects.filter(user=user).values_list(
+        "name", "permissions__content_type__app_label", "permissions__codename"
+    )
+    for name, app_label, codename in rows:
+        roles.add(name)
+        if codename is not None:
+            permissions.add(f"{app_label}.{codename}")
+    if user.is_active and not user.is_superuser:
+        permissions.update(
+            f"{app_label}.{codename}" for app_label, codename in
+            Permission.objects.filter(user=user).values_list("content_type__app_label", "codename")
+        )
+        if not hasattr(user, "_perm_cache"):
+            user._perm_cache = frozenset(permissions)
+    user._safar_access = cached = (frozenset(permissions), frozenset(roles))
+    return cached
+
+
 @dataclass(frozen=True)
 class Access:
     user: object
 
     def _perm(self, codename):
-        return self.user.is_authenticated and self.user.has_perm(codename)
+        user = self.user
+        if not (user.is_authenticated and user.is_active):
+            return False
+        return user.is_superuser or codename in _resolve(user)[0]
 
     @property
     def roles(self):
         if not self.user.is_authenticated:
             return set()
-        cached = getattr(self.user, "_safar_roles", None)
-        if cached is None:
-            cached = set(self.user.groups.values_list("name", flat=True))
-            self.user._safar_roles = cached
-        return cached
+        return set(_resolve(self.user)[1])
 
     @property
     def sees_all_cases(self):

@@ -109,6 +109,11 @@ def _blocker(code, person, fact):
                              person_name=person.full_name)
 
 
+def share_statuses(ctx, statuses):
+    """Give the readiness context statuses a page has already loaded (`statuses_for` of every member)."""
+    ctx.extra["medical"] = statuses
+
+
 def _statuses(ctx):
     if "medical" not in ctx.extra:
         ctx.extra["medical"] = statuses_for(ctx.travelling_members)

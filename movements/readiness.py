@@ -162,38 +162,44 @@ def travel_plan_for(case):
     return hooks.travel_plans.first(case)
 
 
-def context_for(case, plan=None):
+def context_for(case, plan=None, *, members=None):
+    """The context requirements read. A page that has loaded the case's members with their documents
+    (`members`, in any order) passes them, so that readiness and the page share one load."""
     plan = plan if plan is not None else travel_plan_for(case)
     today = timezone.localdate()
     if plan is not None and plan.date is not None:
         # A departure in the past (the case flew) is judged on its own date; one ahead, on its date.
-        return ReadinessContext(case=case, travel_date=plan.date, travel_date_is_planned=True,
-                                departs_at=plan.departs_at, member_ids=plan.member_ids, plan_label=plan.label)
-    return ReadinessContext(
-        case=case,
-        travel_date=max(case.planned_travel_date or today, today),
-        travel_date_is_planned=case.planned_travel_date is not None,
-        member_ids=plan.member_ids if plan is not None else None,
-    )
+        ctx = ReadinessContext(case=case, travel_date=plan.date, travel_date_is_planned=True,
+                               departs_at=plan.departs_at, member_ids=plan.member_ids, plan_label=plan.label)
+    else:
+        ctx = ReadinessContext(
+            case=case,
+            travel_date=max(case.planned_travel_date or today, today),
+            travel_date_is_planned=case.planned_travel_date is not None,
+            member_ids=plan.member_ids if plan is not None else None,
+        )
+    if members is not None:
+        ctx.members = sorted(members, key=lambda person: person.pk)  # fills the cached property
+    return ctx
 
 
-def blockers_for(case, *, gate=None, plan=None):
+def blockers_for(case, *, gate=None, plan=None, context=None):
     """The blockers that refuse transition `gate` for this case, in requirement order.
 
     Without `gate`, the case's next step (`Case.readiness_gate`: `clear` until it is cleared, `book` when ready,
     `depart` once booked). Requirements that gate only boarding are therefore checked once the case is booked
     (or when asked for `depart`), not while it waits to be cleared or booked.
     """
-    return evaluate(case, {gate or case.readiness_gate or "clear"}, plan=plan)
+    return evaluate(case, {gate or case.readiness_gate or "clear"}, plan=plan, context=context)
 
 
-def evaluate(case, gates=ALL_GATES, *, plan=None):
+def evaluate(case, gates=ALL_GATES, *, plan=None, context=None):
     """Every blocker of the requirements that gate any of `gates` (by default all of them), computed once.
 
     The transition service asks for all of them once, then reads the ones gating the transition and those
     gating the case's next step for the snapshot, from the same list.
     """
-    ctx = context_for(case, plan)
+    ctx = context if context is not None else context_for(case, plan)
     found = []
     for requirement in requirements():
         if not gates & requirement.gates:

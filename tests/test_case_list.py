@@ -90,3 +90,159 @@ def test_the_case_page_runs_the_same_queries_for_a_family_of_one_or_seven(client
             assert client.get(f"/cases/{case.case_number}/").status_code == 200
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1]
+
+
+def _numbers(response):
+    return [c.case_number for c in response.context["page"].object_list]
+
+
+@pytest.mark.django_db
+def test_page_150_runs_the_same_queries_as_page_1_by_number_next_or_previous(client, ops, settings):
+    settings.SAFAR_CASES_PER_PAGE = 5
+    client.force_login(ops)
+    bulk_caseload(800)
+    first, r1 = list_queries(client, "/cases/")
+    by_number, r150 = list_queries(client, "/cases/?page=150")
+    page = r150.context["page"]
+    assert page.number == 150 and page.has_previous and page.has_next
+    following, r151 = list_queries(client, f"/cases/?after={page.last_key}&page=151")
+    preceding, r149 = list_queries(client, f"/cases/?before={page.first_key}&page=149")
+    assert first == by_number == following == preceding
+    assert first <= 8
+    # Next and previous continue exactly where a page number would have.
+    assert _numbers(r151) == _numbers(list_queries(client, "/cases/?page=151")[1])
+    assert _numbers(r149) == _numbers(list_queries(client, "/cases/?page=149")[1])
+    assert r151.context["page"].number == 151 and r149.context["page"].number == 149
+    assert r1.context["total"] == r150.context["total"] == 800
+
+
+@pytest.mark.django_db
+def test_walking_the_list_by_next_visits_every_case_once_in_priority_order(client, ops, settings):
+    from movements.models import Case
+
+    settings.SAFAR_CASES_PER_PAGE = 5
+    client.force_login(ops)
+    bulk_caseload(23)
+    make_case(1, priority="emergency")
+    rank = {"emergency": 0, "urgent": 1}
+    expected = [c.case_number for c in sorted(Case.objects.all(), key=lambda c: (
+        rank.get(c.priority, 2), c.referral_date, c.pk))]
+    seen, url = [], "/cases/"
+    while url:
+        _, response = list_queries(client, url)
+        seen += _numbers(response)
+        page = response.context["page"]
+        url = f"/cases/?after={page.last_key}&page={page.next_page_number}" if page.has_next else None
+    assert seen == expected
+    # and back again from the last page by "previous"
+    back, url = [], "/cases/?page=5"
+    while url:
+        _, response = list_queries(client, url)
+        back = _numbers(response) + back
+        page = response.context["page"]
+        url = f"/cases/?before={page.first_key}&page={page.previous_page_number}" if page.has_previous else None
+    assert back == expected
+    html = response.content.decode()
+    assert 'rel="next"' in html and 'rel="prev"' not in html  # back on the first page: nothing before it
+    assert page.number == 1
+
+
+@pytest.mark.django_db
+def test_a_foreign_key_in_the_address_is_ignored_and_a_page_past_the_end_shows_the_last(client, ops, settings):
+    settings.SAFAR_CASES_PER_PAGE = 5
+    client.force_login(ops)
+    bulk_caseload(12)
+    for junk in ["after=x", "after=3.2026-01-01.1", "before=1.2026-13-40.5", "after=%00", "page=-4", "page=zzz"]:
+        _, response = list_queries(client, f"/cases/?{junk}")
+        assert response.context["page"].number == 1, junk
+        assert len(response.context["page"].object_list) == 5
+    _, response = list_queries(client, "/cases/?page=99")
+    assert response.context["page"].number == 3
+    assert len(response.context["page"].object_list) == 2
+
+
+@pytest.mark.django_db
+def test_the_count_is_exact_below_the_limit_and_says_more_than_above_it(client, ops, monkeypatch):
+    from movements import case_pages
+
+    client.force_login(ops)
+    bulk_caseload(60)
+    _, response = list_queries(client, "/cases/")
+    assert response.context["total"] == 60 and "(60)" in response.content.decode()
+    assert "Page 1 of 2" in response.content.decode()
+    monkeypatch.setattr(case_pages, "COUNT_LIMIT", 55)
+    _, response = list_queries(client, "/cases/")
+    assert response.context["total_capped"]
+    html = response.content.decode()
+    assert "(more than 55)" in html and "Page 1</span>" in html and "Last »" not in html
+
+
+@pytest.mark.django_db
+def test_a_search_whose_first_page_is_not_full_is_not_counted_again(client, ops):
+    client.force_login(ops)
+    bulk_caseload(200)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/cases/?q=family17")
+    numbers = _numbers(response)
+    assert len(numbers) == 11  # family17, family170 … family179
+    assert response.context["total"] == 11
+    assert not [q for q in ctx.captured_queries if q["sql"].upper().startswith("SELECT COUNT(")]
+    case_queries = [q for q in ctx.captured_queries if '"movements_person"' in q["sql"]]
+    assert len(case_queries) == 2  # the ids (the search) and the rows shown (their principal applicants)
+
+
+@pytest.mark.django_db
+def test_the_destination_list_comes_from_the_reference_table_not_the_cases(client, ops):
+    client.force_login(ops)
+    make_case(1)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/cases/?destination=AUS")
+    assert not [q for q in ctx.captured_queries if "DISTINCT" in q["sql"].upper()]
+    html = response.content.decode()
+    assert '<option value="AUS" selected>Australia</option>' in html
+    assert '<option value="CAN">Canada</option>' in html
+    assert response.context["total"] == 0
+
+
+def _page_queries(client, url):
+    client.get(url)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+@pytest.mark.django_db
+def test_the_case_page_loads_members_documents_and_exams_once(client, ops):
+    from movements import transitions
+
+    client.force_login(ops)
+    case = transitions.approve(transitions.accept(make_case(4), by=ops), by=ops)
+    queries = _page_queries(client, f"/cases/{case.case_number}/")
+    assert sum('FROM "movements_traveldocument"' in q for q in queries) == 1
+    assert sum('FROM "movements_medicalexam"' in q for q in queries) == 1
+    assert sum('FROM "movements_travelmedicalneeds"' in q for q in queries) == 1
+
+
+@pytest.mark.django_db
+def test_permissions_and_roles_are_read_once_per_page(client, ops):
+    from movements import transitions
+
+    client.force_login(ops)
+    case = transitions.approve(transitions.accept(make_case(3), by=ops), by=ops)
+    for url in ["/", "/cases/", f"/cases/{case.case_number}/", "/cases/?q=karimi"]:
+        queries = _page_queries(client, url)
+        assert sum('"auth_permission"' in q or '"auth_group"' in q for q in queries) <= 2, url
+
+
+@pytest.mark.django_db
+def test_the_dashboard_runs_the_same_queries_for_60_or_600_cases_and_none_from_its_template(client, ops):
+    client.force_login(ops)
+    bulk_caseload(60)
+    small = _page_queries(client, "/")
+    bulk_caseload(540, start=60)
+    large = _page_queries(client, "/")
+    assert len(small) == len(large)
+    assert sum(q.startswith('SELECT "movements_case"."state"') and "GROUP BY" in q for q in large) == 1
+    assert not [q for q in large if q.upper().startswith("SELECT COUNT(")]
+    response = client.get("/")
+    assert isinstance(response.context["recent"], list) and isinstance(response.context["blocked"], list)

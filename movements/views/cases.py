@@ -1,11 +1,9 @@
 import re
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models import Exists, IntegerField, OuterRef, Q, Value, When
 from django.db.models import Case as SqlCase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,13 +11,16 @@ from django.views.decorators.http import require_POST
 
 from movements import case_edits, history, hooks, medical, readiness, transitions
 from movements.access import access_for, get_case_for_user, visible_cases
+from movements import case_pages
+from movements.case_pages import ORDER, annotate_for_list, page_of_cases  # noqa: F401 (annotate_for_list: kept importable here)
+from movements.countries import COUNTRY_CHOICES
 from movements.forms import (
     CaseFilterForm, CaseForm, CaseNotesForm, DocumentFormSet, MemberFormSet, NewCaseMemberFormSet, TransitionForm,
 )
-from movements.models import PRIORITY_RANK, REASON_MAX_LENGTH, Case, HoldCategory, Person, Relationship
+from movements.models import REASON_MAX_LENGTH, Case, HoldCategory, Person, Relationship
 from movements.search import normalize_code, search_words
 
-LIST_ORDER = (PRIORITY_RANK, "referral_date", "id")  # matches the case_list_order index
+LIST_ORDER = ORDER  # matches the case_list_order index
 
 
 def _require_case_pages(user):
@@ -52,35 +53,12 @@ def search_cases(queryset, text, access=None):
     return queryset.filter(match)
 
 
-def annotate_for_list(queryset):
-    """What a list row shows: the principal applicant's names and the number of members."""
-    principal = Person.objects.filter(case=OuterRef("pk"), relationship=Relationship.PA)
-    members = Person.objects.filter(case=OuterRef("pk")).order_by().values("case").annotate(n=Count("pk"))
-    return queryset.annotate(
-        member_count=Subquery(members.values("n")[:1]),
-        pa_family_name=Subquery(principal.values("family_name")[:1]),
-        pa_given_name=Subquery(principal.values("given_name")[:1]),
-        pa_native_name=Subquery(principal.values("native_name")[:1]),
-    )
-
-
-def page_of_cases(queryset, page_number):
-    """Paginate on bare ids (the index gives the order), then annotate only the rows shown."""
-    paginator = Paginator(queryset.order_by(*LIST_ORDER).values_list("pk", flat=True), settings.SAFAR_CASES_PER_PAGE)
-    page = paginator.get_page(page_number)
-    ids = list(page.object_list)
-    rows = {case.pk: case for case in annotate_for_list(Case.objects.filter(pk__in=ids))}
-    page.object_list = [rows[pk] for pk in ids if pk in rows]
-    return page
-
-
 @login_required
 def case_list(request):
     _require_case_pages(request.user)
-    base = visible_cases(request.user)
-    destinations = sorted(base.order_by().values_list("destination_country", flat=True).distinct())
-    form = CaseFilterForm(request.GET or None, destinations=destinations)
-    cases = base
+    # Every country of the reference table: no scan of the cases to learn which ones occur.
+    form = CaseFilterForm(request.GET or None, destinations=[code for code, _name in COUNTRY_CHOICES])
+    cases = visible_cases(request.user)
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         cases = search_cases(cases, data["q"], access_for(request.user))
@@ -94,13 +72,16 @@ def case_list(request):
             cases = cases.filter(blocker_count__gt=0)
         elif data["blockers"] == "no":
             cases = cases.filter(blocker_count=0)
-    page = page_of_cases(cases, request.GET.get("page"))
+    page = page_of_cases(cases, request.GET)
     query = request.GET.copy()
-    query.pop("page", None)
+    for position in ("page", "after", "before"):
+        query.pop(position, None)
     return render(
         request,
         "movements/case_list.html",
-        {"form": form, "page": page, "query": query.urlencode(), "total": page.paginator.count},
+        {"form": form, "page": page, "query": query.urlencode(), "total": page.total,
+         "total_capped": page.total_capped, "count_limit": f"{case_pages.COUNT_LIMIT:,}",
+         "destination_choices": form.fields["destination"].choices[1:]},
     )
 
 
@@ -108,12 +89,18 @@ def case_list(request):
 def case_detail(request, case_number):
     case, access = get_case_for_user(request.user, case_number)
     policy = case.state_policy
-    blockers = readiness.blockers_for(case) if policy.readiness else []
-    readiness.refresh_snapshot(case, blockers)
-    members = case.members.prefetch_related("documents").order_by(
+    # Members, their documents and medical statuses are loaded once: readiness reads the same objects.
+    members = list(case.members.prefetch_related("documents").order_by(
         SqlCase(When(relationship=Relationship.PA, then=Value(0)), default=Value(1), output_field=IntegerField()),
         "date_of_birth",
-    )
+    ))
+    statuses = medical.statuses_for(members)
+    blockers = []
+    if policy.readiness:
+        context = readiness.context_for(case, members=members)
+        medical.share_statuses(context, statuses)
+        blockers = readiness.blockers_for(case, context=context)
+    readiness.refresh_snapshot(case, blockers)
     # Rules that can only be met in the last days before the flight (a fit-to-travel check) are "due before
     # boarding" on a booked case, not a reason to think the family cannot fly.
     shown = readiness.redacted(blockers, access)
@@ -122,8 +109,6 @@ def case_detail(request, case_number):
     blockers_by_person = {}
     for blocker in blocking:
         blockers_by_person.setdefault(blocker.person_id, []).append(blocker)
-    members = list(members)
-    statuses = medical.statuses_for(members)
     notes = {p.pk: [] for p in members}
     for person_id, items in _member_notes(members).items():
         notes.setdefault(person_id, []).extend(items)

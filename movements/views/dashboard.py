@@ -1,11 +1,11 @@
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 
 from movements import hooks, readiness
 from movements.access import access_for, visible_cases
 from movements.models import PRIORITY_RANK, CaseState, CaseTransition, states_where
-from movements.views.cases import annotate_for_list
+from movements.case_pages import annotate_for_list
 
 # The states in which a blocker stops a family from flying soon (the state policy's "preparing" column).
 ACTIONABLE = states_where("preparing")
@@ -25,24 +25,32 @@ def dashboard(request):
         if start:
             return redirect(start)
     cases = visible_cases(request.user)
-    counts = dict(cases.order_by().values_list("state").annotate(n=Count("id")))
+    # One grouped query: the cases in each state, and how many of them are blocked where it matters.
+    needs_attention = Q(state__in=ACTIONABLE, blocker_count__gt=0)
+    rows = cases.order_by().values_list("state").annotate(n=Count("id"), blocked=Count("id", filter=needs_attention))
+    counts, blocked_total = {}, 0
+    for state, n, blocked_here in rows:
+        counts[state] = n
+        blocked_total += blocked_here
     largest = max(counts.values(), default=0)
     per_state = [
         {"code": code, "label": label, "count": counts.get(code, 0),
          "percent": round(100 * counts.get(code, 0) / largest) if largest else 0}
         for code, label in CaseState.choices
     ]
-    blocked = annotate_for_list(cases.filter(state__in=ACTIONABLE, blocker_count__gt=0)).order_by(
-        PRIORITY_RANK, "planned_travel_date", "id"
-    )[:12]
-    blocked = list(blocked)
+    blocked = []
+    if blocked_total:
+        blocked = list(annotate_for_list(cases.filter(needs_attention)).order_by(
+            PRIORITY_RANK, "planned_travel_date", "id"
+        )[:12])
     for case in blocked:
         case.shown_blockers = readiness.redacted(case.blockers, access)
-    recent = (
+    # Evaluated here, not in the template: every query of the page is the view's.
+    recent = list(
         CaseTransition.objects.filter(case__in=cases)
-        .select_related("case", "user")
+        .select_related("case")
         .order_by("-at", "-id")[:15]
-    )
+    ) if counts else []
     return render(
         request,
         "movements/dashboard.html",
@@ -50,7 +58,7 @@ def dashboard(request):
             "per_state": per_state,
             "total": sum(counts.values()),
             "blocked": blocked,
-            "blocked_total": cases.filter(state__in=ACTIONABLE, blocker_count__gt=0).count(),
+            "blocked_total": blocked_total,
             "recent": recent,
             "has_cases": access.can_use_case_pages,
             "cards": hooks.dashboard_cards.collect(request, access),
