@@ -571,6 +571,8 @@ def run_import(data, filename, *, by=None, dry_run=False):
                 report.busy = True
                 report.errors.append(ImportIssue(None, "", "", BUSY_MESSAGE))
                 return report
+            if not dry_run:
+                _lock_touched_cases(parsed)
             plan = _plan(parsed, report, fields, case_fields)
             if report.errors or dry_run:
                 transaction.set_rollback(True)
@@ -692,6 +694,21 @@ class _Plan:
     updates: list  # (Person, {field: value})
     case_updates: list  # (Case, {field: value})
     cases: dict  # progres_case_id -> existing Case
+
+
+def _lock_touched_cases(parsed):
+    """Lock every existing case the file touches — by its proGres case id, or as the case of a person it names —
+    in primary-key order (as transitions lock), before their states are read for the plan. A case booked while a
+    long import was being checked is then seen as booked, and refused, not changed behind the booking's back."""
+    case_ids = {v["progres_case_id"] for _, v in parsed}
+    individual_ids = [v["progres_individual_id"] for _, v in parsed]
+    pks = set()
+    for chunk in _chunks(case_ids):
+        pks.update(Case.objects.filter(progres_case_id__in=chunk).values_list("pk", flat=True))
+    for chunk in _chunks(individual_ids):
+        pks.update(Person.objects.filter(progres_individual_id__in=chunk).values_list("case_id", flat=True))
+    for chunk in _chunks(sorted(pks)):
+        list(Case.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk", flat=True))
 
 
 def _plan(parsed, report, fields=PERSON_FIELDS, case_fields=CASE_COLUMNS):

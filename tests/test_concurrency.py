@@ -148,3 +148,64 @@ def test_cases_created_concurrently_get_distinct_case_numbers():
     numbers = [case.case_number for case in results]
     assert len(set(numbers)) == calls
     assert set(Case.objects.values_list("case_number", flat=True)) == set(numbers)
+
+
+def test_an_import_that_renames_a_member_waits_for_a_booking_in_progress_and_then_refuses(ops):
+    """The race a tester reproduced: an import planned against a `ready` case while an officer booked it. The
+    import now locks the cases it touches before reading their states, so it sees the booking and changes nothing."""
+    import csv
+    import io
+    import time
+
+    from django.db import transaction
+
+    from movements.referral_import import COLUMNS, run_import
+    from movements.models import Person
+
+    case = make_case(1)
+    for name in ("accept", "approve", "clear"):
+        case = transitions.perform(case, name, by=ops)
+    person = case.members.get()
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerow({
+        "progres_case_id": case.progres_case_id, "progres_individual_id": person.progres_individual_id,
+        "relationship": "PA", "family_name": "Karimi", "given_name": "Zahraa", "native_name": person.native_name,
+        "sex": person.sex, "date_of_birth": person.date_of_birth.isoformat(), "nationality": "AFG", "phone": "",
+        "destination_country": "CAN", "priority": case.priority, "submission_category": "",
+        "referral_date": case.referral_date.isoformat(), "special_needs": "",
+    })
+    data = buffer.getvalue().encode()
+    booking_holds_the_lock = threading.Event()
+    outcome = {}
+
+    def officer_books():
+        try:
+            with transaction.atomic():
+                # The booking service locks the case, then does its work (a departure's checks take a moment).
+                Case.objects.select_for_update().get(pk=case.pk)
+                booking_holds_the_lock.set()
+                time.sleep(1.0)
+                transitions.perform(case, "book", by=ops, performer="travel")
+        finally:
+            connection.close()
+
+    def import_runs():
+        try:
+            booking_holds_the_lock.wait(timeout=10)
+            outcome["report"] = run_import(data, "again.csv")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=officer_books), threading.Thread(target=import_runs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    report = outcome["report"]
+    assert not report.applied
+    assert "is booked" in report.errors[0].message
+    assert Person.objects.get(pk=person.pk).given_name == person.given_name == "Zahra"
+    assert Case.objects.get(pk=case.pk).state == "booked"
