@@ -571,9 +571,7 @@ def run_import(data, filename, *, by=None, dry_run=False):
                 report.busy = True
                 report.errors.append(ImportIssue(None, "", "", BUSY_MESSAGE))
                 return report
-            if not dry_run:
-                _lock_touched_cases(parsed)
-            plan = _plan(parsed, report, fields, case_fields)
+            plan = _plan(parsed, report, fields, case_fields, lock=not dry_run)
             if report.errors or dry_run:
                 transaction.set_rollback(True)
                 return report
@@ -696,23 +694,13 @@ class _Plan:
     cases: dict  # progres_case_id -> existing Case
 
 
-def _lock_touched_cases(parsed):
-    """Lock every existing case the file touches — by its proGres case id, or as the case of a person it names —
-    in primary-key order (as transitions lock), before their states are read for the plan. A case booked while a
-    long import was being checked is then seen as booked, and refused, not changed behind the booking's back."""
-    case_ids = {v["progres_case_id"] for _, v in parsed}
-    individual_ids = [v["progres_individual_id"] for _, v in parsed]
-    pks = set()
-    for chunk in _chunks(case_ids):
-        pks.update(Case.objects.filter(progres_case_id__in=chunk).values_list("pk", flat=True))
-    for chunk in _chunks(individual_ids):
-        pks.update(Person.objects.filter(progres_individual_id__in=chunk).values_list("case_id", flat=True))
-    for chunk in _chunks(sorted(pks)):
-        list(Case.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk", flat=True))
+def _plan(parsed, report, fields=PERSON_FIELDS, case_fields=CASE_COLUMNS, lock=False):
+    """Compare the file with the database (batched look-ups); add errors for what may not change.
 
-
-def _plan(parsed, report, fields=PERSON_FIELDS, case_fields=CASE_COLUMNS):
-    """Compare the file with the database (batched look-ups); add errors for what may not change."""
+    With `lock`, every existing case the file touches — by its proGres case id, or as the case of a person it
+    names — is locked in primary-key order (as transitions lock) and its state read again under the lock: a case
+    booked while a long import was being checked is then seen as booked and refused, not changed behind the
+    booking's back."""
     case_ids = {v["progres_case_id"] for _, v in parsed}
     individual_ids = [v["progres_individual_id"] for _, v in parsed]
     existing_cases = {}
@@ -723,6 +711,15 @@ def _plan(parsed, report, fields=PERSON_FIELDS, case_fields=CASE_COLUMNS):
     for chunk in _chunks(individual_ids):
         for person in Person.objects.filter(progres_individual_id__in=chunk).select_related("case"):
             existing_people[person.progres_individual_id] = person
+    if lock:
+        locked = {}
+        touched = sorted({c.pk for c in existing_cases.values()} | {p.case_id for p in existing_people.values()})
+        for chunk in _chunks(touched):
+            for case in Case.objects.select_for_update().filter(pk__in=chunk).order_by("pk"):
+                locked[case.pk] = case
+        existing_cases = {key: locked[case.pk] for key, case in existing_cases.items()}
+        for person in existing_people.values():
+            person.case = locked[person.case_id]
 
     plan = _Plan(new_cases={}, new_people=[], updates=[], case_updates=[], cases=existing_cases)
     case_changes = {}
