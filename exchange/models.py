@@ -32,7 +32,8 @@ class StatusExport(AppendOnlyModel):
 
     @property
     def filter_text(self):
-        parts = [f"{key.replace('_', ' ')}: {value}" for key, value in self.filters.items() if value]
+        # A fixed order: PostgreSQL's jsonb keeps keys in its own order, not the order they were written in.
+        parts = [f"{key}: {self.filters[key]}" for key in ("destination", "state", "since") if self.filters.get(key)]
         return "; ".join(parts) or "everything"
 
 
