@@ -17,7 +17,7 @@ from movements.countries import COUNTRY_CHOICES
 from movements.forms import (
     CaseFilterForm, CaseForm, CaseNotesForm, DocumentFormSet, MemberFormSet, NewCaseMemberFormSet, TransitionForm,
 )
-from movements.models import REASON_MAX_LENGTH, Case, HoldCategory, Person, Relationship
+from movements.models import REASON_MAX_LENGTH, Case, HoldCategory, Person, Relationship, TravelDocument
 from movements.search import normalize_code, search_words
 
 LIST_ORDER = ORDER  # matches the case_list_order index
@@ -44,8 +44,11 @@ def search_cases(queryset, text, access=None):
     match |= Exists(members.filter(progres_individual_id__icontains=code))
     if search_words(text):
         match |= Exists(named)
-    if access is not None and access.can_see_documents and len(code) >= 4:
-        match |= Exists(members.filter(Q(documents__number__icontains=code) | Q(visa_reference__icontains=code)))
+    if access is not None and access.can_see_documents and len(code) >= 4 and any(c.isdigit() for c in code):
+        # Document and visa numbers hold digits. Two separate look-ups, each on its own (trigram) index: one
+        # subquery joining documents to people would scan both tables.
+        match |= Exists(TravelDocument.objects.filter(person__case=OuterRef("pk"), number__icontains=code))
+        match |= Exists(members.filter(visa_reference__icontains=code))
     if access is not None and access.can_see_contact:
         digits = re.sub(r"\D", "", code).removeprefix("00")  # 0093… is +93…
         if len(digits) >= 6:
