@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from movements import readiness
+from movements import hooks, readiness
 from movements.models import (
     ExamKind, HoldCategory, MedicalExam, OutcomeProfile, Person, TBStatus, TravelMedicalNeeds, states_where,
 )
@@ -210,7 +210,9 @@ def fit_to_travel_checked(ctx):
         return
     hours = settings.SAFAR_FIT_TO_TRAVEL_HOURS
     deadline = ctx.departure_deadline
-    passed = set(
+    # Medical staff may waive the check for a traveller, in writing (a plug-in that knows the departure keeps it).
+    waived = set(hooks.fit_to_travel_overrides.collect(ctx)) if ctx.travelling_members else set()
+    passed = waived | set(
         MedicalExam.objects.filter(
             person__in=[p.pk for p in ctx.travelling_members], kind=ExamKind.FIT_TO_TRAVEL, fit_to_travel=True,
             examined_at__gte=deadline - datetime.timedelta(hours=hours), examined_at__lte=deadline,

@@ -137,6 +137,16 @@ def owner_of(name):
     return None
 
 
+def _owner_authorises(name, performer):
+    """Whether the owner performing transition `name` checks who may perform it (`authorises=`)."""
+    if not performer:
+        return False
+    for registration in hooks.transition_owners.registrations:
+        if registration.key == performer and name in registration.meta.get("transitions", ()):
+            return name in (registration.meta.get("authorises") or ())
+    return False
+
+
 def perform(case, name, *, by, reason="", expected_version=None, via="", performer="", data=None, **params):
     """Apply transition `name` to `case` as user `by` (None for a system process named by `via`).
 
@@ -178,7 +188,8 @@ def perform(case, name, *, by, reason="", expected_version=None, via="", perform
                 )
             # Not django_fsm.has_transition_perm: it is also false when a condition fails, which would
             # report a readiness blocker as "forbidden" instead of listing the blockers.
-            if by is not None and not method._django_fsm.has_transition_perm(locked, locked.state, by):
+            if by is not None and not _owner_authorises(name, performer) \
+                    and not method._django_fsm.has_transition_perm(locked, locked.state, by):
                 raise TransitionError("forbidden", f"You may not {spec.label.lower()} on this case.")
             refusal = spec.guard(locked, by, **params) if spec.guard else None
             if refusal:
