@@ -601,6 +601,12 @@ def confirm_arrival(departure, *, by, cases=None, arrived_at=None, via="", at=No
     with transaction.atomic():
         dep = _lock(departure)
         _require_boarding(by, dep)
+        if cases is not None:
+            known = set(Booking.objects.filter(departure=dep, status=BookingStatus.ACTIVE)
+                        .values_list("case_id", flat=True))
+            strangers = {c.pk for c in cases} - known
+            if strangers:
+                raise TravelError("not_on_departure", f"{len(strangers)} of those cases did not travel on {dep.code}.")
         if dep.state == D.ARRIVED:
             return Arrived(dep, [], changed=False, whole=True)
         if dep.state != D.DEPARTED:
@@ -622,10 +628,6 @@ def confirm_arrival(departure, *, by, cases=None, arrived_at=None, via="", at=No
         if cases is not None:
             wanted = {c.pk for c in cases}
             chosen = [b for b in waiting if b.case_id in wanted]
-            known = {b.case_id for b in Booking.objects.filter(departure=dep, status=BookingStatus.ACTIVE)}
-            strangers = wanted - known
-            if strangers:
-                raise TravelError("not_on_departure", f"{len(strangers)} of those cases did not travel on {dep.code}.")
             if not chosen:
                 return Arrived(dep, [], changed=False)
         local = timezone.localtime(moment, zone)
