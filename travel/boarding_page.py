@@ -27,6 +27,7 @@ class Row:
     traveller: object  # rules.Traveller: age and type on the departure date, SSR codes
     warnings: list = field(default_factory=list)  # what stops boarding, as this viewer may read it
     override: bool = False
+    day: object = None  # the departure date, ages are taken on it
 
     @property
     def person(self):
@@ -35,6 +36,15 @@ class Row:
     @property
     def status(self):
         return self.passenger.boarding
+
+    @property
+    def age_label(self):
+        """"34 y", or an infant's months ("7 months"): a lap infant of 0 years reads as a mistake."""
+        if self.traveller.kind != rules.INFANT:
+            return f"{self.traveller.age} y"
+        born, day = self.person.date_of_birth, self.day
+        months = (day.year - born.year) * 12 + day.month - born.month - (day.day < born.day)
+        return f"{months} month{'s' if months != 1 else ''}"
 
 
 @dataclass
@@ -175,7 +185,8 @@ def sheet(departure, access, *, q="", case_number="", show=""):
                     if b.get("person_id") in (person.pk, None) and "depart" in (b.get("gates") or ["depart"])]
         # An override recorded by medical staff is read by the fit-to-travel requirement itself: the snapshot has
         # no such blocker once it is recorded.
-        row = Row(pax, ages.traveller(person, person.ssr_codes), warnings, person.pk in overridden)
+        row = Row(pax, ages.traveller(person, person.ssr_codes), warnings, person.pk in overridden,
+                  departure.departure_date)
         families.setdefault(booking.pk, Family(booking, [], splits.get(case.pk), refused.get(case.pk))).rows.append(row)
         counts[pax.boarding] += 1
     for family in families.values():

@@ -78,7 +78,9 @@ def _day_of_travel(user, case, booking, access):
     may record or withdraw; for roles that see clearance details, who reports to public health after arrival."""
     found = {}
     if booking.arrived_at:
-        found["arrived"] = timezone.localtime(booking.arrived_at, _final_zone(booking.departure))
+        # Formatted here: the template's date filter would show it in the mission's time zone.
+        found["arrived"] = timezone.localtime(booking.arrived_at, _final_zone(booking.departure)).strftime(
+            "%a %d %b %Y %H:%M")
         if access.can_see_clearance_details:
             found["surveillance"] = surveillance_due(booking)
             found["surveillance_days"] = settings.SAFAR_SURVEILLANCE_DAYS

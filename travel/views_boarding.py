@@ -142,7 +142,9 @@ def boarding_mark(request, code):
     except TravelError as e:
         _refused(request, e, number)
     else:
-        _tell(request, messages.SUCCESS if result.changed else messages.INFO, result.summary, number)
+        level = {BoardingStatus.BOARDED: messages.SUCCESS, BoardingStatus.NO_SHOW: messages.WARNING}.get(status,
+                                                                                                          messages.INFO)
+        _tell(request, level if result.changed else messages.INFO, result.summary, number)
         if result.withdrawn_split is not None:
             _tell(request, messages.WARNING, "The split asked for this family is withdrawn.", number)
     return _back(request, departure, number)
@@ -172,8 +174,9 @@ def boarding_decide(request, code):
     except TravelError as e:
         _refused(request, e, case.case_number)
         return _back(request, departure, case.case_number)
-    _tell(request, messages.SUCCESS if result.changed else messages.INFO, result.summary,
-          case.case_number if decision == "split" else "")
+    pending = result.split is not None and result.split.is_pending
+    _tell(request, messages.WARNING if pending else messages.SUCCESS if result.changed else messages.INFO,
+          result.summary, case.case_number if decision == "split" else "")
     if result.offloaded:
         _tell(request, messages.WARNING,
               f"Offload: {'; '.join(p.full_name for p in result.offloaded)} had boarded — they and their checked "
