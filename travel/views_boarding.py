@@ -268,6 +268,7 @@ def arrival(request, code):
         "departure": departure, "last": last, "bookings": bookings,
         "waiting": [b for b in bookings if b.arrived_at is None], "surveillance": surveillance,
         "surveillance_days": settings.SAFAR_SURVEILLANCE_DAYS,
+        "not_yet_due": last is not None and last.arrives_at > timezone.now(),
     })
 
 
