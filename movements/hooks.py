@@ -137,6 +137,16 @@ travel_plans = Hook(
     the case's planned travel date (or today) is used and every member travels.""",
 )
 
+readiness_preload = Hook(
+    "readiness_preload",
+    """Many cases' readiness about to be evaluated together (a departure's families when its boarding closes).
+
+    Called with a list of `readiness.ReadinessContext`s, each with its case, plan and travelling members already
+    loaded (documents and travel needs with them). A provider loads what its requirement reads for all of them in
+    a few queries and leaves it in each context's `extra` under its own key; its requirement reads it from there
+    when present and loads it itself otherwise. Return nothing.""",
+)
+
 fit_to_travel_overrides = Hook(
     "fit_to_travel_overrides",
     """Travellers whose fit-to-travel check medical staff have waived for this travel, in writing.

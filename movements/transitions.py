@@ -147,11 +147,13 @@ def _owner_authorises(name, performer):
     return False
 
 
-def perform(case, name, *, by, reason="", expected_version=None, via="", performer="", data=None, **params):
+def perform(case, name, *, by, reason="", expected_version=None, via="", performer="", data=None,
+            readiness_context=None, **params):
     """Apply transition `name` to `case` as user `by` (None for a system process named by `via`).
 
     `performer` names the plug-in performing a transition it owns; `data` is stored on the log row; `params`
-    are the transition's own arguments (a hold's `category`).
+    are the transition's own arguments (a hold's `category`); `readiness_context`, for a caller moving many
+    cases at once, one of `readiness.contexts_for` (what the gate reads, loaded for all of them together).
     """
     spec = SPECS.get(name)
     if spec is None:
@@ -197,7 +199,9 @@ def perform(case, name, *, by, reason="", expected_version=None, via="", perform
             every_blocker = None
             if spec.gate:
                 # Computed once: the fsm condition, the refusal and the snapshot after the change all read these.
-                every_blocker = locked._readiness_blockers = readiness.evaluate(locked)
+                if readiness_context is not None:
+                    readiness_context.case = locked
+                every_blocker = locked._readiness_blockers = readiness.evaluate(locked, context=readiness_context)
                 blockers = readiness.gating(every_blocker, name)
                 if blockers:
                     count = len(blockers)

@@ -613,3 +613,29 @@ def test_an_incident_names_only_passengers_of_the_departure(clock, ops, escort):
 
     assert error.code == "not_on_departure"
     assert not Incident.objects.exists()
+
+
+def test_readiness_loaded_for_many_cases_at_once_says_what_it_says_case_by_case(clock, ops, escort, medic):
+    from movements import readiness
+    from orientation.models import Attendance
+
+    cases = [ready_case(ops, members=3) for _ in range(4)]
+    flight = final_flight(ops, escort, *cases)
+    at_the_gate(clock, cases[0], cases[1])
+    # No check for the third family's; an override for one of the fourth's; an orientation undone for the second.
+    pass_pre_embarkation_of(pax(cases[3], "Ahmad").person)
+    pass_pre_embarkation_of(pax(cases[3], "Omid").person)
+    boarding.record_override(flight, pax(cases[3]).person, by=medic, reason="Clinic exam last night")
+    Attendance.objects.filter(enrolment__person=pax(cases[1], "Omid").person, day__number=3).update(status="absent")
+    cases = list(Case.objects.filter(pk__in=[c.pk for c in cases]).order_by("pk"))
+    plans = {c.pk: readiness.travel_plan_for(c) for c in cases}
+
+    together = readiness.contexts_for(cases, plans)
+
+    for case in cases:
+        one_by_one = [(b.code, b.person_id) for b in readiness.evaluate(case, {"depart"})]
+        at_once = [(b.code, b.person_id) for b in readiness.evaluate(case, {"depart"}, context=together[case.pk])]
+        assert at_once == one_by_one, case
+    assert [b.code for b in readiness.evaluate(cases[2], {"depart"})] == ["fit_to_travel_missing"] * 3
+    assert [b.code for b in readiness.evaluate(cases[1], {"depart"})] == ["orientation_missing"]
+    assert readiness.evaluate(cases[3], {"depart"}) == []

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from movements import history, medical, readiness, transitions
@@ -547,13 +548,17 @@ def close_boarding(departure, *, by, seen_change=None, via="", at=None):
                               f" {' '.join(_sentence(c.summary) for c in unseen)} Check the list, then close again.")
         boarded = {}
         for p in passengers:
-            boarded[p.booking_id] = boarded.get(p.booking_id, 0) + 1
+            boarded.setdefault(p.booking_id, []).append(p.person_id)
+        # Every case's readiness is checked again as it departs; what that reads is loaded for all of them at once.
+        contexts = readiness.contexts_for(
+            [b.case for b in bookings],
+            {b.case_id: rules.plan_for(dep, boarded.get(b.pk, [])) for b in bookings})
         refusals = []
         for booking in bookings:
             try:
-                _perform(booking.case, "depart", by=by, via=via,
+                _perform(booking.case, "depart", by=by, via=via, readiness_context=contexts[booking.case_id],
                          data={"departure": dep.code, "date": dep.departure_date.isoformat(),
-                               "boarded": boarded.get(booking.pk, 0)})
+                               "boarded": len(boarded.get(booking.pk, []))})
             except TravelError as e:
                 refusals.append(e)
         if refusals:
@@ -803,9 +808,23 @@ def overridden_people(ctx):
     """`hooks.fit_to_travel_overrides`: the case's travellers with an open override on the departure it is
     booked on."""
     ids = [p.pk for p in ctx.travelling_members]
+    if "travel_overrides" in ctx.extra:
+        return [pk for pk in ids if pk in ctx.extra["travel_overrides"]]
     if not ids or ctx.case.pk is None:
         return []
     return list(FitToTravelOverride.objects.filter(
         person_id__in=ids, revoked_at__isnull=True, departure__bookings__case_id=ctx.case.pk,
         departure__bookings__status=BookingStatus.ACTIVE,
     ).values_list("person_id", flat=True).distinct())
+
+
+def preload_overrides(contexts):
+    """`hooks.readiness_preload`: the open overrides of every traveller of these cases, in one query."""
+    cases = [ctx.case.pk for ctx in contexts if ctx.case.pk is not None]
+    # One filter call, so that the booking is one join: active, and of the overridden person's own case.
+    found = set(FitToTravelOverride.objects.filter(
+        revoked_at__isnull=True, person__case_id__in=cases, departure__bookings__status=BookingStatus.ACTIVE,
+        departure__bookings__case_id=F("person__case_id"),
+    ).values_list("person_id", flat=True))
+    for ctx in contexts:
+        ctx.extra["travel_overrides"] = found

@@ -87,11 +87,11 @@ def _bump(departure, *fields):
     departure.save(update_fields=[*fields, "version"])
 
 
-def _perform(case, name, *, by, via="", reason="", data=None, expected_version=None):
+def _perform(case, name, *, by, via="", reason="", data=None, expected_version=None, readiness_context=None):
     """A case transition that travel owns, its refusal turned into a TravelError with the same code."""
     try:
         return transitions.perform(case, name, by=by, via=via, reason=reason, performer="travel", data=data,
-                                   expected_version=expected_version)
+                                   expected_version=expected_version, readiness_context=readiness_context)
     except TransitionError as e:
         breaches = [rules.Breach(b.code, b.message, case_id=case.pk, person_id=b.person_id, blocker=b)
                     for b in e.blockers]
