@@ -284,7 +284,7 @@ def test_an_escort_logs_an_incident_for_a_family_and_it_shows_on_the_departure_a
                                                                                         flight, family):
     client.force_login(escort)
     form = page_text(client.get(f"/departures/{flight.code}/incidents/new/?case={family.case_number}"))
-    assert "People concerned (case" in form and "Karimi, Yasin" in form
+    assert "Who it concerns (case" in form and "Karimi, Yasin" in form
     yasin = pax(family, "Yasin").person
 
     response = client.post(f"/departures/{flight.code}/incidents/new/",

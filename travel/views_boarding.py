@@ -296,7 +296,7 @@ def incident(request, code):
                   .distinct().order_by("date_of_birth")) if number else []
     legs = list(departure.legs.order_by("number"))
     form = IncidentForm(request.POST or None, family=family,
-                        initial={"place": legs[0].origin if legs else "", "people": [str(p.pk) for p in family]})
+                        initial={"place": legs[0].origin if legs else ""})  # nobody ticked: name only who it concerns
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         people = [p for p in family if str(p.pk) in data["people"]]
