@@ -30,9 +30,14 @@ class StatusExport(AppendOnlyModel):
     def __str__(self):
         return f"{self.filename or self.format} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"
 
+    # The order the filters are told in: PostgreSQL's jsonb keeps keys in its own order (shortest first).
+    FILTER_ORDER = ("destination", "state", "since")
+
     @property
     def filter_text(self):
-        parts = [f"{key.replace('_', ' ')}: {value}" for key, value in self.filters.items() if value]
+        keys = [k for k in self.FILTER_ORDER if k in self.filters] + [
+            k for k in self.filters if k not in self.FILTER_ORDER]
+        parts = [f"{key.replace('_', ' ')}: {self.filters[key]}" for key in keys if self.filters[key]]
         return "; ".join(parts) or "everything"
 
 

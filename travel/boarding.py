@@ -798,7 +798,7 @@ def revoke_override(override, *, by, reason, via="", at=None):
                            summary=f"Medical clearance of {person.full_name} for boarding {dep.code} withdrawn: a "
                                    "fit-to-travel check is needed again.",
                            data={"departure": dep.code, "person": person.full_name})
-        _log(dep, "fit_to_travel_override_withdrawn", f"Fit-to-travel override of {person.full_name} withdrawn.",
+        _log(dep, "override_withdrawn", f"Fit-to-travel override of {person.full_name} withdrawn.",
              by=by, via=via, at=at, data={"person": person.full_name})
         _refresh_later([person.case_id])
     return override
