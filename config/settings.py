@@ -193,6 +193,9 @@ SAFAR_IME_EXPIRY_WARNING_DAYS = env_int("SAFAR_IME_EXPIRY_WARNING_DAYS", 60, min
 SAFAR_FIT_TO_TRAVEL_HOURS = env_int("SAFAR_FIT_TO_TRAVEL_HOURS", 72, minimum=1)
 # A passing pre-embarkation (fit-to-travel) check within those hours gates boarding (`depart`).
 SAFAR_FIT_TO_TRAVEL_REQUIRED = env_bool("SAFAR_FIT_TO_TRAVEL_REQUIRED", True)
+# Escorts mark passengers boarded or no-show from this many hours before the first leg leaves (a no-show marked
+# days ahead by mistake would take a family off its flight).
+SAFAR_BOARDING_OPENS_HOURS = env_int("SAFAR_BOARDING_OPENS_HOURS", 24, minimum=1)
 SAFAR_SURVEILLANCE_DAYS = env_int("SAFAR_SURVEILLANCE_DAYS", 30, minimum=1)
 SAFAR_PREGNANCY_CERTIFICATE_WEEKS = env_int("SAFAR_PREGNANCY_CERTIFICATE_WEEKS", 28, minimum=1)
 SAFAR_PREGNANCY_MAX_WEEKS = env_int("SAFAR_PREGNANCY_MAX_WEEKS", 36, minimum=1)

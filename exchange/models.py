@@ -30,10 +30,14 @@ class StatusExport(AppendOnlyModel):
     def __str__(self):
         return f"{self.filename or self.format} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"
 
+    # The order the filters are told in: PostgreSQL's jsonb keeps keys in its own order (shortest first).
+    FILTER_ORDER = ("destination", "state", "since")
+
     @property
     def filter_text(self):
-        # A fixed order: PostgreSQL's jsonb keeps keys in its own order, not the order they were written in.
-        parts = [f"{key}: {self.filters[key]}" for key in ("destination", "state", "since") if self.filters.get(key)]
+        keys = [k for k in self.FILTER_ORDER if k in self.filters] + [
+            k for k in self.filters if k not in self.FILTER_ORDER]
+        parts = [f"{key.replace('_', ' ')}: {self.filters[key]}" for key in keys if self.filters[key]]
         return "; ".join(parts) or "everything"
 
 

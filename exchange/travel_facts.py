@@ -4,7 +4,8 @@ stayed behind in a split case (with their own status).
 
 - `departure_date`: the local date of the first leg of the case's booking (planned while booked, the date it
   left once departed).
-- `arrival_date`: the local arrival date of the last leg, once the case's arrival is confirmed (`arrived`).
+- `arrival_date`: the local date the case arrived at the final destination, once its arrival is confirmed
+  (`arrived`): the last leg's, or the date given when the case's arrival was confirmed on its own.
 - A member excluded from travel (a split decision) did not go with the case: once the case is booked or gone
   they show `ready` — cleared, still with the mission — and no departure, itinerary or arrival of their own.
 """
@@ -49,8 +50,8 @@ def for_cases(case_ids):
     bookings = list(
         Booking.objects.filter(case_id__in=case_ids, status=BookingStatus.ACTIVE)
         .select_related("departure", "case").only(
-            "case_id", "case__state", "departure__id", "departure__mode", "departure__departure_date",
-            "departure__arrival_date",
+            "case_id", "case__state", "arrival_date", "departure__id", "departure__mode",
+            "departure__departure_date", "departure__arrival_date",
         )
     )
     if not bookings:
@@ -72,7 +73,7 @@ def for_cases(case_ids):
         facts[booking.case_id] = TravelFacts(
             departure_date=departure.departure_date,
             itinerary=itinerary(departure, legs.get(departure.pk, [])),
-            arrival_date=departure.arrival_date if state == CaseState.ARRIVED else None,
+            arrival_date=(booking.arrival_date or departure.arrival_date) if state == CaseState.ARRIVED else None,
             stayed_behind=stayed.get(booking.case_id, {}) if state in GONE_OR_BOOKED else {},
         )
     return facts

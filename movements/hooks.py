@@ -137,6 +137,26 @@ travel_plans = Hook(
     the case's planned travel date (or today) is used and every member travels.""",
 )
 
+readiness_preload = Hook(
+    "readiness_preload",
+    """Many cases' readiness about to be evaluated together (a departure's families when its boarding closes).
+
+    Called with a list of `readiness.ReadinessContext`s, each with its case, plan and travelling members already
+    loaded (documents and travel needs with them). A provider loads what its requirement reads for all of them in
+    a few queries and leaves it in each context's `extra` under its own key; its requirement reads it from there
+    when present and loads it itself otherwise. Return nothing.""",
+)
+
+fit_to_travel_overrides = Hook(
+    "fit_to_travel_overrides",
+    """Travellers whose fit-to-travel check medical staff have waived for this travel, in writing.
+
+    Called with the `readiness.ReadinessContext` whenever the fit-to-travel requirement runs (the case page,
+    the `depart` transition, boarding). Return the ids of travelling members for whom a medical user recorded
+    an override (who, when and why are kept by the provider), or nothing. Their missing check is then no
+    blocker; every other requirement still applies to them.""",
+)
+
 # --- transitions -------------------------------------------------------------------------------------------
 
 before_transition = Hook(
@@ -159,8 +179,13 @@ transition_owners = Hook(
     Register a callable returning nothing, with `key=` the owner's name (the app label), `transitions=` the
     transition names it owns, and `message=` what a user who tries elsewhere is told (e.g. "Cases are booked
     from a departure's page."). An owned transition is refused with code `owned_elsewhere` unless the
-    service is called with `performer=` that owner; the case page does not offer it as a button.""",
-    meta=("transitions", "message"),
+    service is called with `performer=` that owner; the case page does not offer it as a button.
+
+    `authorises=` (optional) names those of its transitions whose performer the owner checks itself, with its
+    own records (an escort assigned to the departure confirms that its families left): when the owner performs
+    them, the core does not ask for the role permission of the transition table. The owner must then refuse
+    anyone its own rules do not allow.""",
+    meta=("transitions", "message", "authorises"),
 )
 
 resume_targets = Hook(

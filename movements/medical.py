@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from movements import readiness
+from movements import hooks, readiness
 from movements.models import (
     ExamKind, HoldCategory, MedicalExam, OutcomeProfile, Person, TBStatus, TravelMedicalNeeds, states_where,
 )
@@ -215,16 +215,51 @@ def fit_to_travel_checked(ctx):
         return
     hours = settings.SAFAR_FIT_TO_TRAVEL_HOURS
     deadline = ctx.departure_deadline
-    passed = set(
-        MedicalExam.objects.filter(
-            person__in=[p.pk for p in ctx.travelling_members], kind=ExamKind.FIT_TO_TRAVEL, fit_to_travel=True,
-            examined_at__gte=deadline - datetime.timedelta(hours=hours), examined_at__lte=deadline,
-        ).values_list("person_id", flat=True)
-    ) if ctx.travelling_members else set()
+    # Medical staff may waive the check for a traveller, in writing (a plug-in that knows the departure keeps it).
+    waived = set(hooks.fit_to_travel_overrides.collect(ctx)) if ctx.travelling_members else set()
+    if "fit_to_travel_passed" in ctx.extra:
+        checked = ctx.extra["fit_to_travel_passed"]
+    else:
+        checked = _passed_fit_to_travel([p.pk for p in ctx.travelling_members], deadline)
+    passed = waived | checked
     for person in ctx.travelling_members:
         if person.pk not in passed:
             yield _blocker("fit_to_travel_missing", person,
                            f"no passing fit-to-travel check within {hours} h before {ctx.describe_travel_date()}")
+
+
+def _passed_fit_to_travel(person_ids, deadline):
+    """Of these people, those with a passing fit-to-travel check within the hours before `deadline`."""
+    if not person_ids:
+        return set()
+    return set(MedicalExam.objects.filter(
+        person__in=person_ids, kind=ExamKind.FIT_TO_TRAVEL, fit_to_travel=True,
+        examined_at__gte=deadline - datetime.timedelta(hours=settings.SAFAR_FIT_TO_TRAVEL_HOURS),
+        examined_at__lte=deadline,
+    ).values_list("person_id", flat=True))
+
+
+@hooks.readiness_preload.register(key="movements.medical")
+def preload_medical(contexts):
+    """Medical statuses and fit-to-travel checks of every traveller of these cases, in three queries."""
+    people = [p for ctx in contexts for p in ctx.travelling_members]
+    statuses = statuses_for(people)
+    earliest = min((ctx.departure_deadline for ctx in contexts), default=None)
+    latest = max((ctx.departure_deadline for ctx in contexts), default=None)
+    checks = []
+    if people and earliest is not None:
+        checks = list(MedicalExam.objects.filter(
+            person__in=[p.pk for p in people], kind=ExamKind.FIT_TO_TRAVEL, fit_to_travel=True,
+            examined_at__gte=earliest - datetime.timedelta(hours=settings.SAFAR_FIT_TO_TRAVEL_HOURS),
+            examined_at__lte=latest,
+        ).values_list("person_id", "examined_at"))
+    window = datetime.timedelta(hours=settings.SAFAR_FIT_TO_TRAVEL_HOURS)
+    for ctx in contexts:
+        ids = {p.pk for p in ctx.travelling_members}
+        ctx.extra["medical"] = {pk: statuses[pk] for pk in ids}
+        deadline = ctx.departure_deadline
+        ctx.extra["fit_to_travel_passed"] = {pk for pk, at in checks
+                                             if pk in ids and deadline - window <= at <= deadline}
 
 
 def fit_to_travel_check(person, departure_at):

@@ -193,11 +193,32 @@ def blockers_for(case, *, gate=None, plan=None, context=None):
     return evaluate(case, {gate or case.readiness_gate or "clear"}, plan=plan, context=context)
 
 
+def contexts_for(cases, plans):
+    """Readiness contexts for many cases at once (`plans`: {case id: TravelPlan}), their members, documents and
+    travel needs loaded in two queries, then `hooks.readiness_preload` asked to load what the requirements read;
+    each is then given to `evaluate(…, context=)` (or `transitions.perform(…, readiness_context=)`)."""
+    from movements.models import Person
+
+    cases = list(cases)
+    members = {case.pk: [] for case in cases}
+    for person in (Person.objects.filter(case__in=[c.pk for c in cases]).select_related("medical_needs")
+                   .prefetch_related("documents").order_by("case_id", "id")):
+        members[person.case_id].append(person)
+    contexts = {}
+    for case in cases:
+        ctx = context_for(case, plans.get(case.pk))
+        ctx.__dict__["members"] = members[case.pk]  # fills the cached property
+        contexts[case.pk] = ctx
+    for provider in hooks.readiness_preload.providers:
+        provider(list(contexts.values()))
+    return contexts
+
+
 def evaluate(case, gates=ALL_GATES, *, plan=None, context=None):
     """Every blocker of the requirements that gate any of `gates` (by default all of them), computed once.
 
     The transition service asks for all of them once, then reads the ones gating the transition and those
-    gating the case's next step for the snapshot, from the same list.
+    gating the case's next step for the snapshot, from the same list. `context`: one made by `contexts_for`.
     """
     ctx = context if context is not None else context_for(case, plan)
     found = []

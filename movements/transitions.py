@@ -137,11 +137,23 @@ def owner_of(name):
     return None
 
 
-def perform(case, name, *, by, reason="", expected_version=None, via="", performer="", data=None, **params):
+def _owner_authorises(name, performer):
+    """Whether the owner performing transition `name` checks who may perform it (`authorises=`)."""
+    if not performer:
+        return False
+    for registration in hooks.transition_owners.registrations:
+        if registration.key == performer and name in registration.meta.get("transitions", ()):
+            return name in (registration.meta.get("authorises") or ())
+    return False
+
+
+def perform(case, name, *, by, reason="", expected_version=None, via="", performer="", data=None,
+            readiness_context=None, **params):
     """Apply transition `name` to `case` as user `by` (None for a system process named by `via`).
 
     `performer` names the plug-in performing a transition it owns; `data` is stored on the log row; `params`
-    are the transition's own arguments (a hold's `category`).
+    are the transition's own arguments (a hold's `category`); `readiness_context`, for a caller moving many
+    cases at once, one of `readiness.contexts_for` (what the gate reads, loaded for all of them together).
     """
     spec = SPECS.get(name)
     if spec is None:
@@ -178,7 +190,8 @@ def perform(case, name, *, by, reason="", expected_version=None, via="", perform
                 )
             # Not django_fsm.has_transition_perm: it is also false when a condition fails, which would
             # report a readiness blocker as "forbidden" instead of listing the blockers.
-            if by is not None and not method._django_fsm.has_transition_perm(locked, locked.state, by):
+            if by is not None and not _owner_authorises(name, performer) \
+                    and not method._django_fsm.has_transition_perm(locked, locked.state, by):
                 raise TransitionError("forbidden", f"You may not {spec.label.lower()} on this case.")
             refusal = spec.guard(locked, by, **params) if spec.guard else None
             if refusal:
@@ -186,7 +199,9 @@ def perform(case, name, *, by, reason="", expected_version=None, via="", perform
             every_blocker = None
             if spec.gate:
                 # Computed once: the fsm condition, the refusal and the snapshot after the change all read these.
-                every_blocker = locked._readiness_blockers = readiness.evaluate(locked)
+                if readiness_context is not None:
+                    readiness_context.case = locked
+                every_blocker = locked._readiness_blockers = readiness.evaluate(locked, context=readiness_context)
                 blockers = readiness.gating(every_blocker, name)
                 if blockers:
                     count = len(blockers)

@@ -14,7 +14,7 @@ def orientation_completed(ctx):
     due = [p for p in ctx.travelling_members if orientation_due(p, ctx.travel_date)]
     if not due:
         return
-    statuses = statuses_for(due)
+    statuses = ctx.extra.get("orientation") or statuses_for(due)
     for person in due:
         status = statuses[person.pk]
         if status.completed:
@@ -26,6 +26,19 @@ def orientation_completed(ctx):
             detail = describe_missing(session, days, marks)
         yield readiness.Blocker("orientation_missing", f"{person.full_name} — orientation not completed: {detail}",
                                 person.pk)
+
+
+@hooks.readiness_preload.register(key="orientation.preload")
+def preload_orientation(contexts):
+    """The orientation of every traveller who needs it, in these cases, loaded at once (a departure closing)."""
+    due = [(ctx, [p for p in ctx.travelling_members if orientation_due(p, ctx.travel_date)]) for ctx in contexts
+           if ctx.case.destination_country in settings.SAFAR_ORIENTATION_DESTINATIONS]
+    people = [p for _, found in due for p in found]
+    if not people:
+        return
+    statuses = statuses_for(people)
+    for ctx, found in due:
+        ctx.extra["orientation"] = {p.pk: statuses[p.pk] for p in found}
 
 
 @hooks.member_notes.register

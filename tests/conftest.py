@@ -274,3 +274,20 @@ def book(case, by, departure=None):
     departure = departure or make_departure(by)
     services.book_case(departure, case, by=by)
     return Case.objects.get(pk=case.pk)
+
+
+def board_everyone(departure, by, *, at=None):
+    """Mark every passenger of a final departure boarded (through the boarding service), as an escort would."""
+    from travel import boarding
+    from travel.models import Passenger
+
+    for passenger in Passenger.objects.filter(departure=departure, active=True).order_by("id"):
+        boarding.mark(departure, passenger, "boarded", by=by, at=at)
+
+
+def fly(departure, by, *, at=None):
+    """Board everyone and close boarding: the departure has left and its cases departed."""
+    from travel import boarding
+
+    board_everyone(departure, by, at=at)
+    return boarding.close_boarding(departure, by=by, at=at).departure

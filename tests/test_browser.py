@@ -147,3 +147,107 @@ def test_an_operations_officer_books_a_case_from_its_page_and_the_board_counts_t
     row = page.locator(f'tr[data-code="{departure.code}"]')
     assert row.get_by_test_id("seats").inner_text() == "3 / 7 of 10"
     assert "3 (3 adults, 0 children, 0 infants)" in row.get_by_test_id("passengers").inner_text()
+
+
+def _shot(page, name):
+    """Screenshots for a person to look at, when SAFAR_SCREENSHOTS names a folder (the suite does not need them)."""
+    folder = os.environ.get("SAFAR_SCREENSHOTS")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=name.endswith("-full"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_escort_boards_todays_departure_on_a_phone(live_server, browser):
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    from movements.models import Case
+    from travel.models import Departure, Passenger
+
+    call_command("seed_demo", stdout=open(os.devnull, "w"))
+    today = Departure.objects.get(state="final", escorts__username="escort", departure_date=timezone.localdate())
+    families = []
+    for case in Case.objects.filter(bookings__departure=today).order_by("case_number"):
+        members = list(Passenger.objects.filter(booking__case=case, active=True).select_related("person")
+                       .order_by("person__date_of_birth"))
+        families.append((case, members))
+    (first, first_people), (second, second_people), (third, third_people) = families[:3]
+    phone = new_page(browser, width=390, height=844)
+    phone.on("dialog", lambda dialog: dialog.accept())  # "Take the whole family off?", "Close boarding?"
+    escort = User.objects.get(username="escort")
+    phone.goto(f"{live_server.url}/accounts/login/")
+    phone.fill("#id_username", escort.username)
+    phone.fill("#id_password", "safar-demo")
+    phone.click("button[type=submit]")
+    phone.wait_for_url(re.compile(r"/$"))
+
+    card = phone.get_by_test_id("escort-departures").locator(f'li[data-code="{today.code}"]')
+    assert "today" in card.inner_text()
+    card.get_by_role("link", name="Boarding now").click()
+    phone.wait_for_url(re.compile(rf"/departures/{today.code}/boarding/$"))
+    total = sum(len(people) for _, people in families)
+    assert phone.get_by_test_id("boarding-count").inner_text() == f"boarded 0 of {total} · 0 no-show · {total} waiting"
+    _shot(phone, "boarding-1-start")
+
+    # The first family, found by its name: everyone boards; one mark is undone (wrong name tapped), then made again.
+    phone.get_by_role("searchbox").fill(first_people[0].person.family_name.lower())
+    phone.get_by_role("button", name="Find").click()
+    family = phone.locator(f'article[data-case="{first.case_number}"]')
+    for passenger in first_people:
+        family.locator(f'li[data-person="{passenger.person_id}"]').get_by_role("button", name="Mark boarded").click()
+        phone.wait_for_load_state()
+    assert family.get_by_test_id("family-count").inner_text() == f"{len(first_people)} of {len(first_people)} boarded"
+    _shot(phone, "boarding-2-family-boarded")
+    row = family.locator(f'li[data-person="{first_people[0].person_id}"]')
+    row.locator("summary", has_text="Undo…").click()
+    row.get_by_label("Why undo this mark? (required)").fill("Tapped the wrong name: she is still at check-in")
+    row.get_by_role("button", name=re.compile(r"^Undo: ")).click()
+    phone.wait_for_load_state()
+    row = phone.locator(f'li[data-person="{first_people[0].person_id}"]')
+    assert row.get_by_role("button", name="Mark boarded").is_visible()
+    assert "waiting again" in family.locator(".msg").inner_text()
+    _shot(phone, "boarding-3-undone")
+    row.get_by_role("button", name="Mark boarded").click()
+    phone.wait_for_load_state()
+
+    # The second family, found by its case number: one member does not come; the family stays behind.
+    phone.get_by_role("searchbox").fill(second.case_number)
+    phone.get_by_role("button", name="Find").click()
+    family = phone.locator(f'article[data-case="{second.case_number}"]')
+    family.locator(f'li[data-person="{second_people[-1].person_id}"]').get_by_role(
+        "button", name="Mark no‑show").click()
+    phone.wait_for_load_state()
+    assert f"No-show: {second_people[-1].person.given_name}" in family.get_by_test_id("decision").inner_text()
+    _shot(phone, "boarding-4-no-show")
+    family.get_by_test_id("stays-behind").click()
+    phone.wait_for_load_state()
+    assert f"Case {second.case_number} stays behind" in phone.locator(".messages").inner_text()
+
+    # The third family boards; then boarding closes.
+    phone.goto(f"{live_server.url}/departures/{today.code}/boarding/?case={third.case_number}")
+    for passenger in third_people:
+        phone.locator(f'li[data-person="{passenger.person_id}"]').get_by_role("button", name="Mark boarded").click()
+        phone.wait_for_load_state()
+    phone.get_by_role("link", name=re.compile(r"^Show all")).click()
+    boarded = len(first_people) + len(third_people)
+    assert phone.get_by_test_id("boarding-count").inner_text() == f"boarded {boarded} of {boarded} · 0 no-show · 0 waiting"
+    assert f"Case {second.case_number} stays behind" in phone.get_by_test_id("changes").inner_text()
+    _shot(phone, "boarding-5-ready-to-close-full")
+    phone.get_by_role("button", name=re.compile(r"^Close boarding — ")).click()
+    phone.wait_for_url(re.compile(rf"/departures/{today.code}/arrival/$"))
+    assert "Boarding closed" in phone.locator(".messages").inner_text()
+    _shot(phone, "boarding-6-closed")
+
+    desk = new_page(browser)
+    desk.goto(f"{live_server.url}/accounts/login/?next=/cases/{first.case_number}/")
+    desk.fill("#id_username", "ops")
+    desk.fill("#id_password", "safar-demo")
+    desk.click("button[type=submit]")
+    desk.wait_for_url(re.compile(rf"/cases/{first.case_number}/$"))
+    assert desk.get_by_test_id("case-state").inner_text() == "Departed"
+    for case, state in ((third, "Departed"), (second, "Ready to travel")):
+        desk.goto(f"{live_server.url}/cases/{case.case_number}/")
+        assert desk.get_by_test_id("case-state").inner_text() == state
+    assert f"Incident on {today.code}: no-show at DYU" in desk.locator(".timeline").inner_text()
+    assert Departure.objects.get(pk=today.pk).state == "departed"

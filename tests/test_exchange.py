@@ -328,8 +328,8 @@ def _row_of(rows, person):
 
 
 def test_a_booked_case_shows_its_departure_date_and_itinerary_and_an_arrival_once_confirmed(ursula, ops):
-    from tests.conftest import book, make_departure, pass_pre_embarkation, ready_case
-    from travel import services
+    from tests.conftest import book, fly, make_departure, pass_pre_embarkation, ready_case
+    from travel import boarding, services
 
     case = ready_case(ops, members=2)
     departure = make_departure(ops)
@@ -343,9 +343,9 @@ def test_a_booked_case_shows_its_departure_date_and_itinerary_and_an_arrival_onc
     departure = services.finalise_departure(departure, by=ops)
     with time_machine.travel(departure.departs_at, tick=False):
         pass_pre_embarkation(case)  # at the airport, three hours before take-off
-        departure = services.depart_departure(departure, by=ops)
+        departure = fly(departure, ops)
     with time_machine.travel(departure.arrives_at + datetime.timedelta(hours=1), tick=False):
-        services.arrive_departure(departure, by=ops)
+        boarding.confirm_arrival(departure, by=ops)
     arrived = _row_of(csv_rows(download(ursula))[1:], case.members.first())
     assert arrived["case_status"] == "arrived"
     assert arrived["arrival_date"] == departure.arrival_date.isoformat()

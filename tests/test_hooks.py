@@ -82,7 +82,7 @@ def test_every_hook_says_when_it_fires_and_what_it_may_return():
     catalogue = hooks.catalogue()
     assert {"readiness_requirements", "travel_plans", "before_transition", "transition_owners", "resume_targets",
             "case_panels", "member_notes", "navigation", "start_pages", "dashboard_cards", "case_scopes",
-            "demo_data"} <= set(catalogue)
+            "demo_data", "fit_to_travel_overrides", "readiness_preload"} <= set(catalogue)
     for name, hook in catalogue.items():
         assert len(hook.__doc__) > 80, name
 
@@ -163,6 +163,56 @@ def test_the_pregnancy_certificate_window_counts_back_from_the_real_departure_ti
     needs.fit_to_fly_certificate_at = datetime.datetime(2027, 1, 7, 1, 30, tzinfo=datetime.UTC)
     needs.save()
     assert certificate_blockers() == []
+
+
+def test_a_fit_to_travel_override_a_plugin_provides_lifts_only_that_travellers_missing_check():
+    case = make_case(2)
+    zahra, ahmad = case.members.order_by("id")
+
+    @hooks.fit_to_travel_overrides.register
+    def standin_overrides(ctx):
+        return [zahra.pk]
+
+    blockers = [(b.code, b.person_id) for b in readiness.blockers_for(case, gate="depart")
+                if b.code == "fit_to_travel_missing"]
+
+    assert blockers == [("fit_to_travel_missing", ahmad.pk)]
+
+
+def test_cases_evaluated_together_are_preloaded_once_by_each_plugin():
+    cases = [make_case(1), make_case(2)]
+    seen = []
+
+    @hooks.readiness_preload.register
+    def standin_preload(contexts):
+        seen.append(sorted(len(ctx.members) for ctx in contexts))
+        for ctx in contexts:
+            ctx.extra["standin"] = True
+
+    contexts = readiness.contexts_for(cases, {})
+
+    assert seen == [[1, 2]]
+    assert all(ctx.extra["standin"] for ctx in contexts.values())
+    assert [b.code for b in readiness.evaluate(cases[1], context=contexts[cases[1].pk])] == \
+        [b.code for b in readiness.evaluate(cases[1])]
+
+
+def test_an_owner_that_authorises_a_transition_decides_who_performs_it(ops):
+    escort = make_user("eraj", "escort")
+    hooks.transition_owners.register(lambda: None, key="standin", transitions=("book", "unbook"),
+                                     authorises=("unbook",))
+    case = transitions.book(case_in("ready", ops), by=ops, performer="standin")
+
+    with pytest.raises(transitions.TransitionError) as refused:
+        transitions.book(case_in("ready", ops), by=escort, performer="standin")
+    unbooked = transitions.unbook(case, by=escort, reason="The family stays behind", performer="standin")
+
+    assert refused.value.code == "forbidden"  # not authorised by the owner: the role's permission is asked
+    assert unbooked.state == "ready"
+    assert CaseTransition.objects.get(case=case, transition="unbook").user == escort
+    with pytest.raises(transitions.TransitionError) as elsewhere:
+        transitions.unbook(transitions.book(case, by=ops, performer="standin"), by=escort, reason="x")
+    assert elsewhere.value.code == "owned_elsewhere"
 
 
 # --- transitions: inside the transaction, vetoes, owners, where a resumed case returns ------------------------

@@ -9,8 +9,10 @@ from django.utils import timezone
 
 from movements import medical, readiness, transitions
 from movements.models import CaseTransition, MedicalExam, TravelMedicalNeeds
-from tests.conftest import make_case, make_departure, make_user, page_text, tk_legs
+from tests.conftest import make_case, make_departure, make_user, page_text, pass_pre_embarkation, tk_legs
+from travel import boarding
 from travel import services as travel
+from travel.models import Passenger
 
 UTC = datetime.timezone.utc
 CLINIC = "IOM Migration Health Assessment Centre, Dushanbe"
@@ -198,10 +200,13 @@ def test_a_woman_30_weeks_pregnant_is_cleared_and_booked_weeks_ahead_and_boards_
         case.refresh_from_db()
         assert case.state == "booked"
         assert [b["code"] for b in case.blockers if b["code"].startswith("pregnancy")] == ["pregnancy_certificate"]
-    with at(2026, 12, 10, hour=6):
+    with at(2026, 12, 10, hour=0):  # 05:00 in Dushanbe, 45 minutes before the flight
+        pass_pre_embarkation(case, hours_ago=1)
         with pytest.raises(travel.TravelError) as refused:
-            travel.depart_departure(departure, by=ops)
-        assert "pregnancy_certificate" in [b.code for b in refused.value.breaches]
+            boarding.mark(departure, Passenger.objects.get(person__case=case), "boarded", by=ops)
+        assert [b.code for b in refused.value.breaches] == ["pregnancy_certificate"]
+        TravelMedicalNeeds.objects.filter(person__case=case).update(fit_to_fly_certificate_at=timezone.now())
+        boarding.mark(departure, Passenger.objects.get(person__case=case), "boarded", by=ops)
 
 
 @pytest.mark.django_db

@@ -12,9 +12,9 @@ from movements import transitions
 from movements.models import Case, CaseChange, CaseTransition, MedicalExam, TravelDocument, TravelMedicalNeeds
 from movements.transitions import TransitionError
 from tests.conftest import (
-    complete_orientation, make_case, make_departure, page_text, pass_pre_embarkation, ready_case, tk_legs,
+    complete_orientation, fly, make_case, make_departure, page_text, pass_pre_embarkation, ready_case, tk_legs,
 )
-from travel import services
+from travel import boarding, services
 from travel.legs import LegInput
 from travel.models import Booking, Departure, DepartureLogEntry, DestinationRule, Passenger, TravelExclusion
 from travel.services import TravelError
@@ -158,7 +158,7 @@ def test_the_case_page_cannot_book_a_case_with_a_bare_button(ops, client):
 
     page = page_text(response)
     assert 'class="msg error code-owned_elsewhere"' in page
-    assert "panel, and cancel the booking or mark the departure departed or arrived on the departure" in page
+    assert "it departs when boarding of its departure closes and arrives when the arrival is confirmed" in page
     assert 'name="transition" value="book"' not in page
     assert Case.objects.get(pk=case.pk).state == "ready"
     assert not Booking.objects.exists()
@@ -693,40 +693,43 @@ def test_a_final_air_departure_needs_its_pnr(ops):
     assert error.code == "pnr_missing"
 
 
-# --- departed and arrived (part 1: the whole departure at once) ----------------------------------------------------
+# --- departed and arrived (the day of travel itself: tests/test_travel_boarding.py) ---------------------------------
 
 
-def test_a_final_departure_departs_and_arrives_with_its_cases(ops, flight):
+def test_a_final_departure_departs_when_boarding_closes_and_arrives_with_its_cases(ops, flight):
     cases = [ready_case(ops), ready_case(ops, members=2)]
     for case in cases:
         services.book_case(flight, case, by=ops)
     services.finalise_departure(flight, by=ops)
-    assert refused(lambda: services.depart_departure(flight, by=ops)).code == "too_early"
+    assert refused(lambda: boarding.close_boarding(flight, by=ops)).code == "too_early"
 
     with time_machine.travel(datetime.datetime(2026, 12, 9, 0, 0, tzinfo=datetime.timezone.utc), tick=False):
         for case in cases:
             pass_pre_embarkation(case, hours_ago=2)
-        services.depart_departure(flight, by=ops)
+        fly(flight, ops)
         assert {c.state for c in Case.objects.filter(pk__in=[c.pk for c in cases])} == {"departed"}
-        assert refused(lambda: services.arrive_departure(flight, by=ops)).code == "too_early"
+        assert refused(lambda: boarding.confirm_arrival(flight, by=ops)).code == "too_early"
     with time_machine.travel(datetime.datetime(2026, 12, 10, 0, 0, tzinfo=datetime.timezone.utc), tick=False):
-        services.arrive_departure(flight, by=ops)
+        boarding.confirm_arrival(flight, by=ops)
 
     assert {c.state for c in Case.objects.filter(pk__in=[c.pk for c in cases])} == {"arrived"}
-    assert CaseTransition.objects.get(case=cases[0], transition="arrive").data == {"departure": flight.code,
-                                                                                   "date": "2026-12-09"}
+    assert CaseTransition.objects.get(case=cases[0], transition="arrive").data == {
+        "departure": flight.code, "date": "2026-12-09", "arrived": "2026-12-09 18:05 EST in Toronto"}
 
 
-def test_a_departure_does_not_leave_while_a_case_on_it_may_not_board(ops, flight):
+def test_a_case_that_may_not_board_is_not_boarded_and_boarding_does_not_close_around_it(ops, flight):
     case = ready_case(ops)
     services.book_case(flight, case, by=ops)
     services.finalise_departure(flight, by=ops)
 
     with time_machine.travel(datetime.datetime(2026, 12, 9, 0, 0, tzinfo=datetime.timezone.utc), tick=False):
-        error = refused(lambda: services.depart_departure(flight, by=ops))
+        passenger = Passenger.objects.get(person__case=case)
+        error = refused(lambda: boarding.mark(flight, passenger, "boarded", by=ops))
+        closing = refused(lambda: boarding.close_boarding(flight, by=ops))
 
     assert error.code == "blocked"
     assert "Karimi, Zahra — no passing fit-to-travel check within 72 h" in error.message
+    assert closing.code == "passengers_waiting"
     assert Case.objects.get(pk=case.pk).state == "booked"
     assert Departure.objects.get(pk=flight.pk).state == "final"
 

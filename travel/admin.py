@@ -10,7 +10,8 @@ from django.contrib import admin, messages
 from movements.access import access_for
 from travel import services
 from travel.models import (
-    Booking, Departure, DepartureLogEntry, DestinationRule, Leg, Passenger, RuleException, TravelExclusion,
+    BoardingLogEntry, Booking, Departure, DepartureLogEntry, DestinationRule, FitToTravelOverride, Incident, Leg,
+    Passenger, RuleException, SplitRequest, TravelExclusion,
 )
 
 
@@ -160,3 +161,47 @@ class DestinationRuleAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- the day of travel: read here, changed only through travel.boarding --------------------------------------------
+
+
+@admin.register(BoardingLogEntry)
+class BoardingLogEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("at", "departure", "person", "from_status", "to_status", "actor")
+    list_filter = ("to_status",)
+    search_fields = ("departure__code", "case__case_number")
+    list_select_related = ("departure", "person")
+    fields = ("departure", "case", "person", "at", "user", "actor", "from_status", "to_status", "reason",
+              "request_id", "data")
+
+
+@admin.register(Incident)
+class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("at", "departure", "kind", "place", "actor")
+    list_filter = ("kind",)
+    search_fields = ("departure__code",)
+    list_select_related = ("departure",)
+    fields = ("departure", "kind", "at", "place", "people", "note", "reported_by", "actor", "recorded_at")
+
+
+@admin.register(SplitRequest)
+class SplitRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("departure", "case", "status", "requested_by", "decided_by")
+    list_filter = ("status",)
+    list_select_related = ("departure", "case", "requested_by", "decided_by")
+    fields = ("departure", "case", "staying", "reason", "status", "requested_by", "requested_at", "decided_by",
+              "decided_at", "decision_note")
+
+
+@admin.register(FitToTravelOverride)
+class FitToTravelOverrideAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("departure", "person", "recorded_by", "recorded_at", "revoked_at")
+    list_select_related = ("departure", "person", "recorded_by")
+
+    def get_fields(self, request, obj=None):
+        fields = ["departure", "person", "recorded_by", "recorded_at", "revoked_by", "revoked_at"]
+        if access_for(request.user).can_see_medical:  # the reason is medical
+            fields[2:2] = ["reason"]
+            fields.append("revoke_reason")
+        return fields

@@ -10,17 +10,24 @@ in `demo_path`).
   a rule Canada keeps — with the exception IRCC granted recorded;
 - planned: a flight in about six weeks, no PNR yet;
 - cancelled: a flight whose booked family went back to ready;
-- a road convoy Khorog–Dushanbe with two vehicles, open.
+- a road convoy Khorog–Dushanbe with two vehicles, open;
+- today: a flight leaving in about three hours, final, assigned to the demo escort, boarding open, its
+  passengers waiting with their fit-to-travel checks recorded (one on a medical override instead).
+
+Departures that have already flown were boarded passenger by passenger by the demo escort, who closed boarding
+and confirmed the arrival, through `travel.boarding`.
 """
 
 import datetime
 
 from movements import hooks
+from django.utils import timezone
+
 from movements.models import MedicalExam
-from travel import services
+from travel import boarding, services
 from travel.destinations import Region, holiday_name
 from travel.legs import LegInput
-from travel.models import DestinationRule
+from travel.models import DestinationRule, Passenger, RuleCode
 
 TORONTO = Region("CAN", "ON", "Ontario")
 VANCOUVER = Region("CAN", "BC", "British Columbia")
@@ -56,7 +63,7 @@ def tk_vancouver(day):
 
 class DemoTravel:
     def __init__(self, users, today):
-        self.ops, self.escort, self.today = users["ops"], users["escort"], today
+        self.ops, self.escort, self.medic, self.today = users["ops"], users["escort"], users["medic"], today
         self.rule = DestinationRule.objects.filter(country="CAN").first()
 
     def receives(self, day, region=TORONTO):
@@ -85,13 +92,17 @@ class DemoTravel:
         if state in ("final", "departed", "arrived"):
             departure = services.finalise_departure(departure, by=self.ops, at=booked_at or at)
         if state in ("departed", "arrived"):
+            # The escort boarded every passenger at the gate, then closed boarding.
             for case in cases:
                 self.pre_embarkation(case, departure)
-            departure = services.depart_departure(departure, by=self.ops,
-                                                  at=departure.departs_at + datetime.timedelta(hours=1))
+            gate = departure.departs_at - datetime.timedelta(minutes=50)
+            for passenger in Passenger.objects.filter(departure=departure, active=True).order_by("id"):
+                boarding.mark(departure, passenger, "boarded", by=self.escort, at=gate)
+            departure = boarding.close_boarding(departure, by=self.escort,
+                                                at=departure.departs_at - datetime.timedelta(minutes=20)).departure
         if state == "arrived":
-            departure = services.arrive_departure(departure, by=self.ops,
-                                                  at=departure.arrives_at + datetime.timedelta(hours=2))
+            departure = boarding.confirm_arrival(departure, by=self.escort,
+                                                 at=departure.arrives_at + datetime.timedelta(hours=2)).departure
         return departure
 
     def pre_embarkation(self, case, departure):
@@ -102,6 +113,58 @@ class DemoTravel:
                 person=person, kind="ftt", exam_date=examined.date(), examined_at=examined,
                 clinic="IOM pre-embarkation check, Dushanbe airport", fit_to_travel=True,
             )
+
+    def checked_now(self, people):
+        """Today's flight: the fit-to-travel check each of these travellers passed a couple of hours ago."""
+        examined = timezone.now() - datetime.timedelta(hours=2)
+        for person in people:
+            MedicalExam.objects.create(
+                person=person, kind="ftt", exam_date=timezone.localdate(examined), examined_at=examined,
+                clinic="IOM pre-embarkation check, Dushanbe airport", fit_to_travel=True, recorded_by=self.medic,
+            )
+
+    def todays_flight(self, cases):
+        """A flight leaving later today, final, boarding open for the demo escort: each passenger waits to be
+        marked. One traveller boards on a medical override instead of a check (the check point was closed)."""
+        import zoneinfo
+
+        dushanbe = zoneinfo.ZoneInfo("Asia/Dushanbe")
+        now = timezone.localtime(timezone.now(), dushanbe)
+        # Leaves about three hours from now, and still today in Dushanbe (the escort's "today").
+        leaves = min(now + datetime.timedelta(hours=3), now.replace(hour=23, minute=55))
+        leaves = leaves.replace(minute=leaves.minute - leaves.minute % 5, second=0, microsecond=0, tzinfo=None)
+        first = leaves + datetime.timedelta(hours=3, minutes=20)  # local at IST (two hours behind)
+        second = first + datetime.timedelta(hours=5, minutes=15)
+        legs = [
+            LegInput(carrier="TK", flight_number="255", origin="DYU", destination="IST", departs=leaves,
+                     arrives=first),
+            LegInput(carrier="TK", flight_number="17", origin="IST", destination="YYZ", departs=second,
+                     arrives=second + datetime.timedelta(hours=3, minutes=45)),
+        ]
+        created = timezone.now() - datetime.timedelta(days=20)
+        departure = services.create_departure(services.Planned(
+            mode="air", destination_country="CAN", final_destination="Toronto", legs=legs, seat_block=30,
+            pnr="T0DAY5", escorts=(self.escort,)), by=self.ops, at=min(created, _aware(leaves)))
+        arrival = departure.arrives_at.astimezone(zoneinfo.ZoneInfo("America/Toronto")).date()
+        if not self.receives(arrival):
+            services.record_exception(
+                departure, rule=RuleCode.ARRIVAL_DAY, granted_by="IRCC Resettlement Operations Centre (Ottawa)",
+                reference="ROC-O demo", by=self.ops,
+                reason="Demo data: the flight leaves today whatever the day; the reception centre is staffed.")
+        services.open_departure(departure, by=self.ops)
+        for case in cases:
+            services.book_case(departure, case, by=self.ops)
+        services.finalise_departure(departure, by=self.ops)
+        for case in cases[:-1]:
+            self.checked_now(case.members.all())
+        if cases:
+            eldest, *others = cases[-1].members.order_by("date_of_birth")
+            self.checked_now(others)
+            boarding.record_override(
+                departure, eldest, by=self.medic,
+                reason="Examined at the IOM clinic last night (fit to travel); the airport check point was closed "
+                       "this morning.")
+        return departure
 
     def finish(self, cases):
         by_path = {}
@@ -144,6 +207,9 @@ class DemoTravel:
             services.book_case(vancouver, case, by=self.ops)
         self.flight(tk_toronto(self.arrival_day(self.today + datetime.timedelta(days=45))), seats=60,
                     state="planned")
+
+        # Today: boarding is open for the demo escort (three families, one with a medical override).
+        self.todays_flight(ready[1:4])
 
         # A fare withdrawn: the family booked on it is ready again, with the reason on its timeline.
         cancelled = self.flight(tk_toronto(self.arrival_day(self.today + datetime.timedelta(days=17))), seats=20,

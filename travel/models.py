@@ -72,6 +72,7 @@ class Departure(FSMModelMixin, models.Model):
         permissions = [
             ("view_all_departures", "Can see every departure (escorts see only their own)"),
             ("book_case", "Can book cases on departures, cancel bookings and exclude members from travel"),
+            ("board_departure", "Can record boarding, no-shows, incidents and arrival of the departures they see"),
         ]
 
     def __str__(self):
@@ -190,6 +191,12 @@ class Booking(models.Model):
                                      related_name="+")
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.TextField(blank=True)
+    # The case's confirmed arrival: when it reached the final destination (the final leg's arrival, unless the
+    # person confirming said otherwise), and that moment's local date there.
+    arrived_at = models.DateTimeField(null=True, blank=True)
+    arrival_date = models.DateField(null=True, blank=True)
+    arrival_confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                             on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["booked_at", "id"]
@@ -206,14 +213,27 @@ class Booking(models.Model):
         return self.status == BookingStatus.ACTIVE
 
 
+class BoardingStatus(models.TextChoices):
+    """A passenger's mark on the day of travel (the escort's tap)."""
+
+    WAITING = "waiting", "Waiting"
+    BOARDED = "boarded", "Boarded"
+    NO_SHOW = "no_show", "No-show"
+
+
 class Passenger(models.Model):
     """A member of a booked case who travels (the members not excluded when the case was booked). Seats are
-    counted from these rows, under the departure's row lock."""
+    counted from these rows, under the departure's row lock. On the day, the escort's mark (`boarding`) is kept
+    here; every change of it is a `BoardingLogEntry` (travel.boarding)."""
 
     booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="passengers")
     departure = models.ForeignKey(Departure, on_delete=models.PROTECT, related_name="passengers")
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="passages")
     active = models.BooleanField(default=True)
+    boarding = models.CharField(max_length=10, choices=BoardingStatus.choices, default=BoardingStatus.WAITING)
+    boarding_marked_at = models.DateTimeField(null=True, blank=True)
+    boarding_marked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                           on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["booking", "person"]
@@ -347,3 +367,135 @@ class DepartureLogEntry(AppendOnlyModel):
             items.append((key.replace("_", " ").capitalize(), str(value)))
         return items
 
+
+
+# --- the day of travel (services in travel.boarding) ------------------------------------------------------------
+
+
+class BoardingLogEntry(AppendOnlyModel):
+    """Every change of a passenger's boarding mark: who, when, from, to, why, and the request that made it.
+
+    A request id (a token the boarding page puts in each form, with the passenger and the mark) is stored once
+    per departure: a double tap or a retried request finds it and changes nothing."""
+
+    departure = models.ForeignKey(Departure, on_delete=models.PROTECT, related_name="boarding_log")
+    passenger = models.ForeignKey(Passenger, on_delete=models.PROTECT, related_name="boarding_log")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor = models.CharField(max_length=200)
+    from_status = models.CharField(max_length=10, choices=BoardingStatus.choices)
+    to_status = models.CharField(max_length=10, choices=BoardingStatus.choices)
+    reason = models.TextField(blank=True)
+    request_id = models.CharField(max_length=120, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "boarding log entries"
+        constraints = [
+            models.UniqueConstraint(fields=["departure", "request_id"], condition=~Q(request_id=""),
+                                    name="one_boarding_mark_per_request"),
+        ]
+
+    def __str__(self):
+        return f"{self.person} on {self.departure}: {self.from_status} → {self.to_status}"
+
+    @property
+    def is_undo(self):
+        return self.to_status == BoardingStatus.WAITING
+
+
+class FitToTravelOverride(models.Model):
+    """Medical staff's written decision that a traveller may board one departure without a passing fit-to-travel
+    check within the window (the check could not be done, or was done otherwise). The reason is medical: only the
+    medical role reads it; escorts and operations see that an override exists, by whom and when."""
+
+    departure = models.ForeignKey(Departure, on_delete=models.PROTECT, related_name="fit_to_travel_overrides")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="fit_to_travel_overrides")
+    reason = models.TextField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["departure", "person"], condition=Q(revoked_at__isnull=True),
+                                    name="one_open_fit_to_travel_override"),
+        ]
+
+    def __str__(self):
+        return f"Fit-to-travel override for {self.person} on {self.departure}"
+
+
+class SplitStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for operations"
+    APPROVED = "approved", "Approved"
+    REFUSED = "refused", "Refused"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class SplitRequest(models.Model):
+    """At boarding, a family with a no-show asks to travel without them. The escort asks, with a reason;
+    operations approve (or refuse) it before boarding closes. Asked by an operations officer, it is approved at
+    once. Approved, the no-shows are excluded from travel and their seats freed."""
+
+    departure = models.ForeignKey(Departure, on_delete=models.PROTECT, related_name="split_requests")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="split_requests")
+    staying = models.ManyToManyField(Person, related_name="+", help_text="The no-shows who stay behind.")
+    reason = models.TextField()
+    status = models.CharField(max_length=10, choices=SplitStatus.choices, default=SplitStatus.PENDING)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["departure", "case"], condition=Q(status="pending"),
+                                    name="one_pending_split_per_case"),
+        ]
+
+    def __str__(self):
+        return f"Split of {self.case} on {self.departure} ({self.status})"
+
+    @property
+    def is_pending(self):
+        return self.status == SplitStatus.PENDING
+
+
+class IncidentKind(models.TextChoices):
+    NO_SHOW = "no_show", "No-show"
+    OFFLOADED = "offloaded", "Offloaded"
+    MEDICAL = "medical", "Medical event"
+    MISSED_CONNECTION = "missed_connection", "Missed connection"
+    OTHER = "other", "Other"
+
+
+class Incident(AppendOnlyModel):
+    """Something that happened on the way: a short, append-only log per departure, shown on its page and on the
+    timeline of each concerned case. The note is read by operations and escorts: never a diagnosis."""
+
+    departure = models.ForeignKey(Departure, on_delete=models.PROTECT, related_name="incidents")
+    kind = models.CharField(max_length=20, choices=IncidentKind.choices)
+    at = models.DateTimeField(default=timezone.now, db_index=True, help_text="When it happened.")
+    place = models.CharField(max_length=100, help_text="An airport (IATA code) or a vehicle.")
+    people = models.ManyToManyField(Person, blank=True, related_name="incidents")
+    note = models.TextField(blank=True)
+    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.CharField(max_length=200)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.departure}: {self.get_kind_display()} at {self.place}"

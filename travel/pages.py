@@ -1,9 +1,13 @@
 """What travel adds to the pages of `movements`: the "Departures" entry, the case page's travel panel (the
 departure the case is on, members excluded from travel, and for operations "Book on…" with every open
-departure and the reasons one cannot take the case), and an escort's dashboard card of their departures."""
+departure and the reasons one cannot take the case; on the day of travel its arrival, overrides for medical staff
+and the surveillance deadline after arrival), and an escort's dashboard card of their departures, each one tap
+from its boarding page."""
 
 import datetime
 
+from django.conf import settings
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,9 +16,12 @@ from movements.hooks import NavEntry, Panel
 from movements.models import CaseState
 from travel import rules, services
 from travel.access import can_book, can_use_departures, visible_departures
+from travel.boarding import PERM_OVERRIDE, boarding_opens_at, final_leg, surveillance_due
 from travel.board import route_of
 from travel.facts import facts_for
-from travel.models import Booking, BookingStatus, Departure, DepartureState, TravelExclusion
+from travel.models import (
+    Booking, BookingStatus, Departure, DepartureState, FitToTravelOverride, Passenger, TravelExclusion,
+)
 
 # How many open departures the case page offers (the soonest first); the board lists them all.
 OFFERED = 8
@@ -28,7 +35,8 @@ def departures_navigation(request, access):
     if not can_use_departures(request.user):
         return []
     match = getattr(request, "resolver_match", None)
-    current = bool(match and (match.url_name or "").startswith("departure"))
+    current = bool(match and ((match.url_name or "").startswith("departure")
+                              or (match.url_name or "").startswith("travel_")))
     return [NavEntry("Departures", reverse("departure_board"), current, order=30)]
 
 
@@ -52,6 +60,7 @@ def travel_panel(request, case, access):
         facts = facts_for([departure])[departure.pk]
         context.update(facts=facts, route=route_of(departure, facts.legs), legs=facts.legs)
         context["may_cancel"] = may_book and departure.state == DepartureState.OPEN and case.state == CaseState.BOOKED
+        context.update(_day_of_travel(user, case, booking, access))
     if may_book and case.state in services.EXCLUDABLE_STATES and \
             (departure is None or departure.state == DepartureState.OPEN):
         excluded = {e.person_id for e in exclusions}
@@ -62,6 +71,34 @@ def travel_panel(request, case, access):
     if not (booking or exclusions or context.get("may_exclude") or "offers" in context):
         return []
     return [Panel("travel/case_panel.html", context, title="Travel", order=10)]
+
+
+def _day_of_travel(user, case, booking, access):
+    """The case page's part of the day of travel: its arrival; for medical staff the fit-to-travel overrides they
+    may record or withdraw; for roles that see clearance details, who reports to public health after arrival."""
+    found = {}
+    if booking.arrived_at:
+        # Formatted here: the template's date filter would show it in the mission's time zone.
+        found["arrived"] = timezone.localtime(booking.arrived_at, _final_zone(booking.departure)).strftime(
+            "%a %d %b %Y %H:%M")
+        if access.can_see_clearance_details:
+            found["surveillance"] = surveillance_due(booking)
+            found["surveillance_days"] = settings.SAFAR_SURVEILLANCE_DAYS
+    may_override = user.is_superuser or user.has_perm(PERM_OVERRIDE)
+    if may_override and case.state == CaseState.BOOKED and booking.departure.state in (
+            DepartureState.OPEN, DepartureState.FINAL):
+        overrides = {o.person_id: o for o in FitToTravelOverride.objects.filter(
+            departure=booking.departure, revoked_at__isnull=True).select_related("recorded_by")}
+        travelling = [p.person for p in Passenger.objects.filter(booking=booking, active=True).select_related("person")
+                      .order_by("person__date_of_birth")]
+        found["override_rows"] = [(person, overrides.get(person.pk)) for person in travelling]
+        found["may_override"] = True
+    return found
+
+
+def _final_zone(departure):
+    leg = final_leg(departure)
+    return leg.local_arrival().tzinfo if leg else None
 
 
 def _offers(case, access):
@@ -87,13 +124,17 @@ def escort_departures(request, access):
     if "escort" not in access.roles or not can_use_departures(user):
         return []
     today = timezone.localdate()
+    # Today's and the coming days', and any that has left without its arrival confirmed yet.
     departures = list(
-        visible_departures(user).filter(departure_date__gte=today - datetime.timedelta(days=1))
+        visible_departures(user).filter(Q(departure_date__gte=today - datetime.timedelta(days=1))
+                                        | Q(state=DepartureState.DEPARTED))
         .exclude(state__in=[DepartureState.CANCELLED, DepartureState.ARRIVED])
         .order_by("departs_at", "code")[:20]
     )
     facts = facts_for(departures)
-    rows = [{"departure": d, "facts": facts[d.pk], "route": route_of(d, facts[d.pk].legs)} for d in departures]
+    now = timezone.now()
+    rows = [{"departure": d, "facts": facts[d.pk], "route": route_of(d, facts[d.pk].legs),
+             "boarding_open": d.state == DepartureState.FINAL and now >= boarding_opens_at(d)} for d in departures]
     return [Panel("travel/escort_card.html", {"rows": rows, "today": today}, title="Your departures")]
 
 

@@ -3,14 +3,17 @@ booked case's travel date its departure's, the seats released when a booked case
 where such a case resumes."""
 
 from movements import hooks, readiness
-from travel import services
+from travel import boarding, services
 from travel.models import Booking, BookingStatus, Passenger, TravelExclusion
 
 hooks.transition_owners.register(
     lambda: None, key="travel", transitions=("book", "unbook", "depart", "arrive"),
+    # Escorts close boarding and confirm arrival on their departures, and leave a no-show's family behind:
+    # travel.boarding checks who may (operations, or an escort of that departure) before it performs these.
+    authorises=("unbook", "depart", "arrive"),
     message="A case is booked, unbooked, departed and arrived with its departure: book it from the case page's "
-            "“Book on…” panel, and cancel the booking or mark the departure departed or arrived on the "
-            "departure's page.",
+            "“Book on…” panel; it departs when boarding of its departure closes and arrives when the arrival is "
+            "confirmed, on the departure's boarding and arrival pages.",
 )
 
 
@@ -36,3 +39,5 @@ def departure_plan(case):
 
 hooks.before_transition.register(services.release_for_transition, key="travel.release_seats")
 hooks.resume_targets.register(services.resume_target, key="travel.resume_ready")
+hooks.fit_to_travel_overrides.register(boarding.overridden_people, key="travel.fit_to_travel_overrides")
+hooks.readiness_preload.register(boarding.preload_overrides, key="travel.preload_overrides")

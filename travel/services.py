@@ -6,6 +6,7 @@ an append-only `DepartureLogEntry` with a data payload in the same transaction, 
 `TravelError` (tests assert the code; pages show the message). Case state changes go through
 `movements.transitions.perform(…, performer="travel")`: travel owns `book`, `unbook`, `depart` and `arrive`
 (`hooks.transition_owners`), and the booking row is written first, so readiness sees the departure's date.
+The day of travel (boarding, no-shows, departure and arrival) is in `travel.boarding`.
 
 Locks are always taken departure first, then case: a hold or a withdrawal (which holds the case lock when it
 releases a booking, see `release_for_transition`) never waits for a departure lock.
@@ -86,11 +87,11 @@ def _bump(departure, *fields):
     departure.save(update_fields=[*fields, "version"])
 
 
-def _perform(case, name, *, by, via="", reason="", data=None, expected_version=None):
+def _perform(case, name, *, by, via="", reason="", data=None, expected_version=None, readiness_context=None):
     """A case transition that travel owns, its refusal turned into a TravelError with the same code."""
     try:
         return transitions.perform(case, name, by=by, via=via, reason=reason, performer="travel", data=data,
-                                   expected_version=expected_version)
+                                   expected_version=expected_version, readiness_context=readiness_context)
     except TransitionError as e:
         breaches = [rules.Breach(b.code, b.message, case_id=case.pk, person_id=b.person_id, blocker=b)
                     for b in e.blockers]
@@ -395,8 +396,8 @@ def _unchanged(stored_legs, items):
 
 # --- the life of a departure ------------------------------------------------------------------------------------
 
-PAST = {"open": "opened for booking", "finalise": "made final", "reopen": "reopened", "depart": "marked departed",
-        "arrive": "marked arrived", "cancel": "cancelled"}
+# A final departure leaves when its boarding closes, and arrives when its arrival is confirmed: travel.boarding.
+PAST = {"open": "opened for booking", "finalise": "made final", "reopen": "reopened", "cancel": "cancelled"}
 
 
 def _move(departure, name, *, expected_version=None):
@@ -451,58 +452,6 @@ def reopen_departure(departure, *, by, reason, expected_version=None, via="", at
         dep = _move(departure, "reopen", expected_version=expected_version)
         return _finish_move(dep, "reopen", f"{dep.code} reopened: its passenger list may change again.", by=by,
                             via=via, reason=reason, at=at or timezone.now())
-
-
-def depart_departure(departure, *, by, expected_version=None, via="", at=None):
-    """A final departure has left: every booked case `depart`s, in one transaction (all or none).
-
-    Part 1 of travel: no boarding per passenger yet, so a case that may not depart (a before-boarding check
-    missing, say) refuses the whole step with its reasons; reopen the departure and cancel that booking first.
-    """
-    _require(by, PERM_MANAGE, "Only operations staff mark a departure departed.")
-    at = at or timezone.now()
-    with transaction.atomic():
-        dep = _move(departure, "depart", expected_version=expected_version)
-        first = dep.legs.order_by("number").first() if dep.is_air else dep.legs.order_by("departs_at").first()
-        if timezone.localtime(at, first.local_departure().tzinfo).date() < dep.departure_date:
-            raise TravelError("too_early", f"{dep.code} leaves on {dep.departure_date.isoformat()} "
-                              f"({first.origin_tz}): it can be marked departed from that day.")
-        bookings = active_bookings(dep)
-        refusals = []
-        for booking in bookings:
-            try:
-                _perform(booking.case, "depart", by=by, via=via,
-                         data={"departure": dep.code, "date": dep.departure_date.isoformat()})
-            except TravelError as e:
-                refusals.append(e)
-        if refusals:
-            raise TravelError(
-                refusals[0].code,
-                f"{dep.code} cannot be marked departed: {len(refusals)} of {len(bookings)} cases may not depart. "
-                + " ".join(_sentence(e.message) + (" " + "; ".join(b.message for b in e.breaches) if e.breaches else "")
-                           for e in refusals),
-                [b for e in refusals for b in e.breaches],
-            )
-        return _finish_move(dep, "depart", f"{dep.code} departed with {len(bookings)} cases.", by=by, via=via,
-                            reason="", at=at, data={"cases": [b.case.case_number for b in bookings]})
-
-
-def arrive_departure(departure, *, by, expected_version=None, via="", at=None):
-    """A departed departure has arrived: every case on it `arrive`s, in one transaction."""
-    _require(by, PERM_MANAGE, "Only operations staff mark a departure arrived.")
-    at = at or timezone.now()
-    with transaction.atomic():
-        dep = _move(departure, "arrive", expected_version=expected_version)
-        last = dep.legs.order_by("-number").first() if dep.is_air else dep.legs.order_by("-arrives_at").first()
-        if timezone.localtime(at, last.local_arrival().tzinfo).date() < dep.arrival_date:
-            raise TravelError("too_early", f"{dep.code} arrives on {dep.arrival_date.isoformat()} "
-                              f"({last.destination_tz}): it can be marked arrived from that day.")
-        bookings = active_bookings(dep)
-        for booking in bookings:
-            _perform(booking.case, "arrive", by=by, via=via,
-                     data={"departure": dep.code, "date": dep.arrival_date.isoformat()})
-        return _finish_move(dep, "arrive", f"{dep.code} arrived with {len(bookings)} cases.", by=by, via=via,
-                            reason="", at=at, data={"cases": [b.case.case_number for b in bookings]})
 
 
 def cancel_departure(departure, *, by, reason, expected_version=None, via="", at=None):

@@ -1,8 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
 from travel import views
 
 urlpatterns = [
+    path("", include("travel.urls_boarding")),  # the day of travel; before the catch-all "<code>/<action>/"
     path("", views.board, name="departure_board"),
     path("new/", views.departure_create, name="departure_create"),
     path("exclusions/new/", views.exclude_member, name="departure_exclude_member"),

@@ -16,6 +16,7 @@ from travel.access import (
     visible_departures,
 )
 from travel.board import board_rows, departure_page
+from travel.views_boarding import day_of_travel
 from travel.forms import (
     BoardFilterForm, DepartureForm, ExceptionForm, ReasonForm, leg_formset, leg_initial,
 )
@@ -90,6 +91,7 @@ def departure_detail(request, code):
         "exception_form": ExceptionForm(),
         "actions": _actions(departure) if manage else [],
     })
+    context.update(day_of_travel(departure, request.user, access))
     return render(request, "travel/departure_detail.html", context)
 
 
@@ -99,17 +101,15 @@ ACTIONS = {
     "finalise": ("Make final (lock the passenger list)", False,
                  "Lock the passenger list? Bookings can then change only after reopening, with a reason.", "primary"),
     "reopen": ("Reopen", True, "", ""),
-    "depart": ("Mark departed", False, "Mark this departure departed? Every booked case departs with it.", "primary"),
-    "arrive": ("Mark arrived", False, "Mark this departure arrived? Every case on it arrives.", "primary"),
     "cancel": ("Cancel departure", True, "Cancel this departure? Every booked case returns to ready.", "danger"),
 }
 SERVICES = {
     "open": services.open_departure, "finalise": services.finalise_departure, "reopen": services.reopen_departure,
-    "depart": services.depart_departure, "arrive": services.arrive_departure, "cancel": services.cancel_departure,
+    "cancel": services.cancel_departure,
 }
 ALLOWED = {
     DepartureState.PLANNED: ["open", "cancel"], DepartureState.OPEN: ["finalise", "cancel"],
-    DepartureState.FINAL: ["depart", "reopen", "cancel"], DepartureState.DEPARTED: ["arrive"],
+    DepartureState.FINAL: ["reopen", "cancel"],  # it departs when boarding closes (views_boarding)
 }
 
 

@@ -1,0 +1,396 @@
+"""The day of travel's pages, per role: the boarding page on a phone (search, one family by the manifest's QR
+address, taps that are recorded once, refusals next to the family), closing, arrival, incidents, the escort's
+dashboard, the departure and case pages — and fixed query counts however many passengers a departure has."""
+
+import datetime
+import re
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from movements.models import Case, CaseChange, MedicalExam
+from tests.conftest import make_departure, make_user, page_text, pass_pre_embarkation, ready_case
+from travel import boarding, services
+from travel.models import BoardingLogEntry, FitToTravelOverride, Incident, Passenger
+
+pytestmark = pytest.mark.django_db
+
+UTC = datetime.timezone.utc
+BOOKED_ON = datetime.datetime(2026, 11, 20, 5, tzinfo=UTC)
+FLIGHT_DAY = datetime.date(2026, 12, 9)
+GATE = datetime.datetime(2026, 12, 8, 23, 0, tzinfo=UTC)  # 04:00 in Dushanbe; TK 255 leaves at 05:45
+LANDED = datetime.datetime(2026, 12, 9, 23, 30, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    with time_machine.travel(BOOKED_ON, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def family(ops):
+    """The Karimis, five of them, with their names in Dari."""
+    return ready_case(ops, members=5)
+
+
+@pytest.fixture
+def flight(clock, ops, escort, family):
+    departure = make_departure(ops, day=FLIGHT_DAY, escorts=[escort])
+    services.book_case(departure, family, by=ops)
+    departure = services.finalise_departure(departure, by=ops)
+    clock.move_to(GATE)
+    pass_pre_embarkation(family)
+    return departure
+
+
+def url(departure, suffix=""):
+    return f"/departures/{departure.code}/boarding/{suffix}"
+
+
+def pax(case, given="Zahra"):
+    return Passenger.objects.get(person__case=case, person__given_name=given)
+
+
+def tap(client, departure, passenger, status, token="t1", reason="", **where):
+    data = {"mark": f"{passenger.pk}:{status}", "token": token, f"reason-{passenger.pk}": reason, **where}
+    return client.post(url(departure, "mark/"), data)
+
+
+# --- who may ------------------------------------------------------------------------------------------------------
+
+
+def test_the_boarding_address_is_the_one_the_manifest_prints(flight):
+    assert reverse("travel_boarding", args=[flight.code]) == f"/departures/{flight.code}/boarding/"
+
+
+@pytest.mark.parametrize("who, status", [("operations", 200), ("escort", 200), ("medical", 404), ("trainer", 404),
+                                         ("unhcr", 404)])
+def test_each_role_gets_the_expected_answer_from_the_boarding_pages(client, personas, flight, family, who, status):
+    client.force_login(personas[who])
+
+    assert client.get(url(flight)).status_code == status
+    assert client.get(f"/departures/{flight.code}/arrival/").status_code == status
+    assert client.get(f"/departures/{flight.code}/incidents/new/").status_code == status
+    if status == 404:
+        assert tap(client, flight, pax(family), "boarded").status_code == 404
+        assert client.post(url(flight, "close/")).status_code == 404
+        assert not BoardingLogEntry.objects.exists()
+
+
+def test_an_escort_of_another_departure_gets_404_and_marks_nothing(client, flight, family):
+    farrukh = make_user("farrukh", "escort")
+    client.force_login(farrukh)
+
+    assert client.get(url(flight)).status_code == 404
+    assert client.get(url(flight) + f"?case={family.case_number}").status_code == 404
+    assert tap(client, flight, pax(family), "boarded").status_code == 404
+    assert pax(family).boarding == "waiting"
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client, flight):
+    response = client.get(url(flight))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+# --- the page -----------------------------------------------------------------------------------------------------
+
+
+def test_the_page_counts_groups_by_family_and_shows_names_in_both_scripts(client, ops, escort, flight, family):
+    boarding.mark(flight, pax(family, "Zahra"), "boarded", by=escort)
+    boarding.mark(flight, pax(family, "Yasin"), "no_show", by=escort)
+    client.force_login(escort)
+
+    page = page_text(client.get(url(flight)))
+
+    assert "<strong>boarded 1 of 5</strong> · 1 no-show · 3 waiting" in page
+    assert "KARIMI family" in page and family.case_number in page
+    assert 'lang="fa">زهرا کریمی</span>' in page
+    assert page.count('class="bd-yes">Mark boarded</button>') == 3
+    assert "✓ BOARDED" in page and "✗ NO-SHOW" in page
+    assert "No-show: Yasin Karimi." in page
+    assert "Ask operations to approve a split" in page  # an escort asks; operations approve
+
+
+def test_the_qr_address_opens_the_page_on_one_family(client, ops, escort, flight, family):
+    other = ready_case(ops, members=1)
+    flight = services.reopen_departure(flight, by=ops, reason="one more family")
+    services.book_case(flight, other, by=ops)
+    services.finalise_departure(flight, by=ops)
+    client.force_login(escort)
+
+    page = page_text(client.get(url(flight) + f"?case={family.case_number.lower()}"))
+
+    assert f'id="case-{family.case_number}"' in page and f'id="case-{other.case_number}"' not in page
+    assert "Show all 2 families" in page
+    assert "<strong>boarded 0 of 6</strong>" in page  # the count is the departure's, whatever is shown
+
+
+@pytest.mark.parametrize("query", ["karimi omid", "امید", "OMID", None])
+def test_the_search_finds_a_family_by_any_name_or_its_case_number(client, ops, escort, flight, family, query):
+    query = query or family.case_number[-5:]
+    client.force_login(escort)
+
+    page = page_text(client.get(url(flight), {"q": query}))
+
+    assert f'id="case-{family.case_number}"' in page
+
+
+def test_a_search_that_finds_nobody_says_so(client, escort, flight):
+    client.force_login(escort)
+
+    page = page_text(client.get(url(flight), {"q": "Rahmonov"}))
+
+    assert "Nobody on" in page and "matches “Rahmonov”" in page
+
+
+def test_nobody_can_be_marked_before_boarding_opens(client, clock, escort, flight):
+    clock.move_to(datetime.datetime(2026, 12, 6, 12, tzinfo=UTC))
+    client.force_login(escort)
+
+    page = page_text(client.get(url(flight)))
+
+    assert "Boarding opens Tue 08 Dec 05:45" in page
+    assert "Mark boarded" not in page
+
+
+# --- taps ---------------------------------------------------------------------------------------------------------
+
+
+def test_a_double_tap_is_recorded_once(client, escort, flight, family):
+    client.force_login(escort)
+
+    first = tap(client, flight, pax(family), "boarded", token="abc", q="karimi")
+    second = tap(client, flight, pax(family), "boarded", token="abc", q="karimi")
+
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == url(flight) + f"?q=karimi#case-{family.case_number}"
+    assert BoardingLogEntry.objects.count() == 1
+    assert BoardingLogEntry.objects.get().request_id == f"abc:{pax(family).pk}:boarded"
+    page = page_text(client.get(second["Location"]))
+    assert "Zahra Karimi: boarded." in page and "Zahra Karimi: already boarded; nothing changed." in page
+
+
+def test_an_undo_with_a_reason_puts_the_passenger_back_to_waiting(client, escort, flight, family):
+    client.force_login(escort)
+    tap(client, flight, pax(family), "boarded")
+
+    refused = tap(client, flight, pax(family), "waiting", token="t2")
+    assert pax(family).boarding == "boarded"
+    assert "code-reason_required" in page_text(client.get(refused["Location"]))
+    tap(client, flight, pax(family), "waiting", token="t3", reason="Tapped the wrong Karimi")
+
+    assert pax(family).boarding == "waiting"
+    assert BoardingLogEntry.objects.order_by("-id").first().reason == "Tapped the wrong Karimi"
+
+
+def test_a_refusal_is_shown_next_to_the_family_with_its_reason(client, escort, flight, family):
+    MedicalExam.objects.filter(person__case=family, kind="ftt").delete()
+    client.force_login(escort)
+
+    response = tap(client, flight, pax(family), "boarded")
+    page = page_text(client.get(response["Location"]))
+
+    article = re.search(rf'<article [^>]*id="case-{family.case_number}".*?</article>', page, re.S).group(0)
+    assert "code-blocked" in article
+    assert "Karimi, Zahra — medical clearance for travel pending" in article
+
+
+def test_a_no_show_then_the_family_stays_behind_and_its_case_page_says_ready(client, ops, escort, flight, family):
+    client.force_login(escort)
+    tap(client, flight, pax(family, "Ahmad"), "boarded")
+    tap(client, flight, pax(family, "Yasin"), "no_show", token="t2")
+
+    response = client.post(url(flight, "decide/"), {"case_number": family.case_number, "decision": "stays_behind",
+                                                    "note": "Not at the airport by 04:30"})
+    page = page_text(client.get(response["Location"]))
+
+    assert "stays behind (no-show: Karimi, Yasin)" in page and "its 5 places freed" in page
+    assert "Offload: Karimi, Ahmad had boarded" in page
+    assert "<strong>boarded 0 of 0</strong>" in page
+    client.force_login(ops)
+    case_page = page_text(client.get(f"/cases/{family.case_number}/"))
+    assert 'data-testid="case-state">Ready to travel<' in case_page
+    assert f"Incident on {flight.code}: no-show at DYU" in case_page
+
+
+def test_operations_approve_a_split_the_escort_asked_for_on_the_boarding_page(client, ops, escort, flight, family):
+    boarding.mark(flight, pax(family, "Yasin"), "no_show", by=escort)
+    split = boarding.request_split(flight, family, by=escort, reason="Yasin (21) stays; IRCC informed").split
+    client.force_login(ops)
+
+    page = page_text(client.get(url(flight)))
+    assert "waiting for operations" in page and "Approve the split" in page
+    departure_page = page_text(client.get(f"/departures/{flight.code}/"))
+    assert "Splits waiting for operations" in departure_page
+    client.post(url(flight, f"splits/{split.pk}/"), {"decision": "approve"})
+
+    split.refresh_from_db()
+    assert split.status == "approved" and split.decided_by == ops
+    assert not pax(family, "Yasin").active
+
+
+def test_closing_from_the_page_is_refused_while_anyone_waits_then_done(client, ops, escort, flight, family):
+    client.force_login(escort)
+    page = page_text(client.get(url(flight)))
+    assert "5 passengers still waiting: mark each boarded or no-show." in page
+    assert 'type="button" disabled>Close boarding</button>' in page
+    refused = client.post(url(flight, "close/"), {"seen": "0"})
+    assert "code-passengers_waiting" in page_text(client.get(refused["Location"]))
+
+    for given in ("Zahra", "Ahmad", "Omid", "Hadia", "Yasin"):
+        boarding.mark(flight, pax(family, given), "boarded", by=escort)
+    page = page_text(client.get(url(flight)))
+    assert "Close boarding — 5 passengers leave" in page
+    response = client.post(url(flight, "close/"), {"seen": "0"})
+
+    assert response["Location"] == f"/departures/{flight.code}/arrival/"
+    assert Case.objects.get(pk=family.pk).state == "departed"
+    assert "Boarding closed: " in page_text(client.get(response["Location"]))
+
+
+def test_the_arrival_is_confirmed_on_its_page_and_surveillance_shows_to_operations_only(
+        client, clock, ops, escort, unhcr, flight, family):
+    yasin = pax(family, "Yasin").person
+    MedicalExam.objects.create(person=yasin, kind="pdms", exam_date=datetime.date(2026, 11, 1), clinic="IOM",
+                               outcome="M2", tb_status="inactive")
+    for passenger in Passenger.objects.filter(departure=flight):
+        boarding.mark(flight, passenger, "boarded", by=escort)
+    boarding.close_boarding(flight, by=escort)
+    clock.move_to(LANDED)
+    client.force_login(escort)
+
+    client.post(f"/departures/{flight.code}/arrival/", {"scope": "all", "arrived_at": ""})
+
+    assert Case.objects.get(pk=family.pk).state == "arrived"
+    escort_view = page_text(client.get(f"/departures/{flight.code}/arrival/"))
+    assert "arrived</strong> Wed 09 Dec 2026" in escort_view and "public health" not in escort_view
+    client.force_login(ops)
+    case_page = page_text(client.get(f"/cases/{family.case_number}/"))
+    assert "Arrived in Toronto on <strong>Wed 09 Dec 2026 18:05</strong> local time." in case_page
+    assert ("Karimi, Yasin</strong>: medical surveillance — report to public health within 30 days of arrival, by "
+            "<strong>Fri 08 Jan 2027</strong>.") in case_page
+    client.force_login(unhcr)
+    assert "public health" not in page_text(client.get(f"/cases/{family.case_number}/"))
+
+
+# --- incidents, overrides, the dashboard and the departure page --------------------------------------------------
+
+
+def test_an_escort_logs_an_incident_for_a_family_and_it_shows_on_the_departure_and_case(client, ops, escort,
+                                                                                        flight, family):
+    client.force_login(escort)
+    form = page_text(client.get(f"/departures/{flight.code}/incidents/new/?case={family.case_number}"))
+    assert "Who it concerns (case" in form and "Karimi, Yasin" in form
+    yasin = pax(family, "Yasin").person
+
+    response = client.post(f"/departures/{flight.code}/incidents/new/",
+                           {"case": family.case_number, "kind": "medical", "place": "DYU", "people": [yasin.pk],
+                            "note": "Felt faint at security; rested, cleared by the airport doctor"})
+
+    assert response.status_code == 302
+    incident = Incident.objects.get()
+    assert [p.pk for p in incident.people.all()] == [yasin.pk]
+    departure_page = page_text(client.get(f"/departures/{flight.code}/"))
+    assert "<strong>Medical event</strong> at DYU — Karimi, Yasin" in departure_page
+    client.force_login(ops)
+    assert CaseChange.objects.filter(case=family, summary__contains="an incident (details with").exists()
+
+
+def test_an_incident_form_with_a_bad_place_is_refused_and_saves_nothing(client, escort, flight):
+    client.force_login(escort)
+
+    response = client.post(f"/departures/{flight.code}/incidents/new/", {"kind": "other", "place": ""})
+
+    assert response.status_code == 400 and not Incident.objects.exists()
+
+
+def test_medical_staff_record_an_override_from_the_case_page(client, ops, medic, escort, flight, family):
+    MedicalExam.objects.filter(person__case=family, kind="ftt").delete()
+    client.force_login(medic)
+    page = page_text(client.get(f"/cases/{family.case_number}/"))
+    assert "Fit-to-travel overrides for" in page
+    zahra = pax(family).person
+
+    client.post("/departures/fit-to-travel-overrides/", {"person": zahra.pk, "reason": "Examined at the clinic"})
+
+    assert FitToTravelOverride.objects.get().recorded_by == medic
+    client.force_login(ops)
+    assert "Fit-to-travel overrides for" not in page_text(client.get(f"/cases/{family.case_number}/"))
+    assert client.post("/departures/fit-to-travel-overrides/", {"person": zahra.pk, "reason": "x"}).status_code == 403
+    assert FitToTravelOverride.objects.count() == 1
+    client.force_login(escort)
+    boarding_page = page_text(client.get(url(flight)))
+    assert "Fit to travel: cleared by medical staff (override)" in boarding_page
+    assert "Examined at the clinic" not in boarding_page
+
+
+def test_the_escorts_dashboard_puts_todays_boarding_one_tap_away(client, escort, flight):
+    client.force_login(escort)
+
+    page = page_text(client.get("/"))
+
+    assert f'<a class="button primary escort-go" href="/departures/{flight.code}/boarding/">Boarding now</a>' in page
+
+
+def test_the_departure_page_links_to_boarding_and_has_no_bare_departed_or_arrived_button(client, ops, flight):
+    client.force_login(ops)
+
+    page = page_text(client.get(f"/departures/{flight.code}/"))
+
+    assert f'href="/departures/{flight.code}/boarding/">Boarding</a>' in page
+    assert "boarded 0 of 5 · 0 no-show · 5 waiting" in page
+    assert "Mark departed" not in page and "Mark arrived" not in page
+
+
+# --- queries ------------------------------------------------------------------------------------------------------
+
+
+def _families(ops, departure, count, members=4):
+    departure = services.reopen_departure(departure, by=ops, reason="more families")
+    cases = [ready_case(ops, members=members) for _ in range(count)]
+    for case in cases:
+        services.book_case(departure, case, by=ops)
+        pass_pre_embarkation(case)
+    return services.finalise_departure(departure, by=ops), cases
+
+
+def test_marking_one_passenger_runs_the_same_queries_whatever_the_departures_size(clock, ops, escort):
+    from django.contrib.auth.models import User
+
+    clock.move_to(BOOKED_ON)
+    departure = make_departure(ops, day=FLIGHT_DAY, escorts=[escort], seat_block=200, state="final")
+    clock.move_to(GATE)
+    departure, small = _families(ops, departure, 2)
+    counts = []
+    for extra in (0, 8):
+        if extra:
+            departure, _ = _families(ops, departure, extra)
+        case = small[len(counts)]
+        by = User.objects.get(pk=escort.pk)  # as a new request has it: permissions not yet read
+        with CaptureQueriesContext(connection) as ctx:
+            boarding.mark(departure, pax(case), "boarded", by=by, request_id=f"r{extra}")
+        counts.append(len(ctx.captured_queries))
+
+    assert Passenger.objects.filter(departure=departure).count() == 40
+    assert counts[0] == counts[1], counts
+
+
+def test_the_boarding_page_runs_the_same_queries_whatever_the_departures_size(client, clock, ops, escort):
+    clock.move_to(BOOKED_ON)
+    departure = make_departure(ops, day=FLIGHT_DAY, escorts=[escort], seat_block=200, state="final")
+    clock.move_to(GATE)
+    client.force_login(escort)
+    counts = []
+    for extra in (2, 8):
+        departure, cases = _families(ops, departure, extra)
+        boarding.mark(departure, pax(cases[0]), "no_show", by=escort)
+        client.get(url(departure))
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url(departure)).status_code == 200
+        counts.append(len(ctx.captured_queries))
+
+    assert counts[0] == counts[1], counts
