@@ -25,9 +25,10 @@ viewer copies), and `missing_scripts` lets the caller report it in the log.
 """
 
 import io
+import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -125,8 +126,33 @@ def _metrics(font_name):
     return face.ascent / 1000, face.descent / 1000
 
 
+_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufefc]")
+
+
 def is_rtl(text):
-    return any("\u0590" <= c <= "\u08ff" or "\ufb1d" <= c <= "\ufefc" for c in text or "")
+    return bool(text) and _RTL.search(text) is not None
+
+
+class _ReadOnce:
+    """arabic-reshaper's settings, read once: it asks its configparser section for six of them on every call, which
+    costs more than the shaping of a short name."""
+
+    def __init__(self, section):
+        self._section = section
+        self._values = {}
+
+    def getboolean(self, key):
+        if key not in self._values:
+            self._values[key] = self._section.getboolean(key)
+        return self._values[key]
+
+    def get(self, key, *args, **kwargs):
+        return self._section.get(key, *args, **kwargs)
+
+
+_reshaper = arabic_reshaper.ArabicReshaper()
+_reshaper.configuration = _ReadOnce(_reshaper.configuration)
+reshape = _reshaper.reshape  # arabic_reshaper.reshape, with the default settings
 
 
 def _arabic_letter(char):
@@ -161,7 +187,7 @@ def for_print(text):
     text = text or ""
     if not is_rtl(text):
         return text
-    return get_display(arabic_reshaper.reshape(text))
+    return get_display(reshape(text))
 
 
 def font_for(text, bold=False):
@@ -193,8 +219,13 @@ class Role:
     def leading(self):
         return self.size * LATIN_LEADING
 
+    @cached_property
+    def latin_box(self):
+        """(height, baseline from the top) of a line of this role in its Latin font alone."""
+        return _line_box(self, frozenset([self.latin_font]))
 
-@dataclass
+
+@dataclass(slots=True)
 class Line:
     runs: list  # [(font, text, width, invisible)] in visual order, left to right
     width: float
@@ -204,11 +235,41 @@ class Line:
     actual_text: str = ""  # what the text layer says instead of the drawn glyphs (a name no font covers)
 
 
+@lru_cache(maxsize=None)
+def _latin_chars(font_name):
+    """The characters a Latin font draws (a set: `set(text) <= it` is one fast test)."""
+    return frozenset(chr(code) for code in _cmap(font_name))
+
+
+@lru_cache(maxsize=None)
+def _arabic_chars(font_name):
+    """The characters the Arabic font draws, joiners and bidi marks left out (they need handling)."""
+    return frozenset(chr(code) for code in _cmap(font_name)) - {ZWNJ, ZWJ} - {
+        c for c in (chr(code) for code in _cmap(font_name)) if unicodedata.category(c) == "Cf"}
+
+
+def _plain(text, role):
+    """True when the whole text is drawn in the role's Latin font, left to right, with nothing to shape."""
+    return text.isascii() or (not is_rtl(text) and _latin_chars(role.latin_font).issuperset(text)
+                              and not any(unicodedata.category(c) == "Cf" for c in text))
+
+
 def _runs(visual, role):
     """Split a line already in visual order into runs of one font: letters of the Arabic script in the Arabic
     font, everything else in the Latin font; spaces, digits and punctuation stay with the run they are in.
     Joiners are drawn invisibly (their Noto glyph is a bar), other format characters not at all."""
     latin, arabic = role.latin_font, role.arabic_font
+    if _plain(visual, role):
+        return [(latin, visual, pdfmetrics.stringWidth(visual, latin, role.size), False)]
+    if _arabic_chars(arabic).issuperset(visual.replace(ZWNJ, "")):
+        # A name in the Arabic script alone (the common case): one font, a joiner between some of its runs.
+        runs = []
+        for k, part in enumerate(visual.split(ZWNJ)):
+            if k:
+                runs.append((arabic, ZWNJ, 0.0, True))
+            if part:
+                runs.append((arabic, part, pdfmetrics.stringWidth(part, arabic, role.size), False))
+        return runs
     arabic_cmap = _cmap(arabic)
     runs = []
     font, chars = None, []
@@ -239,15 +300,21 @@ def _runs(visual, role):
             for f, s, invisible in runs]
 
 
-def _line(visual, role, actual_text=""):
-    runs = _runs(visual, role)
-    fonts = {f for f, _, _, invisible in runs if not invisible} or {role.latin_font}
+@lru_cache(maxsize=None)
+def _line_box(role, fonts):
+    """(height, baseline from the top) of a line of this role drawn in these fonts."""
     arabic = role.arabic_font in fonts
     height = role.size * (ARABIC_LEADING if arabic else LATIN_LEADING)
     ascent = max(_metrics(f)[0] for f in fonts) * role.size
     descent = min(_metrics(f)[1] for f in fonts) * role.size
     # Centre the glyphs' extent in the line box.
-    baseline = (height - (ascent - descent)) / 2 + ascent
+    return height, (height - (ascent - descent)) / 2 + ascent
+
+
+def _line(visual, role, actual_text=""):
+    runs = _runs(visual, role)
+    fonts = frozenset(f for f, _, _, invisible in runs if not invisible) or frozenset([role.latin_font])
+    height, baseline = _line_box(role, fonts)
     return Line(runs, sum(r[2] for r in runs), height, baseline, actual_text=actual_text)
 
 
@@ -275,20 +342,42 @@ def _break_word(word, role, width):
 def layout(text, role, width):
     """The lines of `text` in a column `width` points wide: broken between words in the text's logical order,
     each line then shaped and put in visual order on its own. A newline always starts a new line."""
-    text = unicodedata.normalize("NFC", text or "").strip()
-    if "\n" in text:
-        return [line for part in text.split("\n") for line in layout(part, role, width)]
     if not text:
         return []
-    missing = missing_scripts(text)
+    if "\n" in text:
+        return [line for part in text.strip().split("\n") for line in layout(part, role, width)]
+    if text.isascii():  # the common case first: one font, often one line
+        latin = role.latin_font
+        text = text.strip()
+        w = pdfmetrics.stringWidth(text, latin, role.size)
+        if w <= width:
+            height, baseline = role.latin_box
+            return [Line([(latin, text, w, False)], w, height, baseline)] if text else []
+    text = unicodedata.normalize("NFC", text).strip()
+    if not text:
+        return []
+    if _plain(text, role):
+        latin = role.latin_font
+        w = pdfmetrics.stringWidth(text, latin, role.size)
+        if w <= width:
+            height, baseline = role.latin_box
+            return [Line([(latin, text, w, False)], w, height, baseline)]
+    missing = missing_scripts(text) if not text.isascii() else ()
     if missing:
         note = f"[{', '.join(missing)} script — no font to print it]"
         return _fit(layout(note, role, width), width, actual_text=text)
     rtl = is_rtl(text)
     words = text.split()
-    shaped = arabic_reshaper.reshape(" ".join(words)).split(" ") if rtl else words
+    if rtl:
+        shaped_text = reshape(" ".join(words))
+        arabic = role.arabic_font
+        if _arabic_chars(arabic).issuperset(shaped_text.replace(ZWNJ, "")) \
+                and pdfmetrics.stringWidth(shaped_text, arabic, role.size) <= width:
+            # A name in the Arabic script alone that fits on one line (the common case).
+            return [_line(get_display(shaped_text, base_dir="R"), role)]
+    shaped = shaped_text.split(" ") if rtl else words
     if len(shaped) != len(words):  # reshaping never joins across a space; stay safe if it ever did
-        shaped = [arabic_reshaper.reshape(w) for w in words]
+        shaped = [reshape(w) for w in words]
     space = pdfmetrics.stringWidth(" ", role.latin_font, role.size)
     pieces = []  # (logical, shaped, width)
     for word, form in zip(words, shaped):
@@ -331,8 +420,13 @@ def _actual_text(text):
     return "/Span <</ActualText <FEFF%s>>> BDC" % text.encode("utf-16-be").hex().upper()
 
 
-def draw_lines(canv, lines, x, top, width, align, role):
-    """Draw lines from `top` down, aligned in a column from x to x + width."""
+def draw_lines(canv, lines, x, top, width, align, role, text=None):
+    """Draw lines from `top` down, aligned in a column from x to x + width. With `text` (a text object from
+    `canv.beginText()`), the lines go into it and the caller draws it: one text object for many cells."""
+    own = text is None
+    if own:
+        text = canv.beginText()
+    size = role.size
     y = top
     for line in lines:
         y -= line.ascent
@@ -344,22 +438,26 @@ def draw_lines(canv, lines, x, top, width, align, role):
         else:
             left = x
         if line.actual_text:
-            canv._code.append(_actual_text(line.actual_text))
-        text = canv.beginText(left, y)
+            text._code.append(_actual_text(line.actual_text))
+        text.setTextOrigin(left, y)
         if line.scale != 100.0:
             text.setHorizScale(line.scale)
         for font, s, _, invisible in line.runs:
-            text.setFont(font, role.size)
+            if text._fontname != font or text._fontsize != size:  # a font switch costs an operator and a subset
+                text.setFont(font, size)
             if invisible:
                 text.setTextRenderMode(3)
                 text.textOut(s)
                 text.setTextRenderMode(0)
             else:
                 text.textOut(s)
-        canv.drawText(text)
+        if line.scale != 100.0:
+            text.setHorizScale(100)
         if line.actual_text:
-            canv._code.append("EMC")
+            text._code.append("EMC")
         y -= line.height - line.ascent
+    if own:
+        canv.drawText(text)
 
 
 class ScriptText(Flowable):
@@ -451,8 +549,9 @@ class Document:
     """
 
     def __init__(self, *, title, pagesize=None, margins=(25, 25, 22, 20), footer_left="", footer_centre="",
-                 numbered=True, header=None, first_top=None):
+                 numbered=True, header=None, first_top=None, footer_font=SANS):
         register_fonts()
+        self._footer_font = footer_font
         left, right, top, bottom = (m * mm for m in margins)
         self._buffer = io.BytesIO()
         self._footer_left, self._footer_centre = footer_left, footer_centre
@@ -487,7 +586,7 @@ class Document:
             self._header(canv, document)
         left, right, _, _ = self.margins
         page_width = self.pagesize[0]
-        canv.setFont(SANS, FOOTER_SIZE)
+        canv.setFont(self._footer_font, FOOTER_SIZE)
         if self._footer_left:
             canv.drawString(left, FOOTER_BASELINE, self._footer_left)
         if self._footer_centre:
@@ -497,7 +596,8 @@ class Document:
     def build(self, story):
         """Lay out the story and return the PDF's bytes."""
         if self._numbered:
-            maker = type("Canvas", (NumberedCanvas,), {"footer_right": self.margins[1]})
+            maker = type("Canvas", (NumberedCanvas,), {"footer_right": self.margins[1],
+                                                       "footer_font": self._footer_font})
         else:
             maker = canvas.Canvas
         self.template.build(story, canvasmaker=maker)

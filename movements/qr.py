@@ -17,6 +17,7 @@ from reportlab.graphics.barcode import qrencoder as rl
 from reportlab.platypus import Flowable
 
 LEVEL = rl.QRErrorCorrectLevel.M
+_AS_DIGITS = bytes.maketrans(b"\x00\x01", b"01")  # a row of modules (as bytes: True is 1) as binary digits
 MASK = 0
 MAX_VERSION = 40
 
@@ -131,8 +132,9 @@ def qr_matrix(text):
 
 
 class QRFlowable(Flowable):
-    """A QR code `size` points square (the quiet zone around it is the caller's: leave 4 modules clear). Dark
-    modules are drawn as one filled path of horizontal runs: a few hundred rectangles, crisp on any printer."""
+    """A QR code `size` points square (the quiet zone around it is the caller's: leave 4 modules clear), drawn as
+    an inline image mask, one bit a module, scaled up without smoothing: a few hundred bytes, crisp on any
+    printer, and a hundred times cheaper to write than a path of a few hundred rectangles."""
 
     def __init__(self, text, size):
         super().__init__()
@@ -146,17 +148,13 @@ class QRFlowable(Flowable):
     def draw(self):
         matrix = qr_matrix(self.text)
         count = len(matrix)
-        module = self.size / count
-        path = self.canv.beginPath()
-        for r, row in enumerate(matrix):
-            y = self.size - (r + 1) * module
-            start = None
-            for c, dark in enumerate(row):
-                if dark and start is None:
-                    start = c
-                elif not dark and start is not None:
-                    path.rect(start * module, y, (c - start) * module, module)
-                    start = None
-            if start is not None:
-                path.rect(start * module, y, (count - start) * module, module)
-        self.canv.drawPath(path, stroke=0, fill=1)
+        pad = -count % 8
+        data = "".join(
+            (int(bytes(row).translate(_AS_DIGITS), 2) << pad).to_bytes((count + pad) // 8, "big").hex()
+            for row in matrix
+        )
+        # An image mask paints the fill colour where a sample is 1 (Decode [1 0]); /Interpolate is off by default.
+        self.canv._code.append(
+            f"q 0 g {self.size:.3f} 0 0 {self.size:.3f} 0 0 cm "
+            f"BI /W {count} /H {count} /IM true /BPC 1 /D [1 0] /F /AHx ID {data}> EI Q"
+        )

@@ -10,7 +10,8 @@ from django.contrib import admin, messages
 from movements.access import access_for
 from travel import services
 from travel.models import (
-    Booking, Departure, DepartureLogEntry, DestinationRule, Leg, Passenger, RuleException, TravelExclusion,
+    Booking, Departure, DepartureLogEntry, DestinationRule, EscortProfile, Leg, ManifestDownload, Passenger,
+    RuleException, TravelExclusion,
 )
 
 
@@ -160,3 +161,23 @@ class DestinationRuleAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(EscortProfile)
+class EscortProfileAdmin(admin.ModelAdmin):
+    """Escorts' phones, printed on the manifests of their departures."""
+
+    list_display = ("user", "phone")
+    search_fields = ("user__username", "user__first_name", "user__last_name")
+    raw_id_fields = ("user",)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+@admin.register(ManifestDownload)
+class ManifestDownloadAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("at", "departure", "document", "status", "actor", "passengers")
+    list_filter = ("document", "status")
+    search_fields = ("departure__code", "actor")
+    list_select_related = ("departure",)

@@ -20,7 +20,7 @@ from movements.models import MedicalExam
 from travel import services
 from travel.destinations import Region, holiday_name
 from travel.legs import LegInput
-from travel.models import DestinationRule
+from travel.models import DestinationRule, EscortProfile
 
 TORONTO = Region("CAN", "ON", "Ontario")
 VANCOUVER = Region("CAN", "BC", "British Columbia")
@@ -104,6 +104,7 @@ class DemoTravel:
             )
 
     def finish(self, cases):
+        EscortProfile.objects.update_or_create(user=self.escort, defaults={"phone": "+992931234567"})
         by_path = {}
         for case in sorted(cases, key=lambda c: c.pk):
             path = tuple(getattr(case, "demo_path", ()) or ())

@@ -19,6 +19,7 @@ from travel.board import board_rows, departure_page
 from travel.forms import (
     BoardFilterForm, DepartureForm, ExceptionForm, ReasonForm, leg_formset, leg_initial,
 )
+from travel.manifest_views import manifest_panel
 from travel.models import UPCOMING_STATES, Booking, DepartureState, Mode, TravelExclusion
 from travel.services import Planned, TravelError
 
@@ -90,6 +91,7 @@ def departure_detail(request, code):
         "exception_form": ExceptionForm(),
         "actions": _actions(departure) if manage else [],
     })
+    context.update(manifest_panel(departure, user))
     return render(request, "travel/departure_detail.html", context)
 
 
