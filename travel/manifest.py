@@ -608,7 +608,7 @@ def _summary_table(manifest, summary, width):
         row += [_box(right[i][0], SUMMARY_BOLD), _box(right[i][1], SUMMARY)] if i < len(right) else ["", ""]
         rows.append(row)
     label = 30 * mm
-    table = Table(rows, colWidths=[label, width / 2 - label, label + 22 * mm, width / 2 - label - 22 * mm])
+    table = Table(rows, colWidths=[label, width / 2 - label, label + 28 * mm, width / 2 - label - 28 * mm])
     table.setStyle(TableStyle([
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LEFTPADDING", (0, 0), (-1, -1), 2), ("RIGHTPADDING", (0, 0), (-1, -1), 2),
