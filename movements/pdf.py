@@ -82,9 +82,13 @@ class _LogicalTTFont(TTFont):
 
 @lru_cache(maxsize=4096)
 def _logical(code):
+    """The letters a glyph stands for in the text layer. A ligature of several letters (lam-alef, ﻻ) is given in
+    reverse: viewers put a right-to-left run back in logical order character by character, ligature letters
+    included (pdftotext and pdf.js both do), which turns the reversed pair into لا."""
     char = chr(code)
     if 0xFB50 <= code <= 0xFDFF or 0xFE70 <= code <= 0xFEFF:
-        return unicodedata.normalize("NFKC", char) or char
+        letters = unicodedata.normalize("NFKC", char) or char
+        return letters[::-1] if len(letters) > 1 and is_rtl(letters) else letters
     return char
 
 
@@ -103,7 +107,11 @@ def _to_unicode_cmap(fontname, subset):
     ])
 
 
+_registered = False
+
+
 def register_fonts():
+    global _registered
     registered = set(pdfmetrics.getRegisteredFontNames())
     for name, filename in _FILES.items():
         if name not in registered:
@@ -111,6 +119,7 @@ def register_fonts():
     pdfmetrics.registerFontFamily(SANS, normal=SANS, bold=SANS_BOLD, italic=SANS, boldItalic=SANS_BOLD)
     pdfmetrics.registerFontFamily(CONDENSED, normal=CONDENSED, bold=CONDENSED_BOLD, italic=CONDENSED,
                                   boldItalic=CONDENSED_BOLD)
+    _registered = True
 
 
 @lru_cache(maxsize=None)
@@ -344,6 +353,8 @@ def layout(text, role, width):
     each line then shaped and put in visual order on its own. A newline always starts a new line."""
     if not text:
         return []
+    if not _registered:
+        register_fonts()
     if "\n" in text:
         return [line for part in text.strip().split("\n") for line in layout(part, role, width)]
     if text.isascii():  # the common case first: one font, often one line

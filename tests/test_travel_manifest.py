@@ -325,7 +325,7 @@ def test_render_manifest_writes_the_file_and_logs_it(ops, flight, family, tmp_pa
     call_command("render_manifest", flight.code, "--output", str(tmp_path / "m.pdf"), stdout=out)
 
     assert (tmp_path / "m.pdf").read_bytes().startswith(b"%PDF")
-    assert "DRAFT, 3 passengers in 1 cases" in out.getvalue()
+    assert "DRAFT, 3 passengers in 1 case" in out.getvalue()
     entry = ManifestDownload.objects.get()
     assert entry.user is None and entry.actor == "render_manifest (command line)" and entry.status == "draft"
 

@@ -71,7 +71,7 @@ DUTIES = {
 }
 DOCUMENT_SHORT = {
     DocumentType.PASSPORT: "Passport",
-    DocumentType.ICRC: "ICRC travel doc.",
+    DocumentType.ICRC: "ICRC TD",
     DocumentType.SINGLE_JOURNEY: "IMM 5485",
     DocumentType.CONVENTION: "Convention TD",
     DocumentType.OTHER: "Other doc.",
@@ -353,7 +353,7 @@ SUMMARY_BOLD = Role(8.5, bold=True, condensed=True)
 BOX = "\u2610"  # ☐ (vehicle headings)
 QR_SIZE = 17 * mm
 GRID = colors.HexColor("#777777")
-PAD_LEFT, PAD_RIGHT = 1.5, 1.0  # points: a case number or a date fills its column
+PAD_LEFT, PAD_RIGHT = 1.5, 2.0  # points: a case number or a date fills its column
 PAD_TOP, PAD_BOTTOM = 2.2, 2.6
 TICK = 4 * mm  # the side of a box to tick
 BOX_MIN_HEIGHT = TICK + 3 * mm
@@ -368,7 +368,7 @@ class Column:
 
 AIR_COLUMNS = [
     Column("#", 7), Column("Case", 24), Column("proGres id", 23), Column("Family name", 21),
-    Column("Given name", 21), Column("Name in own script", 30), Column("Sex", 6), Column("Born\nage", 15),
+    Column("Given name", 21), Column("Name in own script", 30), Column("Sex", 6), Column("Born\nage", 16),
     Column("Nat.", 8), Column("Travel document", 20), Column("Visa / COPR", 18), Column("SSR", 10),
     Column("Special attention", 0), Column("Final destination", 14), Column("Boarded", 10), Column("Arrived", 10),
 ]
@@ -524,8 +524,13 @@ class CaseFlowable(Flowable):
             y -= sum(line.height for line in lines)
         canv.drawText(text)
         if self.qr:
-            qr = QRFlowable(self.case.url, QR_SIZE)
-            qr.drawOn(canv, xs[1] + (self.widths[1] - QR_SIZE) / 2, y - 1 * mm - QR_SIZE)
+            x, y = xs[1] + (self.widths[1] - QR_SIZE) / 2, y - 1 * mm - QR_SIZE
+            # A white quiet zone first: the DRAFT mark under the page must not cross the code.
+            quiet = 2 * QR_SIZE / 37
+            canv.setFillColor(colors.white)
+            canv.rect(x - quiet, y - quiet, QR_SIZE + 2 * quiet, QR_SIZE + 2 * quiet, stroke=0, fill=1)
+            canv.setFillColor(INK)
+            QRFlowable(self.case.url, QR_SIZE).drawOn(canv, x, y)
         # Rules: thin between rows and columns, heavy around the case; boxes to tick.
         canv.setStrokeColor(GRID)
         canv.setLineWidth(0.4)
@@ -759,8 +764,8 @@ def _watermark(canv, status, page_width, page_height):
     word = "DRAFT" if status == ManifestDownload.Status.DRAFT else "CANCELLED"
     size = 160 if word == "DRAFT" else 115
     canv.saveState()
-    canv.setStrokeColor(colors.HexColor("#9a9a9a"))
-    canv.setLineWidth(1.5)
+    canv.setStrokeColor(colors.HexColor("#a8a8a8"))
+    canv.setLineWidth(1.2)
     canv.translate(page_width / 2, page_height / 2 - 20 * mm)
     canv.rotate(24)
     text = canv.beginText()

@@ -30,5 +30,6 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot write {path}: {e.strerror}.") from None
         record_download(departure, actor="render_manifest (command line)", status=manifest.status,
                         passengers=len(manifest.rows))
+        cases = len(manifest.cases)
         self.stdout.write(f"{path}: {departure.code}, {manifest.status.upper()}, {len(manifest.rows)} passengers "
-                          f"in {len(manifest.cases)} cases, {len(pdf) // 1024} KiB.")
+                          f"in {cases} case{'s' if cases != 1 else ''}, {len(pdf) // 1024} KiB.")
