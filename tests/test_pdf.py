@@ -39,8 +39,16 @@ def logical(text):
 
 
 def pixels(content):
-    return subprocess.run(["pdftoppm", "-r", "100", "-gray", "-f", "1", "-l", "1", "-", "-"], input=content,
-                          capture_output=True, check=True).stdout
+    """The first page as a grey image (the bytes of a PGM file)."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        subprocess.run(["pdftoppm", "-r", "100", "-gray", "-f", "1", "-l", "1", "-singlefile", "-",
+                        f"{folder}/page"], input=content, capture_output=True, check=True)
+        image = Path(folder, "page.pgm").read_bytes()
+    assert len(image) > 100_000
+    return image
 
 
 @needs_poppler
