@@ -60,6 +60,21 @@ def env_choices(name, default, allowed):
     return values
 
 
+def env_base_url(name, default):
+    """The public address of the site, `https://host[:port][/prefix]`, without a trailing slash: printed
+    documents (a command has no request) build absolute links from it."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a site address: use http(s)://host[:port][/path], e.g. https://safar.example.org."
+        )
+    return value
+
+
 def parse_database_url(url, base_dir):
     """Turn `sqlite:///path` or `postgres://user:pass@host:port/name` into a DATABASES entry."""
     parts = urlsplit(url)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choices, env_int, env_list, env_str, parse_database_url
+from config.env import env_base_url, env_bool, env_choices, env_int, env_list, env_str, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -212,6 +212,8 @@ SAFAR_INFANT_COMPANION_MIN_AGE = env_int("SAFAR_INFANT_COMPANION_MIN_AGE", 16, m
 SAFAR_UNACCOMPANIED_MINOR_AGE = env_int("SAFAR_UNACCOMPANIED_MINOR_AGE", 18, minimum=1)
 SAFAR_MIN_CONNECTION_MINUTES = env_int("SAFAR_MIN_CONNECTION_MINUTES", 60, minimum=0)
 SAFAR_DEPARTURES_PER_PAGE = env_int("SAFAR_DEPARTURES_PER_PAGE", 20, minimum=5)
+# The site's public address: the manifest's QR codes open each family on the boarding page there.
+SAFAR_BASE_URL = env_base_url("SAFAR_BASE_URL", "http://127.0.0.1:8000")
 
 # Security: strict in production, relaxed for the development server on plain HTTP.
 SESSION_COOKIE_HTTPONLY = True

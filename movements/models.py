@@ -15,7 +15,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 from movements import mrz
 from movements.countries import COUNTRY_CHOICES, NATIONALITY_CHOICES
 from movements.search import person_search_text
-from movements.ssr import parse_ssr, validate_ssr
+from movements.ssr import combined_ssr, parse_ssr, validate_ssr
 
 
 class CaseState(models.TextChoices):
@@ -480,12 +480,7 @@ class Person(models.Model):
     @property
     def ssr_codes(self):
         """Codes entered by hand plus those that follow from travel medical needs, without repeats."""
-        codes = parse_ssr(self.special_needs)
-        needs = self.needs_or_none
-        for code in needs.ssr_codes if needs else []:
-            if code not in codes:
-                codes.append(code)
-        return codes
+        return combined_ssr(self.special_needs, self.needs_or_none)
 
     @property
     def declared_ssr_codes(self):

@@ -1,56 +1,202 @@
-"""What every printed list and certificate shares: fonts shipped with the app, chosen per script, right-to-left
-names shaped and ordered for print, and "Page X of Y".
+"""What every printed list and certificate shares: fonts shipped with the app and chosen per script, text in any
+script laid out in lines and drawn in the right order, "Page X of Y" and one footer baseline.
 
-ReportLab draws glyphs in the order it is given them and does not join Arabic letters, so Dari and Pashto
-names are first shaped (arabic-reshaper: the contextual letter forms) and then put in visual order
-(python-bidi). DejaVu Sans covers Latin and Cyrillic, Tajik letters included; Noto Naskh Arabic covers the
-Arabic script with the Persian letters. Both are freely licensed and live in movements/fonts.
+ReportLab draws glyphs in the order it is given them and does not join Arabic letters, so text in the Arabic
+script (Dari, Pashto) is shaped first (arabic-reshaper: the contextual letter forms) and put in visual order
+(python-bidi) — one line at a time, after the text was broken into lines in its logical order, so that a long
+name that wraps starts on its first line. DejaVu Sans (and its condensed cut, for dense tables) covers Latin and
+Cyrillic, Tajik letters included; Noto Naskh Arabic covers the Arabic script with the Persian letters. All are
+freely licensed and live in movements/fonts.
+
+Text is set by *role* (`Role`: a size and a weight, e.g. "a name in a table cell"), never by script: a Tajik name
+and a Dari name in the same column have the same size and weight; only the font (chosen per character from what
+the fonts cover) and the line spacing (the Arabic script needs more room) differ.
+
+The text layer (copying a name from a PDF viewer, searching it, pdftotext): the glyphs drawn for Arabic are the
+presentation forms that arabic-reshaper gives, so each font's ToUnicode map sends those forms back to the letters
+they stand for (`_LogicalTTFont`); viewers put right-to-left runs back in logical order themselves. A zero-width
+non-joiner (common in Dari names: بی‌بی) is kept in the text layer but drawn invisibly: the Noto font's glyph for
+it is a visible bar. ReportLab's own HarfBuzz shaping (uharfbuzz) maps shaped glyphs to private-use code points
+in the text layer, which is worse for copying, so it is not used.
+
+A character that no shipped font covers (an Ethiopic or Chinese name) is never drawn as an empty box: the text
+is printed as a bracketed note naming its script, with the stored text kept as the note's ActualText (what a
+viewer copies), and `missing_scripts` lets the caller report it in the log.
 """
 
 import io
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 import arabic_reshaper
 from bidi import get_display
-from reportlab.lib.enums import TA_LEFT, TA_RIGHT
+from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.units import mm
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase.ttfonts import SUBSETN, TTFont
 from reportlab.pdfgen import canvas
-from reportlab.platypus import Paragraph, SimpleDocTemplate
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 SANS, SANS_BOLD = "SafarSans", "SafarSans-Bold"
+CONDENSED, CONDENSED_BOLD = "SafarSansCondensed", "SafarSansCondensed-Bold"
 ARABIC, ARABIC_BOLD = "SafarArabic", "SafarArabic-Bold"
 _FILES = {
     SANS: "DejaVuSans.ttf",
     SANS_BOLD: "DejaVuSans-Bold.ttf",
+    CONDENSED: "DejaVuSansCondensed.ttf",
+    CONDENSED_BOLD: "DejaVuSansCondensed-Bold.ttf",
     ARABIC: "NotoNaskhArabic-Regular.ttf",
     ARABIC_BOLD: "NotoNaskhArabic-Bold.ttf",
 }
 
+ZWNJ, ZWJ = "\u200c", "\u200d"
+# Line spacing as a multiple of the size: Naskh has tall ascenders and deep descenders.
+LATIN_LEADING, ARABIC_LEADING = 1.22, 1.55
+
+
+class _LogicalTTFont(TTFont):
+    """A TrueType font whose ToUnicode map gives, for an Arabic presentation form (ﺑ, U+FE91), the letter it
+    stands for (ب, U+0628) — and for the lam-alef ligature both letters — so that a name copied or searched in a
+    PDF viewer matches the name as typed."""
+
+    def addObjects(self, doc):
+        state = self.state.get(doc)
+        subsets = [list(s) for s in state.subsets] if state is not None else []
+        super().addObjects(doc)
+        for n, subset in enumerate(subsets):
+            if not any(_logical(code) != chr(code) for code in subset):
+                continue
+            # The subset's name as TTFont.addObjects made it.
+            base = b"".join((SUBSETN(n), b"+", self.face.name, self.face.subfontNameX)).decode("pdfdoc")
+            stream = doc.idToObject.get("toUnicodeCMap:" + base)
+            if stream is not None:
+                stream.content = _to_unicode_cmap(base, subset)
+
+
+@lru_cache(maxsize=4096)
+def _logical(code):
+    """The letters a glyph stands for in the text layer. A ligature of several letters (lam-alef, ﻻ) is given in
+    reverse: viewers put a right-to-left run back in logical order character by character, ligature letters
+    included (pdftotext and pdf.js both do), which turns the reversed pair into لا."""
+    char = chr(code)
+    if 0xFB50 <= code <= 0xFDFF or 0xFE70 <= code <= 0xFEFF:
+        letters = unicodedata.normalize("NFKC", char) or char
+        return letters[::-1] if len(letters) > 1 and is_rtl(letters) else letters
+    return char
+
+
+def _to_unicode_cmap(fontname, subset):
+    def target(code):
+        return "".join(c.encode("utf-16-be").hex().upper() for c in _logical(code))
+
+    return "\n".join([
+        "/CIDInit /ProcSet findresource begin", "12 dict begin", "begincmap",
+        f"/CIDSystemInfo\n<< /Registry ({fontname})\n/Ordering ({fontname})\n/Supplement 0\n>> def",
+        f"/CMapName /{fontname} def", "/CMapType 2 def",
+        "1 begincodespacerange", "<00> <%02X>" % (len(subset) - 1), "endcodespacerange",
+        "%d beginbfchar" % len(subset),
+        *("<%02X> <%s>" % (i, target(code)) for i, code in enumerate(subset)),
+        "endbfchar", "endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end",
+    ])
+
+
+_registered = False
+
 
 def register_fonts():
+    global _registered
     registered = set(pdfmetrics.getRegisteredFontNames())
     for name, filename in _FILES.items():
         if name not in registered:
-            pdfmetrics.registerFont(TTFont(name, str(FONT_DIR / filename)))
+            pdfmetrics.registerFont(_LogicalTTFont(name, str(FONT_DIR / filename)))
     pdfmetrics.registerFontFamily(SANS, normal=SANS, bold=SANS_BOLD, italic=SANS, boldItalic=SANS_BOLD)
+    pdfmetrics.registerFontFamily(CONDENSED, normal=CONDENSED, bold=CONDENSED_BOLD, italic=CONDENSED,
+                                  boldItalic=CONDENSED_BOLD)
+    _registered = True
+
+
+@lru_cache(maxsize=None)
+def _cmap(font_name):
+    register_fonts()
+    return pdfmetrics.getFont(font_name).face.charToGlyph
+
+
+@lru_cache(maxsize=None)
+def _metrics(font_name):
+    """(ascent, descent) in text space per point of size."""
+    face = pdfmetrics.getFont(font_name).face
+    return face.ascent / 1000, face.descent / 1000
+
+
+_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufefc]")
 
 
 def is_rtl(text):
-    return any("\u0590" <= c <= "\u08ff" or "\ufb1d" <= c <= "\ufefc" for c in text or "")
+    return bool(text) and _RTL.search(text) is not None
+
+
+class _ReadOnce:
+    """arabic-reshaper's settings, read once: it asks its configparser section for six of them on every call, which
+    costs more than the shaping of a short name."""
+
+    def __init__(self, section):
+        self._section = section
+        self._values = {}
+
+    def getboolean(self, key):
+        if key not in self._values:
+            self._values[key] = self._section.getboolean(key)
+        return self._values[key]
+
+    def get(self, key, *args, **kwargs):
+        return self._section.get(key, *args, **kwargs)
+
+
+_reshaper = arabic_reshaper.ArabicReshaper()
+_reshaper.configuration = _ReadOnce(_reshaper.configuration)
+reshape = _reshaper.reshape  # arabic_reshaper.reshape, with the default settings
+
+
+def _arabic_letter(char):
+    return "\u0600" <= char <= "\u08ff" or "\ufb50" <= char <= "\ufeff"
+
+
+def _drawn(text):
+    """The characters a font must draw: format characters (bidi marks, joiners) are not drawn."""
+    return [c for c in text if unicodedata.category(c) != "Cf" and not c.isspace()]
+
+
+@lru_cache(maxsize=512)
+def missing_scripts(text):
+    """The scripts of the characters in `text` that no shipped font covers ("Ethiopic", "CJK"), in order; empty
+    when the text can be printed."""
+    register_fonts()
+    latin, arabic = _cmap(SANS), _cmap(ARABIC)
+    found = []
+    for char in _drawn(text or ""):
+        code = ord(char)
+        if code in latin or code in arabic:
+            continue
+        script = unicodedata.name(char, "UNKNOWN").split(" ")[0].capitalize()
+        script = "CJK" if script == "Cjk" else script
+        if script not in found:
+            found.append(script)
+    return tuple(found)
 
 
 def for_print(text):
-    """Text in the order and letter forms a PDF must draw: shaped and reordered when right-to-left."""
+    """Text in the order and letter forms a PDF must draw: shaped and reordered when right-to-left (one line)."""
     text = text or ""
     if not is_rtl(text):
         return text
-    return get_display(arabic_reshaper.reshape(text))
+    return get_display(reshape(text))
 
 
 def font_for(text, bold=False):
@@ -59,22 +205,324 @@ def font_for(text, bold=False):
     return SANS_BOLD if bold else SANS
 
 
-def name_paragraph(text, size=10, bold=False, align=None, leading=None):
-    """A Paragraph for one name in any script, in the right font and direction."""
-    register_fonts()
+@dataclass(frozen=True)
+class Role:
+    """One size and one weight for one role of text (a name on a certificate, a cell of a table), whatever the
+    script of the text: the font changes with the script, the size and weight do not."""
+
+    size: float
+    bold: bool = False
+    condensed: bool = False
+
+    @property
+    def latin_font(self):
+        if self.condensed:
+            return CONDENSED_BOLD if self.bold else CONDENSED
+        return SANS_BOLD if self.bold else SANS
+
+    @property
+    def arabic_font(self):
+        return ARABIC_BOLD if self.bold else ARABIC
+
+    @property
+    def leading(self):
+        return self.size * LATIN_LEADING
+
+    @cached_property
+    def latin_box(self):
+        """(height, baseline from the top) of a line of this role in its Latin font alone."""
+        return _line_box(self, frozenset([self.latin_font]))
+
+
+@dataclass(slots=True)
+class Line:
+    runs: list  # [(font, text, width, invisible)] in visual order, left to right
+    width: float
+    height: float
+    ascent: float
+    scale: float = 100.0  # horizontal scale (%) when one word is wider than the column
+    actual_text: str = ""  # what the text layer says instead of the drawn glyphs (a name no font covers)
+
+
+@lru_cache(maxsize=None)
+def _latin_chars(font_name):
+    """The characters a Latin font draws (a set: `set(text) <= it` is one fast test)."""
+    return frozenset(chr(code) for code in _cmap(font_name))
+
+
+@lru_cache(maxsize=None)
+def _arabic_chars(font_name):
+    """The characters the Arabic font draws, joiners and bidi marks left out (they need handling)."""
+    return frozenset(chr(code) for code in _cmap(font_name)) - {ZWNJ, ZWJ} - {
+        c for c in (chr(code) for code in _cmap(font_name)) if unicodedata.category(c) == "Cf"}
+
+
+def _plain(text, role):
+    """True when the whole text is drawn in the role's Latin font, left to right, with nothing to shape."""
+    return text.isascii() or (not is_rtl(text) and _latin_chars(role.latin_font).issuperset(text)
+                              and not any(unicodedata.category(c) == "Cf" for c in text))
+
+
+def _runs(visual, role):
+    """Split a line already in visual order into runs of one font: letters of the Arabic script in the Arabic
+    font, everything else in the Latin font; spaces, digits and punctuation stay with the run they are in.
+    Joiners are drawn invisibly (their Noto glyph is a bar), other format characters not at all."""
+    latin, arabic = role.latin_font, role.arabic_font
+    if _plain(visual, role):
+        return [(latin, visual, pdfmetrics.stringWidth(visual, latin, role.size), False)]
+    if _arabic_chars(arabic).issuperset(visual.replace(ZWNJ, "")):
+        # A name in the Arabic script alone (the common case): one font, a joiner between some of its runs.
+        runs = []
+        for k, part in enumerate(visual.split(ZWNJ)):
+            if k:
+                runs.append((arabic, ZWNJ, 0.0, True))
+            if part:
+                runs.append((arabic, part, pdfmetrics.stringWidth(part, arabic, role.size), False))
+        return runs
+    arabic_cmap = _cmap(arabic)
+    runs = []
+    font, chars = None, []
+    for char in visual:
+        if char in (ZWNJ, ZWJ):
+            if chars:
+                runs.append((font, "".join(chars), False))
+                chars = []
+            runs.append((arabic, char, True))
+            continue
+        if unicodedata.category(char) == "Cf":
+            continue
+        if _arabic_letter(char):
+            wanted = arabic
+        elif font == arabic and (char.isspace() or not char.isalpha()) and ord(char) in arabic_cmap:
+            wanted = arabic
+        else:
+            wanted = latin
+        if wanted != font and chars:
+            runs.append((font, "".join(chars), False))
+            chars = []
+        font = wanted
+        chars.append(char)
+    if chars:
+        runs.append((font, "".join(chars), False))
+    size = role.size
+    return [(f, s, pdfmetrics.stringWidth(s, f, size) if not invisible else 0.0, invisible)
+            for f, s, invisible in runs]
+
+
+@lru_cache(maxsize=None)
+def _line_box(role, fonts):
+    """(height, baseline from the top) of a line of this role drawn in these fonts."""
+    arabic = role.arabic_font in fonts
+    height = role.size * (ARABIC_LEADING if arabic else LATIN_LEADING)
+    ascent = max(_metrics(f)[0] for f in fonts) * role.size
+    descent = min(_metrics(f)[1] for f in fonts) * role.size
+    # Centre the glyphs' extent in the line box.
+    return height, (height - (ascent - descent)) / 2 + ascent
+
+
+def _line(visual, role, actual_text=""):
+    runs = _runs(visual, role)
+    fonts = frozenset(f for f, _, _, invisible in runs if not invisible) or frozenset([role.latin_font])
+    height, baseline = _line_box(role, fonts)
+    return Line(runs, sum(r[2] for r in runs), height, baseline, actual_text=actual_text)
+
+
+def _word_width(word, role):
+    if word.isascii():
+        return pdfmetrics.stringWidth(word, role.latin_font, role.size)
+    return sum(r[2] for r in _runs(word, role))
+
+
+def _break_word(word, role, width):
+    """A word wider than the column: break after its hyphens where that helps; else it is squeezed, never cut."""
+    if "-" not in word.strip("-"):
+        return [word]
+    parts = [p + "-" for p in word.split("-")[:-1]] + [word.split("-")[-1]]
+    pieces, current = [], ""
+    for part in parts:
+        if current and _word_width(current + part, role) > width:
+            pieces.append(current)
+            current = part
+        else:
+            current += part
+    return pieces + [current]
+
+
+def layout(text, role, width):
+    """The lines of `text` in a column `width` points wide: broken between words in the text's logical order,
+    each line then shaped and put in visual order on its own. A newline always starts a new line."""
+    if not text:
+        return []
+    if not _registered:
+        register_fonts()
+    if "\n" in text:
+        return [line for part in text.strip().split("\n") for line in layout(part, role, width)]
+    if text.isascii():  # the common case first: one font, often one line
+        latin = role.latin_font
+        text = text.strip()
+        w = pdfmetrics.stringWidth(text, latin, role.size)
+        if w <= width:
+            height, baseline = role.latin_box
+            return [Line([(latin, text, w, False)], w, height, baseline)] if text else []
+    text = unicodedata.normalize("NFC", text).strip()
+    if not text:
+        return []
+    if _plain(text, role):
+        latin = role.latin_font
+        w = pdfmetrics.stringWidth(text, latin, role.size)
+        if w <= width:
+            height, baseline = role.latin_box
+            return [Line([(latin, text, w, False)], w, height, baseline)]
+    missing = missing_scripts(text) if not text.isascii() else ()
+    if missing:
+        note = f"[{', '.join(missing)} script — no font to print it]"
+        return _fit(layout(note, role, width), width, actual_text=text)
     rtl = is_rtl(text)
-    style = ParagraphStyle(
-        "name", fontName=font_for(text, bold), fontSize=size, leading=leading or size * (1.5 if rtl else 1.25),
-        alignment=align if align is not None else (TA_RIGHT if rtl else TA_LEFT),
-    )
-    return Paragraph(escape(for_print(text)), style)
+    words = text.split()
+    if rtl:
+        shaped_text = reshape(" ".join(words))
+        arabic = role.arabic_font
+        if _arabic_chars(arabic).issuperset(shaped_text.replace(ZWNJ, "")) \
+                and pdfmetrics.stringWidth(shaped_text, arabic, role.size) <= width:
+            # A name in the Arabic script alone that fits on one line (the common case).
+            return [_line(get_display(shaped_text, base_dir="R"), role)]
+    shaped = shaped_text.split(" ") if rtl else words
+    if len(shaped) != len(words):  # reshaping never joins across a space; stay safe if it ever did
+        shaped = [reshape(w) for w in words]
+    space = pdfmetrics.stringWidth(" ", role.latin_font, role.size)
+    pieces = []  # (logical, shaped, width)
+    for word, form in zip(words, shaped):
+        w = _word_width(form, role)
+        if w > width and not rtl:
+            for piece in _break_word(word, role, width):
+                pieces.append((piece, piece, _word_width(piece, role)))
+        else:
+            pieces.append((word, form, w))
+    lines, current, current_width = [], [], 0.0
+    for piece in pieces:
+        extra = piece[2] + (space if current else 0)
+        if current and current_width + extra > width:
+            lines.append(current)
+            current, current_width = [piece], piece[2]
+        else:
+            current.append(piece)
+            current_width += extra
+    if current:
+        lines.append(current)
+    result = []
+    for pieces_of_line in lines:
+        shaped_line = " ".join(p[1] for p in pieces_of_line)
+        visual = get_display(shaped_line, base_dir="R") if rtl else shaped_line
+        result.append(_line(visual, role))
+    return _fit(result, width)
+
+
+def _fit(lines, width, actual_text=""):
+    for line in lines:
+        if line.width > width > 0:
+            line.scale = 100.0 * width / line.width
+        if actual_text:
+            line.actual_text = actual_text
+            actual_text = ""  # the whole text once, on the first line
+    return lines
+
+
+def _actual_text(text):
+    return "/Span <</ActualText <FEFF%s>>> BDC" % text.encode("utf-16-be").hex().upper()
+
+
+def draw_lines(canv, lines, x, top, width, align, role, text=None):
+    """Draw lines from `top` down, aligned in a column from x to x + width. With `text` (a text object from
+    `canv.beginText()`), the lines go into it and the caller draws it: one text object for many cells."""
+    own = text is None
+    if own:
+        text = canv.beginText()
+    size = role.size
+    y = top
+    for line in lines:
+        y -= line.ascent
+        drawn = line.width * line.scale / 100
+        if align == TA_RIGHT:
+            left = x + width - drawn
+        elif align == TA_CENTER:
+            left = x + (width - drawn) / 2
+        else:
+            left = x
+        if line.actual_text:
+            text._code.append(_actual_text(line.actual_text))
+        text.setTextOrigin(left, y)
+        if line.scale != 100.0:
+            text.setHorizScale(line.scale)
+        for font, s, _, invisible in line.runs:
+            if text._fontname != font or text._fontsize != size:  # a font switch costs an operator and a subset
+                text.setFont(font, size)
+            if invisible:
+                text.setTextRenderMode(3)
+                text.textOut(s)
+                text.setTextRenderMode(0)
+            else:
+                text.textOut(s)
+        if line.scale != 100.0:
+            text.setHorizScale(100)
+        if line.actual_text:
+            text._code.append("EMC")
+        y -= line.height - line.ascent
+    if own:
+        canv.drawText(text)
+
+
+class ScriptText(Flowable):
+    """A short text in any script (a name, a note), laid out by `layout` in the width it is given: right-aligned
+    when it is right-to-left unless told otherwise. It never splits across pages."""
+
+    def __init__(self, text, role, align=None):
+        super().__init__()
+        self.text = text or ""
+        self.role = role
+        self.align = align if align is not None else (TA_RIGHT if is_rtl(self.text) else TA_LEFT)
+        self._laid = None
+
+    def wrap(self, availWidth, availHeight):  # noqa: N803 (ReportLab's names)
+        if self._laid is None or self._laid[0] != availWidth:
+            self._laid = (availWidth, layout(self.text, self.role, availWidth))
+        self.width = availWidth
+        self.height = sum(line.height for line in self._laid[1])
+        return self.width, self.height
+
+    def split(self, availWidth, availHeight):  # noqa: N803
+        return []
+
+    def draw(self):
+        draw_lines(self.canv, self._laid[1], 0, self.height, self.width, self.align, self.role)
+
+
+def name_paragraph(text, size=10, bold=False, align=None, leading=None):
+    """A name in any script at this size and weight (kept for callers of the older API: a `ScriptText`)."""
+    register_fonts()
+    return ScriptText(text, Role(size, bold), align=align)
+
+
+def paragraph(text, role, align=TA_LEFT, leading=None, color=None):
+    """A plain Latin paragraph (headings, sentences) in the role's font, its text escaped."""
+    register_fonts()
+    style = ParagraphStyle("p", fontName=role.latin_font, fontSize=role.size, leading=leading or role.leading,
+                           alignment=align, **({"textColor": color} if color is not None else {}))
+    return Paragraph(escape(text), style)
+
+
+# --- pages ------------------------------------------------------------------------------------------------------
+
+FOOTER_SIZE = 8
+FOOTER_BASELINE = 8 * mm  # every footer text of every document sits on this one baseline
 
 
 class NumberedCanvas(canvas.Canvas):
     """Two passes: remember each page, then stamp "Page X of Y" on all of them once Y is known."""
 
     footer_font = SANS
-    footer_size = 8
+    footer_size = FOOTER_SIZE
+    footer_right = 36
+    footer_baseline = FOOTER_BASELINE
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -95,42 +543,73 @@ class NumberedCanvas(canvas.Canvas):
     def draw_page_number(self, total):
         width, _ = self._pagesize
         self.setFont(self.footer_font, self.footer_size)
-        self.drawRightString(width - 36, 20, f"Page {self._pageNumber} of {total}")
+        self.drawRightString(width - self.footer_right, self.footer_baseline, f"Page {self._pageNumber} of {total}")
 
 
 class Document:
     """One way to set up a printed document in this project: fonts registered, A4 (landscape by default), the
-    margins, the title in the PDF's metadata, an optional footer drawn on every page, and "Page X of Y".
+    margins, the title in the PDF's metadata, a header and a footer drawn on every page, and "Page X of Y".
 
-        document = Document(title="Attendance sheet — COA-…", margins=(12, 12, 14, 16))
+        document = Document(title="Attendance sheet — COA-…", margins=(12, 12, 14, 16), footer_left="COA-…")
         table = Table(rows, colWidths=[…, document.width - …])
         return document.build(story)
+
+    The footer's texts (left, centre, and "Page X of Y" on the right) share one baseline. `header(canvas,
+    document)` draws at the start of each page, under the page's content (`document.page` says which page);
+    `first_top` (mm) gives the first page a different top margin (a taller header there).
     """
 
-    def __init__(self, *, title, pagesize=None, margins=(25, 25, 22, 20), footer=None, numbered=True):
+    def __init__(self, *, title, pagesize=None, margins=(25, 25, 22, 20), footer_left="", footer_centre="",
+                 numbered=True, header=None, first_top=None, footer_font=SANS):
         register_fonts()
+        self._footer_font = footer_font
         left, right, top, bottom = (m * mm for m in margins)
         self._buffer = io.BytesIO()
-        self._footer = footer
+        self._footer_left, self._footer_centre = footer_left, footer_centre
         self._numbered = numbered
-        self.template = SimpleDocTemplate(
-            self._buffer, pagesize=pagesize or landscape(A4), leftMargin=left, rightMargin=right, topMargin=top,
+        self._header = header
+        self.pagesize = pagesize or landscape(A4)
+        self.margins = (left, right, top, bottom)
+        self.template = BaseDocTemplate(
+            self._buffer, pagesize=self.pagesize, leftMargin=left, rightMargin=right, topMargin=top,
             bottomMargin=bottom, title=title, author="Safar",
         )
+        page_width, page_height = self.pagesize
+        first = first_top * mm if first_top is not None else top
+
+        def frame(frame_top, name):
+            return Frame(left, bottom, page_width - left - right, page_height - frame_top - bottom, id=name,
+                         leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+
+        self.template.addPageTemplates([
+            PageTemplate(id="first", frames=[frame(first, "first")], onPage=self._on_page, autoNextPageTemplate="later"),
+            PageTemplate(id="later", frames=[frame(top, "later")], onPage=self._on_page),
+        ])
 
     @property
     def width(self):
         """The width of the frame the story flows in (page less margins)."""
         return self.template.width
 
+    def _on_page(self, canv, document):
+        canv.saveState()
+        if self._header is not None:
+            self._header(canv, document)
+        left, right, _, _ = self.margins
+        page_width = self.pagesize[0]
+        canv.setFont(self._footer_font, FOOTER_SIZE)
+        if self._footer_left:
+            canv.drawString(left, FOOTER_BASELINE, self._footer_left)
+        if self._footer_centre:
+            canv.drawCentredString(page_width / 2, FOOTER_BASELINE, self._footer_centre)
+        canv.restoreState()
+
     def build(self, story):
         """Lay out the story and return the PDF's bytes."""
-        def on_page(canvas, document):
-            if self._footer is not None:
-                self._footer(canvas, document)
-
-        self.template.build(
-            story, onFirstPage=on_page, onLaterPages=on_page,
-            canvasmaker=NumberedCanvas if self._numbered else canvas.Canvas,
-        )
+        if self._numbered:
+            maker = type("Canvas", (NumberedCanvas,), {"footer_right": self.margins[1],
+                                                       "footer_font": self._footer_font})
+        else:
+            maker = canvas.Canvas
+        self.template.build(story, canvasmaker=maker)
         return self._buffer.getvalue()

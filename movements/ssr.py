@@ -40,3 +40,14 @@ def parse_ssr(value):
 
 def validate_ssr(value):
     parse_ssr(value)
+
+
+def combined_ssr(special_needs, needs):
+    """A person's SSR codes: those entered by hand (`special_needs`) plus those that follow from their travel medical
+    needs (a TravelMedicalNeeds or None), without repeats. `Person.ssr_codes` and lists that load people as plain
+    values both read it."""
+    codes = parse_ssr(special_needs)
+    for code in needs.ssr_codes if needs else []:
+        if code not in codes:
+            codes.append(code)
+    return codes

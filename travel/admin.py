@@ -10,8 +10,8 @@ from django.contrib import admin, messages
 from movements.access import access_for
 from travel import services
 from travel.models import (
-    BoardingLogEntry, Booking, Departure, DepartureLogEntry, DestinationRule, FitToTravelOverride, Incident, Leg,
-    Passenger, RuleException, SplitRequest, TravelExclusion,
+    BoardingLogEntry, Booking, Departure, DepartureLogEntry, DestinationRule, EscortProfile, FitToTravelOverride,
+    Incident, Leg, ManifestDownload, Passenger, RuleException, SplitRequest, TravelExclusion,
 )
 
 
@@ -205,3 +205,23 @@ class FitToTravelOverrideAdmin(ReadOnlyMixin, admin.ModelAdmin):
             fields[2:2] = ["reason"]
             fields.append("revoke_reason")
         return fields
+
+
+@admin.register(EscortProfile)
+class EscortProfileAdmin(admin.ModelAdmin):
+    """Escorts' phones, printed on the manifests of their departures."""
+
+    list_display = ("user", "phone")
+    search_fields = ("user__username", "user__first_name", "user__last_name")
+    raw_id_fields = ("user",)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+@admin.register(ManifestDownload)
+class ManifestDownloadAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("at", "departure", "document", "status", "actor", "passengers")
+    list_filter = ("document", "status")
+    search_fields = ("departure__code", "actor")
+    list_select_related = ("departure",)

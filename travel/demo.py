@@ -27,7 +27,7 @@ from movements.models import MedicalExam
 from travel import boarding, services
 from travel.destinations import Region, holiday_name
 from travel.legs import LegInput
-from travel.models import DestinationRule, Passenger, RuleCode
+from travel.models import DestinationRule, EscortProfile, Passenger, RuleCode
 
 TORONTO = Region("CAN", "ON", "Ontario")
 VANCOUVER = Region("CAN", "BC", "British Columbia")
@@ -167,6 +167,7 @@ class DemoTravel:
         return departure
 
     def finish(self, cases):
+        EscortProfile.objects.update_or_create(user=self.escort, defaults={"phone": "+992931234567"})
         by_path = {}
         for case in sorted(cases, key=lambda c: c.pk):
             path = tuple(getattr(case, "demo_path", ()) or ())

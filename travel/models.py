@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, transition
+from phonenumber_field.modelfields import PhoneNumberField
 
 from movements.countries import COUNTRY_CHOICES, country_name
 from movements.models import AppendOnlyModel, Case, Person
@@ -499,3 +500,48 @@ class Incident(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.departure}: {self.get_kind_display()} at {self.place}"
+
+
+class EscortProfile(models.Model):
+    """What a manifest prints about an escort beyond their name: the phone they carry on the journey."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="escort_profile")
+    phone = PhoneNumberField("phone on the journey", blank=True,
+                             help_text="Printed on the manifest beside the escort's name, e.g. +992 93 123 4567.")
+
+    class Meta:
+        verbose_name = "escort's phone"
+        verbose_name_plural = "escorts' phones"
+
+    def __str__(self):
+        return f"Phone of {self.user}"
+
+
+class PrintedDocument(models.TextChoices):
+    MANIFEST = "manifest", "Manifest (PDF)"
+    APD = "apd", "Advance passenger data (CSV)"
+
+
+class ManifestDownload(AppendOnlyModel):
+    """Every manifest or advance passenger data file that left Safar: who, when, and whether the passenger list
+    was final (a DRAFT may still change; a FINAL one is what the escort carries)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "DRAFT"
+        FINAL = "final", "FINAL"
+        CANCELLED = "cancelled", "CANCELLED"
+
+    departure = models.ForeignKey(Departure, on_delete=models.PROTECT, related_name="downloads")
+    document = models.CharField(max_length=10, choices=PrintedDocument.choices, default=PrintedDocument.MANIFEST)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    actor = models.CharField(max_length=200, help_text="The user's name, or the command that printed it.")
+    passengers = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.departure} {self.document} ({self.status}) by {self.actor}"

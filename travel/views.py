@@ -20,6 +20,7 @@ from travel.views_boarding import day_of_travel
 from travel.forms import (
     BoardFilterForm, DepartureForm, ExceptionForm, ReasonForm, leg_formset, leg_initial,
 )
+from travel.manifest_views import manifest_panel
 from travel.models import UPCOMING_STATES, Booking, DepartureState, Mode, TravelExclusion
 from travel.services import Planned, TravelError
 
@@ -92,6 +93,7 @@ def departure_detail(request, code):
         "actions": _actions(departure) if manage else [],
     })
     context.update(day_of_travel(departure, request.user, access))
+    context.update(manifest_panel(departure, user))
     return render(request, "travel/departure_detail.html", context)
 
 

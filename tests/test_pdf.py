@@ -1,0 +1,223 @@
+"""The shared printing of movements/pdf.py and movements/qr.py, as a reader of the paper or of the PDF meets it: the
+zero-width non-joiner shapes and draws nothing, a long Dari name wraps starting with its first words, one size and
+weight per role of text whatever the script, no name cut mid-word, one footer baseline, a text layer that copies
+and searches as typed, no empty boxes for a script with no font, QR codes equal to ReportLab's and readable."""
+
+import datetime
+import random
+import shutil
+import string
+import subprocess
+import unicodedata
+
+import pytest
+from reportlab.graphics.barcode import qrencoder
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas as pdfcanvas
+from reportlab.platypus import Spacer
+
+from movements.pdf import ARABIC, ZWNJ, Document, Role, ScriptText, for_print, layout, missing_scripts, register_fonts
+from movements.qr import LEVEL, MASK, QRFlowable, qr_matrix
+
+needs_poppler = pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils is not installed")
+NAME = Role(12)
+
+
+def document_with(*flowables, **options):
+    return Document(title="test", margins=(20, 20, 20, 20), **options).build(list(flowables))
+
+
+def pdftotext(content, *args):
+    out = subprocess.run(["pdftotext", *args, "-", "-"], input=content, capture_output=True, check=True).stdout
+    return out.decode("utf-8")
+
+
+def logical(text):
+    for mark in ("\u202a", "\u202b", "\u202c"):
+        text = text.replace(mark, "")
+    return unicodedata.normalize("NFKC", text)
+
+
+def pixels(content):
+    """The first page as a grey image (the bytes of a PGM file)."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        subprocess.run(["pdftoppm", "-r", "100", "-gray", "-f", "1", "-l", "1", "-singlefile", "-",
+                        f"{folder}/page"], input=content, capture_output=True, check=True)
+        image = Path(folder, "page.pgm").read_bytes()
+    assert len(image) > 100_000
+    return image
+
+
+@needs_poppler
+def test_the_zero_width_non_joiner_keeps_the_letters_apart_and_draws_nothing():
+    register_fonts()
+    name = "بی\u200cبی"
+    content = document_with(ScriptText(name, NAME))
+    # The same glyphs drawn without the joiner at all: the page must look exactly the same.
+    shaped = for_print(name).replace(ZWNJ, "")
+    bare = Document(title="test", margins=(20, 20, 20, 20))
+
+    class Bare(ScriptText):
+        def draw(self):
+            self.canv.setFont(ARABIC, NAME.size)
+            line = self._laid[1][0]
+            self.canv.drawRightString(self.width, self.height - line.ascent, shaped)
+
+    assert pixels(content) == pixels(bare.build([Bare(name, NAME)]))
+    # Shaped as two words' worth of letters: ب initial, ی final, twice (not one joined word).
+    assert [unicodedata.name(c) for c in shaped] == ["ARABIC LETTER FARSI YEH FINAL FORM",
+                                                     "ARABIC LETTER BEH INITIAL FORM"] * 2
+    assert name in logical(pdftotext(content))  # the text layer keeps it
+
+
+@needs_poppler
+def test_a_long_dari_name_that_wraps_starts_with_its_first_words_on_the_first_line():
+    name = "بی‌بی گل محمدزاده عبدالرحمان‌زاده نورمحمدزاده خداداد"
+    content = document_with(Spacer(1, 1), _narrow(ScriptText(name, NAME), 45 * mm))
+    lines = [logical(line).strip() for line in pdftotext(content, "-layout").splitlines() if line.strip()]
+    lines = [line for line in lines if "Page" not in line]
+
+    assert len(lines) >= 2
+    assert " ".join(lines) == logical(name)
+    assert lines[0].startswith("بی‌بی گل")
+
+
+def _narrow(flowable, width):
+    from reportlab.platypus import Table
+
+    return Table([[flowable]], colWidths=[width])
+
+
+def test_text_is_laid_out_by_role_one_size_and_weight_whatever_the_script():
+    register_fonts()
+    role = Role(9, bold=True)
+    latin, cyrillic, dari = (layout(t, role, 500)[0] for t in ("Karimi, Zahra", "Фирӯз Раҳмонов", "زهرا کریمی"))
+
+    assert {f for f, *_ in latin.runs} == {f for f, *_ in cyrillic.runs} == {"SafarSans-Bold"}
+    assert {f for f, *_ in dari.runs} == {"SafarArabic-Bold"}  # bold Dari, as bold as the Tajik
+    assert dari.height > latin.height  # the Arabic script needs more line spacing, not a larger size
+
+
+@needs_poppler
+def test_a_tajik_and_a_latin_name_in_one_table_are_one_size_on_paper():
+    from reportlab.platypus import Table
+
+    content = document_with(Table([[ScriptText("Rahmonov, Firuz", NAME), ScriptText("Раҳмонов Фирӯз", NAME)]],
+                                  colWidths=[80 * mm, 80 * mm]))
+    boxes = subprocess.run(["pdftotext", "-bbox", "-", "-"], input=content, capture_output=True,
+                           check=True).stdout.decode()
+    heights = {}
+    for word in ("Rahmonov,", "Раҳмонов"):
+        line = next(line for line in boxes.splitlines() if f">{word}<" in line)
+        y_min, y_max = (float(line.split(f'{k}="')[1].split('"')[0]) for k in ("yMin", "yMax"))
+        heights[word] = round(y_max - y_min, 2)
+    assert heights["Rahmonov,"] == heights["Раҳмонов"]
+
+
+@needs_poppler
+def test_a_long_latin_name_breaks_between_words_or_after_a_hyphen_never_inside_a_word():
+    name = "Bibigul Mohammadzadeh-Abdulrahmanzadeh Nurmuhammadzoda-Khodadadzadeh Abdulrahmanzadehkhanovichsky"
+    content = document_with(_narrow(ScriptText(name, Role(14, bold=True)), 70 * mm))
+    words = pdftotext(content, "-raw").split()
+
+    for word in ("Bibigul", "Mohammadzadeh-", "Abdulrahmanzadeh", "Nurmuhammadzoda-", "Khodadadzadeh",
+                 "Abdulrahmanzadehkhanovichsky"):  # the last one is wider than the column: squeezed, whole
+        assert word in words, (word, words)
+
+
+@needs_poppler
+def test_both_sides_of_the_footer_sit_on_one_baseline():
+    content = document_with(Spacer(1, 10), footer_left="COA-2026-00001 printed", footer_centre="Confidential")
+    boxes = subprocess.run(["pdftotext", "-bbox", "-", "-"], input=content, capture_output=True,
+                           check=True).stdout.decode()
+
+    def bottom(word):
+        line = next(line for line in boxes.splitlines() if f">{word}<" in line)
+        return float(line.split('yMax="')[1].split('"')[0])
+
+    assert bottom("printed") == bottom("Confidential") == bottom("Page")
+
+
+@needs_poppler
+def test_the_text_layer_carries_letters_not_presentation_forms():
+    name = "عبدالرحمان لاله"  # lam-alef ligature included
+    text = pdftotext(document_with(ScriptText(name, NAME)))
+
+    assert not any(0xFB50 <= ord(c) <= 0xFDFF or 0xFE70 <= ord(c) <= 0xFEFF for c in text)
+    assert name in logical(text)
+
+
+def test_a_script_with_no_shipped_font_is_named_instead_of_drawn_as_boxes():
+    register_fonts()
+    assert missing_scripts("ዘሃራ ከሪሚ") == ("Ethiopic",)
+    assert missing_scripts("张伟") == ("CJK",)
+    assert missing_scripts("Фирӯз زهرا Zahra שרה") == ()
+
+    (line,) = layout("ዘሃራ ከሪሚ", NAME, 300)
+    assert "".join(run[1] for run in line.runs) == "[Ethiopic script — no font to print it]"
+    assert line.actual_text == "ዘሃራ ከሪሚ"  # what a viewer copies
+
+
+@needs_poppler
+def test_a_closed_sessions_attendance_sheet_is_the_record_with_its_corrections(ops, trainer, client):
+    from orientation import services
+    from orientation.models import Session, SessionDay
+    from tests.conftest import make_case
+    from movements import transitions
+
+    today = datetime.date.today()
+    session = Session.objects.create(language="prs", location="IOM Dushanbe, room 2")
+    session.trainers.add(trainer)
+    SessionDay.objects.bulk_create([SessionDay(session=session, number=n, date=today - datetime.timedelta(days=6 - n))
+                                    for n in (1, 2, 3)])
+    session.start()
+    session.save(update_fields=["state"])
+    case = transitions.approve(transitions.accept(make_case(2, orientation=False), by=ops), by=ops)
+    services.enrol_case(session, case, by=ops)
+    zahra = session.enrolments.get(person__given_name="Zahra")
+    ahmad = session.enrolments.get(person__given_name="Ahmad")
+    for number, marks in ((1, {zahra.pk: "present", ahmad.pk: "absent"}), (2, {zahra.pk: "late", ahmad.pk: "present"}),
+                          (3, {zahra.pk: "present", ahmad.pk: "present"})):
+        services.record_roll_call(session.days.get(number=number), marks, by=trainer)
+    services.record_roll_call(session.days.get(number=1), {zahra.pk: "present", ahmad.pk: "late"}, by=trainer,
+                              reason="Arrived at ten, marked absent by mistake")
+    services.change_session_state(Session.objects.get(pk=session.pk), "close", by=ops)
+    client.force_login(trainer)
+
+    text = " ".join(pdftotext(client.get(f"/orientation/sessions/{session.code}/attendance-sheet.pdf").content,
+                              "-raw").split())
+    assert "Attendance record" in text
+    assert "Karimi, Zahra" in text and "Karimi, Ahmad" in text
+    assert "P L P" in text.split("Karimi, Zahra", 1)[1][:80]
+    assert "L 1" in text  # Ahmad's corrected mark, numbered
+    assert "1. Karimi, Ahmad, day 1" in text and "A → L" in text and "Arrived at ten, marked absent by mistake" in text
+
+
+# --- QR codes ----------------------------------------------------------------------------------------------------
+
+
+def test_the_qr_codes_are_module_for_module_those_of_reportlabs_encoder():
+    rng = random.Random(7)
+    for length in list(range(1, 90)) + [150, 300, 700]:
+        text = "".join(rng.choice(string.ascii_letters + string.digits + "/:?=-._") for _ in range(length))
+        reference = qrencoder.QRCode(None, LEVEL)
+        reference.addData(qrencoder.QR8bitByte(text))
+        reference.version = reference.calculate_version()
+        reference.makeImpl(False, MASK)
+        assert qr_matrix(text) == [list(row) for row in reference.modules], length
+
+
+@pytest.mark.skipif(not (shutil.which("zbarimg") and shutil.which("pdftoppm")), reason="zbar-tools is not installed")
+def test_a_printed_qr_code_reads_back_at_a_cheap_printers_resolution(tmp_path):
+    address = "https://safar.example.org/departures/DEP-20261209-YYZ/boarding/?case=DYU-2026-00042"
+    pdf = tmp_path / "qr.pdf"
+    canvas = pdfcanvas.Canvas(str(pdf))
+    QRFlowable(address, 17 * mm).drawOn(canvas, 40 * mm, 200 * mm)
+    canvas.save()
+    subprocess.run(["pdftoppm", "-r", "100", "-png", str(pdf), str(tmp_path / "qr")], check=True)
+
+    out = subprocess.run(["zbarimg", "-q", "--raw", str(tmp_path / "qr-1.png")], capture_output=True, text=True)
+    assert out.stdout.strip() == address

@@ -1,0 +1,52 @@
+"""The departure's printed documents: the manifest (operations and the departure's escorts; anyone else gets a 404,
+as for a departure that does not exist) and the advance passenger data (operations only: an escort of the
+departure is refused with a 403, as for the departure's other operations-only actions). Every download is logged."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.urls import reverse
+
+from travel.access import can_manage, get_departure_for_user
+from travel.apd import apd_csv
+from travel.manifest import load_manifest, record_download, render_manifest
+from travel.models import ManifestDownload, PrintedDocument
+
+
+def _download(content, content_type, filename):
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def manifest_pdf(request, code):
+    departure = get_departure_for_user(request.user, code)
+    manifest = load_manifest(departure)
+    pdf = render_manifest(departure, manifest=manifest)
+    record_download(departure, user=request.user, status=manifest.status, passengers=len(manifest.rows))
+    return _download(pdf, "application/pdf", f"manifest-{departure.code}-{manifest.status}.pdf")
+
+
+@login_required
+def apd(request, code):
+    departure = get_departure_for_user(request.user, code)
+    if not can_manage(request.user):
+        raise PermissionDenied("Only operations staff download advance passenger data.")
+    manifest = load_manifest(departure)
+    content = apd_csv(departure, manifest.rows)
+    record_download(departure, user=request.user, document=PrintedDocument.APD, status=manifest.status,
+                    passengers=len(manifest.rows))
+    return _download(content.encode("utf-8"), "text/csv; charset=utf-8", f"apd-{departure.code}.csv")
+
+
+def manifest_panel(departure, user):
+    """What the departure's page shows about its printed documents."""
+    manage = can_manage(user)
+    return {
+        "manifest_url": reverse("departure_manifest", args=[departure.code]),
+        "apd_url": reverse("departure_apd", args=[departure.code]) if manage else "",
+        "downloads": list(ManifestDownload.objects.filter(departure=departure).order_by("-at", "-id")[:5])
+        if manage else [],
+    }
