@@ -8,11 +8,12 @@ No medical data, phone numbers, document or visa numbers, native-script names or
 
 import csv
 import datetime
+import operator
 import tempfile
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 from import_export import fields, resources, widgets
 
@@ -58,17 +59,35 @@ class StatusResource(resources.Resource):
     def row_renderer(self):
         """A function row -> cells, built once from these fields: what `export_resource` gives, without the
         per-cell look-ups of django-import-export (a test holds the two equal), for streaming large exports."""
-        plan = []
-        for field in self.get_export_fields():
+        fields_ = self.get_export_fields()
+        getter = operator.itemgetter(*[field.attribute for field in fields_])
+        dates, texts, others = [], [], []
+        for position, field in enumerate(fields_):
             if isinstance(field.widget, widgets.DateWidget):
-                plan.append((field.attribute, _render_date))
+                dates.append(position)
             elif type(field.widget) is widgets.Widget:
-                plan.append((field.attribute, _render_text))
+                texts.append(position)
             else:
-                plan.append((field.attribute, lambda value, widget=field.widget: neutralise(widget.render(value))))
+                others.append((position, field.widget))
 
         def render(row):
-            return [renderer(row[attribute]) for attribute, renderer in plan]
+            # The hot path of a large export: one C-level look-up for the row, then `neutralise` inlined for text.
+            cells = list(getter(row))
+            for position in dates:
+                value = cells[position]
+                cells[position] = value.isoformat() if value else ""
+            for position in texts:
+                value = cells[position]
+                if value is None:
+                    cells[position] = ""
+                else:
+                    if value.__class__ is not str:
+                        value = cells[position] = str(value)
+                    if value[:1] in _FORMULA_FIRST:
+                        cells[position] = "'" + value
+            for position, widget in others:
+                cells[position] = neutralise(widget.render(cells[position]))
+            return cells
 
         return render
 
@@ -83,20 +102,7 @@ class StatusResource(resources.Resource):
         return dataset
 
 
-def _render_date(value):
-    return value.isoformat() if value else ""
-
-
 _FORMULA_FIRST = frozenset(c[0] for c in FORMULA_STARTS)
-
-
-def _render_text(value):
-    # The hot path of a large export: `neutralise` inlined for the common case of plain text.
-    if value is None:
-        return ""
-    if value.__class__ is not str:
-        value = str(value)
-    return "'" + value if value[:1] in _FORMULA_FIRST else value
 
 
 @dataclass(frozen=True)
@@ -163,11 +169,20 @@ def people(status_filter, person_ids=None):
         queryset = queryset.filter(case__state=status_filter.state)
     if status_filter.since:
         queryset = queryset.filter(case__state_changed_at__gte=_start_of_local_day(status_filter.since))
-    return queryset.order_by("case__case_number", "id").values(
-        "progres_individual_id", "family_name", "given_name", "case_id",
+    from travel.models import BookingStatus
+
+    # The case's active booking (at most one) and the person's open exclusion from travel (at most one), joined
+    # in the same query; the departures' own facts are read once per export (travel_facts.Departures).
+    return queryset.annotate(
+        active_booking=FilteredRelation("case__bookings", condition=Q(case__bookings__status=BookingStatus.ACTIVE)),
+        open_exclusion=FilteredRelation("travel_exclusions", condition=Q(travel_exclusions__lifted_at__isnull=True)),
+    ).order_by("case__case_number", "id").values(
+        "progres_individual_id", "family_name", "given_name",
         progres_case_id=F("case__progres_case_id"), case_number=F("case__case_number"),
         case_status=F("case__state"), changed_at=F("case__state_changed_at"),
         destination_country=F("case__destination_country"),
+        departure_id=F("active_booking__departure_id"), case_arrival=F("active_booking__arrival_date"),
+        excluded=F("open_exclusion__id"),
     )
 
 
@@ -179,34 +194,43 @@ def rows(status_filter, person_ids=None):
     """Every row of the export, as dicts with the contract's columns (dates as dates), streamed in chunks."""
     from exchange import travel_facts
 
+    departures = travel_facts.Departures()
+    local_dates = {}  # the members of a case share its moment: convert each once
     batch = []
     for person in people(status_filter, person_ids).iterator(chunk_size=CHUNK):
         batch.append(person)
         if len(batch) >= CHUNK:
-            yield from _complete(batch, travel_facts)
+            yield from _complete(batch, departures, local_dates)
             batch = []
+            local_dates.clear()
     if batch:
-        yield from _complete(batch, travel_facts)
+        yield from _complete(batch, departures, local_dates)
 
 
-def _complete(batch, travel_facts):
-    """Add the computed columns to a chunk of rows: the status date and what travel knows (one query a chunk)."""
-    facts = travel_facts.for_cases({row["case_id"] for row in batch})
-    local_dates = {}  # the members of a case share its moment: convert each once
+def _complete(batch, departures, local_dates):
+    """Add the computed columns to a chunk of rows: the status date and what travel knows (see travel_facts)."""
+    from exchange.travel_facts import GONE_OR_BOOKED, STAYED_BEHIND_STATUS
+
+    known = departures.facts({row["departure_id"] for row in batch if row["departure_id"]})
     for row in batch:
         changed_at = row.pop("changed_at")
         if changed_at not in local_dates:
             local_dates[changed_at] = timezone.localtime(changed_at).date()
         row["status_date"] = local_dates[changed_at]
-        travel = facts.get(row["case_id"])
-        row["departure_date"] = travel.departure_date if travel else None
-        row["itinerary"] = travel.itinerary if travel else ""
-        row["arrival_date"] = travel.arrival_date if travel else None
-        if travel and row["progres_individual_id"] in travel.stayed_behind:
-            # A member excluded from travel in a split case shows their own status: they did not travel.
-            row["case_status"] = travel.stayed_behind[row["progres_individual_id"]]
+        departure_id, case_arrival, excluded = row.pop("departure_id"), row.pop("case_arrival"), row.pop("excluded")
+        if departure_id is None:
             row["departure_date"] = row["arrival_date"] = None
             row["itinerary"] = ""
+        elif excluded and row["case_status"] in GONE_OR_BOOKED:
+            # A member excluded from travel in a split case shows their own status: they did not travel.
+            row["case_status"] = STAYED_BEHIND_STATUS
+            row["departure_date"] = row["arrival_date"] = None
+            row["itinerary"] = ""
+        else:
+            departure_date, departure_arrival, row["itinerary"] = known[departure_id]
+            row["departure_date"] = departure_date
+            row["arrival_date"] = (case_arrival or departure_arrival) if row["case_status"] == CaseState.ARRIVED \
+                else None
         yield row
 
 
