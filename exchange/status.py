@@ -8,6 +8,7 @@ No medical data, phone numbers, document or visa numbers, native-script names or
 
 import csv
 import datetime
+import io
 import operator
 import tempfile
 from dataclasses import dataclass
@@ -30,6 +31,13 @@ COLUMNS = [
     ("itinerary", "itinerary"), ("arrival_date", "arrival_date"), ("destination_country", "destination_country"),
 ]
 DATE_COLUMNS = {"status_date", "departure_date", "arrival_date"}
+# A row of `rows()` is a tuple of these attributes, in this order; `as_dict` names its values.
+ATTRIBUTES = tuple(attribute for _column, attribute in COLUMNS)
+POSITION = {attribute: position for position, attribute in enumerate(ATTRIBUTES)}
+
+
+def as_dict(row):
+    return dict(zip(ATTRIBUTES, row))
 
 
 class StatusResource(resources.Resource):
@@ -57,10 +65,11 @@ class StatusResource(resources.Resource):
         return neutralise(super().export_field(field, instance, **kwargs))
 
     def row_renderer(self):
-        """A function row -> cells, built once from these fields: what `export_resource` gives, without the
-        per-cell look-ups of django-import-export (a test holds the two equal), for streaming large exports."""
+        """A function row (a tuple of `rows()`) -> cells, built once from these fields: what `export_resource`
+        gives for the same row as a dict, without the per-cell look-ups of django-import-export (a test holds the
+        two equal), for streaming large exports."""
         fields_ = self.get_export_fields()
-        getter = operator.itemgetter(*[field.attribute for field in fields_])
+        getter = operator.itemgetter(*[POSITION[field.attribute] for field in fields_])
         dates, texts, others = [], [], []
         for position, field in enumerate(fields_):
             if isinstance(field.widget, widgets.DateWidget):
@@ -98,7 +107,7 @@ class StatusResource(resources.Resource):
         dataset = tablib.Dataset(headers=self.get_export_headers())
         person_ids = None if queryset is None else list(queryset.values_list("pk", flat=True))
         for row in rows(StatusFilter(), person_ids=person_ids):
-            dataset.append(self.export_resource(row))
+            dataset.append(self.export_resource(as_dict(row)))
         return dataset
 
 
@@ -161,7 +170,9 @@ def _start_of_local_day(day):
 
 
 def people(status_filter, person_ids=None):
-    """The individuals the filter selects, as dicts of the row's own columns (one query, read in chunks)."""
+    """The individuals the filter selects, as tuples of the row's own columns (one query, read in chunks):
+    progres_case_id, progres_individual_id, case_number, family_name, given_name, state, state changed at,
+    destination, departure id, the case's own arrival date, and whether the person is excluded from travel."""
     queryset = Person.objects.all() if person_ids is None else Person.objects.filter(pk__in=person_ids)
     if status_filter.destination:
         queryset = queryset.filter(case__destination_country=status_filter.destination)
@@ -176,13 +187,10 @@ def people(status_filter, person_ids=None):
     return queryset.annotate(
         active_booking=FilteredRelation("case__bookings", condition=Q(case__bookings__status=BookingStatus.ACTIVE)),
         open_exclusion=FilteredRelation("travel_exclusions", condition=Q(travel_exclusions__lifted_at__isnull=True)),
-    ).order_by("case__case_number", "id").values(
-        "progres_individual_id", "family_name", "given_name",
-        progres_case_id=F("case__progres_case_id"), case_number=F("case__case_number"),
-        case_status=F("case__state"), changed_at=F("case__state_changed_at"),
-        destination_country=F("case__destination_country"),
-        departure_id=F("active_booking__departure_id"), case_arrival=F("active_booking__arrival_date"),
-        excluded=F("open_exclusion__id"),
+    ).order_by("case__case_number", "id").values_list(
+        "case__progres_case_id", "progres_individual_id", "case__case_number", "family_name", "given_name",
+        "case__state", "case__state_changed_at", "case__destination_country",
+        "active_booking__departure_id", "active_booking__arrival_date", "open_exclusion__id",
     )
 
 
@@ -191,7 +199,8 @@ def count(status_filter):
 
 
 def rows(status_filter, person_ids=None):
-    """Every row of the export, as dicts with the contract's columns (dates as dates), streamed in chunks."""
+    """Every row of the export, as tuples of `ATTRIBUTES` (the contract's columns; dates as dates), streamed in
+    chunks."""
     from exchange import travel_facts
 
     departures = travel_facts.Departures()
@@ -211,53 +220,56 @@ def _complete(batch, departures, local_dates):
     """Add the computed columns to a chunk of rows: the status date and what travel knows (see travel_facts)."""
     from exchange.travel_facts import GONE_OR_BOOKED, STAYED_BEHIND_STATUS
 
-    known = departures.facts({row["departure_id"] for row in batch if row["departure_id"]})
-    for row in batch:
-        changed_at = row.pop("changed_at")
-        if changed_at not in local_dates:
-            local_dates[changed_at] = timezone.localtime(changed_at).date()
-        row["status_date"] = local_dates[changed_at]
-        departure_id, case_arrival, excluded = row.pop("departure_id"), row.pop("case_arrival"), row.pop("excluded")
+    known = departures.facts({row[8] for row in batch if row[8] is not None})
+    arrived = CaseState.ARRIVED
+    for (progres_case_id, individual, case_number, family_name, given_name, state, changed_at, destination,
+         departure_id, case_arrival, excluded) in batch:
+        status_date = local_dates.get(changed_at)
+        if status_date is None:
+            status_date = local_dates[changed_at] = timezone.localtime(changed_at).date()
         if departure_id is None:
-            row["departure_date"] = row["arrival_date"] = None
-            row["itinerary"] = ""
-        elif excluded and row["case_status"] in GONE_OR_BOOKED:
+            departure_date = arrival_date = None
+            itinerary = ""
+        elif excluded and state in GONE_OR_BOOKED:
             # A member excluded from travel in a split case shows their own status: they did not travel.
-            row["case_status"] = STAYED_BEHIND_STATUS
-            row["departure_date"] = row["arrival_date"] = None
-            row["itinerary"] = ""
+            state = STAYED_BEHIND_STATUS
+            departure_date = arrival_date = None
+            itinerary = ""
         else:
-            departure_date, departure_arrival, row["itinerary"] = known[departure_id]
-            row["departure_date"] = departure_date
-            row["arrival_date"] = (case_arrival or departure_arrival) if row["case_status"] == CaseState.ARRIVED \
-                else None
-        yield row
+            departure_date, departure_arrival, itinerary = known[departure_id]
+            arrival_date = (case_arrival or departure_arrival) if state == arrived else None
+        yield (progres_case_id, individual, case_number, family_name, given_name, state, status_date,
+               departure_date, itinerary, arrival_date, destination)
 
 
 # --- writers -------------------------------------------------------------------------------------------------
-
-
-class _Echo:
-    """A file-like object whose write returns what it was given (csv.writer into a streamed response)."""
-
-    def write(self, value):
-        return value
 
 
 def csv_chunks(status_filter):
     """The CSV file, piece by piece: UTF-8 with a BOM (Excel then reads Dari names right), CRLF lines."""
     resource = StatusResource()
     render = resource.row_renderer()
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(resource.get_export_headers())
-    lines = []
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(resource.get_export_headers())
+    yield "\ufeff" + _drain(buffer)
+    batch = []
     for row in rows(status_filter):
-        lines.append(writer.writerow(render(row)))
-        if len(lines) >= 500:  # a few hundred rows a piece: fewer, larger writes to the network
-            yield "".join(lines)
-            lines = []
-    if lines:
-        yield "".join(lines)
+        batch.append(row)
+        if len(batch) >= 500:  # a few hundred rows a piece: fewer, larger writes to the network
+            writer.writerows(map(render, batch))
+            yield _drain(buffer)
+            batch = []
+    if batch:
+        writer.writerows(map(render, batch))
+        yield _drain(buffer)
+
+
+def _drain(buffer):
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
 
 
 def xlsx_file(status_filter, progress=None):
@@ -272,11 +284,11 @@ def xlsx_file(status_filter, progress=None):
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("status")
     sheet.append(resource.get_export_headers())
-    attributes = [field.attribute for field in resource.get_export_fields()]
+    columns = [(POSITION[field.attribute], field.attribute in DATE_COLUMNS) for field in resource.get_export_fields()]
     written = 0
     for row in rows(status_filter):
         # Dates stay dates (date cells); text is neutralised, so no cell starts with "=" and none is a formula.
-        sheet.append([row[a] if a in DATE_COLUMNS else neutralise(row[a] or "") for a in attributes])
+        sheet.append([row[p] if is_date else neutralise(row[p] or "") for p, is_date in columns])
         written += 1
         if progress is not None:
             progress(written)
