@@ -11,7 +11,7 @@ from django.utils import timezone
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
 from movements import hooks, reads
 from movements.pdf import Document, Role, ScriptText, is_rtl, paragraph
@@ -80,8 +80,8 @@ def _text(value, role, width=None):
 def as_pdf(person, sections, produced_at):
     produced = timezone.localtime(produced_at)
     document = Document(title=f"Personal data held about {person.full_name}", pagesize=A4, margins=(18, 18, 18, 18),
-                        footer_left=f"Personal record of {person.progres_individual_id} · {person.case.case_number}",
-                        footer_centre="Confidential — contains personal data")
+                        footer_left=f"Personal record of {person.progres_individual_id} · {person.case.case_number} · "
+                                    "Confidential — contains personal data")
     width = document.width
     story = [
         paragraph("Personal data held by Safar", TITLE),
@@ -97,7 +97,8 @@ def as_pdf(person, sections, produced_at):
                   f"request.", CELL),
     ]
     for section in sections:
-        story += [Spacer(1, 5 * mm), paragraph(section.title, HEADING), Spacer(1, 1.5 * mm)]
+        story.append(Spacer(1, 5 * mm))
+        body = [paragraph(section.title, HEADING), Spacer(1, 1.5 * mm)]
         later = []
         if section.items:
             rows = []
@@ -107,7 +108,7 @@ def as_pdf(person, sections, produced_at):
                     later.append((label, value))
                     value = f"(below: {label})"
                 rows.append([paragraph(label, LABEL), _text(value, CELL)])
-            story.append(_table(rows, [48 * mm, width - 48 * mm], header=False))
+            body.append(_table(rows, [48 * mm, width - 48 * mm], header=False))
         if section.columns:
             if section.rows:
                 rows = [[paragraph(c, LABEL) for c in section.columns]]
@@ -121,9 +122,10 @@ def as_pdf(person, sections, produced_at):
                         cells.append(_text(value, CELL))
                     rows.append(cells)
                 share = width / len(section.columns)
-                story.append(_table(rows, [share] * len(section.columns), header=True))
+                body.append(_table(rows, [share] * len(section.columns), header=True))
             else:
-                story.append(paragraph("Nothing recorded.", CELL))
+                body.append(paragraph("Nothing recorded.", CELL))
+        story.append(KeepTogether(body))  # a title never ends a page
         for label, value in later:
             story += [Spacer(1, 1.5 * mm), paragraph(label, LABEL), *_text(value, CELL)]
         if section.note:
