@@ -345,3 +345,40 @@ def test_case_edits_are_refused_on_an_anonymised_case_like_any_closed_case(ops):
     assert not Case.objects.get(pk=case.pk).state_policy.details
     with pytest.raises(case_edits.EditRefused):
         case_edits.check_editable(Case.objects.get(pk=case.pk), "details")
+
+
+def test_travel_records_lose_reasons_and_names_and_keep_what_happened(ops):
+    from tests.conftest import book, make_departure, next_arrival_day, ready_case
+    from travel.models import Booking, DepartureLogEntry, Incident
+
+    with time_machine.travel(at(CLOSED - datetime.timedelta(days=5)), tick=False):
+        departure = make_departure(ops, day=next_arrival_day(CLOSED + datetime.timedelta(days=30)))
+        leaving = book(ready_case(ops, 2), ops, departure)
+        staying = book(ready_case(ops, 1), ops, departure)
+        zahra = leaving.members.order_by("id").first()
+        Person.objects.filter(case=staying).update(family_name="Rahimi", given_name="Laila")
+        other = staying.members.get()
+        DepartureLogEntry.objects.create(departure=departure, actor="Olga Ops", action="note",
+                                         summary=f"Called {zahra.full_name} about the flight",
+                                         data={"person": zahra.full_name, "seats": 2})
+        alone = Incident.objects.create(departure=departure, kind="other", place="DYU", actor="Eraj",
+                                        note=f"{zahra.given_name} {zahra.family_name} lost her bag")
+        alone.people.set([zahra])
+        shared = Incident.objects.create(departure=departure, kind="other", place="DYU", actor="Eraj",
+                                         note=f"{zahra.full_name} and {other.full_name} argued")
+        shared.people.set([zahra, other])
+    with time_machine.travel(at(CLOSED, 10), tick=False):
+        leaving = transitions.perform(leaving, "withdraw", by=ops, reason="They chose to stay")
+    with time_machine.travel(at(CLOSED + datetime.timedelta(days=365)), tick=False):
+        retention.apply(actor="test")
+    entry = DepartureLogEntry.objects.get(action="note")
+    assert (entry.summary, entry.data) == ("Called [name removed] about the flight",
+                                           {"person": "[name removed]", "seats": 2})
+    alone.refresh_from_db()
+    shared.refresh_from_db()
+    assert (alone.note, alone.kind, alone.place) == ("", "other", "DYU")
+    assert shared.note == f"[name removed] and {other.full_name} argued"
+    booking = Booking.objects.get(case=leaving)
+    assert booking.status == "cancelled"
+    assert booking.cancel_reason == ""
+    assert Booking.objects.get(case=staying).status == "active"
