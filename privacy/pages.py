@@ -3,7 +3,7 @@
 from django.urls import reverse
 
 from movements import hooks
-from movements.hooks import NavEntry
+from movements.hooks import NavEntry, Panel
 from privacy.access import may_use_privacy
 
 
@@ -21,3 +21,16 @@ def dpo_starts_on_the_access_log(user, access):
     if may_use_privacy(user) and not access.can_use_case_pages:
         return reverse("privacy_access_log")
     return None
+
+
+@hooks.case_panels.register(order=5)
+def retention_panel(request, case, access):
+    # Only a closed case can have been anonymised: open cases cost no query.
+    if not case.is_final:
+        return []
+    from privacy.models import AnonymisedCase
+
+    mark = AnonymisedCase.objects.filter(case=case).first()
+    if mark is None:
+        return []
+    return [Panel("privacy/case_panel.html", {"mark": mark}, title="Retention", order=5)]

@@ -264,3 +264,15 @@ def test_the_dpo_sees_the_logs_and_records_and_nothing_operational(client, dpo):
     assert client.get("/").status_code == 302  # the dashboard sends the dpo to the access log
     assert client.get("/", follow=True).redirect_chain[-1][0] == "/privacy/"
     assert not Person.objects.filter(family_name="x").exists()
+
+
+def test_the_boarding_page_is_one_entry_naming_the_families_shown(client, ops):
+    departure = make_departure(ops)
+    cases = [book(ready_case(ops, 1), ops, departure) for _ in range(2)]
+    client.force_login(ops)
+    assert client.get(f"/departures/{departure.code}/boarding/").status_code == 200
+    (entry,) = entries()
+    assert (entry.kind, entry.target) == ("boarding", departure.code)
+    assert sorted(entry.case_numbers) == sorted(c.case_number for c in cases)
+    assert client.get(f"/departures/{departure.code}/boarding/?case={cases[0].case_number}").status_code == 200
+    assert entries()[-1].case_numbers == [cases[0].case_number]

@@ -382,3 +382,14 @@ def test_travel_records_lose_reasons_and_names_and_keep_what_happened(ops):
     assert booking.status == "cancelled"
     assert booking.cancel_reason == ""
     assert Booking.objects.get(case=staying).status == "active"
+
+
+def test_an_anonymised_case_says_so_on_its_page(client, ops):
+    case = close("withdrawn", ops)
+    with time_machine.travel(at(CLOSED + datetime.timedelta(days=365)), tick=False):
+        retention.apply(actor="test")
+        client.force_login(ops)
+        page = client.get(f"/cases/{case.case_number}/").content.decode()
+    assert "its personal data was removed on 2028-03-09" in page
+    assert "Anonymised, PA" in page
+    assert "Karimi" not in page
