@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from movements.history import actor_label
+from movements import reads
 from movements.reads import Kind
 from movements.spreadsheets import neutralise
 from privacy import access_log, retention, subject_record
@@ -88,6 +89,10 @@ def subject_page(request):
         person = subject_record.find_person(form.cleaned_data["person"])
         if person is None:
             form.add_error("person", "Nobody has this proGres individual id.")
+        else:
+            # Finding the person shows their names: a read like any other.
+            reads.record(Kind.SUBJECT_RECORD, request=request, cases=[person.case], person=person,
+                         target=f"{person.case.case_number}, member {person.pk} (looked up)")
     return render(request, "privacy/subject.html", {"form": form, "person": person},
                   status=400 if form.is_bound and person is None else 200)
 

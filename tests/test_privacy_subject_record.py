@@ -90,8 +90,11 @@ def test_the_dpo_finds_a_person_and_downloads_both_files_each_logged(client, fam
     assert "زهرا کریمی" in pdf_text(pdf.content, tmp_path)
     as_json = client.get(f"/privacy/subjects/record.json?person={pa.progres_individual_id}")
     assert json.loads(as_json.content)["person"]["case_number"] == case.case_number
-    logged = list(AccessLogEntry.objects.filter(kind="subject_record").values_list("actor", "person_id"))
-    assert logged == [("dina", pa.pk), ("dina", pa.pk)]
+    logged = list(AccessLogEntry.objects.filter(kind="subject_record").order_by("id").values_list(
+        "actor", "person_id", "target"))
+    assert logged == [("dina", pa.pk, f"{case.case_number}, member {pa.pk} (looked up)"),
+                      ("dina", pa.pk, f"{case.case_number}, member {pa.pk}"),
+                      ("dina", pa.pk, f"{case.case_number}, member {pa.pk}")]
 
 
 def test_an_unknown_person_on_the_page_is_a_clear_error(client, db):
