@@ -68,6 +68,8 @@ def record(kind, *, request=None, user=None, actor="", cases=(), person=None, ta
     if request is not None:
         user = request.user
         address = client_address(request)
+    if user is not None and not user.is_authenticated:
+        user = None
     if user is not None and not actor:
         actor = actor_label(user)
     numbers = tuple(sorted({c if isinstance(c, str) else c.case_number for c in cases}))
