@@ -2,6 +2,7 @@
 
 import csv
 import datetime
+import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,7 +23,7 @@ from privacy.forms import AccessLogFilter, SubjectForm
 from privacy.models import AccessLogEntry, RetentionRun
 
 PER_PAGE = 50
-CSV_COLUMNS = ["at", "user", "kind", "target", "cases", "person_id", "address", "detail"]
+CSV_COLUMNS = ["at", "who", "username", "kind", "target", "cases", "person_id", "address", "detail"]
 
 
 def _filtered(form):
@@ -47,7 +48,7 @@ def _filtered(form):
 def access_log_page(request):
     require(request.user, LOG_PERMISSION)
     form = AccessLogFilter(request.GET or None)
-    entries = _filtered(form).order_by("-at", "-id")
+    entries = _filtered(form).select_related("user").order_by("-at", "-id")
     if form.is_bound and form.is_valid() and request.GET.get("format") == "csv":
         return _csv(entries)
     page = Paginator(entries, PER_PAGE).get_page(request.GET.get("page"))
@@ -71,8 +72,9 @@ def _csv(entries):
         yield "\ufeff" + writer.writerow(CSV_COLUMNS)
         for e in entries.iterator(chunk_size=2000):
             yield writer.writerow([neutralise(str(v)) for v in (
-                timezone.localtime(e.at).isoformat(), e.actor, e.kind, e.target, " ".join(e.case_numbers),
-                e.person_id or "", e.address, e.detail or "")])
+                timezone.localtime(e.at).isoformat(), e.actor, e.user.username if e.user else "", e.kind, e.target,
+                " ".join(e.case_numbers), e.person_id or "", e.address,
+                json.dumps(e.detail, ensure_ascii=False, sort_keys=True) if e.detail else "")])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="access-log-{timezone.localdate():%Y%m%d}.csv"'
