@@ -88,6 +88,17 @@ def main():
             q_on, q_off = rounds[True][label][0][1], rounds[False][label][0][1]
             print(f"{label:16} with the access log: {t_on * 1000:7.1f} ms ({q_on} queries)   "
                   f"without: {t_off * 1000:7.1f} ms ({q_off} queries)")
+        # The log's own cost, apart from the noise of whole pages: one read recorded, as a view records it.
+        from django.test import RequestFactory
+
+        from movements import reads
+
+        request = RequestFactory().get("/cases/")
+        request.user = user
+        start = time.perf_counter()
+        for _ in range(500):
+            reads.record(reads.Kind.CASE, request=request, cases=["DYU-2026-00001"], target="DYU-2026-00001")
+        print(f"one read recorded (the insert of the access log): {(time.perf_counter() - start) * 2:.2f} ms")
     finally:
         teardown_databases(old_config, verbosity=0)
 
