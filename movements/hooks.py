@@ -18,8 +18,11 @@ the first, so re-importing a module never doubles it. Providers run in `order` (
 Tests swap the whole catalogue out and back with `hooks.isolated()`.
 """
 
+import datetime
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from django.utils import timezone
 
 # The transitions a readiness requirement can gate (DESIGN.md: `clear`, `book`, `depart` need zero blockers).
 ALL_GATES = frozenset({"clear", "book", "depart"})
@@ -309,6 +312,12 @@ class RetentionBatch:
     person_ids: tuple
     names: tuple
     now: object = None  # when the run happens (shredders of old log entries measure from it)
+
+    def kept_since(self, days):
+        """The first moment still kept, on the day of the run, under a period of `days` (the mission's calendar:
+        something of day D is kept through day D + days - 1); what is older is due."""
+        day = timezone.localdate(self.now) - datetime.timedelta(days=days - 1)
+        return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
     def scrub(self, text):
         """`text` with every name of the batch replaced by "[name removed]"."""

@@ -247,20 +247,10 @@ class ReferralUploads(Shredder):
     order = 60
 
     def _due(self, batch):
-        import datetime
-
-        from django.utils import timezone
-
-        days = settings.SAFAR_RETENTION_DAYS
-        today = timezone.localdate(batch.now)
-
-        def before(period):
-            day = today - datetime.timedelta(days=period - 1)
-            return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
+        days = settings.SAFAR_RETENTION_DAYS.values()
         return ReferralUpload.objects.filter(
-            models.Q(uploaded_at__lt=before(min(days.values()))) & ~models.Q(status=ReferralUpload.Status.IMPORTED)
-            | models.Q(uploaded_at__lt=before(max(days.values())), status=ReferralUpload.Status.IMPORTED)
+            models.Q(uploaded_at__lt=batch.kept_since(min(days))) & ~models.Q(status=ReferralUpload.Status.IMPORTED)
+            | models.Q(uploaded_at__lt=batch.kept_since(max(days)), status=ReferralUpload.Status.IMPORTED)
         )
 
     def count(self, batch):

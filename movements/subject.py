@@ -45,7 +45,7 @@ def movements_record(person):
             ("Planned travel date", text(case.planned_travel_date)),
             ("Hold reason", text(case.hold_reason)),
             ("Case notes", text(case.notes)),
-            ("Members", "; ".join(("this person" if pk == person.pk else relationship) for pk, relationship in members)),
+            ("Members", "; ".join("this person" if pk == person.pk else relationship for pk, relationship in members)),
         ), note="Other members of the case appear by relationship only: their data is given on their own request."),
         RecordSection("The person", order=20, items=(
             ("Family name", person.family_name),

@@ -25,7 +25,8 @@ def concerning_case(case_number):
 def concerning_person(person):
     """Entries that read this person: those of their case (its page shows every member) but not another member's own
     records (another member's medical record), and their own records."""
-    of_case = Q(cases__contains=case_key(person.case.case_number)) & (Q(person_id__isnull=True) | Q(person_id=person.pk))
+    own_or_none = Q(person_id__isnull=True) | Q(person_id=person.pk)
+    of_case = Q(cases__contains=case_key(person.case.case_number)) & own_or_none
     return AccessLogEntry.objects.filter(of_case | Q(person_id=person.pk))
 
 

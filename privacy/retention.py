@@ -43,8 +43,8 @@ def start_of_day(day):
 
 
 def kept_since(days, now):
-    """The first moment still kept under a period of `days` on the day of `now`: entries before it are due."""
-    return start_of_day(timezone.localdate(now) - datetime.timedelta(days=days - 1))
+    """The first moment still kept under a period of `days` on the day of `now`: what is older is due."""
+    return RetentionBatch((), (), (), now=now).kept_since(days)
 
 
 def due_cases(now, *, medical=False):

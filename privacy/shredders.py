@@ -20,9 +20,7 @@ class AccessLogEntries(Shredder):
         return f"Entries of the access log older than {settings.SAFAR_ACCESS_LOG_DAYS} days (SAFAR_ACCESS_LOG_DAYS)."
 
     def _before(self, batch):
-        from privacy.retention import kept_since
-
-        return kept_since(settings.SAFAR_ACCESS_LOG_DAYS, batch.now)
+        return batch.kept_since(settings.SAFAR_ACCESS_LOG_DAYS)
 
     def count(self, batch):
         return AccessLogEntry.objects.filter(at__lt=self._before(batch)).count()
@@ -42,9 +40,7 @@ class LoginRecords(Shredder):
                 f"{settings.SAFAR_LOGIN_RECORD_DAYS} days (SAFAR_LOGIN_RECORD_DAYS). A pause still running is kept.")
 
     def _querysets(self, batch):
-        from privacy.retention import kept_since
-
-        before = kept_since(settings.SAFAR_LOGIN_RECORD_DAYS, batch.now)
+        before = batch.kept_since(settings.SAFAR_LOGIN_RECORD_DAYS)
         return [AccessLog.objects.filter(attempt_time__lt=before),
                 AccessFailureLog.objects.filter(attempt_time__lt=before),
                 AccessAttempt.objects.filter(attempt_time__lt=before)]

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from movements import hooks
 from privacy.models import AccessLogEntry
-from tests.conftest import book, case_in, complete_orientation, make_case, make_departure, make_user, ready_case
+from tests.conftest import book, complete_orientation, make_case, make_departure, make_user, ready_case
 
 pytestmark = pytest.mark.django_db
 

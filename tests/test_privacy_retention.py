@@ -110,11 +110,13 @@ def withdrawn_with_everything(ops, medic):
         Person.objects.filter(pk=pa.pk).update(phone="+992931234567", special_needs="BLND")
         doc = TravelDocument.objects.filter(person=pa).get()
         TravelDocument.objects.filter(pk=doc.pk).update(
-            mrz_line1="P<AFGKARIMI<<ZAHRA<<<<<<<<<<<<<<<<<<<<<<<<<<", mrz_line2="P0000100AFG8505174F3001012<<<<<<<<<<<<<<06")
+            mrz_line1="P<AFGKARIMI<<ZAHRA<<<<<<<<<<<<<<<<<<<<<<<<<<",
+            mrz_line2="P0000100AFG8505174F3001012<<<<<<<<<<<<<<06")
         TravelMedicalNeeds.objects.create(person=pa, wheelchair="WCHR", pregnancy_weeks=20,
                                           pregnancy_weeks_on=CLOSED)
         MedicalExam.objects.filter(person=pa).update(notes="Scar on the left lung.")
-        history.log_change(case, by=ops, summary=f"Edited: {pa.full_name} (phone)", data={"members": {pa.full_name: ["phone"]}})
+        history.log_change(case, by=ops, summary=f"Edited: {pa.full_name} (phone)",
+                           data={"members": {pa.full_name: ["phone"]}})
         from orientation.models import Attendance
         attendance = Attendance.objects.filter(enrolment__person=pa).first()
         AttendanceChange.objects.create(attendance=attendance, old_status="present", new_status="absent",
@@ -196,14 +198,28 @@ def test_the_listed_fields_go_and_nothing_else_changes(ops, medic):
 def statistics():
     people = Person.objects.select_related("case")
     on = datetime.date(2027, 1, 1)
-    band = lambda p: "0-1" if p.age_on(on) < 2 else "2-11" if p.age_on(on) < 12 else "12-17" if p.age_on(on) < 18 else "18+"  # noqa: E731
+
+    def band(person):
+        age = person.age_on(on)
+        return "0-1" if age < 2 else "2-11" if age < 12 else "12-17" if age < 18 else "18+"
+
     return {
         "cases by state": Counter(Case.objects.values_list("state", flat=True)),
         "cases by destination": Counter(Case.objects.values_list("destination_country", flat=True)),
         "people by age band and sex": Counter((band(p), p.sex) for p in people),
         "people by state": Counter(p.case.state for p in people),
         "transitions": Counter(CaseTransition.objects.values_list("transition", "to_state")),
+        "UNHCR status export rows by status and destination": unhcr_totals(),
     }
+
+
+def unhcr_totals():
+    import csv
+
+    from exchange import status
+
+    text = "".join(status.csv_chunks(status.parse_filter("", "", ""))).lstrip("\ufeff")
+    return Counter((row["case_status"], row["destination_country"]) for row in csv.DictReader(io.StringIO(text)))
 
 
 def test_statistics_are_the_same_before_and_after(ops, medic):
@@ -213,6 +229,8 @@ def test_statistics_are_the_same_before_and_after(ops, medic):
     close("withdrawn", ops, members=1, destination_country="AUS", when=CLOSED + datetime.timedelta(days=200))
     close("approved", ops, members=2)
     before = statistics()
+    assert sum(before["UNHCR status export rows by status and destination"].values()) == 12  # one row per person
+    assert before["cases by state"]["withdrawn"] == 2
     with time_machine.travel(at(CLOSED + datetime.timedelta(days=800)), tick=False):
         run = retention.apply(actor="test")
     assert run.cases == 4
