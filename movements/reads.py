@@ -54,6 +54,12 @@ class Read:
     detail: dict = field(default_factory=dict)
 
 
+def _printable(text):
+    """What a request typed, as the log can keep it: a search for "\x00" is a read like any other, and PostgreSQL
+    stores no NUL in text (control characters are drawn as their pictures, ␀, as the import's reports do)."""
+    return "".join(chr(0x2400 + ord(c)) if ord(c) < 0x20 else c for c in text)
+
+
 def record(kind, *, request=None, user=None, actor="", cases=(), person=None, target="", detail=None):
     """Tell the access log that personal data was read: once per request, with the case numbers it concerned.
 
@@ -73,7 +79,9 @@ def record(kind, *, request=None, user=None, actor="", cases=(), person=None, ta
     if user is not None and not actor:
         actor = actor_label(user)
     numbers = tuple(sorted({c if isinstance(c, str) else c.case_number for c in cases}))
-    read = Read(kind=kind, user=user, actor=actor, address=address, case_numbers=numbers,
-                person_id=getattr(person, "pk", person), target=target[:200], detail=detail or {})
+    read = Read(kind=kind, user=user, actor=actor, address=_printable(address), case_numbers=numbers,
+                person_id=getattr(person, "pk", person), target=_printable(target)[:200],
+                detail={_printable(str(k)): _printable(v) if isinstance(v, str) else v
+                        for k, v in (detail or {}).items()})
     for provider in hooks.personal_data_read.providers:
         provider(read)

@@ -276,3 +276,11 @@ def test_the_boarding_page_is_one_entry_naming_the_families_shown(client, ops):
     assert sorted(entry.case_numbers) == sorted(c.case_number for c in cases)
     assert client.get(f"/departures/{departure.code}/boarding/?case={cases[0].case_number}").status_code == 200
     assert entries()[-1].case_numbers == [cases[0].case_number]
+
+
+def test_a_search_with_control_characters_is_logged_as_their_pictures(client, ops):
+    client.force_login(ops)
+    assert client.get("/cases/", {"q": "Kar\x00imi\t"}).status_code == 200
+    (entry,) = entries()
+    assert entry.target == "Kar\u2400imi\u2409"
+    assert entry.detail == {"q": "Kar\u2400imi\u2409"}
