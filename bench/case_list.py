@@ -1,4 +1,5 @@
-"""Render time of the case list for 1,000 and 10,000 cases, and their ratio.
+"""Render time of the case list for 1,000 and 10,000 cases, and their ratio; then the list's first page and a case
+page at 10,000 cases with and without the access log.
 
 Pagination should keep the ratio near 1: the page costs the same whatever the caseload.
 Run: `.venv/bin/python bench/case_list.py` (uses a throw-away SQLite database, or the
@@ -66,6 +67,38 @@ def main():
             (t1, q1), (t10, q10) = results[(1_000, label)], results[(10_000, label)]
             print(f"{label:16} 1,000 cases: {t1 * 1000:7.1f} ms ({q1} queries)   "
                   f"10,000 cases: {t10 * 1000:7.1f} ms ({q10} queries)   ratio 10k/1k: {t10 / t1:.2f}")
+        # The access log (privacy) adds one insert per page: the same pages with and without it, at 10,000 cases.
+        from movements import hooks
+        from movements.models import Case
+
+        case_page = f"/cases/{Case.objects.order_by('id').first().case_number}/"
+        pages = [("first page", "/cases/"), ("case page", case_page)]
+        # Rounds alternate with and without, so that a machine busy with something else weighs on both alike.
+        rounds = {True: {label: [] for label, _ in pages}, False: {label: [] for label, _ in pages}}
+        for _ in range(5):
+            for on in (True, False):
+                with hooks.isolated():
+                    if not on:
+                        hooks.personal_data_read.unregister("privacy.access_log.keep_read")
+                    for label, url in pages:
+                        rounds[on][label].append(render_times(client, url))
+        for label, _url in pages:
+            t_on = statistics.median(t for t, _q in rounds[True][label])
+            t_off = statistics.median(t for t, _q in rounds[False][label])
+            q_on, q_off = rounds[True][label][0][1], rounds[False][label][0][1]
+            print(f"{label:16} with the access log: {t_on * 1000:7.1f} ms ({q_on} queries)   "
+                  f"without: {t_off * 1000:7.1f} ms ({q_off} queries)")
+        # The log's own cost, apart from the noise of whole pages: one read recorded, as a view records it.
+        from django.test import RequestFactory
+
+        from movements import reads
+
+        request = RequestFactory().get("/cases/")
+        request.user = user
+        start = time.perf_counter()
+        for _ in range(500):
+            reads.record(reads.Kind.CASE, request=request, cases=["DYU-2026-00001"], target="DYU-2026-00001")
+        print(f"one read recorded (the insert of the access log): {(time.perf_counter() - start) * 2:.2f} ms")
     finally:
         teardown_databases(old_config, verbosity=0)
 

@@ -60,6 +60,30 @@ def env_choices(name, default, allowed):
     return values
 
 
+def env_days_by_key(name, default):
+    """`key=days` pairs, comma-separated (`arrived=730,rejected=365`), over `default`: only its keys, whole days of at
+    least 1. A key left out keeps its default."""
+    raw = os.environ.get(name)
+    values = dict(default)
+    if raw is None or raw.strip() == "":
+        return values
+    for item in raw.split(","):
+        key, sep, days = item.partition("=")
+        key = key.strip()
+        if not sep or key not in default:
+            raise ImproperlyConfigured(
+                f"{name}={raw!r}: write key=days pairs separated by commas, keys among {', '.join(default)}."
+            )
+        try:
+            number = int(days.strip())
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}={raw!r}: {days.strip()!r} is not a whole number of days.") from None
+        if number < 1:
+            raise ImproperlyConfigured(f"{name}={raw!r}: {key} must be kept at least 1 day.")
+        values[key] = number
+    return values
+
+
 def env_base_url(name, default):
     """The public address of the site, `https://host[:port][/prefix]`, without a trailing slash: printed
     documents (a command has no request) build absolute links from it."""

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_base_url, env_bool, env_choices, env_int, env_list, env_str, parse_database_url
+from config.env import (
+    env_base_url, env_bool, env_choices, env_days_by_key, env_int, env_list, env_str, parse_database_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,6 +49,7 @@ INSTALLED_APPS = [
     "orientation",
     "travel",
     "exchange",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -218,6 +221,14 @@ SAFAR_MIN_CONNECTION_MINUTES = env_int("SAFAR_MIN_CONNECTION_MINUTES", 60, minim
 SAFAR_DEPARTURES_PER_PAGE = env_int("SAFAR_DEPARTURES_PER_PAGE", 20, minimum=5)
 # The site's public address: the manifest's QR codes open each family on the boarding page there.
 SAFAR_BASE_URL = env_base_url("SAFAR_BASE_URL", "http://127.0.0.1:8000")
+
+# Data protection (privacy app): closed cases are anonymised this many days after they closed, per closing state;
+# their medical details after the stricter of that and SAFAR_MEDICAL_RETENTION_DAYS (default: the shortest of the
+# case periods). The access log and django-axes' log-in records are deleted after their own periods.
+SAFAR_RETENTION_DAYS = env_days_by_key("SAFAR_RETENTION_DAYS", {"arrived": 730, "rejected": 365, "withdrawn": 365})
+SAFAR_MEDICAL_RETENTION_DAYS = env_int("SAFAR_MEDICAL_RETENTION_DAYS", min(SAFAR_RETENTION_DAYS.values()), minimum=1)
+SAFAR_ACCESS_LOG_DAYS = env_int("SAFAR_ACCESS_LOG_DAYS", 730, minimum=30)
+SAFAR_LOGIN_RECORD_DAYS = env_int("SAFAR_LOGIN_RECORD_DAYS", 90, minimum=1)
 
 # Security: strict in production, relaxed for the development server on plain HTTP.
 SESSION_COOKIE_HTTPONLY = True

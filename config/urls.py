@@ -19,6 +19,7 @@ urlpatterns = [
     path("orientation/", include("orientation.urls")),
     path("", include("exchange.urls")),
     path("departures/", include("travel.urls")),
+    path("privacy/", include("privacy.urls")),
     path("", include("movements.urls")),
 ]
 

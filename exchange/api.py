@@ -21,6 +21,7 @@ from rest_framework.reverse import reverse
 from exchange import travel_facts
 from exchange.access import MayExportStatus
 from exchange.status import FilterError, _start_of_local_day, parse_filter
+from movements import reads
 from movements.middleware import CONTENT_SECURITY_POLICY
 from movements.models import Case, CaseState, Person
 
@@ -107,6 +108,8 @@ class CaseStatusList(generics.ListAPIView):
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        reads.record(reads.Kind.API, request=request, cases=page, target=request.path,
+                     detail={key: value[:200] for key, value in request.query_params.items() if key != "cursor"})
         context = {**self.get_serializer_context(), "travel": travel_facts.for_cases([c.pk for c in page])}
         serializer = self.get_serializer(page, many=True, context=context)
         return self.get_paginated_response(serializer.data)

@@ -6,6 +6,6 @@ class MovementsConfig(AppConfig):
     verbose_name = "Movements"
 
     def ready(self):
-        # The core's own providers of its hooks (medical requirements, its navigation entries) and the readiness
-        # snapshot's upkeep.
-        from movements import medical, navigation, signals  # noqa: F401
+        # The core's own providers of its hooks (medical requirements, its navigation entries, what the retention
+        # removes from its records and what a person's own record holds of them) and the readiness snapshot's upkeep.
+        from movements import medical, navigation, shredders, signals, subject  # noqa: F401

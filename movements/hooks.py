@@ -18,8 +18,11 @@ the first, so re-importing a module never doubles it. Providers run in `order` (
 Tests swap the whole catalogue out and back with `hooks.isolated()`.
 """
 
+import datetime
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from django.utils import timezone
 
 # The transitions a readiness requirement can gate (DESIGN.md: `clear`, `book`, `depart` need zero blockers).
 ALL_GATES = frozenset({"clear", "book", "depart"})
@@ -248,6 +251,108 @@ case_scopes = Hook(
     Called with a user who lacks `movements.view_case`. Return a Case queryset or None; the user sees the
     union of the answers.""",
 )
+
+# --- personal data: reads, retention, a person's own record ------------------------------------------------
+
+personal_data_read = Hook(
+    "personal_data_read",
+    """Someone read personal data: a case page, a person's medical record, a printed list, an export, an API page.
+
+    Fired once per request (never per row) by the view or command that reads, through `movements.reads.record`,
+    with one `reads.Read` (the kind, the user or the command, the request's address, the case numbers it concerned,
+    a short target and a small payload). A provider keeps it (the access log); it must cost one insert at most
+    and return nothing. With no provider, reads are not recorded.""",
+)
+
+retention_shredders = Hook(
+    "retention_shredders",
+    """What each app removes from closed cases once their retention has passed (pretix's shredders, per app).
+
+    Called with no arguments when the retention runs or is previewed. Return a list of `Shredder`s: each names
+    one kind of personal data (`kind`, `label`, `description`), counts what it would remove for a
+    `RetentionBatch` of cases (`count`) and removes it (`shred`), keeping states, dates, destinations, sex and
+    dates of birth so statistics survive. `medical = True` shredders get the cases due under the medical
+    retention (the stricter one). Shredders run in `order`; those that blank names out of log texts run before
+    the one that removes the names themselves.""",
+)
+
+subject_records = Hook(
+    "subject_records",
+    """What an app holds about one person, for their own record (a data subject request).
+
+    Called with the person. Return a list of `RecordSection`s (a title and rows of label and value, or a table):
+    everything the app keeps about that person, medical details included (the record goes to the person).""",
+)
+
+
+class Shredder:
+    """One kind of personal data the retention removes. Subclasses set the class attributes and both methods."""
+
+    kind = ""
+    label = ""
+    description = ""
+    medical = False
+    order = 100
+
+    def count(self, batch):
+        """How many rows still hold this data for the batch's cases (the dry run's figure)."""
+        raise NotImplementedError
+
+    def shred(self, batch):
+        """Remove it; return how many rows changed. Runs inside the retention's transaction."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class RetentionBatch:
+    """The cases a retention run anonymises: their ids, their members' ids, and every way their members' names
+    were written (read before any shredder runs, so that log texts can be cleaned of them)."""
+
+    case_ids: tuple
+    person_ids: tuple
+    names: tuple
+    now: object = None  # when the run happens (shredders of old log entries measure from it)
+
+    def kept_since(self, days):
+        """The first moment still kept, on the day of the run, under a period of `days` (the mission's calendar:
+        something of day D is kept through day D + days - 1); what is older is due."""
+        day = timezone.localdate(self.now) - datetime.timedelta(days=days - 1)
+        return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+    def scrub(self, text):
+        """`text` with every name of the batch replaced by "[name removed]"."""
+        if not text:
+            return text
+        for name in self.names:
+            if name in text:
+                text = text.replace(name, NAME_REMOVED)
+        return text
+
+    def scrub_data(self, value):
+        """A JSON payload with the batch's names removed from every key and string in it."""
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, list):
+            return [self.scrub_data(item) for item in value]
+        if isinstance(value, dict):
+            return {self.scrub(key): self.scrub_data(item) for key, item in value.items()}
+        return value
+
+
+NAME_REMOVED = "[name removed]"
+
+
+@dataclass(frozen=True)
+class RecordSection:
+    """A part of a person's own record: a title, then rows of (label, value) or a table (`columns` and `rows`)."""
+
+    title: str
+    items: tuple = ()
+    columns: tuple = ()
+    rows: tuple = ()
+    note: str = ""
+    order: int = 100
+
 
 # --- demo data ---------------------------------------------------------------------------------------------
 

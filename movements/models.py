@@ -632,6 +632,12 @@ class AppendOnlyModel(models.Model):
     def delete(self, *args, **kwargs):
         raise ValidationError("History is append-only: rows cannot be deleted.", code="log_delete")
 
+    @classmethod
+    def redact(cls, rows, fields):
+        """The one door that changes history rows: the retention blanking personal data out of their texts (a
+        reason, a name in a summary) once a case's period has passed. Who, when and what happened stay."""
+        return models.QuerySet(cls).bulk_update(rows, fields, batch_size=500)
+
 
 class CaseTransition(AppendOnlyModel):
     """Append-only history of state changes: who, when, from, to, which transition and why."""

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
+from movements import reads
 from movements.access import visible_cases
 from orientation import services
 from orientation.access import can_manage, can_use_orientation, get_session_for_user, visible_sessions
@@ -184,8 +185,10 @@ def _pdf(content, filename):
 @login_required
 def attendance_sheet(request, code):
     session = get_session_for_user(request.user, code)
-    enrolments = session.enrolments.select_related("person__case").order_by("person__case__case_number", "id")
-    return _pdf(attendance_sheet_pdf(session, list(enrolments)), f"attendance-{session.code}.pdf")
+    enrolments = list(session.enrolments.select_related("person__case").order_by("person__case__case_number", "id"))
+    reads.record(reads.Kind.ATTENDANCE_SHEET, request=request, cases=[e.person.case for e in enrolments],
+                 target=session.code, detail={"session": session.code, "people": len(enrolments)})
+    return _pdf(attendance_sheet_pdf(session, enrolments), f"attendance-{session.code}.pdf")
 
 
 @login_required
@@ -199,6 +202,8 @@ def certificate(request, code, person_id):
         messages.error(request, f"{enrolment.person.full_name} has not attended every day of {session.code}: "
                                 "no certificate yet.")
         return redirect(_session_url(session))
+    reads.record(reads.Kind.CERTIFICATE, request=request, cases=[enrolment.person.case], person=enrolment.person,
+                 target=f"{session.code}, member {person_id}")
     return _pdf(certificate_pdf(enrolment.person, session), f"certificate-{session.code}-{person_id}.pdf")
 
 

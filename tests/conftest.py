@@ -35,7 +35,7 @@ def roles(transactional_db):
 
     loader = MigrationLoader(connection)
     state_apps = loader.project_state().apps
-    for app in ("movements", "orientation", "travel", "exchange"):
+    for app in ("movements", "orientation", "travel", "exchange", "privacy"):
         (leaf,) = loader.graph.leaf_nodes(app)
         for key in loader.graph.forwards_plan(leaf):
             if key[0] != app:

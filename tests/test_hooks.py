@@ -16,7 +16,7 @@ from movements.models import Case, CaseChange, CaseTransition, TravelMedicalNeed
 from tests.conftest import case_in, make_case, make_user, pass_pre_embarkation
 
 ROOT = Path(__file__).resolve().parent.parent
-PLUGINS = ("orientation", "travel", "exchange")
+PLUGINS = ("orientation", "travel", "exchange", "privacy")
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +82,8 @@ def test_every_hook_says_when_it_fires_and_what_it_may_return():
     catalogue = hooks.catalogue()
     assert {"readiness_requirements", "travel_plans", "before_transition", "transition_owners", "resume_targets",
             "case_panels", "member_notes", "navigation", "start_pages", "dashboard_cards", "case_scopes",
-            "demo_data", "fit_to_travel_overrides", "readiness_preload"} <= set(catalogue)
+            "demo_data", "fit_to_travel_overrides", "readiness_preload", "personal_data_read", "retention_shredders",
+            "subject_records"} <= set(catalogue)
     for name, hook in catalogue.items():
         assert len(hook.__doc__) > 80, name
 
@@ -375,3 +376,81 @@ def test_seed_demo_lets_each_plugin_prepare_cases_and_add_its_own_records():
 
     assert calls["finish"] == Case.objects.count() == 40
     assert calls["make_ready"] >= 11  # every case cleared on its way, and the README's two
+
+
+# --- personal data: reads, retention, a person's own record ---------------------------------------------------
+
+
+def test_no_app_imports_the_access_log_they_all_tell_the_core_hook():
+    found = []
+    for app in ("movements", "orientation", "travel", "exchange"):
+        for path in sorted((ROOT / app).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "privacy":
+                    found.append(f"{path}: from {node.module}")
+                elif isinstance(node, ast.Import):
+                    found += [f"{path}: import {a.name}" for a in node.names if a.name.split(".")[0] == "privacy"]
+    assert found == []
+
+
+def test_a_read_is_told_once_to_a_standin_listener(client, ops):
+    heard = []
+    hooks.personal_data_read.unregister("privacy.access_log.keep_read")
+    hooks.personal_data_read.register(heard.append, key="standin")
+    case = make_case(2)
+    client.force_login(ops)
+    client.get(f"/cases/{case.case_number}/", REMOTE_ADDR="192.0.2.7")
+    (read,) = heard
+    assert (read.kind, read.user, read.address, read.case_numbers) == ("case", ops, "192.0.2.7", (case.case_number,))
+
+
+def test_with_nobody_listening_reads_cost_nothing(client, ops):
+    from privacy.models import AccessLogEntry
+
+    for key in [r.key for r in hooks.personal_data_read.registrations]:
+        hooks.personal_data_read.unregister(key)
+    case = make_case(1)
+    client.force_login(ops)
+    assert client.get(f"/cases/{case.case_number}/").status_code == 200
+    assert not AccessLogEntry.objects.exists()
+
+
+def test_a_standin_shredder_gets_the_due_cases_with_their_names_and_its_count_is_listed(ops):
+    from django.utils import timezone
+
+    from privacy import retention
+
+    seen = []
+
+    class Standin(hooks.Shredder):
+        kind, label, description = "standin", "Stand-in", "Counts the batch's people."
+
+        def count(self, batch):
+            seen.append(batch)
+            return len(batch.person_ids)
+
+        def shred(self, batch):
+            return len(batch.person_ids)
+
+    hooks.retention_shredders.register(lambda: [Standin()], key="standin")
+    case = case_in("rejected", ops)
+    with time_machine.travel(timezone.now() + datetime.timedelta(days=400), tick=False):
+        plan = retention.preview()
+        run = retention.apply(actor="test")
+    assert {line.kind: line.rows for line in plan.lines}["standin"] == 2
+    assert seen[0].case_ids == (case.pk,)
+    assert "Karimi, Zahra" in seen[0].names and "زهرا کریمی" in seen[0].names
+    assert {line["kind"]: line["rows"] for line in run.removed}["standin"] == 2
+
+
+def test_a_standin_section_appears_in_a_persons_record(db):
+    import json
+
+    from privacy import subject_record
+
+    hooks.subject_records.register(
+        lambda person: [hooks.RecordSection("Stand-in", items=(("Shoe size", "42"),), order=1)], key="standin")
+    person = make_case(1).members.get()
+    sections, produced = subject_record.produce(person, actor="test")
+    data = json.loads(subject_record.as_json(person, sections, produced))
+    assert data["sections"][0] == {"title": "Stand-in", "items": {"Shoe size": "42"}}

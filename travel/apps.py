@@ -9,4 +9,5 @@ class TravelConfig(AppConfig):
         # What travel plugs into movements' hooks: the transitions it owns, the travel plan of a booked case, seats
         # released on hold or withdrawal and where such a case resumes; the navigation entry, the case page's
         # panel, an escort's dashboard card; its demo departures.
-        from travel import demo, pages, plans  # noqa: F401
+        # What the retention removes from its records, and what a person's own record holds of them.
+        from travel import demo, pages, plans, shredders, subject  # noqa: F401

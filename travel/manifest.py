@@ -40,6 +40,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 
 from movements.countries import country_name
+from movements import reads
 from movements.history import user_label
 from movements.medical import MedicalStatus
 from movements.models import DocumentType, MedicalExam, TravelDocument, TravelMedicalNeeds
@@ -781,8 +782,13 @@ def _watermark(canv, status, page_width, page_height):
     canv.restoreState()
 
 
-def record_download(departure, *, user=None, actor="", document="manifest", status=None, passengers=0):
-    """Log that a manifest (or the APD file) left Safar: who, when, DRAFT or FINAL."""
+def record_download(departure, *, user=None, actor="", document="manifest", status=None, passengers=0,
+                    request=None, cases=()):
+    """Log that a manifest (or the APD file) left Safar: who, when, DRAFT or FINAL; and, for the access log, whose
+    data it held (the cases of its rows)."""
+    reads.record(reads.Kind.APD if document == "apd" else reads.Kind.MANIFEST, request=request, user=user,
+                 actor=actor, cases=cases, target=f"{departure.code} ({(status or _status(departure)).upper()})",
+                 detail={"departure": departure.code, "passengers": passengers})
     return ManifestDownload.objects.create(
         departure=departure, document=document, status=status or _status(departure), user=user,
         actor=(actor or (user_label(user) if user is not None else "system"))[:200], passengers=passengers,

@@ -25,7 +25,8 @@ def manifest_pdf(request, code):
     departure = get_departure_for_user(request.user, code)
     manifest = load_manifest(departure)
     pdf = render_manifest(departure, manifest=manifest)
-    record_download(departure, user=request.user, status=manifest.status, passengers=len(manifest.rows))
+    record_download(departure, user=request.user, status=manifest.status, passengers=len(manifest.rows),
+                    request=request, cases=[row.case_number for row in manifest.rows])
     return _download(pdf, "application/pdf", f"manifest-{departure.code}-{manifest.status}.pdf")
 
 
@@ -37,7 +38,7 @@ def apd(request, code):
     manifest = load_manifest(departure)
     content = apd_csv(departure, manifest.rows)
     record_download(departure, user=request.user, document=PrintedDocument.APD, status=manifest.status,
-                    passengers=len(manifest.rows))
+                    passengers=len(manifest.rows), request=request, cases=[row.case_number for row in manifest.rows])
     return _download(content.encode("utf-8"), "text/csv; charset=utf-8", f"apd-{departure.code}.csv")
 
 

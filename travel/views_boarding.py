@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from movements import transitions
+from movements import reads, transitions
 from movements.access import access_for, visible_cases
 from movements.models import REASON_MAX_LENGTH, Case, HoldCategory, Person
 from travel import boarding, boarding_page
@@ -107,6 +107,8 @@ def boarding_view(request, code):
     sheet = boarding_page.sheet(departure, access, q=q, case_number=request.GET.get("case", "")[:30],
                                 show=request.GET.get("show", ""))
     shown = {f.case.case_number for f in sheet.families}
+    reads.record(reads.Kind.BOARDING, request=request, cases=sorted(shown), target=departure.code,
+                 detail={key: value[:100] for key, value in request.GET.items() if value})
     general, per_case = _split_messages(request, shown)
     for family in sheet.families:
         family.messages = per_case.get(family.case.case_number, [])

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from movements import case_edits, history, hooks, medical, readiness, transitions
+from movements import case_edits, history, hooks, medical, readiness, reads, transitions
 from movements.access import access_for, get_case_for_user, visible_cases
 from movements import case_pages
 from movements.case_pages import ORDER, annotate_for_list, page_of_cases  # noqa: F401 (annotate_for_list: kept importable here)
@@ -76,6 +76,9 @@ def case_list(request):
         elif data["blockers"] == "no":
             cases = cases.filter(blocker_count=0)
     page = page_of_cases(cases, request.GET)
+    # One access-log row per page: who searched for what (the search may be a name); the rows add nothing.
+    reads.record(reads.Kind.CASE_LIST, request=request, target=request.GET.get("q", "")[:200],
+                 detail={key: value[:200] for key, value in request.GET.items() if value})
     query = request.GET.copy()
     for position in ("page", "after", "before"):
         query.pop(position, None)
@@ -91,6 +94,7 @@ def case_list(request):
 @login_required
 def case_detail(request, case_number):
     case, access = get_case_for_user(request.user, case_number)
+    reads.record(reads.Kind.CASE, request=request, cases=[case], target=case.case_number)
     policy = case.state_policy
     # Members, their documents and medical statuses are loaded once: readiness reads the same objects.
     members = list(case.members.prefetch_related("documents").order_by(
@@ -266,6 +270,8 @@ def person_documents(request, case_number, person_id):
     if not access.can_edit_documents:
         raise PermissionDenied("Your role may not change travel documents.")
     person = get_object_or_404(Person, pk=person_id, case=case)
+    reads.record(reads.Kind.DOCUMENTS, request=request, cases=[case], person=person,
+                 target=f"{case.case_number}, member {person.pk}")
     if not case.state_policy.documents:
         messages.error(request, case_edits.refusal(case, "documents"))
         return redirect(case_url(case))

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from movements import medical
+from movements import medical, reads
 from movements.access import access_for
 from movements.forms import MedicalExamForm, TravelMedicalNeedsForm
 from movements.models import Person, TBStatus, TravelMedicalNeeds
@@ -60,6 +60,8 @@ def _person(person_id):
 def person_record(request, person_id):
     access = _require_medical(request.user)
     person = _person(person_id)
+    reads.record(reads.Kind.MEDICAL, request=request, cases=[person.case], person=person,
+                 target=f"{person.case.case_number}, member {person.pk}")
     status = medical.statuses_for([person])[person.pk]
     needs = status.needs or TravelMedicalNeeds(person=person)
     needs_form = TravelMedicalNeedsForm(instance=needs, person=person, prefix="needs")

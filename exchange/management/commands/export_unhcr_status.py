@@ -5,6 +5,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from exchange import status
+from movements import reads
 from exchange.models import StatusExport
 
 
@@ -59,6 +60,8 @@ class Command(BaseCommand):
                 sys.stdout.flush()
         if progress is not None:
             progress.done()
+        reads.record(reads.Kind.EXPORT, actor="command: export_unhcr_status", target=output or "(standard output)",
+                     detail={"format": fmt, "filters": status_filter.as_dict(), "rows": total})
         StatusExport.objects.create(
             user=None, actor="command: export_unhcr_status", format=fmt, filters=status_filter.as_dict(),
             row_count=total, filename=output or "(standard output)",

@@ -27,6 +27,7 @@ DEMO_USERS = [
     ("trainer", "trainer", "Tahmina", "Trainer"),
     ("escort", "escort", "Eraj", "Escort"),
     ("unhcr", "unhcr", "Ursula", "Liaison"),
+    ("dpo", "dpo", "Dilnoza", "Protection"),  # data protection officer (the privacy app creates the role)
 ]
 
 # (Latin, Dari) pairs; families are Afghan, a few Tajik-speaking with Cyrillic names.

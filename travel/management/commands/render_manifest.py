@@ -29,7 +29,7 @@ class Command(BaseCommand):
         except OSError as e:
             raise CommandError(f"Cannot write {path}: {e.strerror}.") from None
         record_download(departure, actor="render_manifest (command line)", status=manifest.status,
-                        passengers=len(manifest.rows))
+                        passengers=len(manifest.rows), cases=[row.case_number for row in manifest.rows])
         cases = len(manifest.cases)
         self.stdout.write(f"{path}: {departure.code}, {manifest.status.upper()}, {len(manifest.rows)} passengers "
                           f"in {cases} case{'s' if cases != 1 else ''}, {len(pdf) // 1024} KiB.")

@@ -1,0 +1,93 @@
+"""What movements holds about one person, for their own record (`hooks.subject_records`): their case, themselves,
+their travel documents, their medical records, and the history of their case.
+
+Other members appear by relationship only: their names and data are theirs, given on their own request."""
+
+from django.utils import timezone
+
+from movements import hooks
+from movements.hooks import RecordSection
+from movements.models import CaseState, MedicalExam, TravelMedicalNeeds
+
+
+def text(value):
+    """A value as the record prints it: dates as ISO dates, times in the mission's time zone, nothing as "—"."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if hasattr(value, "tzinfo") and hasattr(value, "hour"):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def choice(instance, name):
+    value = getattr(instance, name)
+    return getattr(instance, f"get_{name}_display")() if value else "—"
+
+
+@hooks.subject_records.register
+def movements_record(person):
+    case = person.case
+    members = list(case.members.order_by("id").values_list("id", "relationship"))
+    sections = [
+        RecordSection("Case", order=10, items=(
+            ("Case number", case.case_number),
+            ("proGres case id", case.progres_case_id),
+            ("State", f"{CaseState(case.state).label} since {text(case.state_changed_at)}"),
+            ("Destination", choice(case, "destination_country")),
+            ("Priority", choice(case, "priority")),
+            ("Submission category", text(case.submission_category)),
+            ("Referral date", text(case.referral_date)),
+            ("Decision date", text(case.decision_date)),
+            ("Planned travel date", text(case.planned_travel_date)),
+            ("Hold reason", text(case.hold_reason)),
+            ("Case notes", text(case.notes)),
+            ("Members", "; ".join("this person" if pk == person.pk else relationship for pk, relationship in members)),
+        ), note="Other members of the case appear by relationship only: their data is given on their own request."),
+        RecordSection("The person", order=20, items=(
+            ("Family name", person.family_name),
+            ("Given name", person.given_name),
+            ("Name in own script", text(person.native_name)),
+            ("proGres individual id", person.progres_individual_id),
+            ("Relationship", choice(person, "relationship")),
+            ("Sex", choice(person, "sex")),
+            ("Date of birth", text(person.date_of_birth)),
+            ("Nationality", text(person.nationality)),
+            ("Phone", text(person.phone)),
+            ("Language", choice(person, "language")),
+            ("Special needs (IATA SSR)", text(person.special_needs)),
+            ("Visa / COPR reference", text(person.visa_reference)),
+            ("Recorded", text(person.created_at)),
+            ("Last changed", text(person.updated_at)),
+        )),
+        RecordSection("Travel documents", order=30, columns=(
+            "Type", "Number", "Issuing country", "Expiry", "MRZ line 1", "MRZ line 2"), rows=tuple(
+            (d.get_document_type_display(), d.number, d.issuing_country, text(d.expiry_date), text(d.mrz_line1),
+             text(d.mrz_line2)) for d in person.documents.order_by("id"))),
+        RecordSection("Medical examinations", order=40, columns=(
+            "Kind", "Date", "Clinic", "Outcome", "TB status", "Fit to travel", "Notes"), rows=tuple(
+            (e.get_kind_display(), text(e.exam_date), e.clinic, choice(e, "outcome"), choice(e, "tb_status"),
+             text(e.fit_to_travel), text(e.notes))
+            for e in MedicalExam.objects.filter(person=person).order_by("exam_date", "id"))),
+    ]
+    needs = TravelMedicalNeeds.objects.filter(person=person).first()
+    if needs is not None:
+        sections.append(RecordSection("Travel medical needs", order=41, items=(
+            ("Wheelchair", choice(needs, "wheelchair")), ("Stretcher", text(needs.stretcher)),
+            ("Oxygen", text(needs.oxygen)), ("Medical escort", text(needs.medical_escort)),
+            ("Pregnancy weeks", text(needs.pregnancy_weeks)), ("Counted on", text(needs.pregnancy_weeks_on)),
+            ("Expecting twins or more", text(needs.multiple_pregnancy)),
+            ("Fit-to-fly certificate", text(needs.fit_to_fly_certificate_at)),
+            ("MEDIF required", text(needs.medif_required)), ("MEDIF sent", text(needs.medif_recorded_at)),
+        )))
+    sections += [
+        RecordSection("State history of the case", order=80, columns=("When", "Who", "Change", "Reason"), rows=tuple(
+            (text(t.at), t.actor, f"{t.transition}: {t.from_state or '—'} → {t.to_state}", text(t.reason))
+            for t in case.transitions.order_by("at", "id"))),
+        RecordSection("Changes to the case's data", order=81, columns=("When", "Who", "What changed"), rows=tuple(
+            (text(c.at), c.actor, c.summary) for c in case.changes.order_by("at", "id"))),
+    ]
+    return sections

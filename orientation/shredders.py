@@ -1,0 +1,23 @@
+"""What the retention removes from orientation's records (`hooks.retention_shredders`): the reasons given when a
+person's attendance was corrected. Enrolments, attendance marks and their history (who, when, from, to) stay."""
+
+from movements import hooks
+from movements.shredders import FieldShredder
+from orientation.models import AttendanceChange
+
+
+class AttendanceReasons(FieldShredder):
+    kind = "attendance_reasons"
+    label = "Reasons for attendance corrections"
+    description = "The free text a trainer gave when correcting a person's attendance mark."
+    order = 10
+    model = AttendanceChange
+    blank = {"reason": ""}
+
+    def rows(self, batch):
+        return AttendanceChange.objects.filter(attendance__enrolment__person_id__in=batch.person_ids)
+
+
+@hooks.retention_shredders.register
+def orientation_shredders():
+    return [AttendanceReasons()]

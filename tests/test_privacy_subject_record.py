@@ -1,0 +1,121 @@
+"""A person's own record: everything held about one person, from every app, as a PDF (names in their own script,
+read back with pdftotext) and as JSON; from a command or the dpo's page, each production logged."""
+
+import io
+import json
+import shutil
+import subprocess
+import unicodedata
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from movements import history
+from movements.models import MedicalExam, Person
+from privacy.models import AccessLogEntry
+from tests.conftest import book, make_departure, make_user, ready_case
+
+pytestmark = pytest.mark.django_db
+
+needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) missing")
+
+
+def pdf_text(content, tmp_path):
+    path = tmp_path / "record.pdf"
+    path.write_bytes(content)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    for mark in ("\u202a", "\u202b", "\u202c"):  # poppler's direction marks around right-to-left runs
+        text = text.replace(mark, "")
+    return unicodedata.normalize("NFKC", text)
+
+
+@pytest.fixture
+def family(ops, client):
+    departure = make_departure(ops)
+    case = book(ready_case(ops, 2), ops, departure)
+    pa, spouse = case.members.order_by("id")
+    MedicalExam.objects.filter(person=pa).update(notes="Old fracture of the left wrist.")
+    history.log_change(case, by=ops, summary="Edited: case (notes)", data={"case": ["notes"]})
+    client.force_login(ops)
+    client.get(f"/cases/{case.case_number}/")
+    return case, pa, spouse
+
+
+@needs_pdftotext
+def test_the_command_writes_the_record_as_pdf_and_json(family, tmp_path):
+    case, pa, spouse = family
+    out = io.StringIO()
+    call_command("subject_record", pa.progres_individual_id, output_dir=str(tmp_path), stdout=out)
+    pdf = (tmp_path / f"personal-record-{pa.progres_individual_id}.pdf").read_bytes()
+    data = json.loads((tmp_path / f"personal-record-{pa.progres_individual_id}.json").read_text("utf-8"))
+    text = pdf_text(pdf, tmp_path)
+    assert "Zahra Karimi" in text
+    assert "زهرا کریمی" in text  # the person's own script, as typed
+    for title in ("Case", "The person", "Travel documents", "Medical examinations", "Orientation attendance",
+                  "Bookings of the case", "State history of the case", "Changes to the case's data",
+                  "Who read this person's data"):
+        assert title in text, title
+    assert "Old fracture" in text  # a narrow column: the rest wraps
+    assert case.case_number in text
+    titles = [s["title"] for s in data["sections"]]
+    assert titles[:2] == ["Case", "The person"]
+    person = next(s for s in data["sections"] if s["title"] == "The person")["items"]
+    assert (person["Family name"], person["Name in own script"]) == ("Karimi", "زهرا کریمی")
+    documents = next(s for s in data["sections"] if s["title"] == "Travel documents")["rows"]
+    assert [d["Number"] for d in documents] == [pa.documents.get().number]
+    reads = next(s for s in data["sections"] if s["title"] == "Who read this person's data")["rows"]
+    assert [r["Who"] for r in reads] == ["Olga Ops", "command: subject_record"]  # its own production included
+    # The other member appears by relationship only.
+    assert "Ahmad" not in json.dumps(data, ensure_ascii=False).replace("Edited", "")
+    assert next(s for s in data["sections"] if s["title"] == "Case")["items"]["Members"] == "this person; SPS"
+
+
+def test_the_command_refuses_an_unknown_person_clearly(db, tmp_path):
+    with pytest.raises(CommandError, match="No person with proGres individual id 'NOPE-1'"):
+        call_command("subject_record", "NOPE-1", output_dir=str(tmp_path))
+    assert not list(tmp_path.iterdir())
+
+
+@needs_pdftotext
+def test_the_dpo_finds_a_person_and_downloads_both_files_each_logged(client, family, tmp_path):
+    case, pa, _spouse = family
+    dpo = make_user("dina", "dpo")
+    client.force_login(dpo)
+    page = client.get(f"/privacy/subjects/?person={pa.progres_individual_id.lower()}")
+    assert page.status_code == 200
+    assert "Download the record (PDF)" in page.content.decode()
+    pdf = client.get(f"/privacy/subjects/record.pdf?person={pa.progres_individual_id}")
+    assert pdf["Content-Type"] == "application/pdf"
+    assert "زهرا کریمی" in pdf_text(pdf.content, tmp_path)
+    as_json = client.get(f"/privacy/subjects/record.json?person={pa.progres_individual_id}")
+    assert json.loads(as_json.content)["person"]["case_number"] == case.case_number
+    logged = list(AccessLogEntry.objects.filter(kind="subject_record").order_by("id").values_list(
+        "actor", "person_id", "target"))
+    assert logged == [("dina", pa.pk, f"{case.case_number}, member {pa.pk} (looked up)"),
+                      ("dina", pa.pk, f"{case.case_number}, member {pa.pk}"),
+                      ("dina", pa.pk, f"{case.case_number}, member {pa.pk}")]
+
+
+def test_an_unknown_person_on_the_page_is_a_clear_error(client, db):
+    client.force_login(make_user("dina", "dpo"))
+    response = client.get("/privacy/subjects/?person=870-00X99999")
+    assert response.status_code == 400
+    assert "Nobody has this proGres individual id." in response.content.decode()
+    response = client.get("/privacy/subjects/record.pdf?person=870-00X99999", follow=True)
+    assert "no record was produced" in response.content.decode()
+    assert not AccessLogEntry.objects.filter(kind="subject_record").exists()
+
+
+@needs_pdftotext
+def test_a_long_note_in_any_script_runs_across_pages(family, tmp_path):
+    from privacy import subject_record
+
+    _case, pa, _ = family
+    MedicalExam.objects.filter(person=pa).update(notes=("یادداشت پزشکی طولانی " * 230)[:4990])
+    Person.objects.filter(pk=pa.pk).update(native_name="Зарина Каримова")
+    pa.refresh_from_db()
+    sections, produced = subject_record.produce(pa, actor="test")
+    text = pdf_text(subject_record.as_pdf(pa, sections, produced), tmp_path)
+    assert "Зарина Каримова" in text
+    assert "یادداشت پزشکی" in text
