@@ -278,6 +278,13 @@ class CaseFilterForm(forms.Form):
     blockers = forms.ChoiceField(
         required=False, choices=[("", "Any"), ("yes", "Has blockers"), ("no", "No blockers")]
     )
+    show = forms.ChoiceField(
+        required=False, label="Cases",
+        choices=[("", "Active cases"), ("closed", "Closed (arrived, rejected, withdrawn)"), ("all", "All cases")],
+    )
+    flies_within = forms.IntegerField(required=False, min_value=0, max_value=366, label="Flies within (days)")
+    sort = forms.ChoiceField(required=False, label="Sort by",
+                             choices=[("", "Priority, then referral date"), ("travel_date", "Travel date, soonest first")])
 
     def __init__(self, *args, destinations=(), **kwargs):
         from movements.countries import country_name

@@ -104,6 +104,15 @@ def statuses_for(people):
     return statuses
 
 
+def medical_record_link(case, person, access):
+    """A medical blocker is resolved on the person's medical record: for medical staff only."""
+    from django.urls import reverse
+
+    if person is None or access is None or not access.can_see_medical:
+        return None
+    return reverse("medical_person", args=[person.pk])
+
+
 def _blocker(code, person, fact):
     return readiness.Blocker(code, f"{person.full_name} — {fact}", person.pk, confidential=True,
                              person_name=person.full_name)
@@ -121,7 +130,8 @@ def _statuses(ctx):
 
 
 @readiness.register(code="medical_ime", label="Every member has an IME valid on the travel date", order=30,
-                    confidential=("medical_missing", "medical_expired"))
+                    confidential=("medical_missing", "medical_expired"), link=medical_record_link,
+                    titles={"medical_missing": "No IME recorded", "medical_expired": "IME expires before travel"})
 def ime_valid(ctx):
     for person in ctx.travelling_members:
         status = _statuses(ctx)[person.pk]
@@ -134,7 +144,8 @@ def ime_valid(ctx):
             )
 
 
-@readiness.register(code="medical_hold", label="Nobody is on medical hold", order=31, confidential=("medical_hold",))
+@readiness.register(code="medical_hold", label="Nobody is on medical hold", order=31, confidential=("medical_hold",),
+                    titles={"medical_hold": "On medical hold"}, link=medical_record_link)
 def no_medical_hold(ctx):
     for person in ctx.travelling_members:
         if _statuses(ctx)[person.pk].on_medical_hold:
@@ -155,7 +166,8 @@ def _pregnancy(ctx, person):
 
 
 @readiness.register(code="pregnancy", label="Pregnancy within the airline's limits on the travel date", order=32,
-                    confidential=("pregnancy_too_late",))
+                    confidential=("pregnancy_too_late",),
+                    titles={"pregnancy_too_late": "Pregnancy past the airline's limit"}, link=medical_record_link)
 def pregnancy_within_limits(ctx):
     for person in ctx.travelling_members:
         found = _pregnancy(ctx, person)
@@ -169,6 +181,7 @@ def pregnancy_within_limits(ctx):
 
 @readiness.register(
     code="pregnancy_certificate", order=33, gates=("depart",), confidential=("pregnancy_certificate",),
+    titles={"pregnancy_certificate": "Fit-to-fly certificate for pregnancy due"}, link=medical_record_link,
     label="From 28 weeks of pregnancy, a fit-to-fly certificate issued within the hours before departure "
           "(due before boarding; it does not stop clearing or booking)",
 )
@@ -194,7 +207,8 @@ def pregnancy_certificate(ctx):
 
 
 @readiness.register(code="medif", label="A MEDIF is recorded for stretcher, medical and oxygen cases", order=34,
-                    confidential=("medif_missing",))
+                    confidential=("medif_missing",), titles={"medif_missing": "No MEDIF sent to the airline"},
+                    link=medical_record_link)
 def medif_recorded(ctx):
     for person in ctx.travelling_members:
         status = _statuses(ctx)[person.pk]
@@ -208,6 +222,7 @@ def medif_recorded(ctx):
 
 @readiness.register(
     code="fit_to_travel", order=35, gates=("depart",), confidential=("fit_to_travel_missing",),
+    titles={"fit_to_travel_missing": "Fit-to-travel check due"}, link=medical_record_link,
     label="Every traveller passed a fit-to-travel check within the hours before departure (due before boarding)",
 )
 def fit_to_travel_checked(ctx):

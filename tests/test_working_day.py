@@ -71,3 +71,143 @@ def test_enrolling_a_case_not_yet_approved_says_so_once_for_the_whole_family(ops
     assert refused.value.message == (f"Case {case.case_number} is referred: only approved, ready or booked cases are "
                                      "enrolled in orientation.")
     assert not session.enrolments.exists()
+
+
+# --- operations: what flies soon and is blocked ---------------------------------------------------------------
+
+import datetime  # noqa: E402
+from zoneinfo import ZoneInfo  # noqa: E402
+
+import time_machine  # noqa: E402
+
+from movements.models import Case  # noqa: E402
+from tests.conftest import book, case_in, make_departure, next_arrival_day, ready_case  # noqa: E402
+
+MORNING = datetime.datetime(2026, 11, 30, 8, tzinfo=ZoneInfo("Asia/Dushanbe"))
+TODAY = MORNING.date()
+
+
+def on_the_morning():
+    return time_machine.travel(MORNING, tick=False)
+
+
+def words(response):
+    """What a reader sees of a page: its text without tags, spaces collapsed."""
+    import html
+    import re
+
+    body = response.content.decode().split("<main", 1)[-1]
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def listed(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    return [case.case_number for case in response.context["page"].object_list]
+
+
+def planned(case, days):
+    """Set the case's planned travel date `days` from TODAY through the case form's path (a save)."""
+    case.planned_travel_date = TODAY + datetime.timedelta(days=days)
+    case.save()
+    from movements import readiness
+
+    readiness.refresh_snapshot(Case.objects.get(pk=case.pk))
+    return Case.objects.get(pk=case.pk)
+
+
+def test_ops_sees_active_cases_by_default_and_closed_ones_one_click_away(client, ops):
+    with on_the_morning():
+        active = case_in("approved", ops)
+        rejected = case_in("rejected", ops)
+        withdrawn = case_in("withdrawn", ops)
+        client.force_login(ops)
+
+        default = listed(client, "/cases/")
+        page = client.get("/cases/").content.decode()
+        closed = listed(client, "/cases/?show=closed")
+        everything = listed(client, "/cases/?show=all")
+
+    assert default == [active.case_number]
+    assert 'href="/cases/?show=closed"' in page
+    assert sorted(closed) == sorted([rejected.case_number, withdrawn.case_number])
+    assert sorted(everything) == sorted([active.case_number, rejected.case_number, withdrawn.case_number])
+    # Asking for a closed state by name still finds it.
+    assert listed(client, "/cases/?state=rejected") == [rejected.case_number]
+
+
+def test_ops_filters_the_cases_that_fly_within_14_days_and_sorts_them_by_date(client, ops):
+    with on_the_morning():
+        in_ten = planned(case_in("approved", ops, visas=False), 10)
+        in_three = planned(case_in("approved", ops, visas=False), 3)
+        in_thirty = planned(case_in("approved", ops, visas=False), 30)
+        undated = case_in("approved", ops, visas=False)
+        clear_in_five = planned(case_in("approved", ops), 5)
+        client.force_login(ops)
+
+        soon_and_blocked = listed(client, "/cases/?flies_within=14&blockers=yes&sort=travel_date")
+        by_date = listed(client, "/cases/?sort=travel_date")
+        page = client.get("/cases/?sort=travel_date").content.decode()
+
+    assert soon_and_blocked == [in_three.case_number, in_ten.case_number]
+    assert by_date == [in_three.case_number, clear_in_five.case_number, in_ten.case_number, in_thirty.case_number,
+                       undated.case_number]
+    assert (TODAY + datetime.timedelta(days=3)).isoformat() in page
+
+
+def test_the_list_shows_the_booked_departure_date_not_the_planned_one(client, ops):
+    case = ready_case(ops, planned_travel_date=datetime.date.today() + datetime.timedelta(days=60))
+    day = next_arrival_day(datetime.date.today() + datetime.timedelta(days=20))
+    booked = book(case, ops, make_departure(ops, day=day))
+
+    assert booked.flies_on == day
+    client.force_login(ops)
+    page = words(client.get("/cases/?sort=travel_date"))
+    assert f"{day.isoformat()} booked" in page
+
+
+def test_walking_the_list_sorted_by_date_by_next_visits_every_case_once(client, ops, settings):
+    settings.SAFAR_CASES_PER_PAGE = 5
+    from tests.bulk import bulk_caseload
+
+    bulk_caseload(40)
+    client.force_login(ops)
+    expected = list(Case.objects.exclude(state__in=["arrived", "rejected", "withdrawn"])
+                    .order_by("flies_on", "id").values_list("case_number", flat=True))
+    # Undated cases come last (SQL puts NULL first on SQLite: order them as the list does).
+    expected = ([n for n in expected if Case.objects.get(case_number=n).flies_on] +
+                [n for n in expected if not Case.objects.get(case_number=n).flies_on])
+    seen, url = [], "/cases/?sort=travel_date"
+    while url:
+        response = client.get(url)
+        page = response.context["page"]
+        seen += [c.case_number for c in page.object_list]
+        url = f"/cases/?sort=travel_date&after={page.last_key}&page={page.next_page_number}" if page.has_next else None
+    assert seen == expected
+
+
+def test_the_dashboard_counts_the_cases_flying_in_14_days_that_are_blocked_and_links_to_them(client, ops):
+    with on_the_morning():
+        soon = planned(case_in("approved", ops, members=3, visas=False), 6)
+        planned(case_in("approved", ops), 6)  # clear
+        planned(case_in("approved", ops, visas=False), 40)  # blocked, but not soon
+        client.force_login(ops)
+        response = client.get("/")
+    card = response.context
+    assert card["soon_total"] == 1
+    assert [c.case_number for c in card["soon_blocked"]] == [soon.case_number]
+    text = words(response)
+    assert "Flies in the next 14 days and blocked 1" in text
+    assert "No visa / COPR reference (3)" in text
+    assert 'href="/cases/?flies_within=14&amp;blockers=yes&amp;sort=travel_date"' in response.content.decode()
+
+
+def test_unhcr_reads_a_neutral_actor_for_holds_on_the_dashboard_too(client, medic, unhcr):
+    medic.first_name, medic.last_name = "Mehdi", "Medical"
+    medic.save()
+    transitions.hold(make_case(1), by=medic, reason="Active TB: treatment under way", category="medical")
+    client.force_login(unhcr)
+    text = page_text(client.get("/"))
+    assert "Mehdi Medical" not in text
+    assert "IOM staff" in text
