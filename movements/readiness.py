@@ -112,7 +112,24 @@ class BlockerGroup:
 
     @property
     def names(self):
-        return ", ".join(item.name for item in self.items if item.name)
+        """Who, as a reader takes it in at a glance: "Zahra, Ahmad, Omid" when they share one family name (the
+        group says which, "Karimi:"), else the full names separated by semicolons."""
+        return "; ".join(item.name for item in self.items if item.name)
+
+    @property
+    def family(self):
+        """The one family name every item's person shares ("Family, Given" names), or ""."""
+        families = {item.name.partition(", ")[0] for item in self.items if ", " in item.name}
+        named = all(", " in item.name for item in self.items)
+        return families.pop() if named and len(families) == 1 and len(self.items) > 1 else ""
+
+    def short_name(self, item):
+        return item.name.partition(", ")[2] if self.family else item.name
+
+    @property
+    def people(self):
+        """(short name, item) for the template: given names when the family name is shared."""
+        return [(self.short_name(item) or item.fact, item) for item in self.items]
 
     @property
     def shared_detail(self):

@@ -4,7 +4,7 @@ issue, first items)."""
 import pytest
 
 from movements import transitions
-from tests.conftest import PASSWORD, make_case, make_user, page_text
+from tests.conftest import PASSWORD, make_case, make_user, page_text, visible_text
 
 pytestmark = pytest.mark.django_db
 
@@ -92,13 +92,7 @@ def on_the_morning():
 
 
 def words(response):
-    """What a reader sees of a page: its text without tags, spaces collapsed."""
-    import html
-    import re
-
-    body = response.content.decode().split("<main", 1)[-1]
-    body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S)
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+    return visible_text(response)
 
 
 def listed(client, url):
@@ -211,3 +205,75 @@ def test_unhcr_reads_a_neutral_actor_for_holds_on_the_dashboard_too(client, medi
     text = page_text(client.get("/"))
     assert "Mehdi Medical" not in text
     assert "IOM staff" in text
+
+
+# --- blockers a person can act on -----------------------------------------------------------------------------
+
+
+def test_ops_reads_blockers_grouped_by_kind_in_words_each_linked_to_its_form(client, ops):
+    case = case_in("approved", ops, members=4, visas=False, ime=False)
+    client.force_login(ops)
+    response = client.get(f"/cases/{case.case_number}/")
+    text = words(response)
+    html = response.content.decode()
+    members = list(case.members.order_by("id"))
+
+    readiness_panel = text.split("Can this family fly?")[1].split("What is checked")[0]
+    assert "No visa / COPR reference (4): Karimi: Zahra, Ahmad, Omid, Hadia" in readiness_panel
+    assert readiness_panel.count("no visa / COPR reference recorded") == 0  # said once, as the kind
+    assert "visa_missing" not in text  # the code stays for scripts only
+    assert 'data-code="visa_missing"' in html
+    for person in members:
+        assert f'href="/cases/{case.case_number}/edit/#member-{person.pk}"' in html
+    # Operations see that the IME is missing, but the medical record is for medical staff.
+    assert "No IME recorded (4)" in readiness_panel
+    assert "/medical/people/" not in html
+    # Member cards point up to the panel instead of repeating it.
+    assert text.count("no visa / COPR reference recorded") == 0
+    assert "2 things to resolve — see “Can this family fly?”" in text
+
+
+def test_a_medic_gets_the_medical_record_as_the_link_of_a_medical_blocker(client, ops, medic):
+    case = case_in("approved", ops, members=2, ime=False)
+    client.force_login(medic)
+    html = client.get(f"/cases/{case.case_number}/").content.decode()
+    for person in case.members.all():
+        assert f'href="/medical/people/{person.pk}/"' in html
+
+
+def test_unhcr_reads_medical_blockers_as_pending_clearance_without_links(client, ops, unhcr):
+    case = case_in("approved", ops, members=2, ime=False)
+    client.force_login(unhcr)
+    response = client.get(f"/cases/{case.case_number}/")
+    text = words(response)
+    assert "Medical clearance for travel pending (2)" in text
+    assert "IME" not in text.split("Can this family fly?")[1].split("What is checked")[0]
+    assert "/medical/people/" not in response.content.decode()
+    assert "/edit/" not in response.content.decode()
+
+
+def test_an_expired_passport_keeps_its_date_in_the_group(client, ops):
+    case = case_in("approved", ops, members=2, expiry=datetime.date.today() + datetime.timedelta(days=3))
+    planned(case, 30)
+    client.force_login(ops)
+    response = client.get(f"/cases/{case.case_number}/")
+    text = words(response)
+    assert "Travel document expires before travel (2): Karimi: Zahra, Ahmad — passport valid until" in text
+    person = case.members.order_by("id").first()
+    assert f'href="/cases/{case.case_number}/members/{person.pk}/documents/"' in response.content.decode()
+
+
+def test_the_orientation_blocker_links_to_the_session_the_member_is_enrolled_in(client, ops):
+    from orientation import services
+    from orientation.models import Session, SessionDay
+
+    case = case_in("approved", ops, members=2, orientation=False)
+    session = Session.objects.create(language="prs", location="Room 2")
+    start = datetime.date.today() + datetime.timedelta(days=7)
+    SessionDay.objects.bulk_create([SessionDay(session=session, number=n, date=start + datetime.timedelta(days=n))
+                                    for n in (1, 2, 3)])
+    services.enrol_case(session, case, by=ops)
+    client.force_login(ops)
+    response = client.get(f"/cases/{case.case_number}/")
+    assert "Orientation not completed (2)" in words(response)
+    assert f'href="/orientation/sessions/{session.code}/"' in response.content.decode()
