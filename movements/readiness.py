@@ -173,6 +173,8 @@ def grouped(blockers, *, case=None, access=None, people=None):
                 title = code.replace("_", " ").capitalize()
             groups[code] = BlockerGroup(code, title, [])
         name, fact = _split(message)
+        if any(item.person_id == person_id and item.fact == fact for item in groups[code].items):
+            continue  # two medical blockers of one person read alike once redacted: one line says it
         url = None
         if case is not None and requirement is not None and requirement.link is not None:
             person = (people or {}).get(person_id)

@@ -398,7 +398,7 @@ def test_unhcr_sees_no_medical_data_at_all_only_that_clearance_is_pending(unhcr,
                        "public health", "Stretcher", "STCR", "WCHC", "Medically cleared", medical.AUTO_HOLD_REASON]:
             assert secret not in page, (url, secret)
     page = visible_text(client.get(f"/cases/{diagnosed_case.case_number}/"))
-    assert "Medical clearance for travel pending (2): Karimi: Zahra, Ahmad" in page
+    assert "Medical clearance for travel pending (2): Karimi: Zahra, Ahmad What is checked" in page
 
 
 @pytest.mark.django_db
