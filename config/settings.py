@@ -189,7 +189,6 @@ PHONENUMBER_DB_FORMAT = "E164"
 SAFAR_CASE_NUMBER_PREFIX = env_str("SAFAR_CASE_NUMBER_PREFIX", "DYU")
 SAFAR_CASES_PER_PAGE = env_int("SAFAR_CASES_PER_PAGE", 50, minimum=5)
 SAFAR_IME_VALIDITY_MONTHS = env_int("SAFAR_IME_VALIDITY_MONTHS", 12, minimum=1)
-SAFAR_IME_EXPIRY_WARNING_DAYS = env_int("SAFAR_IME_EXPIRY_WARNING_DAYS", 60, minimum=1)
 # The dashboard's "flies in the next N days and blocked" (the morning question of operations).
 SAFAR_FLIES_SOON_DAYS = env_int("SAFAR_FLIES_SOON_DAYS", 14, minimum=1)
 SAFAR_FIT_TO_TRAVEL_HOURS = env_int("SAFAR_FIT_TO_TRAVEL_HOURS", 72, minimum=1)

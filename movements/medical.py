@@ -305,24 +305,44 @@ def record_exam(exam, *, by):
     return exam
 
 
-def work_list(today=None):
-    """People in open cases whose IME is missing, expires within the warning period, or who are in TB treatment."""
-    today = today or timezone.localdate()
-    horizon = today + datetime.timedelta(days=settings.SAFAR_IME_EXPIRY_WARNING_DAYS)
-    # An IME taken on or before this date is valid until the horizon at most (see ime_valid_until).
-    expiring_from = add_months(horizon + datetime.timedelta(days=1), -settings.SAFAR_IME_VALIDITY_MONTHS)
-    exams = MedicalExam.objects.filter(person=OuterRef("pk")).order_by("-exam_date", "-id")
-    # Wherever readiness is checked: from acceptance (a referral is examined only once the mission takes the case)
-    # until the family leaves.
-    open_states = states_where("readiness")
-    people = (
-        Person.objects.filter(case__state__in=open_states)
-        .select_related("case")
-        .annotate(
-            last_ime=Subquery(exams.filter(kind=ExamKind.IME).values("exam_date")[:1]),
-            last_tb=Subquery(exams.exclude(tb_status="").values("tb_status")[:1]),
-        )
-    )
-    return people.filter(
-        Q(last_ime__isnull=True) | Q(last_ime__lte=expiring_from) | Q(last_tb=TBStatus.ACTIVE)
-    ).order_by(F("last_ime").asc(nulls_first=True), "case__case_number", "id")
+@dataclass
+class WorkItem:
+    """One medical blocker of the readiness registry, as the work list shows it."""
+
+    case: object
+    person: Person | None
+    code: str
+    title: str
+    fact: str
+    due: datetime.date | None  # the date the case is expected to fly (its departure's, else the planned one)
+
+
+def work_list_cases():
+    """Cases whose stored readiness holds medical blockers, the soonest to fly first (undated ones last).
+
+    The snapshot is the readiness registry's answer for each case's next step, refreshed whenever a fact it reads
+    changes (and daily, by `refresh_readiness`, as dates pass): the work list is what blocks those cases."""
+    from movements.models import FLIES_ON_KEY, Case
+
+    return (Case.objects.filter(state__in=states_where("readiness"), medical_blocker_count__gt=0)
+            .alias(due_key=FLIES_ON_KEY).order_by("due_key", "id"))
+
+
+def work_items(cases):
+    """The medical blockers of these cases (from their snapshots), one item each, with their people loaded at once."""
+    hidden = readiness.confidential_codes()
+    found = []
+    for case in cases:
+        for blocker in case.blockers or []:
+            if blocker.get("confidential") or blocker.get("code") in hidden:
+                found.append((case, blocker))
+    people = Person.objects.in_bulk([b.get("person_id") for _case, b in found if b.get("person_id")])
+    titles = {code: title for r in readiness.requirements() for code, title in r.titles.items()}
+    items = []
+    for case, blocker in found:
+        person = people.get(blocker.get("person_id"))
+        _name, _sep, fact = blocker.get("message", "").partition(" — ")
+        items.append(WorkItem(case=case, person=person, code=blocker.get("code", ""),
+                              title=titles.get(blocker.get("code"), blocker.get("code", "")),
+                              fact=fact or blocker.get("message", ""), due=case.flies_on))
+    return items

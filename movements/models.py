@@ -280,6 +280,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
     # date of its departure once a plug-in plans it on one (`hooks.travel_plans`), else the planned travel date.
     # Kept with the readiness snapshot (`readiness.refresh_snapshot`), which every such change already refreshes.
     flies_on = models.DateField(null=True, blank=True, editable=False)
+    # How many of the stored blockers are medical (confidential): the medical work list is these cases'.
+    medical_blocker_count = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-referral_date", "-id"]
@@ -287,6 +289,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
             models.Index(PRIORITY_RANK, "referral_date", "id", name="case_list_order"),
             # The list sorted by travel date (soonest first, undated last) and its keyset pages.
             models.Index(FLIES_ON_KEY, "id", name="case_travel_order"),
+            # The medical work list: cases with medical blockers, by due date.
+            models.Index(FLIES_ON_KEY, "id", condition=Q(medical_blocker_count__gt=0), name="case_medical_due"),
             models.Index(fields=["state", "priority"]),
             models.Index(fields=["destination_country"]),
         ]

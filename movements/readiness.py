@@ -366,14 +366,16 @@ def refresh_snapshot(case, blockers=None, *, context=None):
             blockers = []
     date = context.flies_on if context is not None else flies_on(case)
     stored = [b.as_dict() for b in blockers]
+    hidden = confidential_codes() if stored else set()
+    medical = sum(1 for b in stored if b["confidential"] or b["code"] in hidden)
     moment = timezone.now()
     if (stored != case.blockers or case.blocker_count != len(stored) or case.readiness_checked_at is None
-            or case.flies_on != date):
+            or case.flies_on != date or case.medical_blocker_count != medical):
         # A queryset update: the snapshot is derived data and must not bump the version users edit against.
         Case.objects.filter(pk=case.pk).update(blockers=stored, blocker_count=len(stored), readiness_checked_at=moment,
-                                               flies_on=date)
+                                               flies_on=date, medical_blocker_count=medical)
         case.blockers, case.blocker_count, case.readiness_checked_at = stored, len(stored), moment
-        case.flies_on = date
+        case.flies_on, case.medical_blocker_count = date, medical
     return blockers
 
 

@@ -440,12 +440,16 @@ def test_only_the_medical_group_holds_medical_permissions():
 
 
 @pytest.mark.django_db
-def test_the_work_list_shows_missing_expiring_and_tb_treatment_but_not_current_imes(ops, medic, client):
+def test_the_work_list_is_the_registrys_medical_blockers_with_ime_expiry_counted_from_the_travel_date(
+        ops, medic, client):
     with at(2026, 11, 20):
         missing = transitions.accept(make_case(1, ime=False), by=ops)
-        expiring = transitions.accept(make_case(1, ime_date=datetime.date(2026, 1, 5)), by=ops)  # until 2027-01-04
-        last_day = transitions.accept(make_case(1, ime_date=datetime.date(2026, 1, 20)), by=ops)  # until 2027-01-19
-        outside = transitions.accept(make_case(1, ime_date=datetime.date(2026, 1, 21)), by=ops)  # until 2027-01-20
+        # Valid until 2027-01-04: fine today, but not on 2027-02-01, the planned travel date.
+        expires_before_travel = transitions.accept(make_case(1, ime_date=datetime.date(2026, 1, 5),
+                                                             planned_travel_date=datetime.date(2027, 2, 1)), by=ops)
+        # The same IME with travel planned before it expires: nothing to do.
+        travels_in_time = transitions.accept(make_case(1, ime_date=datetime.date(2026, 1, 5),
+                                                       planned_travel_date=datetime.date(2026, 12, 20)), by=ops)
         current = transitions.accept(make_case(1, ime_date=datetime.date(2026, 10, 1)), by=ops)
         treated = transitions.accept(make_case(1, ime_date=datetime.date(2026, 10, 1)), by=ops)
         medical.record_exam(MedicalExam(person=treated.members.get(), kind="pdms", exam_date=datetime.date(
@@ -453,14 +457,15 @@ def test_the_work_list_shows_missing_expiring_and_tb_treatment_but_not_current_i
         referral_only = make_case(1, ime=False)  # not yet accepted: not examined yet
         client.force_login(medic)
         response = client.get("/medical/")
-    listed = {row["person"].case_id: row["reason"] for row in response.context["rows"]}
+    listed = {item.case.pk: (item.code, item.title) for item in response.context["items"]}
     assert listed == {
-        missing.pk: "No IME recorded",
-        expiring.pk: "IME expires on 2027-01-04 (45 days)",
-        last_day.pk: "IME expires on 2027-01-19 (60 days)",
-        treated.pk: "In TB treatment",
+        missing.pk: ("medical_missing", "No IME recorded"),
+        expires_before_travel.pk: ("medical_expired", "IME expires before travel"),
+        treated.pk: ("medical_hold", "On medical hold"),
     }
-    assert current.pk not in listed and referral_only.pk not in listed and outside.pk not in listed
+    assert not {current.pk, referral_only.pk, travels_in_time.pk} & set(listed)
+    # By due date: the one travelling first comes first, undated ones last.
+    assert [item.case.pk for item in response.context["items"]][0] == expires_before_travel.pk
 
 
 @pytest.mark.django_db

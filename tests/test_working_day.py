@@ -277,3 +277,75 @@ def test_the_orientation_blocker_links_to_the_session_the_member_is_enrolled_in(
     response = client.get(f"/cases/{case.case_number}/")
     assert "Orientation not completed (2)" in words(response)
     assert f'href="/orientation/sessions/{session.code}/"' in response.content.decode()
+
+
+# --- medical: the work list is the registry's medical blockers ------------------------------------------------
+
+
+def pregnant_and_booked(ops, weeks=30):
+    """A booked family whose PA is `weeks` pregnant today, flying on the next day Canada receives refugees."""
+    from movements.models import TravelMedicalNeeds
+
+    case = ready_case(ops, members=2)
+    mother = case.members.get(relationship="PA")
+    TravelMedicalNeeds.objects.create(person=mother, pregnancy_weeks=weeks, pregnancy_weeks_on=datetime.date.today())
+    day = next_arrival_day(datetime.date.today() + datetime.timedelta(days=1))
+    departure = make_departure(ops, day=day)
+    return book(case, ops, departure), mother, departure
+
+
+def test_a_medic_lands_on_the_work_list_and_clears_a_pregnancy_certificate_item(
+        client, ops, medic, django_capture_on_commit_callbacks):
+    case, mother, departure = pregnant_and_booked(ops)
+    landing = log_in(client, medic)
+    assert landing["Location"] == "/medical/"
+
+    items = client.get("/medical/").context["items"]
+    assert (case.pk, mother.pk, "pregnancy_certificate", departure.departure_date) in [
+        (i.case.pk, i.person.pk, i.code, i.due) for i in items]
+    assert "Fit-to-fly certificate for pregnancy due" in words(client.get("/medical/"))
+
+    # The day before the flight the clinic issues the certificate; the medic records it on the person's record.
+    issued = departure.departs_at - datetime.timedelta(hours=20)
+    with time_machine.travel(issued + datetime.timedelta(minutes=30), tick=False):
+        client.force_login(medic)  # a new day, a new session
+        form = client.get(f"/medical/people/{mother.pk}/").context["needs_form"]
+        data = {f"needs-{name}": value for name, value in form.initial.items() if value not in (None, False)}
+        data["needs-pregnancy_weeks_on"] = mother.medical_needs.pregnancy_weeks_on.isoformat()
+        data["needs-fit_to_fly_certificate_at"] = timezone_local(issued).strftime("%Y-%m-%dT%H:%M")
+        with django_capture_on_commit_callbacks(execute=True):
+            saved = client.post(f"/medical/people/{mother.pk}/", data)
+        assert saved.status_code == 302, (saved.status_code, saved.content.decode()[-3000:])
+        left = [(i.person.pk, i.code) for i in client.get("/medical/").context["items"]]
+        assert (mother.pk, "pregnancy_certificate") not in left
+        assert (mother.pk, "fit_to_travel_missing") in left  # the check at the airport is still to come
+
+
+def timezone_local(moment):
+    from django.utils import timezone
+
+    return timezone.localtime(moment)
+
+
+def test_the_work_list_names_pregnancies_past_the_limit_and_missing_medif_forms(client, ops, medic):
+    from movements.models import TravelMedicalNeeds
+
+    with on_the_morning():
+        late = planned(case_in("approved", ops, members=1), 30)
+        TravelMedicalNeeds.objects.create(person=late.members.get(), pregnancy_weeks=34,
+                                          pregnancy_weeks_on=TODAY)
+        stretcher = planned(case_in("approved", ops, members=1), 10)
+        TravelMedicalNeeds.objects.create(person=stretcher.members.get(), stretcher=True)
+        from movements import readiness
+
+        for case in (late, stretcher):
+            readiness.refresh_snapshot(Case.objects.get(pk=case.pk))
+        client.force_login(medic)
+        items = client.get("/medical/").context["items"]
+    assert [(i.case.pk, i.code) for i in items] == [(stretcher.pk, "medif_missing"), (late.pk, "pregnancy_too_late")]
+
+
+@pytest.mark.parametrize("role", ["operations", "trainer", "unhcr", "escort"])
+def test_other_roles_may_not_open_the_work_list(client, role):
+    client.force_login(make_user(f"not-medical-{role}", role))
+    assert client.get("/medical/").status_code == 403

@@ -23,9 +23,9 @@ class Migration(migrations.Migration):
             name='flies_on',
             field=models.DateField(blank=True, editable=False, null=True),
         ),
-        migrations.RunPython(from_planned_dates, migrations.RunPython.noop),
         migrations.AddIndex(
             model_name='case',
             index=models.Index(django.db.models.functions.comparison.Coalesce('flies_on', models.Value(datetime.date(9999, 12, 31)), output_field=models.DateField()), models.F('id'), name='case_travel_order'),
         ),
+        migrations.RunPython(from_planned_dates, migrations.RunPython.noop),
     ]
