@@ -349,3 +349,129 @@ def test_the_work_list_names_pregnancies_past_the_limit_and_missing_medif_forms(
 def test_other_roles_may_not_open_the_work_list(client, role):
     client.force_login(make_user(f"not-medical-{role}", role))
     assert client.get("/medical/").status_code == 403
+
+
+# --- orientation: closing is deliberate, the trainer's day is one tap -----------------------------------------
+
+
+def three_day_session(first_day, *, trainer=None, state="running"):
+    from orientation.models import Session, SessionDay
+
+    session = Session.objects.create(language="prs", location="Room 2")
+    SessionDay.objects.bulk_create([SessionDay(session=session, number=n, date=first_day + datetime.timedelta(days=n - 1))
+                                    for n in (1, 2, 3)])
+    if trainer is not None:
+        session.trainers.add(trainer)
+    if state == "running":
+        Session.objects.filter(pk=session.pk).update(state="running")
+    return Session.objects.get(pk=session.pk)
+
+
+def test_ops_cannot_close_a_session_before_its_last_day_without_a_reason(client, ops):
+    from orientation.models import SessionChange
+
+    with on_the_morning():
+        session = three_day_session(TODAY - datetime.timedelta(days=1))  # day 3 is tomorrow
+        client.force_login(ops)
+        page = words(client.get(f"/orientation/sessions/{session.code}/"))
+        refused = client.post(f"/orientation/sessions/{session.code}/close/", follow=True)
+        session = type(session).objects.get(pk=session.pk)
+        assert session.state == "running"
+        assert (f"Day 3 of {session.code} is still to come ({(TODAY + datetime.timedelta(days=1)).isoformat()}): "
+                "a session is closed before its last day only with a reason") in words(refused)
+        assert "Close the session early" in page and "Why close it before its last day?" in page
+
+        closed = client.post(f"/orientation/sessions/{session.code}/close/", {"reason": "The venue closed."})
+    session = type(session).objects.get(pk=session.pk)
+    assert closed.status_code == 302 and session.state == "closed"
+    assert SessionChange.objects.get(session=session, action="close").reason == "The venue closed."
+
+
+def test_closing_after_the_last_day_asks_for_confirmation_and_a_second_close_is_written_out(client, ops):
+    from orientation import services
+
+    with on_the_morning():
+        session = three_day_session(TODAY - datetime.timedelta(days=2))  # day 3 is today
+        client.force_login(ops)
+        html = client.get(f"/orientation/sessions/{session.code}/").content.decode()
+        assert f'data-confirm="Close {session.code}?' in html
+        services.change_session_state(session, "close", by=ops)
+        with pytest.raises(services.OrientationError) as again:
+            services.change_session_state(session, "close", by=ops)
+    assert again.value.message == f"{session.code} is closed: it cannot be closed."
+
+
+def test_ops_reopens_a_closed_session_with_a_reason_that_is_logged(client, ops):
+    from orientation.models import SessionChange
+
+    with on_the_morning():
+        session = three_day_session(TODAY - datetime.timedelta(days=5))
+        client.force_login(ops)
+        client.post(f"/orientation/sessions/{session.code}/close/")
+        without = client.post(f"/orientation/sessions/{session.code}/reopen/", follow=True)
+        session = type(session).objects.get(pk=session.pk)
+        assert session.state == "closed" and "Give a reason" in words(without)
+        client.post(f"/orientation/sessions/{session.code}/reopen/", {"reason": "Day 2 of Zahra marked by mistake"})
+    session = type(session).objects.get(pk=session.pk)
+    assert session.state == "running"
+    assert SessionChange.objects.get(session=session, action="reopen").reason == "Day 2 of Zahra marked by mistake"
+
+
+def test_no_message_is_made_by_adding_ed_to_a_verb():
+    """"cannot be closeed": past forms are written out, never generated."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    pattern = re.compile(r"""\{[^{}]*\}ed\b|\}\}ed\b|\+\s*["']ed["']""")
+    offenders = []
+    for folder in ("movements", "orientation", "travel", "exchange", "templates"):
+        for path in (root / folder).rglob("*"):
+            if path.suffix in (".py", ".html", ".txt") and "migrations" not in path.parts:
+                for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                    if pattern.search(line):
+                        offenders.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    assert offenders == []
+
+
+def test_an_empty_enrol_form_says_what_is_missing(client, ops):
+    with on_the_morning():
+        session = three_day_session(TODAY + datetime.timedelta(days=3), state="planned")
+        client.force_login(ops)
+        response = client.post(f"/orientation/sessions/{session.code}/enrol/", {"case_number": ""}, follow=True)
+    assert "Nobody was enrolled: give the case number of the family to enrol" in words(response)
+
+
+def test_the_trainer_opens_todays_roll_call_in_one_tap_from_their_start_page(client, trainer, ops):
+    with on_the_morning():
+        mine = three_day_session(TODAY - datetime.timedelta(days=1), trainer=trainer)  # today is day 2
+        three_day_session(TODAY - datetime.timedelta(days=1))  # someone else's
+        landing = log_in(client, trainer)
+        start = client.get(landing["Location"])
+        html = start.content.decode()
+    assert landing["Location"] == "/orientation/"
+    assert f"Today's roll call: {mine.code} · day 2" in words(start)
+    assert html.count("Today's roll call:") == 1
+    assert f'href="/orientation/sessions/{mine.code}/days/2/"' in html
+
+
+def test_the_day_buttons_say_which_day_is_today_and_which_are_recorded(client, trainer, ops):
+    from orientation import services
+    from orientation.models import Enrolment
+
+    with on_the_morning():
+        session = three_day_session(TODAY - datetime.timedelta(days=1), trainer=trainer)
+        case = case_in("approved", ops, members=2, orientation=False)
+        services.enrol_case(session, case, by=ops)
+        day1 = session.ordered_days[0]
+        services.record_roll_call(day1, {e.pk: "present" for e in Enrolment.objects.filter(session=session)},
+                                  by=trainer)
+        client.force_login(trainer)
+        response = client.get(f"/orientation/sessions/{session.code}/")
+    html = response.content.decode()
+    text = words(response)
+    assert "Day 1 · " in text and "✓ recorded" in text
+    assert "Today · not recorded" in text
+    assert "not yet" in text  # day 3
+    day2 = html.split('data-testid="day-2"')[0].rsplit("<a", 1)[1]
+    assert 'aria-current="date"' in day2 and "is-today" in day2
