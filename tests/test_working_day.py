@@ -475,3 +475,79 @@ def test_the_day_buttons_say_which_day_is_today_and_which_are_recorded(client, t
     assert "not yet" in text  # day 3
     day2 = html.split('data-testid="day-2"')[0].rsplit("<a", 1)[1]
     assert 'aria-current="date"' in day2 and "is-today" in day2
+
+
+# --- travel documents form ------------------------------------------------------------------------------------
+
+
+def documents_page(client, case, person):
+    url = f"/cases/{case.case_number}/members/{person.pk}/documents/"
+    return url, client.get(url)
+
+
+def posted_as_drawn(response):
+    """The form's data as a browser posts it untouched (initial values, management form)."""
+    formset = response.context["formset"]
+    data = {f"{formset.prefix}-{key}": value for key, value in formset.management_form.initial.items()}
+    for form in formset.forms:
+        for name, field in form.fields.items():
+            value = form.initial.get(name, field.initial)
+            if value in (None, False):
+                continue
+            data[form.add_prefix(name)] = value.isoformat() if hasattr(value, "isoformat") else value
+    return data
+
+
+def test_saving_the_documents_form_untouched_says_nothing_was_changed(client, ops):
+    case = make_case(1)
+    person = case.members.get()
+    client.force_login(ops)
+    url, page = documents_page(client, case, person)
+
+    response = client.post(url, posted_as_drawn(page), follow=True)
+
+    text = words(response)
+    assert f"Nothing changed in the travel documents of {person.full_name}." in text
+    assert "saved" not in text.split("Nothing changed")[0].split("Case")[-1]
+    assert person.documents.count() == 1
+
+
+def test_new_document_rows_start_with_the_nationality_as_issuing_country_and_two_can_be_added(client, ops):
+    case = make_case(1, documents=False)
+    person = case.members.get()
+    client.force_login(ops)
+    url, page = documents_page(client, case, person)
+    forms = page.context["formset"].forms
+    assert len(forms) == 2
+    assert all(form.initial["issuing_country"] == "AFG" for form in forms)
+
+    data = posted_as_drawn(page)
+    data.update({"documents-0-number": "P1234567", "documents-0-expiry_date": "2031-01-01",
+                 "documents-1-document_type": "icrc", "documents-1-number": "T7654321",
+                 "documents-1-expiry_date": "2027-06-30"})
+    response = client.post(url, data)
+
+    assert response.status_code == 302
+    assert sorted(person.documents.values_list("number", "issuing_country")) == [("P1234567", "AFG"),
+                                                                                 ("T7654321", "AFG")]
+
+
+def test_an_expiry_date_in_the_past_warns_and_is_recorded_once_confirmed(client, ops):
+    case = make_case(1, documents=False)
+    person = case.members.get()
+    client.force_login(ops)
+    url, page = documents_page(client, case, person)
+    data = posted_as_drawn(page)
+    data.update({"documents-0-number": "P1234567", "documents-0-expiry_date": "2019-03-01"})
+
+    warned = client.post(url, data)
+
+    assert warned.status_code == 400
+    assert "This document expired on 2019-03-01. If that is right (old documents are recorded too)" in words(warned)
+    assert 'name="documents-0-record_expired"' in warned.content.decode()
+    assert 'type="checkbox" name="documents-0-record_expired"' in warned.content.decode()
+    assert not person.documents.exists()
+
+    data["documents-0-record_expired"] = "on"
+    assert client.post(url, data).status_code == 302
+    assert person.documents.get().expiry_date == datetime.date(2019, 3, 1)

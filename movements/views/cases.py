@@ -15,7 +15,7 @@ from movements import case_edits, history, hooks, medical, readiness, transition
 from movements.access import access_for, get_case_for_user, visible_cases
 from movements import case_pages
 from movements.case_pages import ORDER, annotate_for_list, page_of_cases  # noqa: F401 (annotate_for_list: kept importable here)
-from movements.countries import COUNTRY_CHOICES
+from movements.countries import COUNTRY_CHOICES, NATIONALITY_CHOICES
 from movements.forms import (
     CaseFilterForm, CaseForm, CaseNotesForm, DocumentFormSet, MemberFormSet, NewCaseMemberFormSet, TransitionForm,
 )
@@ -291,7 +291,10 @@ def person_documents(request, case_number, person_id):
     if not case.state_policy.documents:
         messages.error(request, case_edits.refusal(case, "documents"))
         return redirect(case_url(case))
-    formset = DocumentFormSet(request.POST or None, instance=person, prefix="documents")
+    # New rows start with the issuing country of the person's nationality (most carry their own country's passport).
+    issuing = person.nationality if person.nationality in dict(NATIONALITY_CHOICES) else ""
+    formset = DocumentFormSet(request.POST or None, instance=person, prefix="documents",
+                              initial=[{"issuing_country": issuing}] * DocumentFormSet.extra if issuing else None)
     if request.method == "POST" and formset.is_valid():
         try:
             changed = case_edits.save_documents(case, person, formset, by=request.user)
