@@ -145,6 +145,8 @@ STORAGES = {
 # Uploads (referral files): refuse anything larger than this before reading it.
 SAFAR_MAX_UPLOAD_BYTES = env_int("SAFAR_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
 SAFAR_MAX_IMPORT_ROWS = env_int("SAFAR_MAX_IMPORT_ROWS", 100_000, minimum=1)
+# A previewed referral file not confirmed within this many hours expires (its file is deleted).
+SAFAR_IMPORT_PREVIEW_HOURS = env_int("SAFAR_IMPORT_PREVIEW_HOURS", 24, minimum=1)
 # An XLSX upload is a ZIP archive: the most its parts may unpack to (a ZIP bomb is refused before it is read).
 SAFAR_MAX_XLSX_UNPACKED_BYTES = env_int("SAFAR_MAX_XLSX_UNPACKED_BYTES", 100 * 1024 * 1024, minimum=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SAFAR_MAX_UPLOAD_BYTES + 1024 * 1024

@@ -818,6 +818,10 @@ class ReferralUpload(models.Model):
         PREVIEWED = "previewed", "Previewed"
         REFUSED = "refused", "Refused (errors)"
         IMPORTED = "imported", "Imported"
+        # A preview never confirmed: dropped by its uploader, or left longer than SAFAR_IMPORT_PREVIEW_HOURS
+        # (its file is deleted then too: it holds personal data, and the database may have changed since).
+        DISCARDED = "discarded", "Discarded"
+        EXPIRED = "expired", "Expired (never confirmed)"
 
     filename = models.CharField(max_length=255)
     content = models.BinaryField(null=True, editable=False)

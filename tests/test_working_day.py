@@ -551,3 +551,61 @@ def test_an_expiry_date_in_the_past_warns_and_is_recorded_once_confirmed(client,
     data["documents-0-record_expired"] = "on"
     assert client.post(url, data).status_code == 302
     assert person.documents.get().expiry_date == datetime.date(2019, 3, 1)
+
+
+# --- import result ---------------------------------------------------------------------------------------------
+
+
+def test_ops_reads_the_new_cases_of_an_import_by_case_number_with_links(client, ops):
+    from movements.models import ReferralUpload
+    from tests.test_referral_import import SAMPLE, upload
+
+    client.force_login(ops)
+    upload(client, SAMPLE)
+    record = ReferralUpload.objects.get()
+    client.post(f"/imports/{record.pk}/confirm/")
+
+    response = client.get(f"/imports/{record.pk}/")
+    html = response.content.decode()
+    cases = list(Case.objects.order_by("case_number"))
+    assert len(cases) == 12
+    for case in cases:
+        assert f'<a href="/cases/{case.case_number}/">{case.case_number}</a>' in html
+        assert case.progres_case_id in html
+    assert "New cases (12)" in words(response)
+
+
+def test_a_preview_never_confirmed_expires_and_says_so(client, ops, settings):
+    from movements.models import ReferralUpload
+    from tests.test_referral_import import SAMPLE, upload
+
+    settings.SAFAR_IMPORT_PREVIEW_HOURS = 24
+    client.force_login(ops)
+    upload(client, SAMPLE)
+    record = ReferralUpload.objects.get()
+    assert "This preview expires at" in words(client.get(f"/imports/{record.pk}/"))
+
+    with time_machine.travel(record.uploaded_at + datetime.timedelta(hours=25)):
+        client.force_login(ops)
+        page = client.get(f"/imports/{record.pk}/")
+        confirmed = client.post(f"/imports/{record.pk}/confirm/", follow=True)
+    record = ReferralUpload.objects.get()
+    assert record.status == "expired" and record.content is None
+    assert "This preview expired: it was not confirmed within 24 hours" in words(page)
+    assert "The preview of referrals.csv expired" in words(confirmed)
+    assert Case.objects.count() == 0
+
+
+def test_ops_discards_a_preview(client, ops):
+    from movements.models import ReferralUpload
+    from tests.test_referral_import import SAMPLE, upload
+
+    client.force_login(ops)
+    upload(client, SAMPLE)
+    record = ReferralUpload.objects.get()
+    response = client.post(f"/imports/{record.pk}/discard/", follow=True)
+    record = ReferralUpload.objects.get()
+    assert record.status == "discarded" and record.content is None
+    assert "The preview of referrals.csv was discarded: nothing was imported." in words(response)
+    assert client.post(f"/imports/{record.pk}/confirm/").status_code == 302
+    assert Case.objects.count() == 0
