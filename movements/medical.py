@@ -315,6 +315,9 @@ class WorkItem:
     title: str
     fact: str
     due: datetime.date | None  # the date the case is expected to fly (its departure's, else the planned one)
+    # A check that counts only within the hours before departure (a fit-to-fly certificate, the fit-to-travel
+    # check): the first day it can be done, so that nobody tries it weeks early.
+    from_day: datetime.date | None = None
 
 
 def work_list_cases():
@@ -342,7 +345,13 @@ def work_items(cases):
     for case, blocker in found:
         person = people.get(blocker.get("person_id"))
         _name, _sep, fact = blocker.get("message", "").partition(" — ")
-        items.append(WorkItem(case=case, person=person, code=blocker.get("code", ""),
-                              title=titles.get(blocker.get("code"), blocker.get("code", "")),
-                              fact=fact or blocker.get("message", ""), due=case.flies_on))
+        fact = fact or blocker.get("message", "")
+        title = titles.get(blocker.get("code"), blocker.get("code", ""))
+        if fact.lower().startswith(title.lower()):
+            fact = fact[len(title):].lstrip(" :—-,")  # "No IME recorded — no IME recorded" says it once
+        from_day = None
+        if set(blocker.get("gates") or ()) == {"depart"} and case.flies_on:
+            from_day = case.flies_on - datetime.timedelta(days=settings.SAFAR_FIT_TO_TRAVEL_HOURS // 24)
+        items.append(WorkItem(case=case, person=person, code=blocker.get("code", ""), title=title, fact=fact,
+                              due=case.flies_on, from_day=from_day))
     return items

@@ -127,6 +127,12 @@ class BlockerGroup:
         return item.name.partition(", ")[2] if self.family else item.name
 
     @property
+    def summary(self):
+        """The group in a few words, for lists: "No visa / COPR reference — 3 people"."""
+        count = len(self.items)
+        return f"{self.title} — {count} {'person' if count == 1 else 'people'}" if self.items[0].name else self.title
+
+    @property
     def people(self):
         """(short name, item) for the template: given names when the family name is shared."""
         return [(self.short_name(item) or item.fact, item) for item in self.items]

@@ -193,7 +193,7 @@ def test_the_dashboard_counts_the_cases_flying_in_14_days_that_are_blocked_and_l
     assert [c.case_number for c in card["soon_blocked"]] == [soon.case_number]
     text = words(response)
     assert "Flies in the next 14 days and blocked 1" in text
-    assert "No visa / COPR reference (3)" in text
+    assert "No visa / COPR reference — 3 people" in text
     assert 'href="/cases/?flies_within=14&amp;blockers=yes&amp;sort=travel_date"' in response.content.decode()
 
 

@@ -56,6 +56,8 @@ def dashboard(request):
     soon_blocked = []
     if soon_total:
         soon_blocked = list(annotate_for_list(cases.filter(flies_soon)).order_by("flies_on", PRIORITY_RANK, "id")[:8])
+    for case in soon_blocked:
+        case.days_left = (case.flies_on - today).days
     for case in blocked + soon_blocked:
         case.shown_blockers = readiness.redacted(case.blockers, access)
         case.blocker_groups = readiness.grouped(case.shown_blockers)
