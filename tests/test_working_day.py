@@ -609,3 +609,21 @@ def test_ops_discards_a_preview(client, ops):
     assert "The preview of referrals.csv was discarded: nothing was imported." in words(response)
     assert client.post(f"/imports/{record.pk}/confirm/").status_code == 302
     assert Case.objects.count() == 0
+
+
+def test_the_travel_date_follows_a_booking_cancelled_and_a_planned_date_edited(ops, django_capture_on_commit_callbacks):
+    from travel import services
+    from travel.models import Booking
+
+    planned_day = datetime.date.today() + datetime.timedelta(days=60)
+    case = book(ready_case(ops, planned_travel_date=planned_day), ops)
+    assert case.flies_on != planned_day
+
+    services.cancel_booking(Booking.objects.get(case=case), by=ops, reason="The family asked for a later flight")
+    assert Case.objects.get(pk=case.pk).flies_on == planned_day
+
+    case = Case.objects.get(pk=case.pk)
+    case.planned_travel_date = planned_day + datetime.timedelta(days=7)
+    with django_capture_on_commit_callbacks(execute=True):
+        case.save()  # as the case form does: the snapshot is refreshed once the change is committed
+    assert Case.objects.get(pk=case.pk).flies_on == planned_day + datetime.timedelta(days=7)
