@@ -84,7 +84,7 @@ BY_TRAVEL_DATE = ListOrder("travel_date", "Travel date, soonest first",
 ORDERS = {order.name: order for order in (BY_PRIORITY, BY_TRAVEL_DATE)}
 ORDER = (PRIORITY_RANK, "referral_date", "id")  # the default order, as the dashboard and older callers name it
 LIST_COLUMNS = ("id", "case_number", "progres_case_id", "state", "priority", "destination_country", "blocker_count",
-                "flies_on")
+                "flies_on", "blockers")
 
 
 class RowCompare(Func):

@@ -627,3 +627,16 @@ def test_the_travel_date_follows_a_booking_cancelled_and_a_planned_date_edited(o
     with django_capture_on_commit_callbacks(execute=True):
         case.save()  # as the case form does: the snapshot is refreshed once the change is committed
     assert Case.objects.get(pk=case.pk).flies_on == planned_day + datetime.timedelta(days=7)
+
+
+def test_the_case_list_says_by_what_a_case_is_blocked(client, ops, unhcr):
+    with on_the_morning():
+        case = planned(case_in("approved", ops, members=2, visas=False, ime=False), 5)
+        client.force_login(ops)
+        seen_by_ops = words(client.get("/cases/?flies_within=14&blockers=yes&sort=travel_date"))
+        client.force_login(unhcr)
+        seen_by_unhcr = words(client.get("/cases/?flies_within=14&blockers=yes&sort=travel_date"))
+    assert case.case_number in seen_by_ops
+    assert "No visa / COPR reference — 2 people · No IME recorded — 2 people" in seen_by_ops
+    assert "No visa / COPR reference — 2 people · Medical clearance for travel pending — 2 people" in seen_by_unhcr
+    assert "IME" not in seen_by_unhcr

@@ -92,6 +92,10 @@ def case_list(request):
         elif data["blockers"] == "no":
             cases = cases.filter(blocker_count=0)
     page = page_of_cases(cases, request.GET, order=order)
+    access = access_for(request.user)
+    for case in page.object_list:
+        # "Blocked by what?": the kinds, in words, as this user may read them (from the stored snapshot).
+        case.blocker_kinds = [group.summary for group in readiness.grouped(readiness.redacted(case.blockers, access))]
     query = request.GET.copy()
     for position in ("page", "after", "before"):
         query.pop(position, None)
