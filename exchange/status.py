@@ -8,11 +8,13 @@ No medical data, phone numbers, document or visa numbers, native-script names or
 
 import csv
 import datetime
+import io
+import operator
 import tempfile
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 from import_export import fields, resources, widgets
 
@@ -29,6 +31,13 @@ COLUMNS = [
     ("itinerary", "itinerary"), ("arrival_date", "arrival_date"), ("destination_country", "destination_country"),
 ]
 DATE_COLUMNS = {"status_date", "departure_date", "arrival_date"}
+# A row of `rows()` is a tuple of these attributes, in this order; `as_dict` names its values.
+ATTRIBUTES = tuple(attribute for _column, attribute in COLUMNS)
+POSITION = {attribute: position for position, attribute in enumerate(ATTRIBUTES)}
+
+
+def as_dict(row):
+    return dict(zip(ATTRIBUTES, row))
 
 
 class StatusResource(resources.Resource):
@@ -56,19 +65,38 @@ class StatusResource(resources.Resource):
         return neutralise(super().export_field(field, instance, **kwargs))
 
     def row_renderer(self):
-        """A function row -> cells, built once from these fields: what `export_resource` gives, without the
-        per-cell look-ups of django-import-export (a test holds the two equal), for streaming large exports."""
-        plan = []
-        for field in self.get_export_fields():
+        """A function row (a tuple of `rows()`) -> cells, built once from these fields: what `export_resource`
+        gives for the same row as a dict, without the per-cell look-ups of django-import-export (a test holds the
+        two equal), for streaming large exports."""
+        fields_ = self.get_export_fields()
+        getter = operator.itemgetter(*[POSITION[field.attribute] for field in fields_])
+        dates, texts, others = [], [], []
+        for position, field in enumerate(fields_):
             if isinstance(field.widget, widgets.DateWidget):
-                plan.append((field.attribute, _render_date))
+                dates.append(position)
             elif type(field.widget) is widgets.Widget:
-                plan.append((field.attribute, _render_text))
+                texts.append(position)
             else:
-                plan.append((field.attribute, lambda value, widget=field.widget: neutralise(widget.render(value))))
+                others.append((position, field.widget))
 
         def render(row):
-            return [renderer(row[attribute]) for attribute, renderer in plan]
+            # The hot path of a large export: one C-level look-up for the row, then `neutralise` inlined for text.
+            cells = list(getter(row))
+            for position in dates:
+                value = cells[position]
+                cells[position] = value.isoformat() if value else ""
+            for position in texts:
+                value = cells[position]
+                if value is None:
+                    cells[position] = ""
+                else:
+                    if value.__class__ is not str:
+                        value = cells[position] = str(value)
+                    if value[:1] in _FORMULA_FIRST:
+                        cells[position] = "'" + value
+            for position, widget in others:
+                cells[position] = neutralise(widget.render(cells[position]))
+            return cells
 
         return render
 
@@ -79,24 +107,11 @@ class StatusResource(resources.Resource):
         dataset = tablib.Dataset(headers=self.get_export_headers())
         person_ids = None if queryset is None else list(queryset.values_list("pk", flat=True))
         for row in rows(StatusFilter(), person_ids=person_ids):
-            dataset.append(self.export_resource(row))
+            dataset.append(self.export_resource(as_dict(row)))
         return dataset
 
 
-def _render_date(value):
-    return value.isoformat() if value else ""
-
-
 _FORMULA_FIRST = frozenset(c[0] for c in FORMULA_STARTS)
-
-
-def _render_text(value):
-    # The hot path of a large export: `neutralise` inlined for the common case of plain text.
-    if value is None:
-        return ""
-    if value.__class__ is not str:
-        value = str(value)
-    return "'" + value if value[:1] in _FORMULA_FIRST else value
 
 
 @dataclass(frozen=True)
@@ -155,7 +170,9 @@ def _start_of_local_day(day):
 
 
 def people(status_filter, person_ids=None):
-    """The individuals the filter selects, as dicts of the row's own columns (one query, read in chunks)."""
+    """The individuals the filter selects, as tuples of the row's own columns (one query, read in chunks):
+    progres_case_id, progres_individual_id, case_number, family_name, given_name, state, state changed at,
+    destination, departure id, the case's own arrival date, and whether the person is excluded from travel."""
     queryset = Person.objects.all() if person_ids is None else Person.objects.filter(pk__in=person_ids)
     if status_filter.destination:
         queryset = queryset.filter(case__destination_country=status_filter.destination)
@@ -163,11 +180,17 @@ def people(status_filter, person_ids=None):
         queryset = queryset.filter(case__state=status_filter.state)
     if status_filter.since:
         queryset = queryset.filter(case__state_changed_at__gte=_start_of_local_day(status_filter.since))
-    return queryset.order_by("case__case_number", "id").values(
-        "progres_individual_id", "family_name", "given_name", "case_id",
-        progres_case_id=F("case__progres_case_id"), case_number=F("case__case_number"),
-        case_status=F("case__state"), changed_at=F("case__state_changed_at"),
-        destination_country=F("case__destination_country"),
+    from travel.models import BookingStatus
+
+    # The case's active booking (at most one) and the person's open exclusion from travel (at most one), joined
+    # in the same query; the departures' own facts are read once per export (travel_facts.Departures).
+    return queryset.annotate(
+        active_booking=FilteredRelation("case__bookings", condition=Q(case__bookings__status=BookingStatus.ACTIVE)),
+        open_exclusion=FilteredRelation("travel_exclusions", condition=Q(travel_exclusions__lifted_at__isnull=True)),
+    ).order_by("case__case_number", "id").values_list(
+        "case__progres_case_id", "progres_individual_id", "case__case_number", "family_name", "given_name",
+        "case__state", "case__state_changed_at", "case__destination_country",
+        "active_booking__departure_id", "active_booking__arrival_date", "open_exclusion__id",
     )
 
 
@@ -176,64 +199,77 @@ def count(status_filter):
 
 
 def rows(status_filter, person_ids=None):
-    """Every row of the export, as dicts with the contract's columns (dates as dates), streamed in chunks."""
+    """Every row of the export, as tuples of `ATTRIBUTES` (the contract's columns; dates as dates), streamed in
+    chunks."""
     from exchange import travel_facts
 
+    departures = travel_facts.Departures()
+    local_dates = {}  # the members of a case share its moment: convert each once
     batch = []
     for person in people(status_filter, person_ids).iterator(chunk_size=CHUNK):
         batch.append(person)
         if len(batch) >= CHUNK:
-            yield from _complete(batch, travel_facts)
+            yield from _complete(batch, departures, local_dates)
             batch = []
+            local_dates.clear()
     if batch:
-        yield from _complete(batch, travel_facts)
+        yield from _complete(batch, departures, local_dates)
 
 
-def _complete(batch, travel_facts):
-    """Add the computed columns to a chunk of rows: the status date and what travel knows (one query a chunk)."""
-    facts = travel_facts.for_cases({row["case_id"] for row in batch})
-    local_dates = {}  # the members of a case share its moment: convert each once
-    for row in batch:
-        changed_at = row.pop("changed_at")
-        if changed_at not in local_dates:
-            local_dates[changed_at] = timezone.localtime(changed_at).date()
-        row["status_date"] = local_dates[changed_at]
-        travel = facts.get(row["case_id"])
-        row["departure_date"] = travel.departure_date if travel else None
-        row["itinerary"] = travel.itinerary if travel else ""
-        row["arrival_date"] = travel.arrival_date if travel else None
-        if travel and row["progres_individual_id"] in travel.stayed_behind:
+def _complete(batch, departures, local_dates):
+    """Add the computed columns to a chunk of rows: the status date and what travel knows (see travel_facts)."""
+    from exchange.travel_facts import GONE_OR_BOOKED, STAYED_BEHIND_STATUS
+
+    known = departures.facts({row[8] for row in batch if row[8] is not None})
+    arrived = CaseState.ARRIVED
+    for (progres_case_id, individual, case_number, family_name, given_name, state, changed_at, destination,
+         departure_id, case_arrival, excluded) in batch:
+        status_date = local_dates.get(changed_at)
+        if status_date is None:
+            status_date = local_dates[changed_at] = timezone.localtime(changed_at).date()
+        if departure_id is None:
+            departure_date = arrival_date = None
+            itinerary = ""
+        elif excluded and state in GONE_OR_BOOKED:
             # A member excluded from travel in a split case shows their own status: they did not travel.
-            row["case_status"] = travel.stayed_behind[row["progres_individual_id"]]
-            row["departure_date"] = row["arrival_date"] = None
-            row["itinerary"] = ""
-        yield row
+            state = STAYED_BEHIND_STATUS
+            departure_date = arrival_date = None
+            itinerary = ""
+        else:
+            departure_date, departure_arrival, itinerary = known[departure_id]
+            arrival_date = (case_arrival or departure_arrival) if state == arrived else None
+        yield (progres_case_id, individual, case_number, family_name, given_name, state, status_date,
+               departure_date, itinerary, arrival_date, destination)
 
 
 # --- writers -------------------------------------------------------------------------------------------------
-
-
-class _Echo:
-    """A file-like object whose write returns what it was given (csv.writer into a streamed response)."""
-
-    def write(self, value):
-        return value
 
 
 def csv_chunks(status_filter):
     """The CSV file, piece by piece: UTF-8 with a BOM (Excel then reads Dari names right), CRLF lines."""
     resource = StatusResource()
     render = resource.row_renderer()
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(resource.get_export_headers())
-    lines = []
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(resource.get_export_headers())
+    yield "\ufeff" + _drain(buffer)
+    batch = []
     for row in rows(status_filter):
-        lines.append(writer.writerow(render(row)))
-        if len(lines) >= 500:  # a few hundred rows a piece: fewer, larger writes to the network
-            yield "".join(lines)
-            lines = []
-    if lines:
-        yield "".join(lines)
+        batch.append(row)
+        if len(batch) >= 500:  # a few hundred rows a piece: fewer, larger writes to the network
+            writer.writerows(map(render, batch))
+            yield _drain(buffer)
+            batch = []
+    if batch:
+        writer.writerows(map(render, batch))
+        yield _drain(buffer)
+
+
+def _drain(buffer):
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
 
 
 def xlsx_file(status_filter, progress=None):
@@ -248,11 +284,11 @@ def xlsx_file(status_filter, progress=None):
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("status")
     sheet.append(resource.get_export_headers())
-    attributes = [field.attribute for field in resource.get_export_fields()]
+    columns = [(POSITION[field.attribute], field.attribute in DATE_COLUMNS) for field in resource.get_export_fields()]
     written = 0
     for row in rows(status_filter):
         # Dates stay dates (date cells); text is neutralised, so no cell starts with "=" and none is a formula.
-        sheet.append([row[a] if a in DATE_COLUMNS else neutralise(row[a] or "") for a in attributes])
+        sheet.append([row[p] if is_date else neutralise(row[p] or "") for p, is_date in columns])
         written += 1
         if progress is not None:
             progress(written)

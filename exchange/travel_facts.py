@@ -40,40 +40,56 @@ def itinerary(departure, legs):
     return f"Road {'-'.join(stops)} ({len(legs)} vehicle{'s' if len(legs) != 1 else ''})"
 
 
+class Departures:
+    """Each departure's dates and itinerary, read once and kept for the whole of an export (its chunks share
+    departures): two queries for the departures not yet known, none for those already read."""
+
+    def __init__(self):
+        self._known = {}
+
+    def facts(self, departure_ids):
+        """{departure id: (departure_date, arrival_date, itinerary)} for `departure_ids`."""
+        from travel.models import Departure, Leg
+
+        missing = {pk for pk in departure_ids if pk not in self._known}
+        if missing:
+            legs = {}
+            for leg in Leg.objects.filter(departure_id__in=missing).only(
+                    "departure_id", "number", "carrier", "flight_number", "origin", "destination").order_by(
+                    "departure_id", "number"):
+                legs.setdefault(leg.departure_id, []).append(leg)
+            for departure in Departure.objects.filter(pk__in=missing).only("mode", "departure_date", "arrival_date"):
+                self._known[departure.pk] = (departure.departure_date, departure.arrival_date,
+                                             itinerary(departure, legs.get(departure.pk, [])))
+        return self._known
+
+
 def for_cases(case_ids):
-    """{case id: TravelFacts} for the cases that have a booking, in three queries whatever their number."""
-    from travel.models import Booking, BookingStatus, Leg, TravelExclusion
+    """{case id: TravelFacts} for the cases that have a booking, in four queries whatever their number."""
+    from travel.models import Booking, BookingStatus, TravelExclusion
 
     case_ids = list(case_ids)
     if not case_ids:
         return {}
     bookings = list(
-        Booking.objects.filter(case_id__in=case_ids, status=BookingStatus.ACTIVE)
-        .select_related("departure", "case").only(
-            "case_id", "case__state", "arrival_date", "departure__id", "departure__mode",
-            "departure__departure_date", "departure__arrival_date",
-        )
+        Booking.objects.filter(case_id__in=case_ids, status=BookingStatus.ACTIVE).values_list(
+            "case_id", "case__state", "arrival_date", "departure_id")
     )
     if not bookings:
         return {}
-    legs = {}
-    for leg in Leg.objects.filter(departure_id__in={b.departure_id for b in bookings}).only(
-            "departure_id", "number", "carrier", "flight_number", "origin", "destination").order_by(
-            "departure_id", "number"):
-        legs.setdefault(leg.departure_id, []).append(leg)
+    departures = Departures().facts({b[3] for b in bookings})
     stayed = {}
     for case_id, individual in TravelExclusion.objects.filter(
-            case_id__in=[b.case_id for b in bookings], lifted_at__isnull=True).values_list(
+            case_id__in=[b[0] for b in bookings], lifted_at__isnull=True).values_list(
             "case_id", "person__progres_individual_id"):
         stayed.setdefault(case_id, {})[individual] = STAYED_BEHIND_STATUS
     facts = {}
-    for booking in bookings:
-        departure = booking.departure
-        state = booking.case.state
-        facts[booking.case_id] = TravelFacts(
-            departure_date=departure.departure_date,
-            itinerary=itinerary(departure, legs.get(departure.pk, [])),
-            arrival_date=(booking.arrival_date or departure.arrival_date) if state == CaseState.ARRIVED else None,
-            stayed_behind=stayed.get(booking.case_id, {}) if state in GONE_OR_BOOKED else {},
+    for case_id, state, case_arrival, departure_id in bookings:
+        departure_date, departure_arrival, route = departures[departure_id]
+        facts[case_id] = TravelFacts(
+            departure_date=departure_date,
+            itinerary=route,
+            arrival_date=(case_arrival or departure_arrival) if state == CaseState.ARRIVED else None,
+            stayed_behind=stayed.get(case_id, {}) if state in GONE_OR_BOOKED else {},
         )
     return facts

@@ -279,10 +279,11 @@ def travel_plan_for(case):
     return hooks.travel_plans.first(case)
 
 
-def context_for(case, plan=None, *, members=None):
+def context_for(case, plan=None, *, members=None, plan_known=False):
     """The context requirements read. A page that has loaded the case's members with their documents
-    (`members`, in any order) passes them, so that readiness and the page share one load."""
-    plan = plan if plan is not None else travel_plan_for(case)
+    (`members`, in any order) passes them, so that readiness and the page share one load; one that has asked
+    for the travel plan already passes it with `plan_known` (None then means the case has none)."""
+    plan = plan if plan is not None or plan_known else travel_plan_for(case)
     today = timezone.localdate()
     if plan is not None and plan.date is not None:
         # A departure in the past (the case flew) is judged on its own date; one ahead, on its date.

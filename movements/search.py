@@ -9,6 +9,11 @@ What normalising folds, so that both directions match:
 - Persian and Arabic-Indic digits to 0–9;
 - apostrophes of every kind dropped (Sa'idi, Sa’idi → saidi); hyphens, commas, the zero-width non-joiner and
   other punctuation become spaces (Abdul-Rahman → abdul rahman; "Karimi, Zahra" → karimi zahra).
+- the vowels that English-style transliterations of Persian and Arabic names write in more than one way, in Latin
+  letters only: o is folded into u and e into a, then any letter repeated is written once
+  (Mohammad, Muhammad, Mohammed → muhamad; Hosseini, Hoseini, Hussaini → husaini; Yousufi, Yusufi → yusufi;
+  Ahmed, Ahmad → ahmad). The rule works letter by letter, so a part of a name typed alone folds into a part of
+  the folded name and substring search still holds; it finds more, never less (Rahel also finds Rahal).
 The stored copy also holds each pair of neighbouring words joined (abdul rahman → abdulrahman, محمد رضا →
 محمدرضا), so a name written joined finds it written apart, and the other way round.
 """
@@ -43,11 +48,17 @@ _FOLD = str.maketrans(
 _SEPARATORS = re.compile(r"[\s\-‐‑–—_,.;:/\\()\"]+")
 
 
+# Transliteration variants of the same vowel (see the module's docstring), Latin letters only.
+_VOWELS = str.maketrans({"o": "u", "e": "a"})
+_REPEATED_LATIN = re.compile(r"([a-z])\1+")
+
+
 def normalize(text):
     """The form in which names are stored for search and queries are compared."""
     text = unicodedata.normalize("NFKD", text or "")
     text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.casefold().translate(_FOLD)
+    text = text.casefold().translate(_FOLD).translate(_VOWELS)
+    text = _REPEATED_LATIN.sub(r"\1", text)
     return " ".join(_SEPARATORS.sub(" ", text).split())
 
 
@@ -69,5 +80,6 @@ def person_search_text(family_name, given_name, native_name):
     for name in (family_name, given_name, native_name):
         words = normalize(name).split()
         parts.extend(words)
-        parts.extend(a + b for a, b in zip(words, words[1:]))
+        # Joined, a letter repeated across the join is written once too (Abdul Latif → abdulatif).
+        parts.extend(_REPEATED_LATIN.sub(r"\1", a + b) for a, b in zip(words, words[1:]))
     return " ".join(parts)

@@ -64,6 +64,25 @@ def test_latin_compound_names_and_typographic_apostrophes(client, ops, stored, t
     assert case.case_number in found(client, ops, typed)
 
 
+@pytest.mark.parametrize("stored, typed", [
+    ("Mohammad", "Muhammad"), ("Mohammad", "Mohammed"), ("Muhammad", "Mohammad"), ("Mohammed", "Muhamad"),
+    ("Hosseini", "Hoseini"), ("Hoseini", "Hosseini"), ("Hosseini", "Hussaini"),
+    ("Yousufi", "Yusufi"), ("Yusufi", "Yousufi"), ("Ahmed", "Ahmad"),
+    ("Abdul Latif", "Abdullatif"), ("Abdullatif", "Abdul Latif"),
+    ("Mohammad", "moh"), ("Hosseini", "hoss"), ("Yousufi", "yous"),  # a part of the name, typed as it begins
+])
+def test_common_transliteration_variants_of_a_name_find_one_another(client, ops, stored, typed):
+    case = person(stored, "Omid")
+    assert case.case_number in found(client, ops, typed)
+
+
+def test_the_transliteration_rule_does_not_merge_different_names(client, ops):
+    karimi = person("Karimi", "Omid")
+    karam = person("Karam", "Omid")
+    assert found(client, ops, "Karimi") == {karimi.case_number}
+    assert found(client, ops, "Karam") == {karam.case_number}
+
+
 def test_case_numbers_and_progres_ids_typed_with_persian_or_arabic_digits(client, ops):
     case = person("Karimi", "Zahra")
     number = case.case_number  # DYU-2026-00001 and the like

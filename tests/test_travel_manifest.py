@@ -166,6 +166,21 @@ def test_a_family_that_fits_on_a_page_is_never_split_across_two(ops, flight):
 
 
 @needs_poppler
+def test_the_signatures_are_never_alone_on_a_page_without_a_passenger(ops, flight):
+    # Families are added one at a time until the manifest has grown by two pages, so that the end of the list
+    # passes every point of a page; at each size the page the escort signs also lists passengers.
+    ids, sizes = [], set()
+    while len(sizes) < 3:
+        case = booked(ops, flight, 2)
+        ids += [p.progres_individual_id for p in case.members.all()]
+        pages = pdf_pages(render_manifest(flight))
+        sizes.add(len(pages))
+        signed = [page for page in pages if "Signature" in page]
+        assert len(signed) == 1 and signed[0] is pages[-1], len(ids)
+        assert any(i in pages[-1] for i in ids), f"{len(ids)} passengers: the last page has no passenger"
+
+
+@needs_poppler
 def test_special_attention_is_said_in_words_and_never_names_a_diagnosis(ops, flight, family):
     pa = family.members.get(relationship="PA")
     MedicalExam.objects.create(person=pa, kind="ime", exam_date=datetime.date(2026, 11, 1), clinic="MHAC",

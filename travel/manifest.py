@@ -742,7 +742,11 @@ def render_manifest(departure, *, manifest=None, now=None):
         story += [CaseFlowable(case, case.rows, widths, road, page_height, cache=cache) for case in manifest.cases]
     if not manifest.cases:
         story.append(ScriptText("No passenger is booked on this departure.", SUMMARY_BOLD))
-    story.append(KeepTogether([
+    # The last family stays with the signatures: an escort never signs a page that lists nobody.
+    while story and isinstance(story[-1], Spacer):
+        story.pop()
+    last = [story.pop()] if story and isinstance(story[-1], (CaseFlowable, KeepTogether)) else []
+    story.append(KeepTogether(last + [
         Spacer(1, 4 * mm),
         ScriptText(f"End of manifest: {summary.passengers} passenger{'s' if summary.passengers != 1 else ''} in "
                    f"{summary.cases} case{'s' if summary.cases != 1 else ''}.", SUMMARY_BOLD),

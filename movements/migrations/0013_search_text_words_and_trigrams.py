@@ -3,19 +3,7 @@ neighbouring words also joined), and on PostgreSQL a trigram index so that subst
 
 from django.db import migrations
 
-from movements.search import person_search_text
-
-
-def recompute(apps, schema_editor):
-    Person = apps.get_model("movements", "Person")
-    batch = []
-    for person in Person.objects.only("id", "family_name", "given_name", "native_name").iterator(chunk_size=2000):
-        person.search_text = person_search_text(person.family_name, person.given_name, person.native_name)
-        batch.append(person)
-        if len(batch) >= 2000:
-            Person.objects.bulk_update(batch, ["search_text"])
-            batch = []
-    Person.objects.bulk_update(batch, ["search_text"])
+from movements.migrations._search_text import recompute
 
 
 def _connection(schema_editor):

@@ -121,7 +121,8 @@ def case_detail(request, case_number):
     statuses = medical.statuses_for(members)
     blockers = []
     if policy.readiness:
-        context = readiness.context_for(case, members=members)
+        # The plan the page shows too (Case.travel_plan is cached on the case).
+        context = readiness.context_for(case, case.travel_plan, members=members, plan_known=True)
         medical.share_statuses(context, statuses)
         blockers = readiness.blockers_for(case, context=context)
     readiness.refresh_snapshot(case, blockers, context=context if policy.readiness else None)
