@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("travel", "0006_escort_phone_manifest_downloads"),
-        ("movements", "0018_case_flies_on"),
+        ("movements", "0019_case_flies_on"),
     ]
 
     operations = [migrations.RunPython(from_departures, migrations.RunPython.noop)]

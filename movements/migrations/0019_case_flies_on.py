@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 
 def from_planned_dates(apps, schema_editor):
-    # Departures are travel's to fill in (its migration 0007); refresh_readiness keeps both in step after.
+    # Departures are travel's to fill in (its migration 0007_cases_fly_on_their_departure); refresh_readiness keeps both in step after.
     Case = apps.get_model("movements", "Case")
     Case.objects.filter(planned_travel_date__isnull=False).update(flies_on=models.F("planned_travel_date"))
 
@@ -14,7 +14,7 @@ def from_planned_dates(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('movements', '0017_document_search_trigrams'),
+        ('movements', '0018_search_text_transliteration_variants'),
     ]
 
     operations = [

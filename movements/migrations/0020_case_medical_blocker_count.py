@@ -17,7 +17,7 @@ def count_stored(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('movements', '0018_case_flies_on'),
+        ('movements', '0019_case_flies_on'),
     ]
 
     operations = [

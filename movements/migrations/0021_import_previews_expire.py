@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('movements', '0019_case_medical_blocker_count'),
+        ('movements', '0020_case_medical_blocker_count'),
     ]
 
     operations = [
