@@ -155,12 +155,13 @@ def _split(message):
     return (name, fact) if sep else ("", message)
 
 
-def grouped(blockers, *, case=None, access=None, people=None):
+def grouped(blockers, *, case=None, access=None, people=None, registry=None):
     """The blockers (objects or stored dicts) grouped by kind, in the order kinds first appear; each titled in
     words by its requirement (`titles=`). With `case`, `access` and `people` ({id: Person}), each item carries the
-    address of the form that resolves it, from its requirement's `link=` (None when this user may not open it)."""
+    address of the form that resolves it, from its requirement's `link=` (None when this user may not open it).
+    A list of many cases passes `registry` (`requirements()`) read once."""
     by_code = {}
-    for requirement in requirements():
+    for requirement in registry if registry is not None else requirements():
         for code in requirement.titles:
             by_code[code] = requirement
     groups = {}
@@ -194,14 +195,15 @@ def confidential_codes():
     return {code for requirement in requirements() for code in requirement.confidential}
 
 
-def redacted(blockers, access):
+def redacted(blockers, access, *, hidden_codes=None):
     """The blockers as this viewer may read them: a confidential one becomes "medical clearance for travel pending".
 
-    Accepts Blocker objects or their stored dicts (the case's snapshot) and returns the same kind.
+    Accepts Blocker objects or their stored dicts (the case's snapshot) and returns the same kind. A list of many
+    cases passes `hidden_codes` (`confidential_codes()`) read once.
     """
     if access.can_see_clearance_details:
         return list(blockers)
-    hidden_codes = confidential_codes()
+    hidden_codes = confidential_codes() if hidden_codes is None else hidden_codes
     shown = []
     for blocker in blockers:
         as_dict = isinstance(blocker, dict)

@@ -93,9 +93,12 @@ def case_list(request):
             cases = cases.filter(blocker_count=0)
     page = page_of_cases(cases, request.GET, order=order)
     access = access_for(request.user)
+    registry = readiness.requirements()
+    hidden = {code for requirement in registry for code in requirement.confidential}
     for case in page.object_list:
         # "Blocked by what?": the kinds, in words, as this user may read them (from the stored snapshot).
-        case.blocker_kinds = [group.summary for group in readiness.grouped(readiness.redacted(case.blockers, access))]
+        shown = readiness.redacted(case.blockers, access, hidden_codes=hidden)
+        case.blocker_kinds = [group.summary for group in readiness.grouped(shown, registry=registry)]
     query = request.GET.copy()
     for position in ("page", "after", "before"):
         query.pop(position, None)

@@ -58,9 +58,11 @@ def dashboard(request):
         soon_blocked = list(annotate_for_list(cases.filter(flies_soon)).order_by("flies_on", PRIORITY_RANK, "id")[:8])
     for case in soon_blocked:
         case.days_left = (case.flies_on - today).days
+    registry = readiness.requirements()
+    hidden = {code for requirement in registry for code in requirement.confidential}
     for case in blocked + soon_blocked:
-        case.shown_blockers = readiness.redacted(case.blockers, access)
-        case.blocker_groups = readiness.grouped(case.shown_blockers)
+        case.shown_blockers = readiness.redacted(case.blockers, access, hidden_codes=hidden)
+        case.blocker_groups = readiness.grouped(case.shown_blockers, registry=registry)
     # Evaluated here, not in the template: every query of the page is the view's.
     recent = list(
         CaseTransition.objects.filter(case__in=cases)
