@@ -152,6 +152,8 @@ STORAGES = {
 # Uploads (referral files): refuse anything larger than this before reading it.
 SAFAR_MAX_UPLOAD_BYTES = env_int("SAFAR_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
 SAFAR_MAX_IMPORT_ROWS = env_int("SAFAR_MAX_IMPORT_ROWS", 100_000, minimum=1)
+# A previewed referral file not confirmed within this many hours expires (its file is deleted).
+SAFAR_IMPORT_PREVIEW_HOURS = env_int("SAFAR_IMPORT_PREVIEW_HOURS", 24, minimum=1)
 # An XLSX upload is a ZIP archive: the most its parts may unpack to (a ZIP bomb is refused before it is read).
 SAFAR_MAX_XLSX_UNPACKED_BYTES = env_int("SAFAR_MAX_XLSX_UNPACKED_BYTES", 100 * 1024 * 1024, minimum=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SAFAR_MAX_UPLOAD_BYTES + 1024 * 1024
@@ -196,7 +198,8 @@ PHONENUMBER_DB_FORMAT = "E164"
 SAFAR_CASE_NUMBER_PREFIX = env_str("SAFAR_CASE_NUMBER_PREFIX", "DYU")
 SAFAR_CASES_PER_PAGE = env_int("SAFAR_CASES_PER_PAGE", 50, minimum=5)
 SAFAR_IME_VALIDITY_MONTHS = env_int("SAFAR_IME_VALIDITY_MONTHS", 12, minimum=1)
-SAFAR_IME_EXPIRY_WARNING_DAYS = env_int("SAFAR_IME_EXPIRY_WARNING_DAYS", 60, minimum=1)
+# The dashboard's "flies in the next N days and blocked" (the morning question of operations).
+SAFAR_FLIES_SOON_DAYS = env_int("SAFAR_FLIES_SOON_DAYS", 14, minimum=1)
 SAFAR_FIT_TO_TRAVEL_HOURS = env_int("SAFAR_FIT_TO_TRAVEL_HOURS", 72, minimum=1)
 # A passing pre-embarkation (fit-to-travel) check within those hours gates boarding (`depart`).
 SAFAR_FIT_TO_TRAVEL_REQUIRED = env_bool("SAFAR_FIT_TO_TRAVEL_REQUIRED", True)

@@ -1,6 +1,7 @@
 """The case list's pages: keyset pagination on the list's index, and a count that is exact only when cheap.
 
-The list is ordered by (priority rank, referral date, id), the `case_list_order` index. "Next" and "previous"
+The list is ordered by (priority rank, referral date, id), the `case_list_order` index, or by (travel date, id),
+the `case_travel_order` index (`ORDERS`). "Next" and "previous"
 continue from the last or first row shown (`?after=KEY`, `?before=KEY`): the database walks the index from there,
 so page 150 costs what page 1 costs. A page number in the address (`?page=7`, from a bookmark or "Last") still
 works, by offset; the links it shows continue by key. Only the ids of a page are selected in list order; the
@@ -17,13 +18,73 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import BooleanField, Count, DateField, F, Func, IntegerField, OuterRef, Subquery, Value
 
-from movements.models import PRIORITY_RANK, Case, Person, Relationship
+from movements.models import FLIES_ON_KEY, PRIORITY_RANK, Case, Person, Relationship
 
 COUNT_LIMIT = 10_000
-# The list's order and its index (Case.Meta: case_list_order).
-ORDER = (PRIORITY_RANK, "referral_date", "id")
-LIST_COLUMNS = ("id", "case_number", "progres_case_id", "state", "priority", "destination_country", "blocker_count")
-_KEY = re.compile(r"^([0-2])\.(\d{4}-\d{2}-\d{2})\.(\d{1,18})$")
+
+
+@dataclass(frozen=True)
+class ListOrder:
+    """One order of the list and the index that serves it: its columns (a field, or an expression annotated under
+    the given name), each an int or a date, and its page keys ("2.2026-11-02.412": the columns' values, dotted)."""
+
+    name: str
+    label: str
+    columns: tuple  # ((name, expression or None for a field, "rank" (0-2), "int" or "date"), …)
+
+    @property
+    def names(self):
+        return tuple(name for name, _expression, _kind in self.columns)
+
+    def expressions(self):
+        return [F(name) if expression is None else expression for name, expression, _kind in self.columns]
+
+    def annotate(self, queryset):
+        return queryset.annotate(**{name: expression for name, expression, _kind in self.columns
+                                    if expression is not None})
+
+    def parse(self, text):
+        """The key's values from `?after=` / `?before=`, or None when it is not one of this order's."""
+        parts = (text or "").split(".")
+        if len(parts) != len(self.columns):
+            return None
+        values = []
+        for part, (_name, _expression, kind) in zip(parts, self.columns):
+            if kind == "rank":
+                if part not in ("0", "1", "2"):
+                    return None
+                values.append(int(part))
+            elif kind == "int":
+                if not re.fullmatch(r"\d{1,18}", part):
+                    return None
+                values.append(int(part))
+            else:
+                if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", part):
+                    return None
+                try:
+                    values.append(datetime.date.fromisoformat(part))
+                except ValueError:
+                    return None
+        return tuple(values)
+
+    def format(self, row):
+        return ".".join(value.isoformat() if isinstance(value, datetime.date) else str(value) for value in row)
+
+    def values(self, key):
+        fields = {"rank": IntegerField(), "int": IntegerField(), "date": DateField()}
+        return [Value(value, output_field=fields[kind]) for value, (_name, _expression, kind) in zip(key, self.columns)]
+
+
+# The list's orders and their indexes (Case.Meta): by priority (emergencies first, then the oldest referral), and
+# by travel date (the soonest first; cases without a date last).
+BY_PRIORITY = ListOrder("priority", "Priority, then referral date",
+                        (("list_rank", PRIORITY_RANK, "rank"), ("referral_date", None, "date"), ("id", None, "int")))
+BY_TRAVEL_DATE = ListOrder("travel_date", "Travel date, soonest first",
+                           (("list_travel", FLIES_ON_KEY, "date"), ("id", None, "int")))
+ORDERS = {order.name: order for order in (BY_PRIORITY, BY_TRAVEL_DATE)}
+ORDER = (PRIORITY_RANK, "referral_date", "id")  # the default order, as the dashboard and older callers name it
+LIST_COLUMNS = ("id", "case_number", "progres_case_id", "state", "priority", "destination_country", "blocker_count",
+                "flies_on", "blockers")
 
 
 class RowCompare(Func):
@@ -48,16 +109,9 @@ class RowCompare(Func):
         return f"({left}) {self.operator} ({right})", params
 
 
-def parse_key(text):
-    """(rank, referral date, id) from `?after=` / `?before=`, or None when it is not one of ours."""
-    match = _KEY.match(text or "")
-    if not match:
-        return None
-    try:
-        day = datetime.date.fromisoformat(match[2])
-    except ValueError:
-        return None
-    return int(match[1]), day, int(match[3])
+def parse_key(text, order=BY_PRIORITY):
+    """The key's values from `?after=` / `?before=`, or None when it is not one of ours."""
+    return order.parse(text)
 
 
 def _parse_number(text):
@@ -66,12 +120,6 @@ def _parse_number(text):
     except (TypeError, ValueError):
         return 1
     return max(number, 1)
-
-
-def _key_values(key):
-    rank, day, pk = key
-    return [Value(rank, output_field=IntegerField()), Value(day, output_field=DateField()),
-            Value(pk, output_field=IntegerField())]
 
 
 @dataclass
@@ -110,24 +158,26 @@ def _bounded_count(queryset):
     return min(counted, COUNT_LIMIT), counted > COUNT_LIMIT
 
 
-def page_of_cases(queryset, params, rows=None):
-    """The page of `queryset` the request's `page`, `after` or `before` asks for, rows annotated for the list.
+def page_of_cases(queryset, params, rows=None, order=BY_PRIORITY):
+    """The page of `queryset` in `order` that the request's `page`, `after` or `before` asks for, rows annotated for
+    the list.
 
     `rows(ids)` turns the page's ids into the objects shown (by default: the list's columns and annotations)."""
     per_page = settings.SAFAR_CASES_PER_PAGE
     number = _parse_number(params.get("page"))
-    after, before = parse_key(params.get("after")), parse_key(params.get("before"))
-    ranked = queryset.annotate(list_rank=PRIORITY_RANK)
-    key_columns = [F("list_rank"), F("referral_date"), F("id")]
-    keys = ("list_rank", "referral_date", "id")
+    after, before = order.parse(params.get("after")), order.parse(params.get("before"))
+    ranked = order.annotate(queryset)
+    keys = order.names
+    ascending = [F(name).asc() for name in keys]
+    key_columns = [F(name) for name in keys]
     if after is not None:
-        found = list(ranked.filter(RowCompare(key_columns, ">", _key_values(after)))
-                     .order_by(*ORDER).values_list(*keys)[: per_page + 1])
+        found = list(ranked.filter(RowCompare(key_columns, ">", order.values(after)))
+                     .order_by(*ascending).values_list(*keys)[: per_page + 1])
         has_previous, has_next = True, len(found) > per_page
         found = found[:per_page]
     elif before is not None:
-        found = list(ranked.filter(RowCompare(key_columns, "<", _key_values(before)))
-                     .order_by(*(expression.desc() for expression in (PRIORITY_RANK, F("referral_date"), F("id"))))
+        found = list(ranked.filter(RowCompare(key_columns, "<", order.values(before)))
+                     .order_by(*(F(name).desc() for name in keys))
                      .values_list(*keys)[: per_page + 1])
         has_previous, has_next = len(found) > per_page, True
         found = list(reversed(found[:per_page]))
@@ -135,16 +185,16 @@ def page_of_cases(queryset, params, rows=None):
             number = 1
     else:
         offset = (number - 1) * per_page
-        found = list(ranked.order_by(*ORDER).values_list(*keys)[offset: offset + per_page + 1])
+        found = list(ranked.order_by(*ascending).values_list(*keys)[offset: offset + per_page + 1])
         if not found and number > 1:
             # Past the end (an old bookmark): the last page, as Django's paginator does.
             total, _capped = _bounded_count(queryset)
             number = max(1, -(-total // per_page))
             offset = (number - 1) * per_page
-            found = list(ranked.order_by(*ORDER).values_list(*keys)[offset: offset + per_page + 1])
+            found = list(ranked.order_by(*ascending).values_list(*keys)[offset: offset + per_page + 1])
         has_previous, has_next = number > 1, len(found) > per_page
         found = found[:per_page]
-    ids = [row[2] for row in found]
+    ids = [row[-1] for row in found]
     if after is None and before is None and not has_next:
         total, capped = (number - 1) * per_page + len(found), False  # the last page tells the total
     else:
@@ -152,8 +202,7 @@ def page_of_cases(queryset, params, rows=None):
     shown = rows(ids) if rows is not None else list_rows(ids)
     first_key = last_key = ""
     if found:
-        first_key = f"{found[0][0]}.{found[0][1].isoformat()}.{found[0][2]}"
-        last_key = f"{found[-1][0]}.{found[-1][1].isoformat()}.{found[-1][2]}"
+        first_key, last_key = order.format(found[0]), order.format(found[-1])
     return CasePage(object_list=shown, number=number, has_previous=has_previous, has_next=has_next, total=total,
                     total_capped=capped, per_page=per_page, first_key=first_key, last_key=last_key)
 

@@ -1,3 +1,4 @@
+import datetime
 import re
 
 from django import forms
@@ -239,10 +240,36 @@ class TravelDocumentForm(forms.ModelForm):
     mrz_line2 = forms.CharField(label="MRZ line 2", required=False, max_length=60, widget=forms.TextInput(
         attrs={"class": "mono", "maxlength": 60, "spellcheck": "false", "autocapitalize": "characters"}))
 
+    # Old documents are recorded too (a family's history, an expired passport kept with a renewed one), but a date
+    # years in the past is more often a typing slip: it is saved once the user says so.
+    record_expired = forms.BooleanField(required=False, label="Record it although it has expired")
+
     class Meta:
         model = TravelDocument
         fields = ["document_type", "number", "issuing_country", "expiry_date", "mrz_line1", "mrz_line2"]
         widgets = {"expiry_date": DATE_INPUT}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The confirmation is offered only once an expiry date in the past has been typed.
+        posted = self.data.get(self.add_prefix("expiry_date")) if self.is_bound else None
+        try:
+            past = bool(posted) and datetime.date.fromisoformat(posted) < timezone.localdate()
+        except ValueError:
+            past = False
+        if not past:
+            self.fields["record_expired"].widget = forms.HiddenInput()
+
+    def clean(self):
+        data = super().clean()
+        expiry = data.get("expiry_date")
+        if (expiry and expiry < timezone.localdate() and "expiry_date" in self.changed_data
+                and not data.get("record_expired")):
+            self.add_error("expiry_date", ValidationError(
+                f"This document expired on {expiry.isoformat()}. If that is right (old documents are recorded too), "
+                "tick “Record it although it has expired” and save again; otherwise correct the date.",
+                code="expired"))
+        return data
 
     def clean_number(self):
         return self.cleaned_data["number"].strip().upper()
@@ -259,7 +286,7 @@ class TravelDocumentForm(forms.ModelForm):
 
 
 DocumentFormSet = inlineformset_factory(
-    Person, TravelDocument, form=TravelDocumentForm, extra=1, can_delete=True,
+    Person, TravelDocument, form=TravelDocumentForm, extra=2, can_delete=True,  # a passport and a second document
 )
 
 
@@ -278,6 +305,13 @@ class CaseFilterForm(forms.Form):
     blockers = forms.ChoiceField(
         required=False, choices=[("", "Any"), ("yes", "Has blockers"), ("no", "No blockers")]
     )
+    show = forms.ChoiceField(
+        required=False, label="Cases",
+        choices=[("", "Active cases"), ("closed", "Closed (arrived, rejected, withdrawn)"), ("all", "All cases")],
+    )
+    flies_within = forms.IntegerField(required=False, min_value=0, max_value=366, label="Flies within (days)")
+    sort = forms.ChoiceField(required=False, label="Sort by",
+                             choices=[("", "Priority, then referral date"), ("travel_date", "Travel date, soonest first")])
 
     def __init__(self, *args, destinations=(), **kwargs):
         from movements.countries import country_name

@@ -125,8 +125,13 @@ readiness_requirements = Hook(
     "What is checked"), `order=`, `gates=` (the transitions it must hold for, of `ALL_GATES`; default all
     three — a rule that can only be met in the last days before the flight, like a fit-to-fly certificate,
     gates only `depart`) and `confidential=` (blocker codes that only roles seeing clearance details may read
-    in full; others read "medical clearance for travel pending").""",
-    meta=("code", "label", "gates", "confidential"),
+    in full; others read "medical clearance for travel pending").
+
+    Optional, for the case page's readiness panel, which groups blockers by kind: `titles=` ({blocker code: the
+    kind in words, e.g. "No visa / COPR reference"}; the codes stay for exports and the API) and `link=` — a
+    callable (case, person or None, access) returning the address of the form that resolves that person's
+    blocker, or None when this user may not open it (medical records for medical staff only).""",
+    meta=("code", "label", "gates", "confidential", "titles", "link"),
 )
 
 travel_plans = Hook(

@@ -104,6 +104,15 @@ def statuses_for(people):
     return statuses
 
 
+def medical_record_link(case, person, access):
+    """A medical blocker is resolved on the person's medical record: for medical staff only."""
+    from django.urls import reverse
+
+    if person is None or access is None or not access.can_see_medical:
+        return None
+    return reverse("medical_person", args=[person.pk])
+
+
 def _blocker(code, person, fact):
     return readiness.Blocker(code, f"{person.full_name} — {fact}", person.pk, confidential=True,
                              person_name=person.full_name)
@@ -121,7 +130,8 @@ def _statuses(ctx):
 
 
 @readiness.register(code="medical_ime", label="Every member has an IME valid on the travel date", order=30,
-                    confidential=("medical_missing", "medical_expired"))
+                    confidential=("medical_missing", "medical_expired"), link=medical_record_link,
+                    titles={"medical_missing": "No IME recorded", "medical_expired": "IME expires before travel"})
 def ime_valid(ctx):
     for person in ctx.travelling_members:
         status = _statuses(ctx)[person.pk]
@@ -134,7 +144,8 @@ def ime_valid(ctx):
             )
 
 
-@readiness.register(code="medical_hold", label="Nobody is on medical hold", order=31, confidential=("medical_hold",))
+@readiness.register(code="medical_hold", label="Nobody is on medical hold", order=31, confidential=("medical_hold",),
+                    titles={"medical_hold": "On medical hold"}, link=medical_record_link)
 def no_medical_hold(ctx):
     for person in ctx.travelling_members:
         if _statuses(ctx)[person.pk].on_medical_hold:
@@ -155,7 +166,8 @@ def _pregnancy(ctx, person):
 
 
 @readiness.register(code="pregnancy", label="Pregnancy within the airline's limits on the travel date", order=32,
-                    confidential=("pregnancy_too_late",))
+                    confidential=("pregnancy_too_late",),
+                    titles={"pregnancy_too_late": "Pregnancy past the airline's limit"}, link=medical_record_link)
 def pregnancy_within_limits(ctx):
     for person in ctx.travelling_members:
         found = _pregnancy(ctx, person)
@@ -169,6 +181,7 @@ def pregnancy_within_limits(ctx):
 
 @readiness.register(
     code="pregnancy_certificate", order=33, gates=("depart",), confidential=("pregnancy_certificate",),
+    titles={"pregnancy_certificate": "Fit-to-fly certificate for pregnancy due"}, link=medical_record_link,
     label="From 28 weeks of pregnancy, a fit-to-fly certificate issued within the hours before departure "
           "(due before boarding; it does not stop clearing or booking)",
 )
@@ -194,7 +207,8 @@ def pregnancy_certificate(ctx):
 
 
 @readiness.register(code="medif", label="A MEDIF is recorded for stretcher, medical and oxygen cases", order=34,
-                    confidential=("medif_missing",))
+                    confidential=("medif_missing",), titles={"medif_missing": "No MEDIF sent to the airline"},
+                    link=medical_record_link)
 def medif_recorded(ctx):
     for person in ctx.travelling_members:
         status = _statuses(ctx)[person.pk]
@@ -208,6 +222,7 @@ def medif_recorded(ctx):
 
 @readiness.register(
     code="fit_to_travel", order=35, gates=("depart",), confidential=("fit_to_travel_missing",),
+    titles={"fit_to_travel_missing": "Fit-to-travel check due"}, link=medical_record_link,
     label="Every traveller passed a fit-to-travel check within the hours before departure (due before boarding)",
 )
 def fit_to_travel_checked(ctx):
@@ -290,24 +305,53 @@ def record_exam(exam, *, by):
     return exam
 
 
-def work_list(today=None):
-    """People in open cases whose IME is missing, expires within the warning period, or who are in TB treatment."""
-    today = today or timezone.localdate()
-    horizon = today + datetime.timedelta(days=settings.SAFAR_IME_EXPIRY_WARNING_DAYS)
-    # An IME taken on or before this date is valid until the horizon at most (see ime_valid_until).
-    expiring_from = add_months(horizon + datetime.timedelta(days=1), -settings.SAFAR_IME_VALIDITY_MONTHS)
-    exams = MedicalExam.objects.filter(person=OuterRef("pk")).order_by("-exam_date", "-id")
-    # Wherever readiness is checked: from acceptance (a referral is examined only once the mission takes the case)
-    # until the family leaves.
-    open_states = states_where("readiness")
-    people = (
-        Person.objects.filter(case__state__in=open_states)
-        .select_related("case")
-        .annotate(
-            last_ime=Subquery(exams.filter(kind=ExamKind.IME).values("exam_date")[:1]),
-            last_tb=Subquery(exams.exclude(tb_status="").values("tb_status")[:1]),
-        )
-    )
-    return people.filter(
-        Q(last_ime__isnull=True) | Q(last_ime__lte=expiring_from) | Q(last_tb=TBStatus.ACTIVE)
-    ).order_by(F("last_ime").asc(nulls_first=True), "case__case_number", "id")
+@dataclass
+class WorkItem:
+    """One medical blocker of the readiness registry, as the work list shows it."""
+
+    case: object
+    person: Person | None
+    code: str
+    title: str
+    fact: str
+    due: datetime.date | None  # the date the case is expected to fly (its departure's, else the planned one)
+    # A check that counts only within the hours before departure (a fit-to-fly certificate, the fit-to-travel
+    # check): the first day it can be done, so that nobody tries it weeks early.
+    from_day: datetime.date | None = None
+
+
+def work_list_cases():
+    """Cases whose stored readiness holds medical blockers, the soonest to fly first (undated ones last).
+
+    The snapshot is the readiness registry's answer for each case's next step, refreshed whenever a fact it reads
+    changes (and daily, by `refresh_readiness`, as dates pass): the work list is what blocks those cases."""
+    from movements.models import FLIES_ON_KEY, Case
+
+    return (Case.objects.filter(state__in=states_where("readiness"), medical_blocker_count__gt=0)
+            .alias(due_key=FLIES_ON_KEY).order_by("due_key", "id"))
+
+
+def work_items(cases):
+    """The medical blockers of these cases (from their snapshots), one item each, with their people loaded at once."""
+    hidden = readiness.confidential_codes()
+    found = []
+    for case in cases:
+        for blocker in case.blockers or []:
+            if blocker.get("confidential") or blocker.get("code") in hidden:
+                found.append((case, blocker))
+    people = Person.objects.in_bulk([b.get("person_id") for _case, b in found if b.get("person_id")])
+    titles = {code: title for r in readiness.requirements() for code, title in r.titles.items()}
+    items = []
+    for case, blocker in found:
+        person = people.get(blocker.get("person_id"))
+        _name, _sep, fact = blocker.get("message", "").partition(" — ")
+        fact = fact or blocker.get("message", "")
+        title = titles.get(blocker.get("code"), blocker.get("code", ""))
+        if fact.lower().startswith(title.lower()):
+            fact = fact[len(title):].lstrip(" :—-,")  # "No IME recorded — no IME recorded" says it once
+        from_day = None
+        if set(blocker.get("gates") or ()) == {"depart"} and case.flies_on:
+            from_day = case.flies_on - datetime.timedelta(days=settings.SAFAR_FIT_TO_TRAVEL_HOURS // 24)
+        items.append(WorkItem(case=case, person=person, code=blocker.get("code", ""), title=title, fact=fact,
+                              due=case.flies_on, from_day=from_day))
+    return items

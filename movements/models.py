@@ -8,6 +8,7 @@ from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models, transaction
 from django.utils.functional import cached_property
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from phonenumber_field.modelfields import PhoneNumberField
@@ -142,6 +143,10 @@ class Sex(models.TextChoices):
     X = "X", "Unspecified"
 
 
+# The case list's sort by travel date: cases with no date last (a date no case flies on stands in for none).
+NO_TRAVEL_DATE = datetime.date(9999, 12, 31)
+FLIES_ON_KEY = Coalesce("flies_on", models.Value(NO_TRAVEL_DATE), output_field=models.DateField())
+
 # Emergencies first, then urgent, then normal: the order of the case list (indexed, see Case.Meta).
 PRIORITY_RANK = models.Case(
     models.When(priority=Priority.EMERGENCY, then=models.Value(0)),
@@ -271,11 +276,21 @@ class Case(ConcurrentTransitionMixin, models.Model):
     blocker_count = models.PositiveSmallIntegerField(default=0, db_index=True)
     blockers = models.JSONField(default=list, blank=True)
     readiness_checked_at = models.DateTimeField(null=True, blank=True)
+    # When the case is expected to fly, for the list's "flies within N days" filter and its sort by date: the
+    # date of its departure once a plug-in plans it on one (`hooks.travel_plans`), else the planned travel date.
+    # Kept with the readiness snapshot (`readiness.refresh_snapshot`), which every such change already refreshes.
+    flies_on = models.DateField(null=True, blank=True, editable=False)
+    # How many of the stored blockers are medical (confidential): the medical work list is these cases'.
+    medical_blocker_count = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-referral_date", "-id"]
         indexes = [
             models.Index(PRIORITY_RANK, "referral_date", "id", name="case_list_order"),
+            # The list sorted by travel date (soonest first, undated last) and its keyset pages.
+            models.Index(FLIES_ON_KEY, "id", name="case_travel_order"),
+            # The medical work list: cases with medical blockers, by due date.
+            models.Index(FLIES_ON_KEY, "id", condition=Q(medical_blocker_count__gt=0), name="case_medical_due"),
             models.Index(fields=["state", "priority"]),
             models.Index(fields=["destination_country"]),
         ]
@@ -809,6 +824,10 @@ class ReferralUpload(models.Model):
         PREVIEWED = "previewed", "Previewed"
         REFUSED = "refused", "Refused (errors)"
         IMPORTED = "imported", "Imported"
+        # A preview never confirmed: dropped by its uploader, or left longer than SAFAR_IMPORT_PREVIEW_HOURS
+        # (its file is deleted then too: it holds personal data, and the database may have changed since).
+        DISCARDED = "discarded", "Discarded"
+        EXPIRED = "expired", "Expired (never confirmed)"
 
     filename = models.CharField(max_length=255)
     content = models.BinaryField(null=True, editable=False)

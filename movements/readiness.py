@@ -64,6 +64,8 @@ class Requirement:
     order: int = 100
     gates: frozenset = ALL_GATES
     confidential: frozenset = frozenset()
+    titles: dict = field(default_factory=dict)
+    link: object = None
 
     @property
     def before_boarding_only(self):
@@ -74,9 +76,118 @@ def requirements():
     return [
         Requirement(code=r.key, label=r.meta.get("label", r.key), check=r.provider, order=r.order,
                     gates=frozenset(r.meta.get("gates") or ALL_GATES),
-                    confidential=frozenset(r.meta.get("confidential") or ()))
+                    confidential=frozenset(r.meta.get("confidential") or ()),
+                    titles=dict(r.meta.get("titles") or {}), link=r.meta.get("link"))
         for r in hooks.readiness_requirements.registrations
     ]
+
+
+# The redacted stand-in for a confidential blocker (see `redacted`).
+REDACTED_TITLE = "Medical clearance for travel pending"
+
+
+@dataclass
+class BlockerItem:
+    """One person's blocker in a group: who, the fact in words, and where it is resolved (when this user may)."""
+
+    blocker: object
+    person_id: int | None
+    name: str
+    fact: str
+    url: str | None = None
+
+
+@dataclass
+class BlockerGroup:
+    """Blockers of one kind: "No visa / COPR reference: Ahmad, Hadia, Sohrab"."""
+
+    code: str
+    title: str
+    items: list
+
+    @property
+    def same_fact(self):
+        """Whether every item says the same thing (then the names alone are listed)."""
+        return len({item.fact for item in self.items}) <= 1
+
+    @property
+    def names(self):
+        """Who, as a reader takes it in at a glance: "Zahra, Ahmad, Omid" when they share one family name (the
+        group says which, "Karimi:"), else the full names separated by semicolons."""
+        return "; ".join(item.name for item in self.items if item.name)
+
+    @property
+    def family(self):
+        """The one family name every item's person shares ("Family, Given" names), or ""."""
+        families = {item.name.partition(", ")[0] for item in self.items if ", " in item.name}
+        named = all(", " in item.name for item in self.items)
+        return families.pop() if named and len(families) == 1 and len(self.items) > 1 else ""
+
+    def short_name(self, item):
+        return item.name.partition(", ")[2] if self.family else item.name
+
+    @property
+    def summary(self):
+        """The group in a few words, for lists: "No visa / COPR reference — 3 people"."""
+        count = len(self.items)
+        return f"{self.title} — {count} {'person' if count == 1 else 'people'}" if self.items[0].name else self.title
+
+    @property
+    def people(self):
+        """(short name, item) for the template: given names when the family name is shared."""
+        return [(self.short_name(item) or item.fact, item) for item in self.items]
+
+    @property
+    def shared_detail(self):
+        """What the items' one fact adds to the title ("not enrolled in a session"), or "" when nothing."""
+        if not self.items or not self.same_fact:
+            return ""
+        fact = self.items[0].fact
+        if not self.items[0].name:
+            return ""  # a case-wide blocker: its fact is shown in place of a name
+        if fact.lower().startswith(self.title.lower()):
+            fact = fact[len(self.title):].lstrip(" :—-,")
+        return "" if fact.lower() in ("", "recorded") else fact
+
+
+def _split(message):
+    name, sep, fact = message.partition(" — ")
+    return (name, fact) if sep else ("", message)
+
+
+def grouped(blockers, *, case=None, access=None, people=None, registry=None):
+    """The blockers (objects or stored dicts) grouped by kind, in the order kinds first appear; each titled in
+    words by its requirement (`titles=`). With `case`, `access` and `people` ({id: Person}), each item carries the
+    address of the form that resolves it, from its requirement's `link=` (None when this user may not open it).
+    A list of many cases passes `registry` (`requirements()`) read once."""
+    by_code = {}
+    for requirement in registry if registry is not None else requirements():
+        for code in requirement.titles:
+            by_code[code] = requirement
+    groups = {}
+    for blocker in blockers:
+        as_dict = isinstance(blocker, dict)
+        code = blocker.get("code", "") if as_dict else blocker.code
+        message = blocker.get("message", "") if as_dict else blocker.message
+        person_id = blocker.get("person_id") if as_dict else blocker.person_id
+        requirement = by_code.get(code)
+        if code not in groups:
+            if code == "medical_clearance":
+                title = REDACTED_TITLE
+            elif requirement is not None:
+                title = requirement.titles[code]
+            else:
+                title = code.replace("_", " ").capitalize()
+            groups[code] = BlockerGroup(code, title, [])
+        name, fact = _split(message)
+        if any(item.person_id == person_id and item.fact == fact for item in groups[code].items):
+            continue  # two medical blockers of one person read alike once redacted: one line says it
+        url = None
+        if case is not None and requirement is not None and requirement.link is not None:
+            person = (people or {}).get(person_id)
+            url = requirement.link(case, person, access)
+        groups[code].items.append(BlockerItem(blocker, person_id, name, fact, url))
+    return list(groups.values())
 
 
 def confidential_codes():
@@ -84,14 +195,15 @@ def confidential_codes():
     return {code for requirement in requirements() for code in requirement.confidential}
 
 
-def redacted(blockers, access):
+def redacted(blockers, access, *, hidden_codes=None):
     """The blockers as this viewer may read them: a confidential one becomes "medical clearance for travel pending".
 
-    Accepts Blocker objects or their stored dicts (the case's snapshot) and returns the same kind.
+    Accepts Blocker objects or their stored dicts (the case's snapshot) and returns the same kind. A list of many
+    cases passes `hidden_codes` (`confidential_codes()`) read once.
     """
     if access.can_see_clearance_details:
         return list(blockers)
-    hidden_codes = confidential_codes()
+    hidden_codes = confidential_codes() if hidden_codes is None else hidden_codes
     shown = []
     for blocker in blockers:
         as_dict = isinstance(blocker, dict)
@@ -128,6 +240,13 @@ class ReadinessContext:
     member_ids: frozenset | None = None
     plan_label: str = ""
     extra: dict = field(default_factory=dict)
+    plan_date: datetime.date | None = None  # the plan's own date (its departure's), when a plug-in gave one
+
+    @property
+    def flies_on(self):
+        """The date the case is expected to fly, as lists show it: the departure's, else the planned date, else
+        None (unlike `travel_date`, never today for want of a date)."""
+        return self.plan_date or self.case.planned_travel_date
 
     @cached_property
     def members(self):
@@ -171,7 +290,8 @@ def context_for(case, plan=None, *, members=None, plan_known=False):
     if plan is not None and plan.date is not None:
         # A departure in the past (the case flew) is judged on its own date; one ahead, on its date.
         ctx = ReadinessContext(case=case, travel_date=plan.date, travel_date_is_planned=True,
-                               departs_at=plan.departs_at, member_ids=plan.member_ids, plan_label=plan.label)
+                               departs_at=plan.departs_at, member_ids=plan.member_ids, plan_label=plan.label,
+                               plan_date=plan.date)
     else:
         ctx = ReadinessContext(
             case=case,
@@ -234,25 +354,70 @@ def evaluate(case, gates=ALL_GATES, *, plan=None, context=None):
     return found
 
 
-def refresh_snapshot(case, blockers=None):
-    """Store the blockers of the case's next step on the case, for lists and filters; return them."""
+def flies_on(case, plan=None):
+    """The date the case is expected to fly (see `ReadinessContext.flies_on`), asking the plug-ins for a plan."""
+    plan = plan if plan is not None else travel_plan_for(case)
+    if plan is not None and plan.date is not None:
+        return plan.date
+    return case.planned_travel_date
+
+
+def refresh_snapshot(case, blockers=None, *, context=None):
+    """Store the blockers of the case's next step on the case, with the date it is expected to fly, for lists and
+    filters; return the blockers. `context`: the readiness context they were computed with, when at hand."""
     from movements.models import Case
 
     if blockers is None:
-        blockers = blockers_for(case) if case.state_policy.readiness else []
+        if case.state_policy.readiness:
+            context = context if context is not None else context_for(case)
+            blockers = blockers_for(case, context=context)
+        else:
+            blockers = []
+    date = context.flies_on if context is not None else flies_on(case)
     stored = [b.as_dict() for b in blockers]
+    hidden = confidential_codes() if stored else set()
+    medical = sum(1 for b in stored if b["confidential"] or b["code"] in hidden)
     moment = timezone.now()
-    if stored != case.blockers or case.blocker_count != len(stored) or case.readiness_checked_at is None:
+    if (stored != case.blockers or case.blocker_count != len(stored) or case.readiness_checked_at is None
+            or case.flies_on != date or case.medical_blocker_count != medical):
         # A queryset update: the snapshot is derived data and must not bump the version users edit against.
-        Case.objects.filter(pk=case.pk).update(blockers=stored, blocker_count=len(stored), readiness_checked_at=moment)
+        Case.objects.filter(pk=case.pk).update(blockers=stored, blocker_count=len(stored), readiness_checked_at=moment,
+                                               flies_on=date, medical_blocker_count=medical)
         case.blockers, case.blocker_count, case.readiness_checked_at = stored, len(stored), moment
+        case.flies_on, case.medical_blocker_count = date, medical
     return blockers
 
 
 # --- this app's requirements -------------------------------------------------------------------------------
 
 
-@register(code="travel_document", label="Every member has a travel document valid on the travel date", order=10)
+def _may_edit(case, access, column):
+    return access is not None and access.can_edit_cases and getattr(case.state_policy, column)
+
+
+def _documents_link(case, person, access):
+    from django.urls import reverse
+
+    if person is None:
+        return reverse("case_edit", args=[case.case_number]) if _may_edit(case, access, "membership") else None
+    if access is not None and access.can_edit_documents and case.state_policy.documents:
+        return reverse("person_documents", args=[case.case_number, person.pk])
+    return None
+
+
+def _member_link(case, person, access):
+    from django.urls import reverse
+
+    if not _may_edit(case, access, "details"):
+        return None
+    anchor = f"#member-{person.pk}" if person is not None else ""
+    return reverse("case_edit", args=[case.case_number]) + anchor
+
+
+@register(code="travel_document", label="Every member has a travel document valid on the travel date", order=10,
+          titles={"no_members": "No members recorded", "document_missing": "No travel document",
+                  "document_expired": "Travel document expires before travel"},
+          link=_documents_link)
 def travel_document_valid(ctx):
     if not ctx.members:
         yield Blocker("no_members", "The case has no members yet.")
@@ -273,7 +438,8 @@ def travel_document_valid(ctx):
         )
 
 
-@register(code="visa", label="Every member has a visa / COPR reference", order=20)
+@register(code="visa", label="Every member has a visa / COPR reference", order=20,
+          titles={"visa_missing": "No visa / COPR reference"}, link=_member_link)
 def visa_reference_recorded(ctx):
     for person in ctx.travelling_members:
         if not person.visa_reference.strip():

@@ -29,7 +29,8 @@ def case_saved(sender, instance, raw=False, update_fields=None, **kwargs):
         return
     if update_fields is not None and (
         "state" in update_fields  # the transition service refreshes it in its own transaction
-        or set(update_fields) <= {"blockers", "blocker_count", "readiness_checked_at"}
+        or set(update_fields) <= {"blockers", "blocker_count", "readiness_checked_at", "flies_on",
+                                   "medical_blocker_count"}
     ):
         return
     _refresh_later(instance.pk)

@@ -201,6 +201,8 @@ def perform(case, name, *, by, reason="", expected_version=None, via="", perform
                 # Computed once: the fsm condition, the refusal and the snapshot after the change all read these.
                 if readiness_context is not None:
                     readiness_context.case = locked
+                else:
+                    readiness_context = readiness.context_for(locked)
                 every_blocker = locked._readiness_blockers = readiness.evaluate(locked, context=readiness_context)
                 blockers = readiness.gating(every_blocker, name)
                 if blockers:
@@ -239,7 +241,8 @@ def perform(case, name, *, by, reason="", expected_version=None, via="", perform
             )
             # The snapshot holds the blockers of the case's next step, which the transition just changed.
             if every_blocker is not None and locked.state_policy.readiness and locked.readiness_gate:
-                readiness.refresh_snapshot(locked, readiness.gating(every_blocker, locked.readiness_gate))
+                readiness.refresh_snapshot(locked, readiness.gating(every_blocker, locked.readiness_gate),
+                                           context=readiness_context)
             else:
                 readiness.refresh_snapshot(locked)
             transaction.on_commit(lambda: case_transitioned.send(sender=Case, case=locked, record=record))

@@ -18,6 +18,7 @@ urlpatterns = [
     path("imports/", imports.import_list, name="import_list"),
     path("imports/<int:upload_id>/", imports.import_detail, name="import_detail"),
     path("imports/<int:upload_id>/confirm/", imports.import_confirm, name="import_confirm"),
+    path("imports/<int:upload_id>/discard/", imports.import_discard, name="import_discard"),
     path("medical/", medical.work_list, name="medical_work_list"),
     path("medical/people/<int:person_id>/", medical.person_record, name="medical_person"),
     path("medical/people/<int:person_id>/exams/new/", medical.exam_create, name="medical_exam_create"),

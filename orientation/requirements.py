@@ -7,7 +7,25 @@ from orientation.models import SessionState
 from orientation.services import describe_missing, orientation_due, statuses_for
 
 
-@readiness.register(code="orientation", label="Every member aged 13 or over has completed orientation", order=40)
+def orientation_link(case, person, access):
+    """Where a member's missing orientation is resolved: their latest session (its roll call), else the sessions
+    to enrol them in — for those who run orientation."""
+    from django.urls import reverse
+
+    from orientation.access import can_manage, visible_sessions
+    from orientation.models import Enrolment
+
+    if person is None or access is None or not access.user.is_authenticated:
+        return None
+    enrolment = (Enrolment.objects.filter(person=person, session__in=visible_sessions(access.user))
+                 .select_related("session").order_by("-enrolled_at", "-id").first())
+    if enrolment is not None:
+        return reverse("orientation_session", args=[enrolment.session.code])
+    return reverse("orientation_suggestions") if can_manage(access.user) else None
+
+
+@readiness.register(code="orientation", label="Every member aged 13 or over has completed orientation", order=40,
+                    titles={"orientation_missing": "Orientation not completed"}, link=orientation_link)
 def orientation_completed(ctx):
     if ctx.case.destination_country not in settings.SAFAR_ORIENTATION_DESTINATIONS:
         return

@@ -253,6 +253,17 @@ def change_session_state(session, action, *, by, reason=""):
             raise OrientationError(
                 "not_allowed", f"{locked.code} is {locked.get_state_display().lower()}: it cannot be {past}."
             )
+        if action == "close" and not reason:
+            # Closing counts completions: before the last day it would leave everyone "not completed".
+            ahead = [day for day in locked.ordered_days if day.date > timezone.localdate()]
+            if ahead:
+                first = ahead[0]
+                raise OrientationError(
+                    "reason_required",
+                    f"Day {first.number} of {locked.code} is still to come ({first.date.isoformat()}): a session is "
+                    "closed before its last day only with a reason (its participants would then need orientation "
+                    "again).",
+                )
         from_state = locked.state
         method()
         locked.save(update_fields=["state"])

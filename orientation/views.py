@@ -32,7 +32,12 @@ def session_list(request):
         visible_sessions(request.user).prefetch_related("days").annotate(enrolled=Count("enrolments")).order_by("-id")
     )
     rows = [{"session": s, "enrolled": s.enrolled} for s in sessions[:100]]
-    return render(request, "orientation/session_list.html", {"rows": rows, "can_manage": can_manage(request.user)})
+    # A trainer's first tap of the day: today's roll call of each session they may record (not a closed one).
+    today = timezone.localdate()
+    todays = [(row["session"], day) for row in rows for day in row["session"].ordered_days
+              if day.date == today and row["session"].state != SessionState.CLOSED]
+    return render(request, "orientation/session_list.html", {
+        "rows": rows, "can_manage": can_manage(request.user), "todays": todays, "today": today})
 
 
 @login_required
@@ -70,14 +75,29 @@ def _participants(session, days):
     return enrolments
 
 
+def _mark_days(days, enrolments):
+    """Tell each day whether it is today and whether its roll call is recorded (from the marks already loaded)."""
+    today = timezone.localdate()
+    for index, day in enumerate(days):
+        day.is_today = day.date == today
+        day.is_future = day.date > today
+        day.recorded = sum(1 for e in enrolments if e.marks[index])
+        day.fully_recorded = bool(enrolments) and day.recorded == len(enrolments)
+    return days
+
+
 @login_required
 def session_detail(request, code):
     session = get_session_for_user(request.user, code)
     days = session.ordered_days
     enrolments = _participants(session, days)
+    _mark_days(days, enrolments)
+    today = timezone.localdate()
+    days_ahead = [d for d in days if d.date > today]
     return render(request, "orientation/session_detail.html", {
         "session": session,
         "days": days,
+        "days_ahead": days_ahead,
         "enrolments": enrolments,
         "completed": sum(1 for e in enrolments if e.completed_here),
         "can_manage": can_manage(request.user),
@@ -95,7 +115,8 @@ def session_enrol(request, code):
     session = get_session_for_user(request.user, code, manage=True)
     form = EnrolForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give a case number.")
+        messages.error(request, "Nobody was enrolled: give the case number of the family to enrol "
+                                "(e.g. DYU-2026-00042).")
         return redirect(_session_url(session))
     case = visible_cases(request.user).filter(case_number=form.cleaned_data["case_number"]).first()
     if case is None:

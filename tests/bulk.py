@@ -9,6 +9,7 @@ STATES = [s for s, _ in CaseState.choices]
 
 def bulk_caseload(n, *, start=0, members=3, batch=2000):
     """Insert `n` cases with `members` people and a passport each; return nothing (bulk inserts)."""
+    today = datetime.date.today()
     for offset in range(start, start + n, batch):
         upper = min(offset + batch, start + n)
         cases = [
@@ -19,6 +20,8 @@ def bulk_caseload(n, *, start=0, members=3, batch=2000):
                 priority=["normal", "urgent", "emergency", "normal"][i % 4],
                 state=STATES[i % len(STATES)],
                 blocker_count=i % 3,
+                # Every fifth case has no travel date; the others fly within the next two months.
+                flies_on=None if i % 5 == 0 else today + datetime.timedelta(days=i % 60),
             )
             for i in range(offset, upper)
         ]

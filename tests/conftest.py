@@ -52,6 +52,17 @@ def page_text(response):
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
 
 
+def visible_text(response):
+    """What a reader sees of a page's main part: its words without tags, spaces collapsed."""
+    import html
+    import re
+
+    body = response.content.decode().split("<main", 1)[-1]
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S)
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+    return re.sub(r" ([,;:.])", r"\1", text)
+
+
 def make_user(username, role=None, **extra):
     user = User.objects.create_user(username=username, password=PASSWORD, **extra)
     if role:

@@ -453,6 +453,7 @@ def document_data(**fields):
     values = {
         "document_type": "passport", "number": "L898902C3", "issuing_country": "AFG", "expiry_date": "2012-04-15",
         "mrz_line1": LINE1, "mrz_line2": LINE2,
+        "record_expired": "on",  # the ICAO specimen expired in 2012 (the warning has its own test)
     }
     values.update(fields)
     data = {

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from movements import medical, readiness, transitions
 from movements.models import CaseTransition, MedicalExam, TravelMedicalNeeds
-from tests.conftest import make_case, make_departure, make_user, page_text, pass_pre_embarkation, tk_legs
+from tests.conftest import make_case, make_departure, make_user, page_text, pass_pre_embarkation, tk_legs, visible_text
 from travel import boarding
 from travel import services as travel
 from travel.models import Passenger
@@ -379,7 +379,8 @@ def test_operations_see_only_medical_hold_never_the_diagnosis(ops, diagnosed_cas
     client.force_login(ops)
     page = page_text(client.get(f"/cases/{diagnosed_case.case_number}/"))
     assert "Medical hold" in page
-    assert "Karimi, Zahra — medical hold (medical staff decide when it ends)" in page
+    assert "On medical hold: Karimi, Zahra — medical hold (medical staff decide when it ends)" in \
+        visible_text(client.get(f"/cases/{diagnosed_case.case_number}/"))
     for secret in [SECRET_NOTE, "Sputum", "M4", "TB", "tuberculosis", "Active — in treatment", "Medical record"]:
         assert secret not in page, secret
 
@@ -396,9 +397,8 @@ def test_unhcr_sees_no_medical_data_at_all_only_that_clearance_is_pending(unhcr,
         for secret in [SECRET_NOTE, "M4", "TB", "Medical hold", "— medical hold", "Pregnant", "pregnant", "Surveillance",
                        "public health", "Stretcher", "STCR", "WCHC", "Medically cleared", medical.AUTO_HOLD_REASON]:
             assert secret not in page, (url, secret)
-    page = client.get(f"/cases/{diagnosed_case.case_number}/").content.decode()
-    assert "Karimi, Zahra — medical clearance for travel pending" in page
-    assert "Karimi, Ahmad — medical clearance for travel pending" in page
+    page = visible_text(client.get(f"/cases/{diagnosed_case.case_number}/"))
+    assert "Medical clearance for travel pending (2): Karimi: Zahra, Ahmad What is checked" in page
 
 
 @pytest.mark.django_db
@@ -440,12 +440,16 @@ def test_only_the_medical_group_holds_medical_permissions():
 
 
 @pytest.mark.django_db
-def test_the_work_list_shows_missing_expiring_and_tb_treatment_but_not_current_imes(ops, medic, client):
+def test_the_work_list_is_the_registrys_medical_blockers_with_ime_expiry_counted_from_the_travel_date(
+        ops, medic, client):
     with at(2026, 11, 20):
         missing = transitions.accept(make_case(1, ime=False), by=ops)
-        expiring = transitions.accept(make_case(1, ime_date=datetime.date(2026, 1, 5)), by=ops)  # until 2027-01-04
-        last_day = transitions.accept(make_case(1, ime_date=datetime.date(2026, 1, 20)), by=ops)  # until 2027-01-19
-        outside = transitions.accept(make_case(1, ime_date=datetime.date(2026, 1, 21)), by=ops)  # until 2027-01-20
+        # Valid until 2027-01-04: fine today, but not on 2027-02-01, the planned travel date.
+        expires_before_travel = transitions.accept(make_case(1, ime_date=datetime.date(2026, 1, 5),
+                                                             planned_travel_date=datetime.date(2027, 2, 1)), by=ops)
+        # The same IME with travel planned before it expires: nothing to do.
+        travels_in_time = transitions.accept(make_case(1, ime_date=datetime.date(2026, 1, 5),
+                                                       planned_travel_date=datetime.date(2026, 12, 20)), by=ops)
         current = transitions.accept(make_case(1, ime_date=datetime.date(2026, 10, 1)), by=ops)
         treated = transitions.accept(make_case(1, ime_date=datetime.date(2026, 10, 1)), by=ops)
         medical.record_exam(MedicalExam(person=treated.members.get(), kind="pdms", exam_date=datetime.date(
@@ -453,14 +457,15 @@ def test_the_work_list_shows_missing_expiring_and_tb_treatment_but_not_current_i
         referral_only = make_case(1, ime=False)  # not yet accepted: not examined yet
         client.force_login(medic)
         response = client.get("/medical/")
-    listed = {row["person"].case_id: row["reason"] for row in response.context["rows"]}
+    listed = {item.case.pk: (item.code, item.title) for item in response.context["items"]}
     assert listed == {
-        missing.pk: "No IME recorded",
-        expiring.pk: "IME expires on 2027-01-04 (45 days)",
-        last_day.pk: "IME expires on 2027-01-19 (60 days)",
-        treated.pk: "In TB treatment",
+        missing.pk: ("medical_missing", "No IME recorded"),
+        expires_before_travel.pk: ("medical_expired", "IME expires before travel"),
+        treated.pk: ("medical_hold", "On medical hold"),
     }
-    assert current.pk not in listed and referral_only.pk not in listed and outside.pk not in listed
+    assert not {current.pk, referral_only.pk, travels_in_time.pk} & set(listed)
+    # By due date: the one travelling first comes first, undated ones last.
+    assert [item.case.pk for item in response.context["items"]][0] == expires_before_travel.pk
 
 
 @pytest.mark.django_db

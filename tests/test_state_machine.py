@@ -15,7 +15,7 @@ from movements.admin import CaseAdmin
 from movements.forms import CaseForm
 from movements.models import Case, CaseTransition, TravelDocument
 from movements.transitions import TransitionError
-from tests.conftest import case_in, make_case, pass_pre_embarkation
+from tests.conftest import case_in, make_case, pass_pre_embarkation, visible_text
 
 pytestmark = pytest.mark.django_db
 
@@ -581,7 +581,8 @@ def test_it_refuses_booking_when_the_passport_has_expired_since_the_case_was_cle
         client.force_login(ops)
         page = client.get(f"/cases/{case.case_number}/").content.decode()
         assert 'data-code="document_expired"' in page
-        assert "Karimi, Zahra — passport valid until 2026-12-01, before today (2026-12-02" in page
+        assert ("Travel document expires before travel (2): Karimi: Zahra, Ahmad — passport valid until 2026-12-01, "
+                "before today (2026-12-02") in visible_text(client.get(f"/cases/{case.case_number}/"))
 
         with pytest.raises(TransitionError) as excinfo:
             transitions.book(case, by=ops, **AS_TRAVEL)

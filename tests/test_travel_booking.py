@@ -13,6 +13,7 @@ from movements.models import Case, CaseChange, CaseTransition, MedicalExam, Trav
 from movements.transitions import TransitionError
 from tests.conftest import (
     complete_orientation, fly, make_case, make_departure, page_text, pass_pre_embarkation, ready_case, tk_legs,
+    visible_text,
 )
 from travel import boarding, services
 from travel.legs import LegInput
@@ -318,8 +319,10 @@ def test_an_ime_that_expires_before_a_rescheduled_flight_shows_on_the_case_and_i
     case = Case.objects.get(pk=case.pk)
     assert [b["code"] for b in case.blockers] == ["medical_expired", "fit_to_travel_missing"]
     client.force_login(ops)
-    page = page_text(client.get(f"/cases/{case.case_number}/"))
-    assert f"Karimi, Zahra — IME valid until 2026-12-19, before departure {departure.code} on 2026-12-22" in page
+    page = visible_text(client.get(f"/cases/{case.case_number}/"))
+    assert (f"IME expires before travel: Karimi, Zahra — IME valid until 2026-12-19, before departure "
+            f"{departure.code} on 2026-12-22") in page
+    assert case.flies_on == born(2026, 12, 22)  # the list's travel date follows the departure
     listed = page_text(client.get("/cases/?blockers=yes"))
     assert case.case_number in listed and "2 blockers" in listed
 

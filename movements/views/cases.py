@@ -1,3 +1,4 @@
+import datetime
 import re
 
 from django.contrib import messages
@@ -7,17 +8,20 @@ from django.db.models import Exists, IntegerField, OuterRef, Q, Value, When
 from django.db.models import Case as SqlCase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from movements import case_edits, history, hooks, medical, readiness, reads, transitions
 from movements.access import access_for, get_case_for_user, visible_cases
 from movements import case_pages
 from movements.case_pages import ORDER, annotate_for_list, page_of_cases  # noqa: F401 (annotate_for_list: kept importable here)
-from movements.countries import COUNTRY_CHOICES
+from movements.countries import COUNTRY_CHOICES, NATIONALITY_CHOICES
 from movements.forms import (
     CaseFilterForm, CaseForm, CaseNotesForm, DocumentFormSet, MemberFormSet, NewCaseMemberFormSet, TransitionForm,
 )
-from movements.models import REASON_MAX_LENGTH, Case, HoldCategory, Person, Relationship, TravelDocument
+from movements.models import (
+    FINAL_STATES, FLIES_ON_KEY, REASON_MAX_LENGTH, Case, HoldCategory, Person, Relationship, TravelDocument,
+)
 from movements.search import normalize_code, search_words
 
 LIST_ORDER = ORDER  # matches the case_list_order index
@@ -62,9 +66,21 @@ def case_list(request):
     # Every country of the reference table: no scan of the cases to learn which ones occur.
     form = CaseFilterForm(request.GET or None, destinations=[code for code, _name in COUNTRY_CHOICES])
     cases = visible_cases(request.user)
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
+    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    order = case_pages.ORDERS.get(data.get("sort") or "priority", case_pages.BY_PRIORITY)
+    # Active cases unless asked otherwise (or a state is chosen): arrived, rejected and withdrawn ones are closed.
+    if not data.get("state"):
+        if data.get("show") == "closed":
+            cases = cases.filter(state__in=FINAL_STATES)
+        elif data.get("show") != "all":
+            cases = cases.exclude(state__in=FINAL_STATES)
+    if data:
         cases = search_cases(cases, data["q"], access_for(request.user))
+        if data["flies_within"] is not None:
+            today = timezone.localdate()
+            # On the travel order's indexed expression: a case with no date never flies within N days.
+            cases = cases.alias(flies_key=FLIES_ON_KEY).filter(
+                flies_key__range=(today, today + datetime.timedelta(days=data["flies_within"])))
         if data["state"]:
             cases = cases.filter(state=data["state"])
         if data["priority"]:
@@ -75,10 +91,17 @@ def case_list(request):
             cases = cases.filter(blocker_count__gt=0)
         elif data["blockers"] == "no":
             cases = cases.filter(blocker_count=0)
-    page = page_of_cases(cases, request.GET)
+    page = page_of_cases(cases, request.GET, order=order)
     # One access-log row per page: who searched for what (the search may be a name); the rows add nothing.
     reads.record(reads.Kind.CASE_LIST, request=request, target=request.GET.get("q", "")[:200],
                  detail={key: value[:200] for key, value in request.GET.items() if value})
+    access = access_for(request.user)
+    registry = readiness.requirements()
+    hidden = {code for requirement in registry for code in requirement.confidential}
+    for case in page.object_list:
+        # "Blocked by what?": the kinds, in words, as this user may read them (from the stored snapshot).
+        shown = readiness.redacted(case.blockers, access, hidden_codes=hidden)
+        case.blocker_kinds = [group.summary for group in readiness.grouped(shown, registry=registry)]
     query = request.GET.copy()
     for position in ("page", "after", "before"):
         query.pop(position, None)
@@ -87,7 +110,8 @@ def case_list(request):
         "movements/case_list.html",
         {"form": form, "page": page, "query": query.urlencode(), "total": page.total,
          "total_capped": page.total_capped, "count_limit": f"{case_pages.COUNT_LIMIT:,}",
-         "destination_choices": form.fields["destination"].choices[1:]},
+         "destination_choices": form.fields["destination"].choices[1:], "order": order,
+         "showing_closed": data.get("show") == "closed", "showing_all": data.get("show") == "all"},
     )
 
 
@@ -108,7 +132,7 @@ def case_detail(request, case_number):
         context = readiness.context_for(case, case.travel_plan, members=members, plan_known=True)
         medical.share_statuses(context, statuses)
         blockers = readiness.blockers_for(case, context=context)
-    readiness.refresh_snapshot(case, blockers)
+    readiness.refresh_snapshot(case, blockers, context=context if policy.readiness else None)
     # Rules that can only be met in the last days before the flight (a fit-to-travel check) are "due before
     # boarding" on a booked case, not a reason to think the family cannot fly.
     shown = readiness.redacted(blockers, access)
@@ -117,6 +141,10 @@ def case_detail(request, case_number):
     blockers_by_person = {}
     for blocker in blocking:
         blockers_by_person.setdefault(blocker.person_id, []).append(blocker)
+    # Grouped by kind, in words, each person linked to the form that resolves it (when this user may open it).
+    people = {person.pk: person for person in members}
+    blocker_groups = readiness.grouped(blocking, case=case, access=access, people=people)
+    before_boarding_groups = readiness.grouped(before_boarding, case=case, access=access, people=people)
     notes = {p.pk: [] for p in members}
     for person_id, items in _member_notes(members).items():
         notes.setdefault(person_id, []).extend(items)
@@ -138,6 +166,8 @@ def case_detail(request, case_number):
             "members": members,
             "blockers": blocking,
             "before_boarding": before_boarding,
+            "blocker_groups": blocker_groups,
+            "before_boarding_groups": before_boarding_groups,
             "can_edit_details": may_edit and policy.details,
             "requirements": readiness.requirements(),
             "timeline": timeline,
@@ -275,7 +305,10 @@ def person_documents(request, case_number, person_id):
     if not case.state_policy.documents:
         messages.error(request, case_edits.refusal(case, "documents"))
         return redirect(case_url(case))
-    formset = DocumentFormSet(request.POST or None, instance=person, prefix="documents")
+    # New rows start with the issuing country of the person's nationality (most carry their own country's passport).
+    issuing = person.nationality if person.nationality in dict(NATIONALITY_CHOICES) else ""
+    formset = DocumentFormSet(request.POST or None, instance=person, prefix="documents",
+                              initial=[{"issuing_country": issuing}] * DocumentFormSet.extra if issuing else None)
     if request.method == "POST" and formset.is_valid():
         try:
             changed = case_edits.save_documents(case, person, formset, by=request.user)

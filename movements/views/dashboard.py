@@ -1,8 +1,13 @@
+import datetime
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 
-from movements import hooks, readiness
+from movements import history, hooks, readiness
 from movements.access import access_for, visible_cases
 from movements.models import PRIORITY_RANK, CaseState, CaseTransition, states_where
 from movements.case_pages import annotate_for_list
@@ -27,11 +32,16 @@ def dashboard(request):
     cases = visible_cases(request.user)
     # One grouped query: the cases in each state, and how many of them are blocked where it matters.
     needs_attention = Q(state__in=ACTIONABLE, blocker_count__gt=0)
-    rows = cases.order_by().values_list("state").annotate(n=Count("id"), blocked=Count("id", filter=needs_attention))
-    counts, blocked_total = {}, 0
-    for state, n, blocked_here in rows:
+    today = timezone.localdate()
+    soon = settings.SAFAR_FLIES_SOON_DAYS
+    flies_soon = needs_attention & Q(flies_on__range=(today, today + datetime.timedelta(days=soon)))
+    rows = cases.order_by().values_list("state").annotate(
+        n=Count("id"), blocked=Count("id", filter=needs_attention), soon=Count("id", filter=flies_soon))
+    counts, blocked_total, soon_total = {}, 0, 0
+    for state, n, blocked_here, soon_here in rows:
         counts[state] = n
         blocked_total += blocked_here
+        soon_total += soon_here
     largest = max(counts.values(), default=0)
     per_state = [
         {"code": code, "label": label, "count": counts.get(code, 0),
@@ -43,14 +53,24 @@ def dashboard(request):
         blocked = list(annotate_for_list(cases.filter(needs_attention)).order_by(
             PRIORITY_RANK, "planned_travel_date", "id"
         )[:12])
-    for case in blocked:
-        case.shown_blockers = readiness.redacted(case.blockers, access)
+    soon_blocked = []
+    if soon_total:
+        soon_blocked = list(annotate_for_list(cases.filter(flies_soon)).order_by("flies_on", PRIORITY_RANK, "id")[:8])
+    for case in soon_blocked:
+        case.days_left = (case.flies_on - today).days
+    registry = readiness.requirements()
+    hidden = {code for requirement in registry for code in requirement.confidential}
+    for case in blocked + soon_blocked:
+        case.shown_blockers = readiness.redacted(case.blockers, access, hidden_codes=hidden)
+        case.blocker_groups = readiness.grouped(case.shown_blockers, registry=registry)
     # Evaluated here, not in the template: every query of the page is the view's.
     recent = list(
         CaseTransition.objects.filter(case__in=cases)
         .select_related("case")
         .order_by("-at", "-id")[:15]
     ) if counts else []
+    for entry in recent:
+        entry.shown_actor = history.shown_actor(entry, access)
     return render(
         request,
         "movements/dashboard.html",
@@ -59,6 +79,10 @@ def dashboard(request):
             "total": sum(counts.values()),
             "blocked": blocked,
             "blocked_total": blocked_total,
+            "soon_blocked": soon_blocked,
+            "soon_total": soon_total,
+            "soon_days": soon,
+            "soon_url": f"{reverse('case_list')}?flies_within={soon}&blockers=yes&sort=travel_date",
             "recent": recent,
             "has_cases": access.can_use_case_pages,
             "cards": hooks.dashboard_cards.collect(request, access),

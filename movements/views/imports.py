@@ -1,5 +1,7 @@
 """Referral intake pages for operations: upload → preview (a dry run) → confirm → result."""
 
+import datetime
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -13,7 +15,7 @@ from django.core.files.uploadhandler import FileUploadHandler
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from movements.models import ReferralUpload
+from movements.models import Case, ReferralUpload
 from movements.referral_import import checksum, run_import, visible
 
 
@@ -63,6 +65,18 @@ def _too_large(request):
     return length > settings.SAFAR_MAX_UPLOAD_BYTES + 64 * 1024 or getattr(request, "upload_too_large", False)
 
 
+def expire_previews(now=None):
+    """Previews left unconfirmed past SAFAR_IMPORT_PREVIEW_HOURS expire, and their files are deleted."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(hours=settings.SAFAR_IMPORT_PREVIEW_HOURS)
+    return ReferralUpload.objects.filter(status=ReferralUpload.Status.PREVIEWED, uploaded_at__lt=cutoff).update(
+        status=ReferralUpload.Status.EXPIRED, content=None)
+
+
+def _expires_at(upload):
+    return upload.uploaded_at + datetime.timedelta(hours=settings.SAFAR_IMPORT_PREVIEW_HOURS)
+
+
 @csrf_exempt
 def import_list(request):
     # Upload handlers must be in place before anything reads the body, the CSRF check included.
@@ -99,6 +113,7 @@ def _import_list(request):
                 record.save()
                 return redirect(reverse("import_detail", args=[record.pk]))
             status = 400
+    expire_previews()
     # Never the reports or the files: the list shows their counts only.
     uploads = ReferralUpload.objects.select_related("uploaded_by").defer("content", "report")[:20]
     return render(request, "movements/import_list.html", {"form": form, "uploads": uploads}, status=status)
@@ -107,6 +122,7 @@ def _import_list(request):
 @login_required
 def import_detail(request, upload_id):
     _require_import(request.user)
+    expire_previews()
     upload = get_object_or_404(ReferralUpload.objects.defer("content"), pk=upload_id)
     earlier = (
         ReferralUpload.objects.defer("content", "report")
@@ -115,16 +131,50 @@ def import_detail(request, upload_id):
         .order_by("-imported_at")
         .first()
     )
-    return render(request, "movements/import_detail.html", {"upload": upload, "report": upload.report,
-                                                            "earlier": earlier})
+    report = upload.report
+    new_cases = []
+    if upload.status == ReferralUpload.Status.IMPORTED and report.get("new_cases"):
+        # The case numbers given at import, linked (one query; a very large import lists its first ones).
+        shown = report["new_cases"][:NEW_CASES_SHOWN]
+        numbers = dict(Case.objects.filter(progres_case_id__in=shown).values_list("progres_case_id", "case_number"))
+        new_cases = [(numbers.get(progres_id), progres_id) for progres_id in shown]
+    return render(request, "movements/import_detail.html", {
+        "upload": upload, "report": report, "earlier": earlier, "new_cases": new_cases,
+        "more_new_cases": max(0, len(report.get("new_cases") or []) - NEW_CASES_SHOWN),
+        "expires_at": _expires_at(upload), "preview_hours": settings.SAFAR_IMPORT_PREVIEW_HOURS})
+
+
+NEW_CASES_SHOWN = 500
+
+
+@login_required
+@require_POST
+def import_discard(request, upload_id):
+    """Drop a preview that will not be confirmed (a wrong file): its file is deleted, its record stays."""
+    _require_import(request.user)
+    with transaction.atomic():
+        upload = get_object_or_404(ReferralUpload.objects.select_for_update().defer("content"), pk=upload_id)
+        if upload.status != ReferralUpload.Status.PREVIEWED:
+            messages.error(request, f"{upload.filename} is {upload.get_status_display().lower()}: there is no preview "
+                                    "to discard.")
+        else:
+            upload.status, upload.content = ReferralUpload.Status.DISCARDED, None
+            upload.save(update_fields=["status", "content"])
+            messages.success(request, f"The preview of {upload.filename} was discarded: nothing was imported.")
+    return redirect(reverse("import_list"))
 
 
 @login_required
 @require_POST
 def import_confirm(request, upload_id):
     _require_import(request.user)
+    expire_previews()
     with transaction.atomic():
         upload = get_object_or_404(ReferralUpload.objects.select_for_update(), pk=upload_id)
+        if upload.status == ReferralUpload.Status.EXPIRED:
+            messages.error(request, f"The preview of {upload.filename} expired: it was not confirmed within "
+                                    f"{settings.SAFAR_IMPORT_PREVIEW_HOURS} hours. Upload the file again to import it.")
+            return redirect(reverse("import_detail", args=[upload.pk]))
         if upload.status != ReferralUpload.Status.PREVIEWED or upload.content is None:
             messages.error(request, f"{upload.filename} is {upload.get_status_display().lower()}: nothing to confirm.")
             return redirect(reverse("import_detail", args=[upload.pk]))

@@ -4,7 +4,6 @@ Every view here requires the medical permissions; other roles get 403 and see on
 summary on the case page.
 """
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -29,27 +28,17 @@ def _require_medical(user, *, write=False):
 
 @login_required
 def work_list(request):
+    """The readiness registry's medical blockers, by due date: what stops families from flying that medical staff
+    resolve (exams missing or expiring before the travel date, TB treatment, pregnancies past the airline's limit,
+    certificates and MEDIF forms due)."""
     _require_medical(request.user)
     today = timezone.localdate()
-    paginator = Paginator(medical.work_list(today), 50)
+    paginator = Paginator(medical.work_list_cases(), 25)
     page = paginator.get_page(request.GET.get("page"))
-    rows = []
-    for person in page.object_list:
-        valid_until = medical.ime_valid_until(person.last_ime) if person.last_ime else None
-        if person.last_tb == TBStatus.ACTIVE:
-            reason = "In TB treatment"
-        elif valid_until is None:
-            reason = "No IME recorded"
-        elif valid_until < today:
-            reason = f"IME expired on {valid_until.isoformat()}"
-        else:
-            reason = f"IME expires on {valid_until.isoformat()} ({(valid_until - today).days} days)"
-        rows.append({"person": person, "reason": reason, "valid_until": valid_until})
-    return render(
-        request,
-        "movements/medical_work_list.html",
-        {"page": page, "rows": rows, "warning_days": settings.SAFAR_IME_EXPIRY_WARNING_DAYS},
-    )
+    items = medical.work_items(page.object_list)
+    for item in items:
+        item.days = (item.due - today).days if item.due else None
+    return render(request, "movements/medical_work_list.html", {"page": page, "items": items, "today": today})
 
 
 def _person(person_id):
