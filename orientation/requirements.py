@@ -9,7 +9,8 @@ from orientation.services import describe_missing, orientation_due, statuses_for
 
 def orientation_link(case, person, access):
     """Where a member's missing orientation is resolved: their latest session (its roll call), else the sessions
-    to enrol them in — for those who run orientation."""
+    to enrol them in — for those who run orientation. The latest session of every member of the case is read once,
+    at the first link asked for (a page groups several members' blockers)."""
     from django.urls import reverse
 
     from orientation.access import can_manage, visible_sessions
@@ -17,10 +18,17 @@ def orientation_link(case, person, access):
 
     if person is None or access is None or not access.user.is_authenticated:
         return None
-    enrolment = (Enrolment.objects.filter(person=person, session__in=visible_sessions(access.user))
-                 .select_related("session").order_by("-enrolled_at", "-id").first())
-    if enrolment is not None:
-        return reverse("orientation_session", args=[enrolment.session.code])
+    latest = case.__dict__.get("_orientation_latest_session")
+    if latest is None or latest[0] != access.user.pk:
+        sessions = {}
+        for person_id, code in (Enrolment.objects.filter(person__case_id=case.pk,
+                                                         session__in=visible_sessions(access.user))
+                                .order_by("enrolled_at", "id").values_list("person_id", "session__code")):
+            sessions[person_id] = code  # the latest enrolment wins
+        latest = case.__dict__["_orientation_latest_session"] = (access.user.pk, sessions)
+    code = latest[1].get(person.pk)
+    if code is not None:
+        return reverse("orientation_session", args=[code])
     return reverse("orientation_suggestions") if can_manage(access.user) else None
 
 
