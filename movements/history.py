@@ -29,6 +29,23 @@ def log_change(case, *, by, summary, data=None, via="", at=None):
     )
 
 
+def names_written(case_ids):
+    """Every member name the change log of these cases wrote in its structured data: members removed or added,
+    edited under a name since changed, the person of a document change or of a travel event. Retention cleans log
+    texts of these too, not only of the names the members bear today."""
+    names = set()
+    for data in CaseChange.objects.filter(case_id__in=case_ids).values_list("data", flat=True):
+        if not isinstance(data, dict):
+            continue
+        for key in ("removed", "added"):
+            names.update(n for n in data.get(key) or () if isinstance(n, str))
+        if isinstance(data.get("members"), dict):
+            names.update(n for n in data["members"] if isinstance(n, str))
+        if isinstance(data.get("person"), str):
+            names.add(data["person"])
+    return {n.strip() for n in names if len(n.strip()) >= 3}
+
+
 NEUTRAL_ACTOR = "IOM staff"
 # Who holds or resumes a case says what kind of hold it is (a medical officer's hold is a medical one).
 _TELLING_TRANSITIONS = {"hold", "resume"}

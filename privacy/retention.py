@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from movements import hooks
+from movements import history, hooks
 from movements.hooks import RetentionBatch
 from movements.models import Case, CaseState, Person
 from privacy.models import AnonymisedCase, RetentionRun
@@ -70,6 +70,8 @@ def batch_for(case_ids, now):
             names.update({f"{family}, {given}", f"{given} {family}", f"{family} {given}"})
         if native and len(native.strip()) >= 3:
             names.add(native.strip())
+    # Names members no longer bear (removed from the case, or renamed) as the change log wrote them.
+    names |= history.names_written(case_ids)
     return RetentionBatch(case_ids=tuple(case_ids), person_ids=tuple(p[0] for p in people),
                           names=tuple(sorted(names, key=len, reverse=True)), now=now)
 

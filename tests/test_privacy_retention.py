@@ -286,6 +286,24 @@ def test_an_arrived_case_loses_its_medical_details_after_one_year_and_its_names_
     assert Person.objects.get(pk=person.pk).family_name == "Anonymised"
 
 
+def test_names_a_member_no_longer_bears_leave_the_change_log_too(ops):
+    # A member removed from the case, and another renamed since, appear in the log under the old names (as the
+    # case form writes them): retention cleans those out as well as the names the members bear today.
+    case = close("withdrawn", ops, members=2)
+    pa, child = case.members.order_by("id")
+    with time_machine.travel(at(CLOSED - datetime.timedelta(days=30)), tick=False):
+        history.log_change(case, by=ops, summary="Edited: removed Nuri, Bahram", data={"removed": ["Nuri, Bahram"]})
+        history.log_change(case, by=ops, summary=f"Edited: {child.full_name} (family_name)",
+                           data={"members": {child.full_name: ["family_name"]}})
+    old_name = child.full_name
+    Person.objects.filter(pk=child.pk).update(family_name="Rahimi")
+    with time_machine.travel(at(CLOSED + datetime.timedelta(days=365)), tick=False):
+        retention.apply(actor="test")
+    log = " ".join(f"{c.summary} {c.data}" for c in CaseChange.objects.filter(case=case))
+    assert "Nuri, Bahram" not in log and old_name not in log
+    assert "Edited: removed [name removed]" in log
+
+
 # --- the logs' own periods --------------------------------------------------------------------------------------
 
 
