@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import BooleanField, Count, DateField, F, Func, IntegerField, OuterRef, Subquery, Value
+from django.db.models import BooleanField, Count, DateField, F, Func, IntegerField, OuterRef, Subquery, Value, Window
 
 from movements.models import FLIES_ON_KEY, PRIORITY_RANK, Case, Person, Relationship
 
@@ -158,13 +158,16 @@ def _bounded_count(queryset):
     return min(counted, COUNT_LIMIT), counted > COUNT_LIMIT
 
 
-def page_of_cases(queryset, params, rows=None, order=BY_PRIORITY):
+def page_of_cases(queryset, params, rows=None, order=BY_PRIORITY, count_along=False):
     """The page of `queryset` in `order` that the request's `page`, `after` or `before` asks for, rows annotated for
     the list.
 
-    `rows(ids)` turns the page's ids into the objects shown (by default: the list's columns and annotations)."""
+    `rows(ids)` turns the page's ids into the objects shown (by default: the list's columns and annotations).
+    `count_along`: count the matches in the page's own query (a window count) rather than in a second one — for a
+    search, whose matches the database gathers in full to sort them anyway; an index walk stops at the page."""
     per_page = settings.SAFAR_CASES_PER_PAGE
     number = _parse_number(params.get("page"))
+    along = None  # (total, capped) when the page's query counted the matches
     after, before = order.parse(params.get("after")), order.parse(params.get("before"))
     ranked = order.annotate(queryset)
     keys = order.names
@@ -185,7 +188,15 @@ def page_of_cases(queryset, params, rows=None, order=BY_PRIORITY):
             number = 1
     else:
         offset = (number - 1) * per_page
-        found = list(ranked.order_by(*ascending).values_list(*keys)[offset: offset + per_page + 1])
+        if count_along:
+            counted = list(ranked.annotate(full_count=Window(Count("pk"))).order_by(*ascending)
+                           .values_list(*keys, "full_count")[offset: offset + per_page + 1])
+            found = [row[:-1] for row in counted]
+            if counted or number == 1:
+                matches = counted[0][-1] if counted else 0
+                along = (min(matches, COUNT_LIMIT), matches > COUNT_LIMIT)
+        else:
+            found = list(ranked.order_by(*ascending).values_list(*keys)[offset: offset + per_page + 1])
         if not found and number > 1:
             # Past the end (an old bookmark): the last page, as Django's paginator does.
             total, _capped = _bounded_count(queryset)
@@ -195,7 +206,9 @@ def page_of_cases(queryset, params, rows=None, order=BY_PRIORITY):
         has_previous, has_next = number > 1, len(found) > per_page
         found = found[:per_page]
     ids = [row[-1] for row in found]
-    if after is None and before is None and not has_next:
+    if along is not None:
+        total, capped = along
+    elif after is None and before is None and not has_next:
         total, capped = (number - 1) * per_page + len(found), False  # the last page tells the total
     else:
         total, capped = _bounded_count(queryset)

@@ -200,6 +200,20 @@ def test_a_search_whose_first_page_is_not_full_is_not_counted_again(client, ops)
     assert len(case_queries) == 2  # the ids (the search) and the rows shown (their principal applicants)
 
 
+def test_a_search_that_fills_pages_counts_its_matches_in_the_same_query(client, ops, settings):
+    settings.SAFAR_CASES_PER_PAGE = 5
+    client.force_login(ops)
+    bulk_caseload(200)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/cases/?show=all&q=family1")
+    assert len(_numbers(response)) == 5
+    assert response.context["total"] == 111  # family1, family10 … family19, family100 … family199
+    assert not [q for q in ctx.captured_queries if q["sql"].upper().startswith("SELECT COUNT(")]
+    assert "(111)" in response.content.decode()
+    last = client.get("/cases/?show=all&q=family1&page=23")  # 111 = 22 full pages and one
+    assert len(_numbers(last)) == 1 and last.context["total"] == 111
+
+
 @pytest.mark.django_db
 def test_the_destination_list_comes_from_the_reference_table_not_the_cases(client, ops):
     client.force_login(ops)

@@ -51,9 +51,10 @@ def search_cases(queryset, text, access=None):
     match |= Exists(members.filter(progres_individual_id__icontains=code))
     if search_words(text):
         match |= Exists(named)
-    if access is not None and access.can_see_documents and len(code) >= 4 and any(c.isdigit() for c in code):
-        # Document and visa numbers hold digits. Two separate look-ups, each on its own (trigram) index: one
-        # subquery joining documents to people would scan both tables.
+    if access is not None and access.can_see_documents and sum(c.isdigit() for c in code) >= 4:
+        # Document and visa numbers hold digits (at least four: a name typed with a digit, "family1", is not one,
+        # and saves two look-ups). Two separate look-ups, each on its own (trigram) index: one subquery joining
+        # documents to people would scan both tables.
         match |= Exists(TravelDocument.objects.filter(person__case=OuterRef("pk"), number__icontains=code))
         match |= Exists(members.filter(visa_reference__icontains=code))
     if access is not None and access.can_see_contact:
@@ -108,7 +109,8 @@ def case_list(request):
             cases = cases.filter(blocker_count__gt=0)
         elif data["blockers"] == "no":
             cases = cases.filter(blocker_count=0)
-    page = page_of_cases(cases, request.GET, order=order)
+    # A search gathers its matches in full to sort them: they are counted in the same query.
+    page = page_of_cases(cases, request.GET, order=order, count_along=bool(data.get("q", "").strip()))
     # One access-log row per page: who searched for what (the search may be a name); the rows add nothing.
     reads.record(reads.Kind.CASE_LIST, request=request, target=request.GET.get("q", "")[:200],
                  detail={key: value[:200] for key, value in request.GET.items() if value})
