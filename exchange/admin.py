@@ -6,21 +6,13 @@ from import_export.admin import ExportMixin
 
 from exchange.models import PersonStatus, StatusExport
 from exchange.status import StatusResource
+from movements.admin import ReadOnlyMixin
 
 
 @admin.register(StatusExport)
-class StatusExportAdmin(admin.ModelAdmin):
+class StatusExportAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("at", "actor", "format", "filter_text", "row_count", "filename")
     list_filter = ("format",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PersonStatus)

@@ -47,6 +47,20 @@ def may_look_up(access, model, lookup):
     return not (model in HIDDEN_MODELS and not getattr(access, HIDDEN_MODELS[model]))
 
 
+
+class ReadOnlyMixin:
+    """An admin (or inline) that shows records and never adds, changes or deletes them: logs and history kept
+    append-only by the models themselves. Every app's read-only admin uses this one."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 class PrivacyMixin:
     """Hide contact details, document numbers and clearance details from staff whose role may not see them, in
     the forms and in the lists' filters alike (HIDDEN_FIELDS)."""
@@ -197,20 +211,11 @@ class PersonAdmin(StatePolicyMixin, PrivacyMixin, admin.ModelAdmin):
 
 
 @admin.register(CaseTransition)
-class CaseTransitionAdmin(PrivacyMixin, admin.ModelAdmin):
+class CaseTransitionAdmin(ReadOnlyMixin, PrivacyMixin, admin.ModelAdmin):
     list_display = ("at", "case", "actor", "transition", "from_state", "to_state")
     list_filter = ("transition", "to_state")
     search_fields = ("case__case_number",)
     list_select_related = ("case",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # Medical records: Django's model permissions keep these to the medical role (and superusers).

@@ -2,22 +2,12 @@
 
 from django.contrib import admin
 
+from movements.admin import ReadOnlyMixin
 from privacy.models import AccessLogEntry, RetentionRun
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(AccessLogEntry)
-class AccessLogAdmin(ReadOnly):
+class AccessLogAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("at", "actor", "kind", "target", "address")
     list_filter = ("kind",)
     search_fields = ("actor", "target", "cases")
@@ -25,5 +15,5 @@ class AccessLogAdmin(ReadOnly):
 
 
 @admin.register(RetentionRun)
-class RetentionRunAdmin(ReadOnly):
+class RetentionRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("at", "actor", "cases", "medical_cases")

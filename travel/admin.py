@@ -8,22 +8,12 @@ those allowed to change them.
 from django.contrib import admin, messages
 
 from movements.access import access_for
+from movements.admin import ReadOnlyMixin
 from travel import services
 from travel.models import (
     BoardingLogEntry, Booking, Departure, DepartureLogEntry, DestinationRule, EscortProfile, FitToTravelOverride,
     Incident, Leg, ManifestDownload, Passenger, RuleException, SplitRequest, TravelExclusion,
 )
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class LegInline(ReadOnlyMixin, admin.TabularInline):
