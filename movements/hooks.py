@@ -18,6 +18,7 @@ the first, so re-importing a module never doubles it. Providers run in `order` (
 Tests swap the whole catalogue out and back with `hooks.isolated()`.
 """
 
+import abc
 import datetime
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -290,8 +291,9 @@ subject_records = Hook(
 )
 
 
-class Shredder:
-    """One kind of personal data the retention removes. Subclasses set the class attributes and both methods."""
+class Shredder(abc.ABC):
+    """One kind of personal data the retention removes. Subclasses set the class attributes and both methods
+    (abstract: a shredder missing one cannot be made, rather than failing in the middle of a retention run)."""
 
     kind = ""
     label = ""
@@ -299,13 +301,13 @@ class Shredder:
     medical = False
     order = 100
 
+    @abc.abstractmethod
     def count(self, batch):
         """How many rows still hold this data for the batch's cases (the dry run's figure)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def shred(self, batch):
         """Remove it; return how many rows changed. Runs inside the retention's transaction."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ numbers, document types, issuing countries and expiry dates, exam kinds and date
 a person beyond that (listed per kind below).
 """
 
+import abc
+
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -33,8 +35,9 @@ class FieldShredder(Shredder):
     blank = {}
     scrub = ()
 
+    @abc.abstractmethod
     def rows(self, batch):
-        raise NotImplementedError
+        """The rows of `model` that concern the batch."""
 
     def change(self, row, batch):
         """Change `row` in memory; return whether anything changed."""
