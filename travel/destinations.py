@@ -44,10 +44,9 @@ def region_of(departure, legs):
 def _holiday_class(country):
     import holidays
 
-    try:
-        return type(holidays.country_holidays(country))
-    except NotImplementedError:
-        return None
+    if country not in holidays.list_supported_countries():
+        return None  # a country the package has no calendar for: no holidays, rather than an error
+    return type(holidays.country_holidays(country))
 
 
 def _subdivision_code(country, name):
