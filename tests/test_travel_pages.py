@@ -407,3 +407,16 @@ def test_the_board_and_a_departures_page_run_as_many_queries_for_many_departures
     many = [queries(client, "/departures/"), queries(client, f"/departures/{first.code}/")]
 
     assert many == few
+
+
+@pytest.mark.django_db
+def test_an_approved_family_of_one_shows_no_empty_travel_panel_and_a_larger_family_can_be_split(client, ops):
+    client.force_login(ops)
+    alone = make_case(1, state="approved")
+    family = make_case(3, state="approved")
+
+    assert "Travel" not in [h.strip() for h in re.findall(r"<h2[^>]*>(.*?)</h2>", client.get(
+        f"/cases/{alone.case_number}/").content.decode())]
+    headings = [h.strip() for h in re.findall(r"<h2[^>]*>(.*?)</h2>", client.get(
+        f"/cases/{family.case_number}/").content.decode())]
+    assert "Travel" in headings

@@ -68,7 +68,9 @@ def travel_panel(request, case, access):
         context["members"] = [p for p in case.members.order_by("id") if p.pk not in excluded]
     if may_book and case.state == CaseState.READY and booking is None:
         context["offers"], context["more_open"] = _offers(case, access)
-    if not (booking or exclusions or context.get("may_exclude") or "offers" in context):
+    # The exclusion form needs someone to stay behind and someone to travel: a family of one has nothing to show.
+    may_split = context.get("may_exclude") and len(context["members"]) > 1
+    if not (booking or exclusions or may_split or "offers" in context):
         return []
     return [Panel("travel/case_panel.html", context, title="Travel", order=10)]
 
