@@ -19,7 +19,7 @@ ROLES = (OPERATIONS, MEDICAL, TRAINER, ESCORT, UNHCR)
 
 def _resolve(user):
     """The user's permissions ("app.codename") and roles (group names), read once per user object (that is, once
-    per request), in two queries: the groups with their permissions, and the user's own permissions.
+    per request), in one query: the groups with their permissions, and the user's own permissions.
 
     Django's ModelBackend keeps its answer in `user._perm_cache`; priming it with the same set means every
     `user.has_perm` elsewhere (transition guards, the admin, plug-ins) answers from it instead of querying again.
@@ -28,22 +28,23 @@ def _resolve(user):
     if cached is not None:
         return cached
     from django.contrib.auth.models import Group, Permission
+    from django.db.models import CharField, Value
 
     roles, permissions = set(), set()
-    rows = Group.objects.filter(user=user).values_list(
+    rows = Group.objects.filter(user=user).order_by().values_list(
         "name", "permissions__content_type__app_label", "permissions__codename"
     )
+    if user.is_active and not user.is_superuser:
+        # The user's own permissions in the same query, with no group name.
+        rows = rows.union(Permission.objects.filter(user=user).order_by().values_list(
+            Value(None, output_field=CharField()), "content_type__app_label", "codename"), all=True)
     for name, app_label, codename in rows:
-        roles.add(name)
+        if name is not None:
+            roles.add(name)
         if codename is not None:
             permissions.add(f"{app_label}.{codename}")
-    if user.is_active and not user.is_superuser:
-        permissions.update(
-            f"{app_label}.{codename}" for app_label, codename in
-            Permission.objects.filter(user=user).values_list("content_type__app_label", "codename")
-        )
-        if not hasattr(user, "_perm_cache"):
-            user._perm_cache = frozenset(permissions)
+    if user.is_active and not user.is_superuser and not hasattr(user, "_perm_cache"):
+        user._perm_cache = frozenset(permissions)
     user._safar_access = cached = (frozenset(permissions), frozenset(roles))
     return cached
 

@@ -2,9 +2,9 @@
 
 from django.conf import settings
 
-from movements import hooks, readiness
+from movements import hooks, memo, readiness
 from orientation.models import SessionState
-from orientation.services import describe_missing, orientation_due, statuses_for
+from orientation.services import case_statuses, describe_missing, orientation_due, statuses_for
 
 
 def orientation_link(case, person, access):
@@ -19,6 +19,11 @@ def orientation_link(case, person, access):
     if person is None or access is None or not access.user.is_authenticated:
         return None
     latest = case.__dict__.get("_orientation_latest_session")
+    if (latest is None or latest[0] != access.user.pk) and memo.active() and can_manage(access.user):
+        # Those who see every session: the latest of each member is in the statuses the page has read.
+        statuses = case_statuses(case, [])
+        latest = case.__dict__["_orientation_latest_session"] = (access.user.pk, {
+            person_id: status.enrolments[-1][0].code for person_id, status in statuses.items() if status.enrolments})
     if latest is None or latest[0] != access.user.pk:
         sessions = {}
         for person_id, code in (Enrolment.objects.filter(person__case_id=case.pk,
@@ -40,7 +45,7 @@ def orientation_completed(ctx):
     due = [p for p in ctx.travelling_members if orientation_due(p, ctx.travel_date)]
     if not due:
         return
-    statuses = ctx.extra.get("orientation") or statuses_for(due)
+    statuses = ctx.extra.get("orientation") or case_statuses(ctx.case, due)
     for person in due:
         status = statuses[person.pk]
         if status.completed:
@@ -69,7 +74,8 @@ def preload_orientation(contexts):
 
 @hooks.member_notes.register
 def orientation_notes(people):
-    statuses = statuses_for(people)
+    cases = {p.case_id for p in people}
+    statuses = case_statuses(people[0].case, people) if len(cases) == 1 else statuses_for(people)
     notes = {}
     for person in people:
         status = statuses[person.pk]

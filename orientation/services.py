@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import can_proceed
 
+from movements import memo
 from movements.models import REASON_MAX_LENGTH, Person, states_where
 from orientation.access import can_manage
 from orientation.models import (
@@ -58,6 +59,14 @@ def statuses_for(people):
         if days and all(marks.get(d.number) in ATTENDED for d in days) and not status.completed:
             status.completed_in = enrolment.session
     return statuses
+
+
+def case_statuses(case, people):
+    """`statuses_for(people)`, people of this case. Within a page (`movements.memo`) every member of the case is
+    read once, for readiness, the member notes and the blockers' links alike; the answer may hold more people."""
+    if not memo.active():
+        return statuses_for(people)
+    return memo.once(("orientation.statuses", case.pk), lambda: statuses_for(memo.case_members(case)))
 
 
 def describe_missing(session, days, marks):

@@ -420,3 +420,35 @@ def test_an_approved_family_of_one_shows_no_empty_travel_panel_and_a_larger_fami
     headings = [h.strip() for h in re.findall(r"<h2[^>]*>(.*?)</h2>", client.get(
         f"/cases/{family.case_number}/").content.decode())]
     assert "Travel" in headings
+
+
+def _reads_of(queries, table):
+    return sum(1 for q in queries if f'FROM "{table}"' in q["sql"])
+
+
+def test_the_case_page_reads_a_booked_familys_booking_exclusions_and_sessions_once(client, ops, flight):
+    """Readiness, the travel panel and the member notes all ask for them; the page asks the database once."""
+    case = Booking.objects.get(departure=flight).case
+    services.exclude_member(case.members.get(given_name="Ahmad"), by=ops, reason="IRCC refused him")
+    client.force_login(ops)
+    client.get(f"/cases/{case.case_number}/")
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(f"/cases/{case.case_number}/")
+
+    text = page_text(response)
+    assert "Not travelling (split decision" in text and "IRCC refused him" in text
+    assert "Orientation completed" in text and flight.code in text
+    reads = {table: _reads_of(ctx.captured_queries, table) for table in (
+        "travel_booking", "travel_travelexclusion", "orientation_enrolment", "movements_person")}
+    assert reads == {"travel_booking": 1, "travel_travelexclusion": 1, "orientation_enrolment": 1,
+                     "movements_person": 1}
+
+
+def test_a_change_then_a_read_in_one_request_sees_the_change(ops):
+    """Outside a page that only reads, nothing is kept: a service that books and then asks for the booking gets
+    the new one."""
+    case = ready_case(ops)
+    assert services.active_booking(case.pk) is None
+    services.book_case(make_departure(ops), case, by=ops)
+    assert services.active_booking(case.pk) is not None

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from movements import hooks
+from movements import hooks, memo
 from movements.hooks import NavEntry, Panel
 from movements.models import CaseState
 from travel import rules, services
@@ -20,7 +20,7 @@ from travel.boarding import PERM_OVERRIDE, boarding_opens_at, final_leg, surveil
 from travel.board import route_of
 from travel.facts import facts_for
 from travel.models import (
-    Booking, BookingStatus, Departure, DepartureState, FitToTravelOverride, Passenger, TravelExclusion,
+    Departure, DepartureState, FitToTravelOverride, Passenger, TravelExclusion,
 )
 
 # How many open departures the case page offers (the soonest first); the board lists them all.
@@ -45,9 +45,8 @@ def travel_panel(request, case, access):
     if case.state not in PANEL_STATES:
         return []
     user = request.user
-    booking = (Booking.objects.filter(case=case, status=BookingStatus.ACTIVE).select_related("departure").first())
-    exclusions = list(TravelExclusion.objects.filter(case=case, lifted_at__isnull=True)
-                      .select_related("person", "excluded_by").order_by("excluded_at"))
+    booking = services.active_booking(case.pk)
+    exclusions = services.open_exclusion_list(case.pk)
     may_book = can_book(user)
     departure = booking.departure if booking else None
     context = {
@@ -65,7 +64,7 @@ def travel_panel(request, case, access):
             (departure is None or departure.state == DepartureState.OPEN):
         excluded = {e.person_id for e in exclusions}
         context["may_exclude"] = True
-        context["members"] = [p for p in case.members.order_by("id") if p.pk not in excluded]
+        context["members"] = [p for p in memo.case_members(case) if p.pk not in excluded]
     if may_book and case.state == CaseState.READY and booking is None:
         context["offers"], context["more_open"] = _offers(case, access)
     # The exclusion form needs someone to stay behind and someone to travel: a family of one has nothing to show.
@@ -143,5 +142,10 @@ def escort_departures(request, access):
 @hooks.member_notes.register
 def not_travelling(people):
     """Beside a member excluded from travel: they stay behind (the reason is in the travel panel, for operations)."""
-    excluded = TravelExclusion.objects.filter(person__in=[p.pk for p in people], lifted_at__isnull=True)
+    case_ids = {p.case_id for p in people}
+    if len(case_ids) == 1:  # the case page: the exclusions its travel panel reads
+        ids = {p.pk for p in people}
+        excluded = [e for e in services.open_exclusion_list(case_ids.pop()) if e.person_id in ids]
+    else:
+        excluded = TravelExclusion.objects.filter(person__in=[p.pk for p in people], lifted_at__isnull=True)
     return {e.person_id: [(f"Not travelling (split decision, {e.excluded_at:%Y-%m-%d})", "warn")] for e in excluded}

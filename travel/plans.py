@@ -2,9 +2,9 @@
 booked case's travel date its departure's, the seats released when a booked case is held or withdrawn, and
 where such a case resumes."""
 
-from movements import hooks, readiness
+from movements import hooks, memo, readiness
 from travel import boarding, services
-from travel.models import Booking, BookingStatus, Passenger, TravelExclusion
+from travel.models import Passenger
 
 hooks.transition_owners.register(
     lambda: None, key="travel", transitions=("book", "unbook", "depart", "arrive"),
@@ -23,16 +23,15 @@ def departure_plan(case):
     excluded from travel (a split decision) travels without them, on its own date until it is booked."""
     if case.pk is None:
         return None
-    booking = Booking.objects.filter(case_id=case.pk, status=BookingStatus.ACTIVE).select_related("departure").first()
+    booking = services.active_booking(case.pk)
     if booking is not None:
         departure = booking.departure
         members = Passenger.objects.filter(booking=booking, active=True).values_list("person_id", flat=True)
         return readiness.TravelPlan(date=departure.departure_date, departs_at=departure.departs_at,
                                     member_ids=frozenset(members), label=departure.code)
-    excluded = set(TravelExclusion.objects.filter(case_id=case.pk, lifted_at__isnull=True)
-                   .values_list("person_id", flat=True))
+    excluded = {e.person_id for e in services.open_exclusion_list(case.pk)}
     if excluded:
-        members = case.members.exclude(pk__in=excluded).values_list("pk", flat=True)
+        members = [p.pk for p in memo.case_members(case) if p.pk not in excluded]
         return readiness.TravelPlan(date=None, member_ids=frozenset(members))
     return None
 

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from movements import history, readiness, transitions
+from movements import history, memo, readiness, transitions
 from movements.models import Case, CaseState, Person, states_where
 from movements.transitions import TransitionError
 from travel import rules
@@ -115,6 +115,19 @@ def _refresh_later(case_ids):
 
 def open_exclusions(case):
     return TravelExclusion.objects.filter(case=case, lifted_at__isnull=True)
+
+
+def active_booking(case_id):
+    """The case's active booking with its departure, or None; read once per page (`movements.memo`)."""
+    return memo.once(("travel.active_booking", case_id), lambda: Booking.objects.filter(
+        case_id=case_id, status=BookingStatus.ACTIVE).select_related("departure").first())
+
+
+def open_exclusion_list(case_id):
+    """The case's open exclusions, oldest first, with who is excluded and by whom; read once per page."""
+    return memo.once(("travel.open_exclusions", case_id), lambda: list(
+        TravelExclusion.objects.filter(case_id=case_id, lifted_at__isnull=True)
+        .select_related("person", "excluded_by").order_by("excluded_at", "id")))
 
 
 def travelling_members(case, *, also=(), without=()):

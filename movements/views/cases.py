@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from movements import case_edits, history, hooks, medical, readiness, reads, transitions
+from movements import case_edits, history, hooks, medical, memo, readiness, reads, transitions
 from movements.access import access_for, get_case_for_user, visible_cases
 from movements import case_pages
 from movements.case_pages import ORDER, annotate_for_list, page_of_cases  # noqa: F401 (annotate_for_list: kept importable here)
@@ -135,6 +135,7 @@ def case_list(request):
 
 
 @login_required
+@memo.read_only_page  # readiness, the panels and the notes share what they read (movements.memo)
 def case_detail(request, case_number):
     case, access = get_case_for_user(request.user, case_number)
     reads.record(reads.Kind.CASE, request=request, cases=[case], target=case.case_number)
@@ -144,6 +145,7 @@ def case_detail(request, case_number):
         SqlCase(When(relationship=Relationship.PA, then=Value(0)), default=Value(1), output_field=IntegerField()),
         "date_of_birth",
     ))
+    memo.remember(("movements.members", case.pk), sorted(members, key=lambda person: person.pk))
     statuses = medical.statuses_for(members)
     blockers = []
     if policy.readiness:
