@@ -12,10 +12,12 @@ match), and never past `COUNT_LIMIT`: beyond it the list says "more than 10,000"
 """
 
 import datetime
+import html
 import re
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.safestring import mark_safe
 from django.db.models import BooleanField, Count, DateField, F, Func, IntegerField, OuterRef, Subquery, Value, Window
 
 from movements.models import FLIES_ON_KEY, PRIORITY_RANK, Case, Person, Relationship
@@ -238,3 +240,55 @@ def list_rows(ids):
         return []
     found = {case.pk: case for case in annotate_for_list(Case.objects.filter(pk__in=ids).only(*LIST_COLUMNS))}
     return [found[pk] for pk in ids if pk in found]
+
+
+# The list's rows, written here rather than by a template: the template engine spent some 15 ms a page resolving
+# the fifty rows' hundred-odd variables one by one. Every value is escaped (`_e`, the standard library's
+# html.escape, which Django's own escape calls) before it is placed; the row is marked safe once, whole.
+_TRAVEL_NOTE = {"booked": "<br><small>booked</small>", "departed": "", "arrived": ""}  # else only planned
+_PLANNED = "<br><small>planned</small>"
+_CLEAR_STATES = frozenset({"approved", "ready", "booked"})
+
+
+def _e(value):
+    return html.escape(str(value), quote=True)
+
+
+def row_html(case, *, address, state_label, priority_label, blocker_kinds):
+    """One `<tr>` of the case list (templates/movements/case_list.html places them in its table)."""
+    state = case.__dict__["state"]  # the stored value (django-fsm's descriptor is slow, and nothing changes here)
+    if case.pa_family_name:
+        applicant = f"{_e(case.pa_family_name)}, {_e(case.pa_given_name)}"
+        if case.pa_native_name:
+            applicant += f'<br><small dir="auto" class="native">{_e(case.pa_native_name)}</small>'
+    else:
+        applicant = "<em>no PA recorded</em>"
+    if case.flies_on:
+        day = case.flies_on.isoformat()
+        travel = f'<time datetime="{day}">{day}</time>{_TRAVEL_NOTE.get(state, _PLANNED)}'
+    else:
+        travel = "—"
+    if case.priority != "normal":
+        priority = f'<span class="badge prio-{_e(case.priority)}">{_e(priority_label)}</span>'
+    else:
+        priority = "Normal"
+    count = case.blocker_count
+    if count:
+        readiness = f'<span class="badge blocked">{count:d} blocker{"" if count == 1 else "s"}</span>'
+        if blocker_kinds:
+            readiness += f'<small class="kinds">{_e(" · ".join(blocker_kinds))}</small>'
+    elif state in _CLEAR_STATES:
+        readiness = '<span class="badge clear">clear</span>'
+    else:
+        readiness = "—"
+    return mark_safe(  # noqa: S308 (every value above escaped by _e, or a number, or an ISO date)
+        f'<tr><td data-label="Case"><a href="{_e(address)}">{_e(case.case_number)}</a><br>'
+        f'<small>{_e(case.progres_case_id)}</small></td>'
+        f'<td data-label="Principal applicant">{applicant}</td>'
+        f'<td data-label="People" class="num">{case.member_count or 0:d}</td>'
+        f'<td data-label="Travel date" class="nowrap" data-testid="travel-date">{travel}</td>'
+        f'<td data-label="State"><span class="badge state-{_e(state)}">{_e(state_label)}</span></td>'
+        f'<td data-label="Priority">{priority}</td>'
+        f'<td data-label="Destination">{_e(case.destination_country)}</td>'
+        f'<td data-label="Readiness">{readiness}</td></tr>\n'
+    )

@@ -1,4 +1,5 @@
 import datetime
+import functools
 import re
 
 from django import forms
@@ -7,12 +8,14 @@ from django.db import router
 from django.db.models.deletion import Collector, ProtectedError
 from django.forms import BaseInlineFormSet, inlineformset_factory
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from movements.phones import PhoneError, international, parse_phone
 from movements.search import LATIN_NAME
 from movements.models import (
-    REASON_MAX_LENGTH, Case, HoldCategory, MedicalExam, Person, Relationship, TravelDocument,
-    TravelMedicalNeeds,
+    REASON_MAX_LENGTH, Case, CaseState, HoldCategory, MedicalExam, Person, Priority, Relationship,
+    TravelDocument, TravelMedicalNeeds,
 )
 from movements.transitions import SPECS
 
@@ -298,10 +301,14 @@ class TransitionForm(forms.Form):
 
 
 class CaseFilterForm(forms.Form):
+    """The case list's filters. Their choices are fixed, so the <option>s of each are put together once per
+    choice (`options`), not by the widget templates on every page of the list."""
+
     q = forms.CharField(required=False, max_length=100, label="Search")
-    state = forms.ChoiceField(required=False)
-    priority = forms.ChoiceField(required=False)
-    destination = forms.ChoiceField(required=False)
+    state = forms.ChoiceField(required=False, choices=[("", "Any state")] + list(CaseState.choices))
+    priority = forms.ChoiceField(required=False, choices=[("", "Any priority")] + list(Priority.choices))
+    # Any country of the reference table (the options are the table's, put together once).
+    destination = forms.CharField(required=False, max_length=3)
     blockers = forms.ChoiceField(
         required=False, choices=[("", "Any"), ("yes", "Has blockers"), ("no", "No blockers")]
     )
@@ -313,16 +320,44 @@ class CaseFilterForm(forms.Form):
     sort = forms.ChoiceField(required=False, label="Sort by",
                              choices=[("", "Priority, then referral date"), ("travel_date", "Travel date, soonest first")])
 
-    def __init__(self, *args, destinations=(), **kwargs):
-        from movements.countries import country_name
-        from movements.models import CaseState, Priority
+    CHOICE_FILTERS = ("state", "priority", "destination", "blockers", "show", "sort")
 
-        super().__init__(*args, **kwargs)
-        self.fields["state"].choices = [("", "Any state")] + list(CaseState.choices)
-        self.fields["priority"].choices = [("", "Any priority")] + list(Priority.choices)
-        self.fields["destination"].choices = [("", "Any destination")] + [
-            (code, country_name(code)) for code in destinations
-        ]
+    def clean_destination(self):
+        from movements.countries import COUNTRIES
+
+        code = self.cleaned_data["destination"]
+        if code and code not in COUNTRIES:
+            raise ValidationError(f"Select a valid choice. {code} is not one of the available choices.")
+        return code
+
+    def options(self):
+        """{filter: its <option>s, the chosen one selected} for the template's <select>s."""
+        return {name: _filter_options(name, self[name].value() or "") for name in self.CHOICE_FILTERS}
+
+
+def _filter_options(name, chosen):
+    if name == "destination":
+        from movements.countries import COUNTRY_CHOICES
+
+        choices = [("", "Any destination")] + list(COUNTRY_CHOICES)
+    else:
+        choices = CaseFilterForm.base_fields[name].choices
+    if chosen not in {value for value, _label in choices}:
+        chosen = ""  # a bad value was refused by the form: nothing is selected (and nothing new is cached)
+    return _options_html(name, chosen)
+
+
+@functools.lru_cache(maxsize=None)  # one entry per filter and choice at most (some 270)
+def _options_html(name, chosen):
+    if name == "destination":
+        from movements.countries import COUNTRY_CHOICES
+
+        choices = [("", "Any destination")] + list(COUNTRY_CHOICES)
+    else:
+        choices = CaseFilterForm.base_fields[name].choices
+    return mark_safe("".join(  # noqa: S308 (each piece escaped by format_html)
+        format_html('<option value="{}"{}>{}</option>', value, " selected" if value == chosen else "", label)
+        for value, label in choices))
 
 
 def _past_moment(value):

@@ -1,5 +1,7 @@
 """The case list: search in any script, filters, pagination, and a query count that does not grow."""
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -269,3 +271,26 @@ def test_the_dashboard_runs_the_same_queries_for_60_or_600_cases_and_none_from_i
     assert not [q for q in large if q.upper().startswith("SELECT COUNT(")]
     response = client.get("/")
     assert isinstance(response.context["recent"], list) and isinstance(response.context["blocked"], list)
+
+
+@pytest.mark.django_db
+def test_a_row_shows_what_was_typed_escaped_and_links_to_the_case(client, ops):
+    """The rows are written in Python (movements.case_pages.row_html): every value is escaped as a template would."""
+    from movements.models import Person
+
+    case = make_case(2, priority="urgent")
+    type(case).objects.filter(pk=case.pk).update(flies_on=datetime.date(2027, 1, 5))
+    Person.objects.filter(case=case, relationship="PA").update(
+        family_name="O'Neil <b>", given_name='Ali "&"', native_name="<script>alert(1)</script>")
+    client.force_login(ops)
+
+    html = client.get("/cases/").content.decode()
+
+    row = html[html.index(f'href="/cases/{case.case_number}/"'):]
+    row = row[:row.index("</tr>")]
+    assert "O&#x27;Neil &lt;b&gt;, Ali &quot;&amp;&quot;" in row
+    assert '<small dir="auto" class="native">&lt;script&gt;alert(1)&lt;/script&gt;</small>' in row
+    assert '<td data-label="People" class="num">2</td>' in row
+    assert '<time datetime="2027-01-05">2027-01-05</time><br><small>planned</small>' in row
+    assert '<span class="badge prio-urgent">Urgent</span>' in row
+    assert "<script>" not in html

@@ -1,6 +1,6 @@
 import datetime
-import functools
 import re
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,20 +10,19 @@ from django.db.models import Case as SqlCase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from movements import case_edits, history, hooks, medical, memo, readiness, reads, transitions
 from movements.access import access_for, get_case_for_user, visible_cases
 from movements import case_pages
 from movements.case_pages import ORDER, annotate_for_list, page_of_cases  # noqa: F401 (annotate_for_list: kept importable here)
-from movements.countries import COUNTRIES, COUNTRY_CHOICES, NATIONALITY_CHOICES
+from movements.countries import NATIONALITY_CHOICES
 from movements.forms import (
     CaseFilterForm, CaseForm, CaseNotesForm, DocumentFormSet, MemberFormSet, NewCaseMemberFormSet, TransitionForm,
 )
 from movements.models import (
-    FINAL_STATES, FLIES_ON_KEY, REASON_MAX_LENGTH, Case, HoldCategory, Person, Relationship, TravelDocument,
+    FINAL_STATES, FLIES_ON_KEY, REASON_MAX_LENGTH, Case, CaseState, HoldCategory, Person, Priority, Relationship,
+    TravelDocument,
 )
 from movements.search import normalize_code, search_words
 
@@ -64,25 +63,11 @@ def search_cases(queryset, text, access=None):
     return queryset.filter(match)
 
 
-def _destination_options(chosen):
-    """The destination filter's <option>s, the chosen one selected: some 250 countries, put together once per
-    country here rather than by the template on every page of the list."""
-    return _options_for(chosen if chosen in COUNTRIES else "")
-
-
-@functools.lru_cache(maxsize=None)  # one entry per country code at most
-def _options_for(chosen):
-    options = [format_html('<option value=""{}>Any destination</option>', " selected" if not chosen else "")]
-    options += [format_html('<option value="{}"{}>{}</option>', code, " selected" if code == chosen else "", name)
-                for code, name in COUNTRY_CHOICES]
-    return mark_safe("".join(options))  # noqa: S308 (each piece escaped by format_html)
-
-
 @login_required
 def case_list(request):
     _require_case_pages(request.user)
     # Every country of the reference table: no scan of the cases to learn which ones occur.
-    form = CaseFilterForm(request.GET or None, destinations=[code for code, _name in COUNTRY_CHOICES])
+    form = CaseFilterForm(request.GET or None)
     cases = visible_cases(request.user)
     data = form.cleaned_data if form.is_bound and form.is_valid() else {}
     order = case_pages.ORDERS.get(data.get("sort") or "priority", case_pages.BY_PRIORITY)
@@ -117,10 +102,13 @@ def case_list(request):
     access = access_for(request.user)
     registry = readiness.requirements()
     hidden = {code for requirement in registry for code in requirement.confidential}
+    address = _case_address()
     for case in page.object_list:
         # "Blocked by what?": the kinds, in words, as this user may read them (from the stored snapshot).
         shown = readiness.redacted(case.blockers, access, hidden_codes=hidden)
         case.blocker_kinds = [group.summary for group in readiness.grouped(shown, registry=registry)]
+        case.row = case_pages.row_html(case, address=address(case.case_number), state_label=STATE_LABELS[case.state],
+                                       priority_label=PRIORITY_LABELS[case.priority], blocker_kinds=case.blocker_kinds)
     query = request.GET.copy()
     for position in ("page", "after", "before"):
         query.pop(position, None)
@@ -129,7 +117,7 @@ def case_list(request):
         "movements/case_list.html",
         {"form": form, "page": page, "query": query.urlencode(), "total": page.total,
          "total_capped": page.total_capped, "count_limit": f"{case_pages.COUNT_LIMIT:,}",
-         "destination_options": _destination_options(form["destination"].value() or ""), "order": order,
+         "options": form.options(), "order": order,
          "showing_closed": data.get("show") == "closed", "showing_all": data.get("show") == "all"},
     )
 
@@ -253,6 +241,16 @@ def case_transition(request, case_number):
 
 def case_url(case):
     return reverse("case_detail", args=[case.case_number])
+
+
+STATE_LABELS, PRIORITY_LABELS = dict(CaseState.choices), dict(Priority.choices)
+
+
+def _case_address():
+    """case number → its page's address, reversed once per list rather than once per row."""
+    pattern = reverse("case_detail", args=["CASE-NUMBER"])
+    before, after = pattern.split("CASE-NUMBER")
+    return lambda number: f"{before}{quote(number, safe='')}{after}"
 
 
 def _save_case_with_members(request, form, formset, *, creating):
