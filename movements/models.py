@@ -246,6 +246,10 @@ class CaseNumberCounter(models.Model):
         return [f"{prefix}-{year}-{value:05d}" for value in range(last - count + 1, last + 1)]
 
 
+# Blocked where it matters: a case being prepared for travel (the state policy's "preparing" column) with blockers.
+NEEDS_ATTENTION = Q(state__in=states_where("preparing"), blocker_count__gt=0)
+
+
 class Case(ConcurrentTransitionMixin, models.Model):
     case_number = models.CharField(max_length=30, unique=True, editable=False)
     progres_case_id = models.CharField(
@@ -293,6 +297,11 @@ class Case(ConcurrentTransitionMixin, models.Model):
             models.Index(FLIES_ON_KEY, "id", condition=Q(medical_blocker_count__gt=0), name="case_medical_due"),
             models.Index(fields=["state", "priority"]),
             models.Index(fields=["destination_country"]),
+            # The dashboard's "needs attention" cards (blocked where it matters, ACTIONABLE below): its first rows
+            # and counts from small partial indexes, not a sort of every blocked case.
+            models.Index(PRIORITY_RANK, "planned_travel_date", "id", condition=NEEDS_ATTENTION,
+                         name="case_attention_order"),
+            models.Index("flies_on", PRIORITY_RANK, "id", condition=NEEDS_ATTENTION, name="case_attention_soon"),
         ]
         permissions = [
             ("move_case", "Can move a case through its states"),

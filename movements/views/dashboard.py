@@ -2,14 +2,14 @@ import datetime
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count, Func, IntegerField, Q, Subquery
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
 from movements import history, hooks, readiness
 from movements.access import access_for, visible_cases
-from movements.models import PRIORITY_RANK, CaseState, CaseTransition, states_where
+from movements.models import NEEDS_ATTENTION, PRIORITY_RANK, CaseState, CaseTransition, states_where
 from movements.case_pages import annotate_for_list
 
 # The states in which a blocker stops a family from flying soon (the state policy's "preparing" column).
@@ -30,18 +30,21 @@ def dashboard(request):
         if start:
             return redirect(start)
     cases = visible_cases(request.user)
-    # One grouped query: the cases in each state, and how many of them are blocked where it matters.
-    needs_attention = Q(state__in=ACTIONABLE, blocker_count__gt=0)
+    # One query: the cases in each state, and (computed once, from the "needs attention" partial index rather than
+    # tested against every case of the scan) how many are blocked where it matters, and how many of those fly soon.
     today = timezone.localdate()
     soon = settings.SAFAR_FLIES_SOON_DAYS
-    flies_soon = needs_attention & Q(flies_on__range=(today, today + datetime.timedelta(days=soon)))
+    within_soon = Q(flies_on__range=(today, today + datetime.timedelta(days=soon)))
+    attention = cases.filter(NEEDS_ATTENTION).order_by()
     rows = cases.order_by().values_list("state").annotate(
-        n=Count("id"), blocked=Count("id", filter=needs_attention), soon=Count("id", filter=flies_soon))
+        n=Count("*"),  # COUNT(*), not COUNT(id): nothing to test for NULL
+        blocked=Subquery(attention.values(n=Func("id", function="COUNT")), output_field=IntegerField()),
+        soon=Subquery(attention.filter(within_soon).values(n=Func("id", function="COUNT")),
+                      output_field=IntegerField()),
+    )
     counts, blocked_total, soon_total = {}, 0, 0
-    for state, n, blocked_here, soon_here in rows:
+    for state, n, blocked_total, soon_total in rows:
         counts[state] = n
-        blocked_total += blocked_here
-        soon_total += soon_here
     largest = max(counts.values(), default=0)
     per_state = [
         {"code": code, "label": label, "count": counts.get(code, 0),
@@ -50,12 +53,12 @@ def dashboard(request):
     ]
     blocked = []
     if blocked_total:
-        blocked = list(annotate_for_list(cases.filter(needs_attention)).order_by(
+        blocked = list(annotate_for_list(cases.filter(NEEDS_ATTENTION)).order_by(
             PRIORITY_RANK, "planned_travel_date", "id"
         )[:12])
     soon_blocked = []
     if soon_total:
-        soon_blocked = list(annotate_for_list(cases.filter(flies_soon)).order_by("flies_on", PRIORITY_RANK, "id")[:8])
+        soon_blocked = list(annotate_for_list(cases.filter(NEEDS_ATTENTION, within_soon)).order_by("flies_on", PRIORITY_RANK, "id")[:8])
     for case in soon_blocked:
         case.days_left = (case.flies_on - today).days
     registry = readiness.requirements()
