@@ -21,7 +21,7 @@ from django.utils.safestring import mark_safe
 from django.db import connections
 from django.db.models import BooleanField, Count, DateField, F, Func, IntegerField, OuterRef, Subquery, Value
 
-from movements.models import FLIES_ON_KEY, PRIORITY_RANK, Case, Person, Relationship
+from movements.models import FLIES_ON_KEY, PRIORITY_RANK, Case, CaseState, Person, Priority, Relationship
 
 COUNT_LIMIT = 10_000
 
@@ -243,8 +243,23 @@ def _matches_counted(ranked, order, offset, limit):
     return rows
 
 
+STATE_LABELS, PRIORITY_LABELS = dict(CaseState.choices), dict(Priority.choices)
+
+
+def case_address():
+    """case number → its page's address, for lists: reversed once per list rather than once per row."""
+    from urllib.parse import quote
+
+    from django.urls import reverse
+
+    before, after = reverse("case_detail", args=["CASE-NUMBER"]).split("CASE-NUMBER")
+    return lambda number: f"{before}{quote(number, safe='')}{after}"
+
+
 def annotate_for_list(queryset):
-    """What a list row shows: the principal applicant's names and the number of members."""
+    """What a list row shows, as subqueries of the list's own query: the principal applicant's names and the number
+    of members. The list and the dashboard use `add_principals` instead (a second, simple query is cheaper to build
+    and run than four correlated subqueries)."""
     principal = Person.objects.filter(case=OuterRef("pk"), relationship=Relationship.PA)
     members = Person.objects.filter(case=OuterRef("pk")).order_by().values("case").annotate(n=Count("pk"))
     return queryset.annotate(
@@ -255,12 +270,29 @@ def annotate_for_list(queryset):
     )
 
 
+def add_principals(cases):
+    """Give each case what a list row shows of its people, read in one query for all of them: `member_count` and
+    the principal applicant's `pa_family_name`, `pa_given_name` and `pa_native_name` (None without a PA)."""
+    cases = list(cases)
+    counts, principals = dict.fromkeys((case.pk for case in cases), 0), {}
+    people = (Person.objects.filter(case_id__in=list(counts)).order_by("case_id", "id")
+              .values_list("case_id", "relationship", "family_name", "given_name", "native_name"))
+    for case_id, relationship, family_name, given_name, native_name in people:
+        counts[case_id] += 1
+        if relationship == Relationship.PA:
+            principals.setdefault(case_id, (family_name, given_name, native_name))
+    for case in cases:
+        case.member_count = counts[case.pk]
+        case.pa_family_name, case.pa_given_name, case.pa_native_name = principals.get(case.pk, (None, None, None))
+    return cases
+
+
 def list_rows(ids):
-    """The cases of `ids`, in that order, with only the columns the list shows."""
+    """The cases of `ids`, in that order, with only the columns the list shows and what it shows of their people."""
     if not ids:
         return []
-    found = {case.pk: case for case in annotate_for_list(Case.objects.filter(pk__in=ids).only(*LIST_COLUMNS))}
-    return [found[pk] for pk in ids if pk in found]
+    found = {case.pk: case for case in Case.objects.filter(pk__in=ids).only(*LIST_COLUMNS)}
+    return add_principals(found[pk] for pk in ids if pk in found)
 
 
 # The list's rows, written here rather than by a template: the template engine spent some 15 ms a page resolving
@@ -275,9 +307,10 @@ def _e(value):
     return html.escape(str(value), quote=True)
 
 
-def row_html(case, *, address, state_label, priority_label, blocker_kinds):
+def row_html(case, *, address, blocker_kinds):
     """One `<tr>` of the case list (templates/movements/case_list.html places them in its table)."""
     state = case.__dict__["state"]  # the stored value (django-fsm's descriptor is slow, and nothing changes here)
+    state_label, priority_label = STATE_LABELS[state], PRIORITY_LABELS[case.priority]
     if case.pa_family_name:
         applicant = f"{_e(case.pa_family_name)}, {_e(case.pa_given_name)}"
         if case.pa_native_name:

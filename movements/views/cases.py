@@ -1,6 +1,5 @@
 import datetime
 import re
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,8 +20,7 @@ from movements.forms import (
     CaseFilterForm, CaseForm, CaseNotesForm, DocumentFormSet, MemberFormSet, NewCaseMemberFormSet, TransitionForm,
 )
 from movements.models import (
-    FINAL_STATES, FLIES_ON_KEY, REASON_MAX_LENGTH, Case, CaseState, HoldCategory, Person, Priority, Relationship,
-    TravelDocument,
+    FINAL_STATES, FLIES_ON_KEY, REASON_MAX_LENGTH, Case, HoldCategory, Person, Relationship, TravelDocument,
 )
 from movements.search import normalize_code, search_words
 
@@ -102,13 +100,12 @@ def case_list(request):
     access = access_for(request.user)
     registry = readiness.requirements()
     hidden = {code for requirement in registry for code in requirement.confidential}
-    address = _case_address()
+    address = case_pages.case_address()
     for case in page.object_list:
         # "Blocked by what?": the kinds, in words, as this user may read them (from the stored snapshot).
         shown = readiness.redacted(case.blockers, access, hidden_codes=hidden)
         case.blocker_kinds = [group.summary for group in readiness.grouped(shown, registry=registry)]
-        case.row = case_pages.row_html(case, address=address(case.case_number), state_label=STATE_LABELS[case.state],
-                                       priority_label=PRIORITY_LABELS[case.priority], blocker_kinds=case.blocker_kinds)
+        case.row = case_pages.row_html(case, address=address(case.case_number), blocker_kinds=case.blocker_kinds)
     query = request.GET.copy()
     for position in ("page", "after", "before"):
         query.pop(position, None)
@@ -241,16 +238,6 @@ def case_transition(request, case_number):
 
 def case_url(case):
     return reverse("case_detail", args=[case.case_number])
-
-
-STATE_LABELS, PRIORITY_LABELS = dict(CaseState.choices), dict(Priority.choices)
-
-
-def _case_address():
-    """case number → its page's address, reversed once per list rather than once per row."""
-    pattern = reverse("case_detail", args=["CASE-NUMBER"])
-    before, after = pattern.split("CASE-NUMBER")
-    return lambda number: f"{before}{quote(number, safe='')}{after}"
 
 
 def _save_case_with_members(request, form, formset, *, creating):
