@@ -229,7 +229,8 @@ def _matches_counted(ranked, order, offset, limit):
     list's index and testing every case against the search (the whole table, since the window count needs every
     match), where gathering them from the filters' own indexes (the state, the trigram indexes) reads a few."""
     connection = connections[ranked.db]
-    inner_sql, params = ranked.order_by().values_list(*order.names).query.sql_with_params()
+    inner = ranked.order_by().values_list(*order.names).query
+    inner_sql, params = inner.get_compiler(using=ranked.db).as_sql()
     fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
     columns = ", ".join(connection.ops.quote_name(name) for name in order.names)
     with connection.cursor() as cursor:
@@ -310,7 +311,7 @@ def _e(value):
 def row_html(case, *, address, blocker_kinds):
     """One `<tr>` of the case list (templates/movements/case_list.html places them in its table)."""
     state = case.__dict__["state"]  # the stored value (django-fsm's descriptor is slow, and nothing changes here)
-    state_label, priority_label = STATE_LABELS[state], PRIORITY_LABELS[case.priority]
+    state_label, priority_label = STATE_LABELS.get(state, state), PRIORITY_LABELS.get(case.priority, case.priority)
     if case.pa_family_name:
         applicant = f"{_e(case.pa_family_name)}, {_e(case.pa_given_name)}"
         if case.pa_native_name:

@@ -308,7 +308,7 @@ class CaseFilterForm(forms.Form):
     state = forms.ChoiceField(required=False, choices=[("", "Any state")] + list(CaseState.choices))
     priority = forms.ChoiceField(required=False, choices=[("", "Any priority")] + list(Priority.choices))
     # Any country of the reference table (the options are the table's, put together once).
-    destination = forms.CharField(required=False, max_length=3)
+    destination = forms.CharField(required=False, max_length=3, strip=False)  # "CAN " is not a code: refused
     blockers = forms.ChoiceField(
         required=False, choices=[("", "Any"), ("yes", "Has blockers"), ("no", "No blockers")]
     )

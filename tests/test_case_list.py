@@ -294,3 +294,16 @@ def test_a_row_shows_what_was_typed_escaped_and_links_to_the_case(client, ops):
     assert '<time datetime="2027-01-05">2027-01-05</time><br><small>planned</small>' in row
     assert '<span class="badge prio-urgent">Urgent</span>' in row
     assert "<script>" not in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("typed", ["CAN ", " CAN", "XYZ"])
+def test_a_destination_that_is_not_a_code_is_refused_and_marked_not_quietly_applied(client, ops, typed):
+    make_case(1)
+    client.force_login(ops)
+
+    html = client.get("/cases/", {"destination": typed}).content.decode()
+
+    assert "Some filters were not understood" in html
+    assert '<select name="destination" id="id_destination" aria-invalid="true">' in html
+    assert '<option value="" selected>Any destination</option>' in html

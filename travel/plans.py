@@ -31,7 +31,10 @@ def departure_plan(case):
                                     member_ids=frozenset(members), label=departure.code)
     excluded = {e.person_id for e in services.open_exclusion_list(case.pk)}
     if excluded:
-        members = [p.pk for p in memo.case_members(case) if p.pk not in excluded]
+        if memo.active():  # a page: the members it has loaded
+            members = [p.pk for p in memo.case_members(case) if p.pk not in excluded]
+        else:
+            members = case.members.exclude(pk__in=excluded).values_list("pk", flat=True)
         return readiness.TravelPlan(date=None, member_ids=frozenset(members))
     return None
 

@@ -81,7 +81,8 @@ def dashboard(request):
     address = case_address()
     for case in blocked + soon_blocked:
         case.address = address(case.case_number)
-        case.state_label, case.priority_label = STATE_LABELS[case.state], PRIORITY_LABELS[case.priority]
+        case.state_label = STATE_LABELS.get(case.state, case.state)
+        case.priority_label = PRIORITY_LABELS.get(case.priority, case.priority)
     for case in soon_blocked:
         case.flies_on_short = f"{case.flies_on:%a} {case.flies_on.day} {case.flies_on:%b}"  # as the date filter's "D j M"
     for entry in recent:
