@@ -307,3 +307,18 @@ def test_a_destination_that_is_not_a_code_is_refused_and_marked_not_quietly_appl
     assert "Some filters were not understood" in html
     assert '<select name="destination" id="id_destination" aria-invalid="true">' in html
     assert '<option value="" selected>Any destination</option>' in html
+
+
+@pytest.mark.django_db
+def test_a_filter_not_understood_is_ignored_alone_and_the_others_still_apply(client, ops):
+    from movements import transitions
+
+    approved = transitions.approve(transitions.accept(make_case(1), by=ops), by=ops)
+    referred = make_case(1)
+    client.force_login(ops)
+
+    response = client.get("/cases/", {"state": "approved", "destination": "XYZ"})
+
+    shown = _numbers(response)
+    assert approved.case_number in shown and referred.case_number not in shown
+    assert "Some filters were not understood and were ignored: Destination" in response.content.decode()

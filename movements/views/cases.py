@@ -67,7 +67,11 @@ def case_list(request):
     # Every country of the reference table: no scan of the cases to learn which ones occur.
     form = CaseFilterForm(request.GET or None)
     cases = visible_cases(request.user)
-    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    # The filters that were understood apply; one that was not is named above the list and ignored, alone.
+    data = {}
+    if form.is_bound:
+        form.is_valid()
+        data = {name: None if name == "flies_within" else "" for name in form.fields} | form.cleaned_data
     order = case_pages.ORDERS.get(data.get("sort") or "priority", case_pages.BY_PRIORITY)
     # Active cases unless asked otherwise (or a state is chosen): arrived, rejected and withdrawn ones are closed.
     if not data.get("state"):
