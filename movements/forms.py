@@ -335,29 +335,25 @@ class CaseFilterForm(forms.Form):
         return {name: _filter_options(name, self[name].value() or "") for name in self.CHOICE_FILTERS}
 
 
-def _filter_options(name, chosen):
+def _filter_choices(name):
     if name == "destination":
         from movements.countries import COUNTRY_CHOICES
 
-        choices = [("", "Any destination")] + list(COUNTRY_CHOICES)
-    else:
-        choices = CaseFilterForm.base_fields[name].choices
-    if chosen not in {value for value, _label in choices}:
+        return [("", "Any destination")] + list(COUNTRY_CHOICES)
+    return CaseFilterForm.base_fields[name].choices
+
+
+def _filter_options(name, chosen):
+    if chosen not in {value for value, _label in _filter_choices(name)}:
         chosen = ""  # a bad value was refused by the form: nothing is selected (and nothing new is cached)
     return _options_html(name, chosen)
 
 
 @functools.lru_cache(maxsize=None)  # one entry per filter and choice at most (some 270)
 def _options_html(name, chosen):
-    if name == "destination":
-        from movements.countries import COUNTRY_CHOICES
-
-        choices = [("", "Any destination")] + list(COUNTRY_CHOICES)
-    else:
-        choices = CaseFilterForm.base_fields[name].choices
     return mark_safe("".join(  # noqa: S308 (each piece escaped by format_html)
         format_html('<option value="{}"{}>{}</option>', value, " selected" if value == chosen else "", label)
-        for value, label in choices))
+        for value, label in _filter_choices(name)))
 
 
 def _past_moment(value):
