@@ -7,8 +7,6 @@ numbers, document types, issuing countries and expiry dates, exam kinds and date
 a person beyond that (listed per kind below).
 """
 
-import abc
-
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -34,10 +32,23 @@ class FieldShredder(Shredder):
     model = None
     blank = {}
     scrub = ()
+    # How the rows that concern a batch are found: by a field holding the batch's case ids (`case_field`, e.g.
+    # "case_id") or its people's ids (`person_field`); a shredder that finds them otherwise overrides `rows`.
+    case_field = None
+    person_field = None
 
-    @abc.abstractmethod
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # As with an abstract method: a shredder that cannot find its rows fails when it is defined, not in the
+        # middle of a retention run.
+        if cls.model is not None and cls.rows is FieldShredder.rows and not (cls.case_field or cls.person_field):
+            raise TypeError(f"{cls.__name__}: set case_field or person_field, or override rows()")
+
     def rows(self, batch):
         """The rows of `model` that concern the batch."""
+        if self.case_field:
+            return self.model.objects.filter(**{f"{self.case_field}__in": batch.case_ids})
+        return self.model.objects.filter(**{f"{self.person_field}__in": batch.person_ids})
 
     def change(self, row, batch):
         """Change `row` in memory; return whether anything changed."""
@@ -87,9 +98,7 @@ class TransitionReasons(FieldShredder):
     model = CaseTransition
     blank = {"reason": ""}
     scrub = ("data",)
-
-    def rows(self, batch):
-        return CaseTransition.objects.filter(case_id__in=batch.case_ids)
+    case_field = "case_id"
 
 
 class ChangeTexts(FieldShredder):
@@ -100,9 +109,7 @@ class ChangeTexts(FieldShredder):
     order = 10
     model = CaseChange
     scrub = ("summary", "data")
-
-    def rows(self, batch):
-        return CaseChange.objects.filter(case_id__in=batch.case_ids)
+    case_field = "case_id"
 
 
 class AdminLog(FieldShredder):
@@ -142,9 +149,7 @@ class CaseTexts(FieldShredder):
     model = Case
     blank = {"notes": "", "hold_reason": ""}
     scrub = ("blockers",)
-
-    def rows(self, batch):
-        return Case.objects.filter(pk__in=batch.case_ids)
+    case_field = "pk"
 
 
 class People(FieldShredder):
@@ -156,9 +161,7 @@ class People(FieldShredder):
     order = 900  # last: the shredders before it read the names to take them out of log texts
     model = Person
     blank = {"native_name": "", "phone": "", "phone_region": "", "visa_reference": ""}
-
-    def rows(self, batch):
-        return Person.objects.filter(pk__in=batch.person_ids)
+    person_field = "pk"
 
     def only_fields(self):
         return [*self.blank, "family_name", "given_name", "relationship", "search_text"]
@@ -183,9 +186,7 @@ class Documents(FieldShredder):
     order = 900
     model = TravelDocument
     blank = {"mrz_line1": "", "mrz_line2": ""}
-
-    def rows(self, batch):
-        return TravelDocument.objects.filter(person_id__in=batch.person_ids)
+    person_field = "person_id"
 
     def change(self, row, batch):
         changed = super().change(row, batch)
@@ -207,9 +208,7 @@ class MedicalExams(FieldShredder):
     order = 50
     model = MedicalExam
     blank = {"outcome": "", "tb_status": "", "fit_to_travel": None, "notes": ""}
-
-    def rows(self, batch):
-        return MedicalExam.objects.filter(person_id__in=batch.person_ids)
+    person_field = "person_id"
 
 
 class MedicalNeeds(FieldShredder):
@@ -223,9 +222,7 @@ class MedicalNeeds(FieldShredder):
     blank = {"wheelchair": "", "stretcher": False, "oxygen": False, "medical_escort": False, "pregnancy_weeks": None,
              "pregnancy_weeks_on": None, "multiple_pregnancy": False, "fit_to_fly_certificate_at": None,
              "medif_required": False, "medif_recorded_at": None}
-
-    def rows(self, batch):
-        return TravelMedicalNeeds.objects.filter(person_id__in=batch.person_ids)
+    person_field = "person_id"
 
     def count(self, batch):
         return super().count(batch) + len(self._declared(batch))

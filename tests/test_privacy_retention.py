@@ -429,3 +429,26 @@ def test_an_anonymised_case_says_so_on_its_page(client, ops):
     assert "its personal data was removed on 2028-03-09" in page
     assert "Anonymised, PA" in page
     assert "Karimi" not in page
+
+
+def test_a_shredder_that_cannot_find_its_rows_fails_when_it_is_defined_not_during_a_run():
+    from movements.hooks import RetentionBatch
+    from movements.models import CaseTransition, Person
+    from movements.shredders import FieldShredder
+
+    with pytest.raises(TypeError, match="set case_field or person_field, or override rows"):
+        class Lost(FieldShredder):  # noqa: F841
+            kind, label, description, model = "lost", "Lost", "Finds nothing.", CaseTransition
+            blank = {"reason": ""}
+
+    class ByCase(FieldShredder):
+        kind, label, description, model, case_field = "by_case", "By case", "Reasons.", CaseTransition, "case_id"
+        blank = {"reason": ""}
+
+    class ByPerson(FieldShredder):
+        kind, label, description, model, person_field = "by_person", "By person", "Names.", Person, "pk"
+        blank = {"phone": ""}
+
+    batch = RetentionBatch(case_ids=(7, 8), person_ids=(21,), names=())
+    assert '"case_id" IN (7, 8)' in str(ByCase().rows(batch).query)
+    assert '"id" IN (21)' in str(ByPerson().rows(batch).query)

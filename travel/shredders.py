@@ -16,9 +16,7 @@ class BookingReasons(FieldShredder):
     order = 10
     model = Booking
     blank = {"cancel_reason": ""}
-
-    def rows(self, batch):
-        return Booking.objects.filter(case_id__in=batch.case_ids)
+    case_field = "case_id"
 
 
 class ExclusionReasons(FieldShredder):
@@ -28,9 +26,7 @@ class ExclusionReasons(FieldShredder):
     order = 10
     model = TravelExclusion
     blank = {"reason": "", "lift_reason": ""}
-
-    def rows(self, batch):
-        return TravelExclusion.objects.filter(case_id__in=batch.case_ids)
+    case_field = "case_id"
 
 
 class SplitReasons(FieldShredder):
@@ -40,9 +36,7 @@ class SplitReasons(FieldShredder):
     order = 10
     model = SplitRequest
     blank = {"reason": "", "decision_note": ""}
-
-    def rows(self, batch):
-        return SplitRequest.objects.filter(case_id__in=batch.case_ids)
+    case_field = "case_id"
 
 
 class BoardingMarks(FieldShredder):
@@ -54,9 +48,7 @@ class BoardingMarks(FieldShredder):
     model = BoardingLogEntry
     blank = {"reason": ""}
     scrub = ("data",)
-
-    def rows(self, batch):
-        return BoardingLogEntry.objects.filter(case_id__in=batch.case_ids)
+    case_field = "case_id"
 
 
 class DepartureLog(FieldShredder):
@@ -108,9 +100,7 @@ class FitToTravelOverrides(FieldShredder):
     order = 50
     model = FitToTravelOverride
     blank = {"reason": "", "revoke_reason": ""}
-
-    def rows(self, batch):
-        return FitToTravelOverride.objects.filter(person_id__in=batch.person_ids)
+    person_field = "person_id"
 
 
 @hooks.retention_shredders.register
