@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.safestring import mark_safe
 from django.db import connections
-from django.db.models import BooleanField, Count, DateField, F, Func, IntegerField, OuterRef, Subquery, Value
+from django.db.models import BooleanField, DateField, F, Func, IntegerField, Value
 
 from movements.models import FLIES_ON_KEY, PRIORITY_RANK, Case, CaseState, Person, Priority, Relationship
 
@@ -255,20 +255,6 @@ def case_address():
 
     before, after = reverse("case_detail", args=["CASE-NUMBER"]).split("CASE-NUMBER")
     return lambda number: f"{before}{quote(number, safe='')}{after}"
-
-
-def annotate_for_list(queryset):
-    """What a list row shows, as subqueries of the list's own query: the principal applicant's names and the number
-    of members. The list and the dashboard use `add_principals` instead (a second, simple query is cheaper to build
-    and run than four correlated subqueries)."""
-    principal = Person.objects.filter(case=OuterRef("pk"), relationship=Relationship.PA)
-    members = Person.objects.filter(case=OuterRef("pk")).order_by().values("case").annotate(n=Count("pk"))
-    return queryset.annotate(
-        member_count=Subquery(members.values("n")[:1]),
-        pa_family_name=Subquery(principal.values("family_name")[:1]),
-        pa_given_name=Subquery(principal.values("given_name")[:1]),
-        pa_native_name=Subquery(principal.values("native_name")[:1]),
-    )
 
 
 def add_principals(cases):

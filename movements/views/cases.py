@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from movements import case_edits, history, hooks, medical, memo, readiness, reads, transitions
 from movements.access import access_for, get_case_for_user, visible_cases
 from movements import case_pages
-from movements.case_pages import ORDER, annotate_for_list, page_of_cases  # noqa: F401 (annotate_for_list: kept importable here)
+from movements.case_pages import page_of_cases
 from movements.countries import NATIONALITY_CHOICES
 from movements.forms import (
     CaseFilterForm, CaseForm, CaseNotesForm, DocumentFormSet, MemberFormSet, NewCaseMemberFormSet, TransitionForm,
@@ -23,8 +23,6 @@ from movements.models import (
     FINAL_STATES, FLIES_ON_KEY, REASON_MAX_LENGTH, Case, HoldCategory, Person, Relationship, TravelDocument,
 )
 from movements.search import normalize_code, search_words
-
-LIST_ORDER = ORDER  # matches the case_list_order index
 
 
 def _require_case_pages(user):
