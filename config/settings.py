@@ -113,7 +113,8 @@ LOGOUT_REDIRECT_URL = "login"
 # An administrator unlocks early in the admin (Axes › Access attempts) or with `manage.py axes_reset_username NAME`.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out request before any password is checked
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading the user's roles and permissions with the user (one query, not two, a page).
+    "movements.auth_backend.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("SAFAR_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("SAFAR_LOGIN_COOLOFF_MINUTES", 15, minimum=1))

@@ -19,7 +19,8 @@ ROLES = (OPERATIONS, MEDICAL, TRAINER, ESCORT, UNHCR)
 
 def _resolve(user):
     """The user's permissions ("app.codename") and roles (group names), read once per user object (that is, once
-    per request), in one query: the groups with their permissions, and the user's own permissions.
+    per request): the groups with their permissions, and the user's own permissions, read with the user from the
+    session (`movements.auth_backend`), or else in one query.
 
     Django's ModelBackend keeps its answer in `user._perm_cache`; priming it with the same set means every
     `user.has_perm` elsewhere (transition guards, the admin, plug-ins) answers from it instead of querying again.
@@ -27,18 +28,15 @@ def _resolve(user):
     cached = getattr(user, "_safar_access", None)
     if cached is not None:
         return cached
-    from django.contrib.auth.models import Group, Permission
-    from django.db.models import CharField, Value
-
     roles, permissions = set(), set()
-    rows = Group.objects.filter(user=user).order_by().values_list(
-        "name", "permissions__content_type__app_label", "permissions__codename"
-    )
-    if user.is_active and not user.is_superuser:
-        # The user's own permissions in the same query, with no group name.
-        rows = rows.union(Permission.objects.filter(user=user).order_by().values_list(
-            Value(None, output_field=CharField()), "content_type__app_label", "codename"), all=True)
+    # Read with the user from the session (movements.auth_backend), or else asked here.
+    rows = getattr(user, "safar_access_rows", None)
+    if rows is None:
+        rows = _access_rows(user)
+    own_permissions = user.is_active and not user.is_superuser
     for name, app_label, codename in rows:
+        if name is None and not own_permissions:
+            continue
         if name is not None:
             roles.add(name)
         if codename is not None:
@@ -47,6 +45,20 @@ def _resolve(user):
         user._perm_cache = frozenset(permissions)
     user._safar_access = cached = (frozenset(permissions), frozenset(roles))
     return cached
+
+
+def _access_rows(user):
+    from django.contrib.auth.models import Group, Permission
+    from django.db.models import CharField, Value
+
+    rows = Group.objects.filter(user=user).order_by().values_list(
+        "name", "permissions__content_type__app_label", "permissions__codename"
+    )
+    if user.is_active and not user.is_superuser:
+        # The user's own permissions in the same query, with no group name.
+        rows = rows.union(Permission.objects.filter(user=user).order_by().values_list(
+            Value(None, output_field=CharField()), "content_type__app_label", "codename"), all=True)
+    return rows
 
 
 @dataclass(frozen=True)

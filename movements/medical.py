@@ -75,7 +75,8 @@ class MedicalStatus:
 
 
 def statuses_for(people):
-    """MedicalStatus per person id, in three queries whatever the number of people."""
+    """MedicalStatus per person id, in two queries whatever the number of people; in one when the people were read
+    with their travel needs (`select_related("medical_needs")`)."""
     people = list(people)
     ids = [p.pk for p in people]
     exams = MedicalExam.objects.filter(person_id__in=ids).order_by("person_id", "-exam_date", "-id")
@@ -87,7 +88,10 @@ def statuses_for(people):
             latest_tb.setdefault(exam.person_id, exam.tb_status)
         if exam.outcome:
             latest_outcome.setdefault(exam.person_id, exam.outcome)
-    needs = {n.person_id: n for n in TravelMedicalNeeds.objects.filter(person_id__in=ids)}
+    if all("medical_needs" in p._state.fields_cache for p in people):
+        needs = {p.pk: p._state.fields_cache["medical_needs"] for p in people}
+    else:
+        needs = {n.person_id: n for n in TravelMedicalNeeds.objects.filter(person_id__in=ids)}
     statuses = {}
     for person in people:
         person_needs = needs.get(person.pk)

@@ -372,3 +372,59 @@ def test_a_unhcr_user_reads_neither_the_kind_nor_the_reason_of_a_hold_on_the_cas
     assert "Medical" not in page.replace("medical clearance", "")  # neither the category nor a medical label
     client.force_login(ops)
     assert "Medical" in page_text(client.get(f"/cases/{case.case_number}/"))  # operations read the category
+
+
+# --- roles and permissions read with the user (movements.auth_backend) -------------------------------------------
+
+
+def test_the_user_from_the_session_brings_the_same_roles_and_permissions_as_a_query_of_their_own(personas):
+    from django.contrib.auth.models import Group, Permission
+
+    from movements import access
+    from movements.auth_backend import ModelBackend
+
+    ops = personas["operations"]
+    # A group whose name is not a plain word, a second group with no permission, and a permission of the user's own.
+    odd = Group.objects.create(name='Desk "7", Dushanbe\t\\ — ночь')
+    odd.permissions.add(Permission.objects.get(codename="view_contact_details"))
+    ops.groups.add(odd, Group.objects.create(name="empty"))
+    ops.user_permissions.add(Permission.objects.get(codename="add_medicalexam"))
+    for user in personas.values():
+        from_session = ModelBackend().get_user(user.pk)
+        assert from_session.safar_access_rows is not None
+        asked = type(user).objects.get(pk=user.pk)
+        assert not hasattr(asked, "safar_access_rows")
+        assert access._resolve(from_session) == access._resolve(asked)
+    roles = access._resolve(ModelBackend().get_user(ops.pk))[1]
+    assert roles == {"operations", odd.name, "empty"}
+    assert "movements.add_medicalexam" in access._resolve(ModelBackend().get_user(ops.pk))[0]
+
+
+def test_a_superusers_own_permissions_and_an_unknown_user_read_as_before(superuser):
+    from movements import access
+    from movements.auth_backend import ModelBackend
+
+    user = ModelBackend().get_user(superuser.pk)
+    assert access.access_for(user).can_see_medical and access.access_for(user).sees_all_cases
+    assert ModelBackend().get_user(10**9) is None
+
+
+def test_a_role_taken_away_applies_on_the_next_page(client, ops, case):
+    from django.contrib.auth.models import Group
+
+    client.force_login(ops)
+    assert client.get(f"/cases/{case.case_number}/").status_code == 200
+    ops.groups.remove(Group.objects.get(name="operations"))
+    assert client.get(f"/cases/{case.case_number}/").status_code == 404
+
+
+def test_a_page_reads_the_user_and_their_permissions_in_one_query(client, ops):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(ops)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get("/cases/").status_code == 200
+    asking = [q["sql"] for q in ctx.captured_queries if "auth_group" in q["sql"] or "auth_permission" in q["sql"]]
+    assert len(asking) == 1
+    assert '"auth_user"."username"' in asking[0] and "auth_user_groups" in asking[0]

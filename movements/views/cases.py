@@ -127,8 +127,8 @@ def case_detail(request, case_number):
     case, access = get_case_for_user(request.user, case_number)
     reads.record(reads.Kind.CASE, request=request, cases=[case], target=case.case_number)
     policy = case.state_policy
-    # Members, their documents and medical statuses are loaded once: readiness reads the same objects.
-    members = list(case.members.prefetch_related("documents").order_by(
+    # Members, their travel needs, documents and medical statuses are loaded once: readiness reads the same objects.
+    members = list(case.members.select_related("medical_needs").prefetch_related("documents").order_by(
         SqlCase(When(relationship=Relationship.PA, then=Value(0)), default=Value(1), output_field=IntegerField()),
         "date_of_birth",
     ))
