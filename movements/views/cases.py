@@ -16,6 +16,7 @@ from movements.access import access_for, get_case_for_user, visible_cases
 from movements import case_pages
 from movements.case_pages import page_of_cases
 from movements.countries import NATIONALITY_CHOICES
+from movements.member_cards import member_card_html
 from movements.forms import (
     CaseFilterForm, CaseForm, CaseNotesForm, DocumentFormSet, MemberFormSet, NewCaseMemberFormSet, TransitionForm,
 )
@@ -161,6 +162,9 @@ def case_detail(request, case_number):
         person.blocker_list = blockers_by_person.get(person.pk, [])
         person.medical = statuses[person.pk]
     may_edit = access.can_edit_cases
+    can_edit_documents = may_edit and access.can_edit_documents and policy.documents
+    member_cards = [member_card_html(p, case=case, access=access, can_edit_documents=can_edit_documents)
+                    for p in members]
     timeline = history.timeline(case)
     for entry in timeline:
         entry.shown_data = entry.data_items(confidential=access.can_see_clearance_details) \
@@ -185,7 +189,7 @@ def case_detail(request, case_number):
             "is_final": policy.final,
             "checks_readiness": policy.readiness,
             "can_edit": may_edit and (policy.details or policy.notes),
-            "can_edit_documents": may_edit and access.can_edit_documents and policy.documents,
+            "member_cards": member_cards,
         },
     )
 

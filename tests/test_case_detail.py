@@ -1,0 +1,115 @@
+"""The case page's member cards (movements/member_cards.py) against the template they replaced.
+
+tests/templates/reference/member_card.html is the member loop's body as the case page's template wrote it; for
+each role and a family that exercises every branch (needs, pregnancy, MEDIF, surveillance, a medical hold, no IME,
+no documents, a phone read in a region, hostile names, notes a plug-in marked safe, blockers), the Python cards
+must read the same.
+"""
+
+import datetime
+import re
+
+import pytest
+from django.conf import settings as django_settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+
+from movements import medical
+from movements.access import access_for
+from movements.member_cards import member_card_html
+from movements.models import MedicalExam, TravelDocument, TravelMedicalNeeds
+from tests.conftest import make_case, visible_text
+
+pytestmark = pytest.mark.django_db
+ROOT = django_settings.BASE_DIR
+
+
+@pytest.fixture
+def reference_templates(settings):
+    settings.TEMPLATES = [{**django_settings.TEMPLATES[0],
+                           "DIRS": [*django_settings.TEMPLATES[0]["DIRS"], ROOT / "tests" / "templates"]}]
+
+
+@pytest.fixture
+def family():
+    case = make_case(4, planned_travel_date=datetime.date(2027, 1, 10))
+    first, second, third, fourth = case.members.order_by("id")
+    first.phone, first.phone_region, first.special_needs = "+992934904548", "TJ", "WCHR BLND"
+    first.save()
+    TravelDocument.objects.filter(person=first).update(mrz_line1="P<AFGKARIMI<<ZAHRA" + "<" * 26)
+    TravelMedicalNeeds.objects.create(
+        person=first, wheelchair="WCHS", stretcher=True, oxygen=True, medical_escort=True, pregnancy_weeks=31,
+        pregnancy_weeks_on=datetime.date(2026, 11, 20), multiple_pregnancy=True,
+        fit_to_fly_certificate_at=datetime.datetime(2026, 11, 27, 21, 30, tzinfo=datetime.timezone.utc),
+        medif_required=True, medif_recorded_at=datetime.datetime(2026, 11, 28, 5, 5, tzinfo=datetime.timezone.utc))
+    second.family_name, second.native_name = 'Karimi <script>alert("x")</script> & Sons', "<b>کریمی</b>"
+    second.save()
+    MedicalExam.objects.create(person=second, kind="ime", exam_date=timezone.localdate(), clinic="IOM",
+                               outcome="M1", tb_status="inactive")
+    TravelMedicalNeeds.objects.create(person=second, medif_required=True)
+    MedicalExam.objects.create(person=third, kind="ime", exam_date=timezone.localdate(), clinic="IOM", outcome="M4")
+    TravelDocument.objects.filter(person=third).delete()
+    MedicalExam.objects.filter(person=fourth).delete()
+    fourth.visa_reference, fourth.native_name = "", ""
+    fourth.save()
+    return case
+
+
+def _members(case):
+    members = list(case.members.select_related("medical_needs").prefetch_related("documents").order_by("id"))
+    statuses = medical.statuses_for(members)
+    notes = [[("Booked on <TK 255>", "ok"), (mark_safe('<a href="/travel/">on a departure</a>'), "warn")], [], [],
+             [("Excluded & waiting", "warn")]]
+    for person, person_notes, blockers in zip(members, notes, [["a", "b"], ["c"], [], []]):
+        person.notes, person.blocker_list, person.medical = person_notes, blockers, statuses[person.pk]
+    return members
+
+
+def _same(markup):
+    """Markup as a browser lays it out here: runs of white space are one, and none between two tags (the cards'
+    containers are flex boxes and blocks; the spaces that show between inline badges are checked on the page)."""
+    markup = re.sub(r'class="([^"]*?) "', r'class="\1"', re.sub(r"\s+", " ", markup))
+    return re.sub(r">\s+<", "><", markup).replace(" </", "</").strip()
+
+
+@pytest.mark.parametrize("can_edit_documents", [True, False])
+def test_the_cards_read_as_the_template_wrote_them_for_every_role(reference_templates, family, personas,
+                                                                  superuser, can_edit_documents):
+    members = _members(family)
+    for user in [*personas.values(), superuser]:
+        access = access_for(user)
+        for person in members:
+            reference = render_to_string("reference/member_card.html", {
+                "p": person, "case": family, "access": access, "can_edit_documents": can_edit_documents})
+            card = member_card_html(person, case=family, access=access, can_edit_documents=can_edit_documents)
+            assert _same(card) == _same(reference), (user.username, person.pk)
+    card = member_card_html(members[0], case=family, access=access_for(personas["operations"]),
+                            can_edit_documents=can_edit_documents)
+    assert '<a href="/travel/">on a departure</a>' in card and "Booked on &lt;TK 255&gt;" in card
+
+
+def test_the_case_page_shows_the_cards_with_what_each_role_may_see(client, family, ops, unhcr, medic):
+    from movements import transitions
+
+    transitions.approve(transitions.accept(family, by=ops), by=ops)
+    client.force_login(ops)
+    page = client.get(f"/cases/{family.case_number}/")
+    text = visible_text(page)
+    html = page.content.decode()
+    assert "Wheelchair: " in text and "Pregnant: 31 weeks on 2026-11-20 (multiple)" in text
+    assert "MEDIF sent 2026-11-28 10:05" in text  # 05:05 UTC in Dushanbe
+    assert "fit-to-fly certificate 2026-11-28 02:30" in text
+    assert "+992 93 490 4548 (read as TJ)" in text
+    assert '<abbr class="badge ssr" title="BLND">BLND</abbr> <abbr' in html  # a space between badges
+    assert "&lt;script&gt;" in html and "<script>alert" not in html
+    assert re.search(r"\d+ things? to resolve — see “Can this family fly\?”", text)
+    assert "Medical hold" in text and "No IME recorded" in text and "Surveillance on arrival" in text
+    assert "None recorded." in text and "MRZ checked" in text
+    client.force_login(unhcr)
+    text = visible_text(client.get(f"/cases/{family.case_number}/"))
+    assert "Karimi, Zahra" in text
+    for hidden in ("Medical hold", "Wheelchair", "+992", "P0000", "COPR0", "Medical record"):
+        assert hidden not in text, hidden
+    client.force_login(medic)
+    assert "Medical record" in visible_text(client.get(f"/cases/{family.case_number}/"))
