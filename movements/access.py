@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from movements import hooks
+from movements import hooks, memo
 from movements.models import Case
 
 OPERATIONS, MEDICAL, TRAINER, ESCORT, UNHCR = "operations", "medical", "trainer", "escort", "unhcr"
@@ -146,13 +146,24 @@ def visible_cases(user):
 Access.visible_cases = lambda self: visible_cases(self.user)
 
 
-def get_case_for_user(user, case_number, *, write=False):
-    """Return (case, access) for a case this user may see; 404 if they may not (no existence leak)."""
+def get_case_for_user(user, case_number, *, write=False, page_reads=False):
+    """Return (case, access) for a case this user may see; 404 if they may not (no existence leak).
+
+    `page_reads`: read with the case what plug-ins ask for the case page (`hooks.case_page_reads`), and keep it
+    for the page (`movements.memo`)."""
     access = access_for(user)
+    cases = visible_cases(user)
+    reads = {}
+    if page_reads:
+        for provider in hooks.case_page_reads.providers:
+            reads.update(provider())
+        cases = cases.annotate(**{f"page_read_{n}": expression for n, expression in enumerate(reads.values())})
     try:
-        case = visible_cases(user).get(case_number=case_number)
+        case = cases.get(case_number=case_number)
     except Case.DoesNotExist:
         raise Http404("No such case.") from None
     if write and not access.can_edit_cases:
         raise PermissionDenied("You may read this case but not change it.")
+    for n, key in enumerate(reads):
+        memo.remember((key, case.pk), case.__dict__.pop(f"page_read_{n}"))
     return case, access

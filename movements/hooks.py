@@ -217,6 +217,16 @@ case_panels = Hook(
     `access` allows.""",
 )
 
+case_page_reads = Hook(
+    "case_page_reads",
+    """What a plug-in would otherwise ask in queries of its own on the case page, read with the case instead.
+
+    Called with no argument when the case page reads its case. Return {key: expression}: each expression (say,
+    an `Exists` on the plug-in's table for `OuterRef("pk")`) is read as an annotation of the case's row, and its
+    value kept for the rest of the page under `movements.memo` key (key, case id), where the plug-in's own reads
+    look first (`memo.recall`). Only the case page reads them; elsewhere the plug-in reads as usual.""",
+)
+
 member_notes = Hook(
     "member_notes",
     """Short notes beside each member on the case page (e.g. "Orientation completed (COA-…)").

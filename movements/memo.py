@@ -68,6 +68,18 @@ def remember(key, answer):
     return answer
 
 
+_MISSING = object()
+
+
+def recall(key, default=None):
+    """What this page has remembered or read under `key`, or `default` (always `default` outside `page()`)."""
+    answers = _answers.get()
+    if answers is None:
+        return default
+    answer = answers.get(key, _MISSING)
+    return default if answer is _MISSING else answer
+
+
 def case_members(case):
     """The case's members, oldest record first, with their documents: the case page's own load when it shares it
     (`remember`), else read once per page."""

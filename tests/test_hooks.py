@@ -83,7 +83,7 @@ def test_every_hook_says_when_it_fires_and_what_it_may_return():
     assert {"readiness_requirements", "travel_plans", "before_transition", "transition_owners", "resume_targets",
             "case_panels", "member_notes", "navigation", "start_pages", "dashboard_cards", "case_scopes",
             "demo_data", "fit_to_travel_overrides", "readiness_preload", "personal_data_read", "retention_shredders",
-            "subject_records"} <= set(catalogue)
+            "subject_records", "case_page_reads"} <= set(catalogue)
     for name, hook in catalogue.items():
         assert len(hook.__doc__) > 80, name
 
@@ -311,6 +311,38 @@ def test_a_plugin_panel_and_member_note_appear_on_the_case_page(client, ops, sta
 
     assert 'data-testid="standin-panel"' in page and "On DEP-1 with 2 seats" in page
     assert page.count("Seat 14C") == 2
+
+
+def test_a_plugin_reads_with_the_case_on_its_page_and_nowhere_else(client, ops, standin_templates):
+    from django.db import connection
+    from django.db.models import Count, OuterRef, Subquery
+    from django.test.utils import CaptureQueriesContext
+
+    from movements import memo
+    from movements.models import Person
+
+    seen = []
+
+    @hooks.case_page_reads.register
+    def standin_reads():
+        members = Person.objects.filter(case=OuterRef("pk")).order_by().values("case").annotate(n=Count("*"))
+        return {"standin.members": Subquery(members.values("n"))}
+
+    @hooks.case_panels.register
+    def standin_panel(request, case, access):
+        seen.append(memo.recall(("standin.members", case.pk), "not read"))
+        return [hooks.Panel("standin/panel.html", {"line": f"Seats for {seen[-1]}"}, title="Departure")]
+
+    case = make_case(3)
+    client.force_login(ops)
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get(f"/cases/{case.case_number}/").content.decode()
+    assert "Seats for 3" in page and seen == [3]
+    [case_row] = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith('SELECT "movements_case".')]
+    assert "COUNT(*)" in case_row
+    assert not hasattr(Case.objects.get(pk=case.pk), "page_read_0")
+    # Outside the page nothing is kept.
+    assert memo.recall(("standin.members", case.pk), "not read") == "not read"
 
 
 def test_a_plugin_navigation_entry_start_page_and_dashboard_card(client, standin_templates):

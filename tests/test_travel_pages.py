@@ -423,7 +423,8 @@ def test_an_approved_family_of_one_shows_no_empty_travel_panel_and_a_larger_fami
 
 
 def _reads_of(queries, table):
-    return sum(1 for q in queries if f'FROM "{table}"' in q["sql"])
+    """Queries that read the table itself (not the case's row asking whether it holds any: `hooks.case_page_reads`)."""
+    return sum(1 for q in queries if q["sql"].startswith(f'SELECT "{table}".'))
 
 
 def test_the_case_page_reads_a_booked_familys_booking_exclusions_and_sessions_once(client, ops, flight):
@@ -443,6 +444,26 @@ def test_the_case_page_reads_a_booked_familys_booking_exclusions_and_sessions_on
         "travel_booking", "travel_travelexclusion", "orientation_enrolment", "movements_person")}
     assert reads == {"travel_booking": 1, "travel_travelexclusion": 1, "orientation_enrolment": 1,
                      "movements_person": 1}
+
+
+def test_the_case_page_of_a_family_neither_booked_nor_split_asks_travel_nothing_more_than_with_the_case(client, ops,
+                                                                                                       flight):
+    booked = Booking.objects.get(departure=flight).case
+    services.exclude_member(booked.members.get(given_name="Ahmad"), by=ops, reason="IRCC refused him")
+    case = ready_case(ops)
+    lifted = ready_case(ops, members=2)
+    exclusion = services.exclude_member(lifted.members.order_by("id").last(), by=ops, reason="IRCC asked to wait")
+    services.include_member(exclusion, by=ops, reason="IRCC agreed")
+    client.force_login(ops)
+    for quiet in (case, lifted):
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(f"/cases/{quiet.case_number}/")
+        assert response.status_code == 200
+        assert _reads_of(ctx.captured_queries, "travel_booking") == 0
+        assert _reads_of(ctx.captured_queries, "travel_travelexclusion") == 0
+        [case_row] = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith('SELECT "movements_case".')]
+        assert '"travel_booking"' in case_row and '"travel_travelexclusion"' in case_row
+        assert "Book on" in page_text(response) and "Not travelling" not in page_text(response)
 
 
 def test_a_change_then_a_read_in_one_request_sees_the_change(ops):

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from movements import history, memo, readiness, transitions
+from movements import history, hooks, memo, readiness, transitions
 from movements.models import Case, CaseState, Person, states_where
 from movements.transitions import TransitionError
 from travel import rules
@@ -117,14 +118,30 @@ def open_exclusions(case):
     return TravelExclusion.objects.filter(case=case, lifted_at__isnull=True)
 
 
+@hooks.case_page_reads.register(key="travel")
+def case_page_reads():
+    """Whether the case has an active booking or open exclusions, read with the case on its page: most cases have
+    neither, and then the page asks no more of travel's tables."""
+    return {
+        "travel.has_active_booking": Exists(Booking.objects.filter(case_id=OuterRef("pk"),
+                                                                   status=BookingStatus.ACTIVE)),
+        "travel.has_open_exclusions": Exists(TravelExclusion.objects.filter(case_id=OuterRef("pk"),
+                                                                           lifted_at__isnull=True)),
+    }
+
+
 def active_booking(case_id):
     """The case's active booking with its departure, or None; read once per page (`movements.memo`)."""
+    if memo.recall(("travel.has_active_booking", case_id)) is False:
+        return None
     return memo.once(("travel.active_booking", case_id), lambda: Booking.objects.filter(
         case_id=case_id, status=BookingStatus.ACTIVE).select_related("departure").first())
 
 
 def open_exclusion_list(case_id):
     """The case's open exclusions, oldest first, with who is excluded and by whom; read once per page."""
+    if memo.recall(("travel.has_open_exclusions", case_id)) is False:
+        return []
     return memo.once(("travel.open_exclusions", case_id), lambda: list(
         TravelExclusion.objects.filter(case_id=case_id, lifted_at__isnull=True)
         .select_related("person", "excluded_by").order_by("excluded_at", "id")))
@@ -132,7 +149,11 @@ def open_exclusion_list(case_id):
 
 def travelling_members(case, *, also=(), without=()):
     """The members who travel: all but those excluded (a split decision), loaded with their travel needs."""
-    excluded = set(open_exclusions(case).values_list("person_id", flat=True)) - {p.pk for p in also}
+    if memo.active():  # a page: the exclusions it reads once (none, when the case's row said so)
+        excluded = {e.person_id for e in open_exclusion_list(case.pk)}
+    else:
+        excluded = set(open_exclusions(case).values_list("person_id", flat=True))
+    excluded -= {p.pk for p in also}
     excluded |= {p.pk for p in without}
     return list(
         Person.objects.filter(case=case).exclude(pk__in=excluded).select_related("medical_needs").order_by("id")

@@ -125,7 +125,7 @@ def case_list(request):
 @login_required
 @memo.read_only_page  # readiness, the panels and the notes share what they read (movements.memo)
 def case_detail(request, case_number):
-    case, access = get_case_for_user(request.user, case_number)
+    case, access = get_case_for_user(request.user, case_number, page_reads=True)
     reads.record(reads.Kind.CASE, request=request, cases=[case], target=case.case_number)
     policy = case.state_policy
     # Members, their travel needs, documents and medical statuses are loaded once: readiness reads the same objects.
