@@ -290,9 +290,12 @@ class Case(ConcurrentTransitionMixin, models.Model):
     class Meta:
         ordering = ["-referral_date", "-id"]
         indexes = [
-            models.Index(PRIORITY_RANK, "referral_date", "id", name="case_list_order"),
+            # The list's order and its keyset pages. The columns its keys and filter are made of ride along
+            # (INCLUDE, on PostgreSQL): a page by number (`?page=150`) then walks the index alone to its offset,
+            # without reading 7,500 rows of the table for their priority and state.
+            models.Index(PRIORITY_RANK, "referral_date", "id", name="case_list_order", include=["priority", "state"]),
             # The list sorted by travel date (soonest first, undated last) and its keyset pages.
-            models.Index(FLIES_ON_KEY, "id", name="case_travel_order"),
+            models.Index(FLIES_ON_KEY, "id", name="case_travel_order", include=["flies_on", "state"]),
             # The medical work list: cases with medical blockers, by due date.
             models.Index(FLIES_ON_KEY, "id", condition=Q(medical_blocker_count__gt=0), name="case_medical_due"),
             models.Index(fields=["state", "priority"]),
