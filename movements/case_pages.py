@@ -274,11 +274,24 @@ def add_principals(cases):
     return cases
 
 
+class ListRow:
+    """What a row of the list shows of a case: the `LIST_COLUMNS` as attributes, read as plain values. A `Case` is
+    more than a list needs: building one copies every field for django-fsm's concurrency check, which cost a
+    fifty-row page some 2 ms."""
+
+    def __init__(self, values):
+        self.__dict__.update(zip(LIST_COLUMNS, values))
+
+    @property
+    def pk(self):
+        return self.id
+
+
 def list_rows(ids):
     """The cases of `ids`, in that order, with only the columns the list shows and what it shows of their people."""
     if not ids:
         return []
-    found = {case.pk: case for case in Case.objects.filter(pk__in=ids).only(*LIST_COLUMNS)}
+    found = {row.id: row for row in map(ListRow, Case.objects.filter(pk__in=ids).values_list(*LIST_COLUMNS))}
     return add_principals(found[pk] for pk in ids if pk in found)
 
 
@@ -296,7 +309,7 @@ def _e(value):
 
 def row_html(case, *, address, blocker_kinds):
     """One `<tr>` of the case list (templates/movements/case_list.html places them in its table)."""
-    state = case.__dict__["state"]  # the stored value (django-fsm's descriptor is slow, and nothing changes here)
+    state = case.state
     state_label, priority_label = STATE_LABELS.get(state, state), PRIORITY_LABELS.get(case.priority, case.priority)
     if case.pa_family_name:
         applicant = f"{_e(case.pa_family_name)}, {_e(case.pa_given_name)}"

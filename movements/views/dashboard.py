@@ -2,7 +2,7 @@ import datetime
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Func, IntegerField, Q, Subquery
+from django.db.models import Count, F, Func, IntegerField, Q, Subquery
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -10,7 +10,9 @@ from django.utils import timezone
 from movements import history, hooks, readiness
 from movements.access import access_for, visible_cases
 from movements.models import NEEDS_ATTENTION, PRIORITY_RANK, CaseState, CaseTransition, states_where
-from movements.case_pages import LIST_COLUMNS, PRIORITY_LABELS, STATE_LABELS, add_principals, case_address
+from movements.case_pages import (
+    LIST_COLUMNS, PRIORITY_LABELS, STATE_LABELS, ListRow, add_principals, case_address,
+)
 
 # The states in which a blocker stops a family from flying soon (the state policy's "preparing" column).
 ACTIONABLE = states_where("preparing")
@@ -53,13 +55,13 @@ def dashboard(request):
     ]
     blocked = []
     if blocked_total:
-        blocked = list(cases.filter(NEEDS_ATTENTION).only(*LIST_COLUMNS, "planned_travel_date").order_by(
+        blocked = list(map(ListRow, cases.filter(NEEDS_ATTENTION).order_by(
             PRIORITY_RANK, "planned_travel_date", "id"
-        )[:12])
+        ).values_list(*LIST_COLUMNS)[:12]))
     soon_blocked = []
     if soon_total:
-        soon_blocked = list(cases.filter(NEEDS_ATTENTION, within_soon).only(*LIST_COLUMNS)
-                            .order_by("flies_on", PRIORITY_RANK, "id")[:8])
+        soon_blocked = list(map(ListRow, cases.filter(NEEDS_ATTENTION, within_soon)
+                                .order_by("flies_on", PRIORITY_RANK, "id").values_list(*LIST_COLUMNS)[:8]))
     if blocked or soon_blocked:
         add_principals(blocked + soon_blocked)  # their people, in one query for both cards
     for case in soon_blocked:
@@ -72,7 +74,8 @@ def dashboard(request):
     # Evaluated here, not in the template: every query of the page is the view's.
     recent = list(
         CaseTransition.objects.filter(case__in=cases)
-        .select_related("case")
+        .only("id", "at", "actor", "transition", "from_state", "to_state")
+        .annotate(case_number=F("case__case_number"))
         .order_by("-at", "-id")[:15]
     ) if counts else []
     for entry in recent:
@@ -86,7 +89,7 @@ def dashboard(request):
     for case in soon_blocked:
         case.flies_on_short = f"{case.flies_on:%a} {case.flies_on.day} {case.flies_on:%b}"  # as the date filter's "D j M"
     for entry in recent:
-        entry.address = address(entry.case.case_number)
+        entry.address = address(entry.case_number)
         at = timezone.localtime(entry.at)
         entry.at_iso, entry.at_text = at.isoformat(), f"{at:%Y-%m-%d %H:%M}"
         entry.from_label, entry.to_label = STATE_LABELS.get(entry.from_state, ""), STATE_LABELS.get(entry.to_state, "")
