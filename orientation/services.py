@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from movements import memo
+from movements import hooks, memo
 from movements.models import REASON_MAX_LENGTH, Person, states_where
 from orientation.access import can_manage
 from orientation.models import (
@@ -66,7 +67,16 @@ def case_statuses(case, people):
     read once, for readiness, the member notes and the blockers' links alike; the answer may hold more people."""
     if not memo.active():
         return statuses_for(people)
+    if memo.recall(("orientation.has_enrolments", case.pk)) is False:
+        return {p.pk: OrientationStatus(p.pk) for p in (*memo.case_members(case), *people)}
     return memo.once(("orientation.statuses", case.pk), lambda: statuses_for(memo.case_members(case)))
+
+
+@hooks.case_page_reads.register(key="orientation")
+def case_page_reads():
+    """Whether any member was ever enrolled, read with the case on its page: until the family is enrolled in a
+    session, the page asks nothing more of orientation's tables."""
+    return {"orientation.has_enrolments": Exists(Enrolment.objects.filter(person__case_id=OuterRef("pk")))}
 
 
 def describe_missing(session, days, marks):

@@ -443,6 +443,26 @@ def test_the_case_page_shows_each_members_orientation_status(ops, trainer, clien
 
 
 @pytest.mark.django_db
+def test_the_case_page_of_a_family_never_enrolled_reads_no_enrolment_and_says_so(ops, trainer, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    waiting, enrolled = approved_case(ops, members=2), approved_case(ops, members=1)
+    services.enrol_case(make_session(trainer), enrolled, by=ops)
+    client.force_login(ops)
+    for case, reads in ((waiting, 0), (enrolled, 1)):
+        with CaptureQueriesContext(connection) as ctx:
+            page = client.get(f"/cases/{case.case_number}/")
+        assert sum(q["sql"].startswith('SELECT "orientation_enrolment".') for q in ctx.captured_queries) == reads
+        [case_row] = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith('SELECT "movements_case".')]
+        assert '"orientation_enrolment"' in case_row
+    from tests.conftest import visible_text
+
+    text = visible_text(client.get(f"/cases/{waiting.case_number}/"))
+    assert "Orientation not completed (2): Karimi: Zahra, Ahmad — not enrolled in a session" in text
+
+
+@pytest.mark.django_db
 def test_session_pages_do_not_run_a_query_per_participant(ops, trainer, client, django_assert_max_num_queries):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

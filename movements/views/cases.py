@@ -4,8 +4,7 @@ import re
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, IntegerField, OuterRef, Q, Value, When
-from django.db.models import Case as SqlCase
+from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -129,11 +128,10 @@ def case_detail(request, case_number):
     reads.record(reads.Kind.CASE, request=request, cases=[case], target=case.case_number)
     policy = case.state_policy
     # Members, their travel needs, documents and medical statuses are loaded once: readiness reads the same objects.
-    members = list(case.members.select_related("medical_needs").prefetch_related("documents").order_by(
-        SqlCase(When(relationship=Relationship.PA, then=Value(0)), default=Value(1), output_field=IntegerField()),
-        "date_of_birth",
-    ))
-    memo.remember(("movements.members", case.pk), sorted(members, key=lambda person: person.pk))
+    by_record = list(case.members.select_related("medical_needs").prefetch_related("documents").order_by("id"))
+    memo.remember(("movements.members", case.pk), by_record)
+    # Shown principal applicant first, then oldest first.
+    members = sorted(by_record, key=lambda p: (p.relationship != Relationship.PA, p.date_of_birth, p.pk))
     statuses = medical.statuses_for(members)
     blockers = []
     if policy.readiness:
