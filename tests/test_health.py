@@ -1,6 +1,7 @@
 """The health check a load balancer asks: the database answers and every migration is applied."""
 
 import json
+import os
 
 import pytest
 from django.db.migrations.recorder import MigrationRecorder
@@ -49,6 +50,11 @@ def test_the_gunicorn_configuration_reads_workers_and_threads_strictly(monkeypat
     from django.core.exceptions import ImproperlyConfigured
 
     conf = str(Path(__file__).resolve().parent.parent / "config" / "gunicorn.conf.py")
+    monkeypatch.delenv("GUNICORN_WORKERS", raising=False)
+    monkeypatch.delenv("GUNICORN_THREADS", raising=False)
+    values = runpy.run_path(conf)
+    # gunicorn's advice: 2 × CPUs + 1 sync workers.
+    assert (values["workers"], values["threads"]) == (2 * os.cpu_count() + 1, 1)
     monkeypatch.setenv("GUNICORN_WORKERS", "3")
     monkeypatch.setenv("GUNICORN_THREADS", "4")
     values = runpy.run_path(conf)
