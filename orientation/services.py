@@ -5,6 +5,7 @@ a readiness requirement for the destinations that run this orientation (SAFAR_OR
 registered into the movements registry from OrientationConfig.ready().
 """
 
+import functools
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -73,6 +74,7 @@ def case_statuses(case, people):
 
 
 @hooks.case_page_reads.register(key="orientation")
+@functools.cache  # built once: each query resolves its own copy
 def case_page_reads():
     """Whether any member was ever enrolled, read with the case on its page: until the family is enrolled in a
     session, the page asks nothing more of orientation's tables."""

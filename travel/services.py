@@ -15,6 +15,7 @@ releases a booking, see `release_for_transition`) never waits for a departure lo
 data passes another one, to lay down an honest history of departures that have already flown.
 """
 
+import functools
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -119,6 +120,7 @@ def open_exclusions(case):
 
 
 @hooks.case_page_reads.register(key="travel")
+@functools.cache  # built once: each query resolves its own copy
 def case_page_reads():
     """Whether the case has an active booking or open exclusions, read with the case on its page: most cases have
     neither, and then the page asks no more of travel's tables."""
