@@ -165,6 +165,8 @@ def case_detail(request, case_number):
                     for p in members]
     timeline = history.timeline(case)
     for entry in timeline:
+        at = timezone.localtime(entry.at)  # as the date filter shows it: in the mission's time zone
+        entry.at_iso, entry.at_text = at.isoformat(), f"{at:%Y-%m-%d %H:%M}"
         entry.shown_data = entry.data_items(confidential=access.can_see_clearance_details) \
             if hasattr(entry, "data_items") else []
         entry.shown_actor = history.shown_actor(entry, access)
@@ -182,6 +184,7 @@ def case_detail(request, case_number):
             "requirements": readiness.requirements(),
             "timeline": timeline,
             "transitions": transitions.available_transitions(case, request.user),
+            "transition_url": reverse("case_transition", args=[case.case_number]),
             "hold_categories": _hold_categories(request.user),
             "panels": sorted(hooks.case_panels.collect(request, case, access), key=lambda p: p.order),
             "is_final": policy.final,
