@@ -5,7 +5,7 @@ naming the variable). Defaults suit this 2-core class of machine: each sync work
 thread, so workers × threads must stay under PostgreSQL's max_connections.
 """
 
-import multiprocessing
+import os
 import sys
 from pathlib import Path
 
@@ -17,7 +17,9 @@ bind = env_str("GUNICORN_BIND", "127.0.0.1:8000")
 # gunicorn's own advice, 2 × CPUs + 1: a page waits on the database a dozen times, and while one worker waits
 # another computes (on this 2-core class, 5 sync workers held p99 lower than 2 workers × 4 threads, at the same
 # throughput: threads of one process wait for each other's turn at the interpreter lock).
-workers = env_int("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count() + 1, minimum=1)
+# The CPUs this process may run on (a container's share, not the host's), and at most 9 workers: each holds a
+# database connection (CONN_MAX_AGE), and PostgreSQL allows 100 by default; set GUNICORN_WORKERS for more.
+workers = env_int("GUNICORN_WORKERS", min(2 * len(os.sched_getaffinity(0)) + 1, 9), minimum=1)
 # More than one thread per worker switches gunicorn to its threaded worker (gthread).
 threads = env_int("GUNICORN_THREADS", 1, minimum=1)
 timeout = env_int("GUNICORN_TIMEOUT", 60, minimum=5)  # seconds a request may take before its worker is restarted

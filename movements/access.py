@@ -154,7 +154,7 @@ def get_case_for_user(user, case_number, *, write=False, page_reads=False):
     access = access_for(user)
     cases = visible_cases(user)
     reads = {}
-    if page_reads:
+    if page_reads and memo.active():  # kept only for a page that only reads
         for provider in hooks.case_page_reads.providers:
             reads.update(provider())
         cases = cases.annotate(**{f"page_read_{n}": expression for n, expression in enumerate(reads.values())})

@@ -8,6 +8,7 @@ The answer is read fresh with the user on every request, so a role taken away ap
 import json
 
 from django.contrib.auth import backends, get_user_model
+from django.contrib.auth.models import User
 from django.db import connections
 from django.db.models import TextField
 from django.db.models.expressions import RawSQL
@@ -50,7 +51,8 @@ class ModelBackend(backends.ModelBackend):
     def get_user(self, user_id):
         UserModel = get_user_model()
         users = UserModel._default_manager.all()
-        sql = access_rows_sql(connections[users.db].vendor) if UserModel._meta.db_table == "auth_user" else None
+        # The subquery names Django's own tables: another user model is asked in the access module's query.
+        sql = access_rows_sql(connections[users.db].vendor) if UserModel is User else None
         if sql:
             users = users.annotate(safar_access_rows=RawSQL(sql, (), output_field=TextField()))
         try:

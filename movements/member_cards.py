@@ -133,8 +133,8 @@ def member_card_html(p, *, case, access, can_edit_documents):
         f"<strong>{_e(p.family_name)}, {_e(p.given_name)}</strong>",
     ]
     if p.native_name:
-        parts.append(f'<span class="native" dir="auto" lang="{_e(p.native_lang)}">{_e(p.native_name)}</span>')
-    parts.append(f'<span class="badge">{_e(p.get_relationship_display())}</span></header>')
+        parts.append(f' <span class="native" dir="auto" lang="{_e(p.native_lang)}">{_e(p.native_name)}</span>')
+    parts.append(f' <span class="badge">{_e(p.get_relationship_display())}</span></header>')
     parts.append(_facts(p, access))
     if access.can_see_clearance_details:
         parts.append(_medical(p, case, access))

@@ -5,6 +5,24 @@ from django.utils.cache import add_never_cache_headers
 from movements.views.errors import bad_request, page_not_found
 
 
+class SessionBackendMiddleware:
+    """Sessions opened before the log-in backend became `movements.auth_backend.ModelBackend` name Django's own;
+    Django would log them out, since that path is no longer listed. They are carried over, so that an upgrade
+    logs nobody out in the middle of a form."""
+
+    OLD, NEW = "django.contrib.auth.backends.ModelBackend", "movements.auth_backend.ModelBackend"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.contrib.auth import BACKEND_SESSION_KEY
+
+        if request.session.get(BACKEND_SESSION_KEY) == self.OLD:
+            request.session[BACKEND_SESSION_KEY] = self.NEW
+        return self.get_response(request)
+
+
 class NulPathNotFoundMiddleware:
     """No address holds a NUL character, and PostgreSQL refuses one in any query: answer 404 before a view
     would send it to the database (a 500 otherwise). In the admin, whose list filters (`?state=%00`) reach the

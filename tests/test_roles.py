@@ -428,3 +428,15 @@ def test_a_page_reads_the_user_and_their_permissions_in_one_query(client, ops):
     asking = [q["sql"] for q in ctx.captured_queries if "auth_group" in q["sql"] or "auth_permission" in q["sql"]]
     assert len(asking) == 1
     assert '"auth_user"."username"' in asking[0] and "auth_user_groups" in asking[0]
+
+
+def test_a_session_opened_before_the_backend_changed_stays_logged_in(client, ops, case):
+    from django.contrib.auth import BACKEND_SESSION_KEY
+
+    client.force_login(ops)
+    session = client.session
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"  # as sessions were saved before
+    session.save()
+    assert client.get(f"/cases/{case.case_number}/").status_code == 200
+    assert client.session[BACKEND_SESSION_KEY] == "movements.auth_backend.ModelBackend"
+    assert client.get("/cases/").status_code == 200

@@ -151,7 +151,9 @@ def open_exclusion_list(case_id):
 
 def travelling_members(case, *, also=(), without=()):
     """The members who travel: all but those excluded (a split decision), loaded with their travel needs."""
-    if memo.active():  # a page: the exclusions it reads once (none, when the case's row said so)
+    # A page that only reads: the exclusions it reads once (none, when the case's row said so). The services that
+    # change data call this too, never inside such a page, and read afresh.
+    if memo.active():
         excluded = {e.person_id for e in open_exclusion_list(case.pk)}
     else:
         excluded = set(open_exclusions(case).values_list("person_id", flat=True))
