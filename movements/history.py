@@ -4,6 +4,8 @@ State changes are logged by `movements.transitions`; changes to a case's data (t
 import) by `log_change` here. Both carry a structured payload (`data`) as well as their words.
 """
 
+from django.utils import timezone
+
 from movements.models import CaseChange
 
 
@@ -59,6 +61,13 @@ def shown_actor(entry, access):
     if getattr(entry, "transition", "") in _TELLING_TRANSITIONS:
         return NEUTRAL_ACTOR
     return entry.actor
+
+
+def shown_time(at):
+    """An entry's moment as lists show it, in the mission's time zone (as the template's date filter would):
+    (ISO 8601 for `<time datetime>`, "2026-11-29 06:47")."""
+    local = timezone.localtime(at)
+    return local.isoformat(), f"{local:%Y-%m-%d %H:%M}"
 
 
 def timeline(case):

@@ -165,8 +165,7 @@ def case_detail(request, case_number):
                     for p in members]
     timeline = history.timeline(case)
     for entry in timeline:
-        at = timezone.localtime(entry.at)  # as the date filter shows it: in the mission's time zone
-        entry.at_iso, entry.at_text = at.isoformat(), f"{at:%Y-%m-%d %H:%M}"
+        entry.at_iso, entry.at_text = history.shown_time(entry.at)
         entry.shown_data = entry.data_items(confidential=access.can_see_clearance_details) \
             if hasattr(entry, "data_items") else []
         entry.shown_actor = history.shown_actor(entry, access)

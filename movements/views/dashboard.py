@@ -90,8 +90,7 @@ def dashboard(request):
         case.flies_on_short = f"{case.flies_on:%a} {case.flies_on.day} {case.flies_on:%b}"  # as the date filter's "D j M"
     for entry in recent:
         entry.address = address(entry.case_number)
-        at = timezone.localtime(entry.at)
-        entry.at_iso, entry.at_text = at.isoformat(), f"{at:%Y-%m-%d %H:%M}"
+        entry.at_iso, entry.at_text = history.shown_time(entry.at)
         entry.from_label, entry.to_label = STATE_LABELS.get(entry.from_state, ""), STATE_LABELS.get(entry.to_state, "")
     list_address = reverse("case_list")
     for row in per_state:
