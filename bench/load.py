@@ -6,7 +6,10 @@ page's throughput as a fraction of the bare view's in the same run; then the ser
 request per page, in process. The client connects to 127.0.0.1 only, runs a bounded time and number of requests,
 and stops the server it started.
 
-Run: `.venv/bin/python bench/load.py [--seconds 20] [--users 1,8,32] [--workers 2] [--threads 4]`.
+The server runs as `make serve` runs it (config/gunicorn.conf.py: its sync workers, as many as it chooses for this
+machine) unless --workers or --threads say otherwise.
+
+Run: `.venv/bin/python bench/load.py [--seconds 20] [--users 1,8,32] [--workers N] [--threads N]`.
 """
 
 import argparse
@@ -80,6 +83,23 @@ def prepare():
         "name search": "/cases/?q=family4217",
     }
     return client, client.cookies["sessionid"].value, pages
+
+
+def server_configuration(workers, threads):
+    """The workers and threads gunicorn will run: those asked for, else config/gunicorn.conf.py's own."""
+    import runpy
+
+    env = {"GUNICORN_WORKERS": workers, "GUNICORN_THREADS": threads}
+    saved = {name: os.environ.pop(name, None) for name in env}
+    try:
+        os.environ.update({name: str(value) for name, value in env.items() if value is not None})
+        conf = runpy.run_path(str(ROOT / "config/gunicorn.conf.py"))
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name, None)
+            if value is not None:
+                os.environ[name] = value
+    return conf["workers"], conf["threads"]
 
 
 def start_server(port, workers, threads):
@@ -168,8 +188,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--users", default="1,8,32")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, help="default: as config/gunicorn.conf.py chooses")
+    parser.add_argument("--threads", type=int, help="default: as config/gunicorn.conf.py chooses (1: sync workers)")
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
     levels = [int(n) for n in args.users.split(",")]
@@ -177,9 +197,11 @@ def main():
         raise SystemExit("--seconds within 1–120 and at most 64 users")
     ensure_database()
     client, session, pages = prepare()
-    server = start_server(args.port, args.workers, args.threads)
+    workers, threads = server_configuration(args.workers, args.threads)
+    server = start_server(args.port, workers, threads)
+    kind = "sync workers" if threads == 1 else f"workers × {threads} threads"
     try:
-        print(f"gunicorn {args.workers} workers × {args.threads} threads, PostgreSQL perf_bench, 10,000 cases, "
+        print(f"gunicorn {workers} {kind}, PostgreSQL perf_bench, 10,000 cases, "
               f"{args.seconds:g} s per page and level (a shared, noisy machine: compare ratios)")
         for users in levels:
             print(f"\n{users} user(s)")
