@@ -14,12 +14,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from config.env import env_bool, env_int, env_str  # noqa: E402
 
 bind = env_str("GUNICORN_BIND", "127.0.0.1:8000")
-# gunicorn's own advice, 2 × CPUs + 1: a page waits on the database a dozen times, and while one worker waits
-# another computes (on this 2-core class, 5 sync workers held p99 lower than 2 workers × 4 threads, at the same
-# throughput: threads of one process wait for each other's turn at the interpreter lock).
+# Two sync workers per CPU: while one waits on the database, the other computes. Measured on a 2-core machine at
+# 8 users (bench/load.py): 4 sync workers held the case page's p99 at 72 ms where 5 (gunicorn's rule of thumb,
+# 2 × CPUs + 1) took 80–92 ms, and 2 workers × 4 threads 114–167 ms (threads of one process wait for each other's
+# turn at the interpreter lock); 3 let a name search's p99 reach 196 ms.
 # The CPUs this process may run on (a container's share, not the host's), and at most 9 workers: each holds a
 # database connection (CONN_MAX_AGE), and PostgreSQL allows 100 by default; set GUNICORN_WORKERS for more.
-workers = env_int("GUNICORN_WORKERS", min(2 * len(os.sched_getaffinity(0)) + 1, 9), minimum=1)
+workers = env_int("GUNICORN_WORKERS", min(2 * len(os.sched_getaffinity(0)), 9), minimum=1)
 # More than one thread per worker switches gunicorn to its threaded worker (gthread).
 threads = env_int("GUNICORN_THREADS", 1, minimum=1)
 timeout = env_int("GUNICORN_TIMEOUT", 60, minimum=5)  # seconds a request may take before its worker is restarted

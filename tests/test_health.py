@@ -52,9 +52,14 @@ def test_the_gunicorn_configuration_reads_workers_and_threads_strictly(monkeypat
     conf = str(Path(__file__).resolve().parent.parent / "config" / "gunicorn.conf.py")
     monkeypatch.delenv("GUNICORN_WORKERS", raising=False)
     monkeypatch.delenv("GUNICORN_THREADS", raising=False)
+    # Two sync workers per CPU this process may use, at most 9 (database connections).
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     values = runpy.run_path(conf)
-    # gunicorn's advice: 2 × CPUs + 1 sync workers.
-    assert (values["workers"], values["threads"]) == (min(2 * len(os.sched_getaffinity(0)) + 1, 9), 1)
+    assert (values["workers"], values["threads"]) == (4, 1)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3})
+    assert runpy.run_path(conf)["workers"] == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))
+    assert runpy.run_path(conf)["workers"] == 9
     monkeypatch.setenv("GUNICORN_WORKERS", "3")
     monkeypatch.setenv("GUNICORN_THREADS", "4")
     values = runpy.run_path(conf)
