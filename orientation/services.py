@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 from django_fsm import can_proceed
 
@@ -44,13 +44,14 @@ class OrientationStatus:
 
 
 def statuses_for(people):
-    """OrientationStatus per person id, in two queries whatever the number of people."""
+    """OrientationStatus per person id, in three queries whatever the number of people: enrolments with their
+    sessions, the sessions' days, and the marks with their days."""
     ids = [p.pk for p in people]
     statuses = {pk: OrientationStatus(pk) for pk in ids}
     enrolments = (
         Enrolment.objects.filter(person_id__in=ids)
         .select_related("session")
-        .prefetch_related("session__days", "attendance__day")
+        .prefetch_related("session__days", Prefetch("attendance", queryset=Attendance.objects.select_related("day")))
         .order_by("enrolled_at", "id")
     )
     for enrolment in enrolments:

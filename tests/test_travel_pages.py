@@ -10,8 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from movements.models import Case, TravelMedicalNeeds
-from tests.conftest import make_case, make_departure, page_text, ready_case, tk_legs
+from tests.conftest import complete_orientation, make_case, make_departure, page_text, ready_case, tk_legs
 from travel import services
+from travel.access import may_see_departure, visible_departures
 from travel.models import Booking, Departure, Leg
 
 pytestmark = pytest.mark.django_db
@@ -473,3 +474,50 @@ def test_a_change_then_a_read_in_one_request_sees_the_change(ops):
     assert services.active_booking(case.pk) is None
     services.book_case(make_departure(ops), case, by=ops)
     assert services.active_booking(case.pk) is not None
+
+
+def test_may_see_departure_agrees_with_the_departures_each_role_sees(personas, flight, ops):
+    another = make_departure(ops, day=FLIGHT_DAY + datetime.timedelta(days=1), pnr="ZZ9Q2X")
+    for role, user in personas.items():
+        for departure in (flight, another):
+            expected = visible_departures(user).filter(pk=departure.pk).exists()
+            assert may_see_departure(user, departure) == expected, (role, departure.code)
+    # The escort sees the departure they escort and no other; operations see both without asking the database.
+    assert may_see_departure(personas["escort"], flight) and not may_see_departure(personas["escort"], another)
+    with CaptureQueriesContext(connection) as ctx:
+        assert may_see_departure(ops, another)
+    assert not [q for q in ctx.captured_queries if "travel_departure" in q["sql"]]
+
+
+def test_a_booked_familys_case_page_reads_only_the_legs_and_seats_of_its_departure(client, ops, flight):
+    """The panel shows the route and the seats; the destination's rules, exceptions and escorts are for booking."""
+    case = Booking.objects.get(departure=flight).case
+    client.force_login(ops)
+    client.get(f"/cases/{case.case_number}/")
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(f"/cases/{case.case_number}/")
+
+    text = page_text(response)
+    # Three travel; the infant takes no seat.
+    assert flight.code in text and "DYU → IST → YYZ" in text and "Seats: 2 used, 18 free of 20" in text
+    reads = {table: _reads_of(ctx.captured_queries, table) for table in (
+        "travel_leg", "travel_destinationrule", "travel_ruleexception", "travel_departure_escorts",
+        "orientation_sessionday")}
+    assert reads == {"travel_leg": 1, "travel_destinationrule": 0, "travel_ruleexception": 0,
+                     "travel_departure_escorts": 0, "orientation_sessionday": 1}
+
+
+def test_a_booked_familys_case_page_asks_as_many_queries_for_a_larger_family(client, ops):
+    departure = make_departure(ops, day=FLIGHT_DAY)
+    small, large = ready_case(ops, members=2), ready_case(ops, members=6)
+    complete_orientation(list(small.members.all()) + list(large.members.all()))
+    counts = []
+    client.force_login(ops)
+    for case in (small, large):
+        services.book_case(departure, case, by=ops)
+        client.get(f"/cases/{case.case_number}/")
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(f"/cases/{case.case_number}/").status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]

@@ -40,6 +40,13 @@ def visible_departures(user):
     return Departure.objects.filter(escorts=user)
 
 
+def may_see_departure(user, departure):
+    """Whether this departure is among `visible_departures(user)`, without a query for those who see them all."""
+    if not can_use_departures(user):
+        return False
+    return sees_all_departures(user) or departure.escorts.filter(pk=user.pk).exists()
+
+
 def require_departures(user):
     """The departure pages exist only for roles that have departures (operations, escorts)."""
     if not can_use_departures(user):

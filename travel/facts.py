@@ -104,19 +104,12 @@ def passenger_counts(departures, *, by_booking=False):
 
 
 @dataclass
-class Facts:
-    """One departure as the rules read it."""
+class Seats:
+    """What a page shows of a departure beside its rules: its legs and the seats its passengers take."""
 
     departure: Departure
     legs: list = field(default_factory=list)
-    rule: DestinationRule | None = None
-    exceptions: list = field(default_factory=list)
-    escort_count: int = 0
     counts: Counts = field(default_factory=Counts)
-
-    @property
-    def exception_rules(self):
-        return {e.rule for e in self.exceptions}
 
     @property
     def seats_taken(self):
@@ -127,15 +120,44 @@ class Facts:
         return max(self.departure.seat_block - self.counts.seats, 0)
 
 
+@dataclass
+class Facts(Seats):
+    """One departure as the rules read it."""
+
+    rule: DestinationRule | None = None
+    exceptions: list = field(default_factory=list)
+    escort_count: int = 0
+
+    @property
+    def exception_rules(self):
+        return {e.rule for e in self.exceptions}
+
+
+def _legs_and_counts(departures, kind, counts):
+    found = {d.pk: kind(d) for d in departures}
+    if not found:
+        return found
+    for leg in Leg.objects.filter(departure__in=list(found)).order_by("departure_id", "number"):
+        found[leg.departure_id].legs.append(leg)
+    counts = counts if counts is not None else passenger_counts(departures)
+    for departure in departures:
+        found[departure.pk].counts = counts.get(departure.pk) or Counts()
+    return found
+
+
+def seats_for(departures, *, counts=None):
+    """{departure id: Seats} for these departures, in two queries (one when `counts` are given). What the rules
+    read as well (the destination's rule, exceptions, escorts) comes with `facts_for`."""
+    return _legs_and_counts(list(departures), Seats, counts)
+
+
 def facts_for(departures, *, counts=None):
     """{departure id: Facts} for these departures, in five queries (four when `counts` are given)."""
     departures = list(departures)
-    ids = [d.pk for d in departures]
-    facts = {d.pk: Facts(d) for d in departures}
-    if not ids:
+    facts = _legs_and_counts(departures, Facts, counts)
+    if not facts:
         return facts
-    for leg in Leg.objects.filter(departure__in=ids).order_by("departure_id", "number"):
-        facts[leg.departure_id].legs.append(leg)
+    ids = list(facts)
     rules = {r.country: r for r in DestinationRule.objects.filter(
         country__in={d.destination_country for d in departures})}
     for exception in RuleException.objects.filter(departure__in=ids).select_related("recorded_by"):
@@ -144,8 +166,6 @@ def facts_for(departures, *, counts=None):
         n=Count("id")).order_by()
     for row in escorts:
         facts[row["departure_id"]].escort_count = row["n"]
-    counts = counts if counts is not None else passenger_counts(departures)
     for departure in departures:
         facts[departure.pk].rule = rules.get(departure.destination_country)
-        facts[departure.pk].counts = counts.get(departure.pk) or Counts()
     return facts

@@ -15,10 +15,10 @@ from movements import hooks, memo
 from movements.hooks import NavEntry, Panel
 from movements.models import CaseState
 from travel import rules, services
-from travel.access import can_book, can_use_departures, visible_departures
+from travel.access import can_book, can_use_departures, may_see_departure, visible_departures
 from travel.boarding import PERM_OVERRIDE, boarding_opens_at, final_leg, surveillance_due
 from travel.board import route_of
-from travel.facts import facts_for
+from travel.facts import facts_for, seats_for
 from travel.models import (
     Departure, DepartureState, FitToTravelOverride, Passenger, TravelExclusion,
 )
@@ -51,13 +51,13 @@ def travel_panel(request, case, access):
     departure = booking.departure if booking else None
     context = {
         "case": case, "booking": booking, "departure": departure, "exclusions": exclusions,
-        "can_see_departure": bool(departure and visible_departures(user).filter(pk=departure.pk).exists()),
+        "can_see_departure": departure is not None and may_see_departure(user, departure),
         "can_see_reasons": access.can_see_clearance_details,
         "may_book": may_book,
     }
     if departure is not None:
-        facts = facts_for([departure])[departure.pk]
-        context.update(facts=facts, route=route_of(departure, facts.legs), legs=facts.legs)
+        seats = seats_for([departure])[departure.pk]  # the panel checks no rule of the departure it is on
+        context.update(facts=seats, route=route_of(departure, seats.legs), legs=seats.legs)
         context["may_cancel"] = may_book and departure.state == DepartureState.OPEN and case.state == CaseState.BOOKED
         context.update(_day_of_travel(user, case, booking, access))
     if may_book and case.state in services.EXCLUDABLE_STATES and \
