@@ -98,14 +98,8 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # No just-in-time compilation: it pays off for long analytical queries, not for a web page's short ones,
     # and a search over many people was estimated costly enough to spend 1.8 s compiling a 20 ms query.
     DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
-    # Prepared statements: a page asks the same queries every time, and PostgreSQL plans each one afresh unless it
-    # is prepared. psycopg prepares a query on a connection once it has run there 5 times (which takes server-side
-    # parameter binding); measured on the case page, PostgreSQL's CPU time halved. Django leaves both off for the
-    # sake of connection poolers: behind PgBouncer in transaction mode (before 1.21, or without
-    # max_prepared_statements), set DATABASE_PREPARED_STATEMENTS=0.
-    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
-        DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
-        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
+    # Parameters stay bound on the client (Django's default): bound on the server, and so preparable, a query holds at
+    # most 65,535 parameters, and a large import or retention run asks more (README, "PostgreSQL").
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

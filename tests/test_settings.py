@@ -17,7 +17,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 SETTINGS_VARIABLES = [
     "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE",
     "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
-    "BEHIND_TLS_PROXY", "LOG_LEVEL", "DATABASE_URL", "DATABASE_PREPARED_STATEMENTS",
+    "BEHIND_TLS_PROXY", "LOG_LEVEL",
 ]
 
 
@@ -271,41 +271,3 @@ def test_development_needs_no_variables_at_all():
 def test_no_setting_knows_the_demo_password():
     for path in (PROJECT / "config").glob("*.py"):
         assert "safar-demo" not in path.read_text(encoding="utf-8"), path
-
-
-# --- PostgreSQL's prepared statements ----------------------------------------------------------------
-
-DATABASE_OPTIONS = (
-    "import json, django; django.setup(); from django.conf import settings as s; "
-    "print(json.dumps(s.DATABASES['default']['OPTIONS'], sort_keys=True))"
-)
-
-
-def test_postgres_connections_prepare_repeated_queries_with_server_side_binding():
-    result = run_django(["-c", DATABASE_OPTIONS], DATABASE_URL="postgres://safar@db.example.org/safar")
-
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"options": "-c jit=off", "prepare_threshold": 5, "server_side_binding": True}
-
-
-def test_prepared_statements_can_be_turned_off_for_a_pooler_that_cannot_keep_them():
-    result = run_django(["-c", DATABASE_OPTIONS], DATABASE_URL="postgres://safar@db.example.org/safar",
-                        DATABASE_PREPARED_STATEMENTS="0")
-
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"options": "-c jit=off"}
-
-
-def test_sqlite_gets_no_postgres_options():
-    result = run_django(["-c", DATABASE_OPTIONS], DATABASE_URL="sqlite:///db.sqlite3")
-
-    assert result.returncode == 0, result.stderr
-    assert "prepare_threshold" not in json.loads(result.stdout)
-
-
-def test_a_misspelt_prepared_statements_value_stops_the_process_and_names_the_variable():
-    result = run_django(["-c", DATABASE_OPTIONS], DATABASE_URL="postgres://safar@db.example.org/safar",
-                        DATABASE_PREPARED_STATEMENTS="sometimes")
-
-    assert result.returncode != 0
-    assert "DATABASE_PREPARED_STATEMENTS" in result.stderr
