@@ -86,19 +86,18 @@ def prepare():
 
 
 def server_configuration(workers, threads):
-    """The workers and threads gunicorn will run: those asked for, else config/gunicorn.conf.py's own."""
+    """The workers and threads gunicorn will run: those asked for here, else config/gunicorn.conf.py's own choice
+    (from GUNICORN_WORKERS / GUNICORN_THREADS when set, as `make serve` reads them)."""
     import runpy
 
-    env = {"GUNICORN_WORKERS": workers, "GUNICORN_THREADS": threads}
-    saved = {name: os.environ.pop(name, None) for name in env}
+    saved = dict(os.environ)
+    os.environ.update({name: str(value) for name, value in
+                       (("GUNICORN_WORKERS", workers), ("GUNICORN_THREADS", threads)) if value is not None})
     try:
-        os.environ.update({name: str(value) for name, value in env.items() if value is not None})
         conf = runpy.run_path(str(ROOT / "config/gunicorn.conf.py"))
     finally:
-        for name, value in saved.items():
-            os.environ.pop(name, None)
-            if value is not None:
-                os.environ[name] = value
+        os.environ.clear()
+        os.environ.update(saved)
     return conf["workers"], conf["threads"]
 
 
