@@ -57,7 +57,7 @@ def travel_panel(request, case, access):
     }
     if departure is not None:
         seats = seats_for([departure])[departure.pk]  # the panel checks no rule of the departure it is on
-        context.update(facts=seats, route=route_of(departure, seats.legs), legs=seats.legs)
+        context.update(seats=seats, route=route_of(departure, seats.legs), legs=seats.legs)
         context["may_cancel"] = may_book and departure.state == DepartureState.OPEN and case.state == CaseState.BOOKED
         context.update(_day_of_travel(user, case, booking, access))
     if may_book and case.state in services.EXCLUDABLE_STATES and \
