@@ -15,9 +15,9 @@ from config.env import env_bool, env_int, env_str  # noqa: E402
 
 bind = env_str("GUNICORN_BIND", "127.0.0.1:8000")
 # Two sync workers per CPU: while one waits on the database, the other computes. Measured on a 2-core machine at
-# 8 users (bench/load.py): 4 sync workers held the case page's p99 at 72 ms where 5 (gunicorn's rule of thumb,
-# 2 × CPUs + 1) took 80–92 ms, and 2 workers × 4 threads 114–167 ms (threads of one process wait for each other's
-# turn at the interpreter lock); 3 let a name search's p99 reach 196 ms.
+# 8 users (bench/load.py, two rounds): with 4 sync workers the dashboard's p99 was 60–70 ms and the case page's
+# 66–103 ms; with 5 (gunicorn's rule of thumb, 2 × CPUs + 1) 89–97 and 96–97 ms; with 2 workers × 4 threads 130–134
+# and 114–143 ms (threads of one process wait for each other's turn at the interpreter lock).
 # The CPUs this process may run on (a container's share, not the host's), and at most 9 workers: each holds a
 # database connection (CONN_MAX_AGE), and PostgreSQL allows 100 by default; set GUNICORN_WORKERS for more.
 workers = env_int("GUNICORN_WORKERS", min(2 * len(os.sched_getaffinity(0)), 9), minimum=1)
