@@ -88,8 +88,9 @@ def statuses_for(people):
             latest_tb.setdefault(exam.person_id, exam.tb_status)
         if exam.outcome:
             latest_outcome.setdefault(exam.person_id, exam.outcome)
-    if all("medical_needs" in p._state.fields_cache for p in people):
-        needs = {p.pk: p._state.fields_cache["medical_needs"] for p in people}
+    loaded = Person.medical_needs  # the descriptor: whether select_related brought the needs (None: none recorded)
+    if all(loaded.is_cached(p) for p in people):
+        needs = {p.pk: loaded.related.get_cached_value(p) for p in people}
     else:
         needs = {n.person_id: n for n in TravelMedicalNeeds.objects.filter(person_id__in=ids)}
     statuses = {}
