@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
@@ -16,8 +17,6 @@ class SessionBackendMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.contrib.auth import BACKEND_SESSION_KEY
-
         if request.session.get(BACKEND_SESSION_KEY) == self.OLD:
             request.session[BACKEND_SESSION_KEY] = self.NEW
         return self.get_response(request)
