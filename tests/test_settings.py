@@ -17,7 +17,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 SETTINGS_VARIABLES = [
     "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE",
     "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
-    "BEHIND_TLS_PROXY", "LOG_LEVEL",
+    "BEHIND_TLS_PROXY", "LOG_LEVEL", "SAFAR_DB_PREPARED_STATEMENTS",
 ]
 
 
@@ -266,6 +266,30 @@ def test_development_needs_no_variables_at_all():
     result = run_django(["manage.py", "check"])
 
     assert result.returncode == 0, result.stderr
+
+
+DATABASE_OPTIONS = (
+    "import json, django; django.setup(); from django.conf import settings as s; "
+    "o = s.DATABASES['default']['OPTIONS']; "
+    "print(json.dumps([o.get('server_side_binding'), getattr(o.get('cursor_factory'), '__module__', None), "
+    "o.get('prepare_threshold')]))"
+)
+
+
+def test_postgresql_connections_bind_on_the_server_and_prepare_repeated_queries():
+    result = run_django(["-c", DATABASE_OPTIONS], DATABASE_URL="postgres://safar@db.example.org/safar")
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [True, "config.postgresql", 5]
+
+
+def test_prepared_statements_can_be_turned_off_for_a_connection_pooler():
+    result = run_django(
+        ["-c", DATABASE_OPTIONS], DATABASE_URL="postgres://safar@db.example.org/safar", SAFAR_DB_PREPARED_STATEMENTS="0"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [None, None, None]
 
 
 def test_no_setting_knows_the_demo_password():
