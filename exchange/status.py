@@ -100,14 +100,22 @@ class StatusResource(resources.Resource):
 
         return render
 
+    @classmethod
+    def get_display_name(cls):
+        """The name the admin's export form gives this resource (it lists a model resource's by its class)."""
+        return "UNHCR status export"
+
     def export(self, queryset=None, **kwargs):
-        """The admin's export of selected people: the same rows as the status export, as a tablib Dataset."""
+        """The admin's export of selected people: the same rows as the status export, as a tablib Dataset, with
+        the columns ticked on the admin's export form (`export_fields`; all of them, in the contract's order,
+        when none are named)."""
         import tablib
 
-        dataset = tablib.Dataset(headers=self.get_export_headers())
+        selected = kwargs.get("export_fields")
+        dataset = tablib.Dataset(headers=self.get_export_headers(selected_fields=selected))
         person_ids = None if queryset is None else list(queryset.values_list("pk", flat=True))
         for row in rows(StatusFilter(), person_ids=person_ids):
-            dataset.append(self.export_resource(as_dict(row)))
+            dataset.append(self.export_resource(as_dict(row), selected_fields=selected))
         return dataset
 
 

@@ -1,0 +1,80 @@
+"""Every link a role is shown leads somewhere that role may go: the demo, walked link by link as each role.
+
+Starting from each demo user's start page, every same-site link on every page reached is followed (the Django
+admin too, for the administrator): a page answers 200, or redirects to one that does; none answers 403, 404 or
+500. On PostgreSQL this also runs every page's queries as the server binds and prepares them.
+"""
+
+import re
+from collections import Counter, deque
+from html import unescape
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+HREF = re.compile(r"""<a\b[^>]*?\bhref="([^"]*)\"""")
+# Links that leave the page's kind of work behind: the static files, the API's browsable pages (their own tests),
+# and the admin's per-object views beyond one level (thousands of them, all Django's own code).
+SKIPPED = re.compile(r"^/(static|api)/|^/admin/.*/(history|delete)/$|^/admin/logout/")
+# Pages of one kind (the same path but for its numbers and codes, the same query parameters) visited at most this
+# many times: the demo's 40 cases, 200 people and their documents would take minutes, and add few new links.
+PER_KIND = 4
+BUDGET = 400
+
+
+def links(response, at):
+    for href in HREF.findall(response.content.decode("utf-8", "replace")):
+        url = urljoin(at, unescape(href))
+        parts = urlsplit(url)
+        if parts.scheme or parts.netloc or not parts.path.startswith("/") or SKIPPED.search(parts.path):
+            continue
+        yield parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def kind(url):
+    """Pages that differ only in their numbers and codes (a case number, a person's id) and in the values of their
+    query string (page 2, page 3) are one kind."""
+    parts = urlsplit(url)
+    path = "/".join("#" if re.search(r"\d", segment) else segment for segment in parts.path.split("/"))
+    names = sorted({pair.split("=")[0] for pair in parts.query.split("&") if pair})
+    return path, tuple(names)
+
+
+def walk(client, start):
+    """How many pages were reached from `start` by links, and each link that failed, with where it was seen."""
+    kinds, seen, queue, failures, visited = Counter(), set(), deque([(start, "(start)")]), [], 0
+    while queue and visited < BUDGET:
+        url, found_on = queue.popleft()
+        if url in seen or kinds[kind(url)] >= PER_KIND:
+            continue
+        seen.add(url)
+        kinds[kind(url)] += 1
+        visited += 1
+        response = client.get(url, follow=True)
+        if response.status_code != 200:
+            failures.append(f"{url} → {response.status_code} (linked from {found_on})")
+            continue
+        if "html" in response.get("Content-Type", ""):
+            final = response.redirect_chain[-1][0] if response.redirect_chain else url
+            queue.extend((link, url) for link in links(response, final))
+    return visited, failures
+
+
+def test_every_link_each_role_is_shown_leads_to_a_page_it_may_see():
+    call_command("seed_demo", verbosity=0)  # once: each role walks the same demo
+    failures, reached = [], {}
+    for username in ("ops", "medic", "trainer", "escort", "unhcr", "dpo", "admin"):
+        client = Client()
+        client.force_login(User.objects.get(username=username))
+
+        reached[username], failed = walk(client, "/")
+
+        failures += [f"{username}: {failure}" for failure in failed]
+    assert failures == []
+    # Each role's start page leads on (the data protection officer's work is a few pages, the others' many).
+    assert min(reached.values()) >= 5 and reached["ops"] > 50 and reached["admin"] > 50, reached
