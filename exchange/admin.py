@@ -2,6 +2,7 @@
 export uses the status export's own columns (StatusResource)."""
 
 from django.contrib import admin
+from django.utils import timezone
 from import_export.admin import ExportMixin
 
 from exchange.models import PersonStatus, StatusExport
@@ -36,3 +37,7 @@ class PersonStatusAdmin(ExportMixin, admin.ModelAdmin):
 
     def has_export_permission(self, request):
         return request.user.has_perm("exchange.export_status")
+
+    def get_export_filename(self, request, queryset, file_format):
+        """Named as the status export's files are, dated in the mission's time zone (not "PersonStatus-…")."""
+        return f"safar-status-{timezone.localdate().isoformat()}.{file_format.get_extension()}"

@@ -333,9 +333,12 @@ def admin_status_export(client, columns):
         "format": formats["csv"], "resource": "0", **{f"statusresource_{c}": "on" for c in columns},
     })
     assert response.status_code == 200, response.content[:300]
+    # Named by the mission's date: 2026-11-30 in Dushanbe while it is still the 29th in UTC.
+    assert response["Content-Disposition"] == 'attachment; filename="safar-status-2026-11-30.csv"'
     return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))
 
 
+@time_machine.travel(datetime.datetime(2026, 11, 29, 20, 30, tzinfo=datetime.UTC), tick=False)
 def test_the_admins_status_export_has_the_contracts_columns_and_rows(client, superuser, ops):
     cases = [case_in("approved", ops, members=2), make_case(1)]
     Person.objects.filter(case=cases[1]).update(given_name="=HYPERLINK(1)")
@@ -350,6 +353,7 @@ def test_the_admins_status_export_has_the_contracts_columns_and_rows(client, sup
     assert "'=HYPERLINK(1)" in {r[4] for r in rows[1:]}  # a formula is neutralised here as in the contract's file
 
 
+@time_machine.travel(datetime.datetime(2026, 11, 29, 20, 30, tzinfo=datetime.UTC), tick=False)
 def test_the_admins_status_export_gives_only_the_ticked_columns_in_the_contracts_order(client, superuser):
     make_case(1)
     client.force_login(superuser)
