@@ -98,14 +98,12 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # No just-in-time compilation: it pays off for long analytical queries, not for a web page's short ones,
     # and a search over many people was estimated costly enough to spend 1.8 s compiling a 20 ms query.
     DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
-    # Parameters bound on the server, so that a query a connection runs again is prepared once (psycopg prepares it
-    # the fifth time); a query with more than 65,535 parameters is bound on the client (config/postgresql.py).
-    # SAFAR_DB_PREPARED_STATEMENTS=0 turns this off, e.g. behind a connection pooler that cannot keep them.
+    # Parameters bound on the server, so that a query a connection runs again is prepared (config/postgresql: a
+    # query with more than 65,535 parameters is bound on the client). SAFAR_DB_PREPARED_STATEMENTS=0 turns this off,
+    # e.g. behind a connection pooler that cannot keep prepared statements.
     if env_bool("SAFAR_DB_PREPARED_STATEMENTS", True):
-        from config.postgresql import Cursor as ServerBindingCursor
-
+        DATABASES["default"]["ENGINE"] = "config.postgresql"
         DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
-        DATABASES["default"]["OPTIONS"].setdefault("cursor_factory", ServerBindingCursor)
         DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -113,7 +113,7 @@ class StatusResource(resources.Resource):
 
         selected = kwargs.get("export_fields")
         dataset = tablib.Dataset(headers=self.get_export_headers(selected_fields=selected))
-        person_ids = None if queryset is None else list(queryset.values_list("pk", flat=True))
+        person_ids = None if queryset is None else queryset.values("pk")  # a subquery: any number of people
         for row in rows(StatusFilter(), person_ids=person_ids):
             dataset.append(self.export_resource(as_dict(row), selected_fields=selected))
         return dataset
@@ -180,7 +180,8 @@ def _start_of_local_day(day):
 def people(status_filter, person_ids=None):
     """The individuals the filter selects, as tuples of the row's own columns (one query, read in chunks):
     progres_case_id, progres_individual_id, case_number, family_name, given_name, state, state changed at,
-    destination, departure id, the case's own arrival date, and whether the person is excluded from travel."""
+    destination, departure id, the case's own arrival date, and whether the person is excluded from travel.
+    `person_ids` (ids, or a query giving them) narrows it to those people."""
     queryset = Person.objects.all() if person_ids is None else Person.objects.filter(pk__in=person_ids)
     if status_filter.destination:
         queryset = queryset.filter(case__destination_country=status_filter.destination)

@@ -1,6 +1,6 @@
 """On PostgreSQL, queries a connection repeats are prepared, and a query may still hold any number of parameters.
 
-Safar binds parameters on the server so that psycopg can prepare a repeated query (config/postgresql.py). A
+Safar binds parameters on the server so that psycopg can prepare a repeated query (config/postgresql). A
 server-bound statement holds at most 65,535 parameters, and a large referral import, a retention run over many
 cases or a long `IN` list asks more: such a query is bound on the client instead, quoted by psycopg.
 """
@@ -8,7 +8,7 @@ cases or a long `IN` list asks more: such a query is bound on the client instead
 import pytest
 from django.db import connection
 
-from config.postgresql import MAX_BOUND_PARAMETERS
+from config.postgresql.base import MAX_BOUND_PARAMETERS
 from movements.models import Case, Person
 from tests.bulk import bulk_caseload
 from tests.conftest import make_case
@@ -26,10 +26,17 @@ def prepared_statements():
         return [row[0] for row in cursor.fetchall()]
 
 
+prepared_statements_on = pytest.mark.skipif(
+    connection.settings_dict["ENGINE"] != "config.postgresql", reason="SAFAR_DB_PREPARED_STATEMENTS=0"
+)
+
+
+@prepared_statements_on
 def test_parameters_are_bound_on_the_server():
     assert connection.features.uses_server_side_binding is True
 
 
+@prepared_statements_on
 def test_a_query_run_five_times_is_prepared_and_its_results_stay_right():
     cases = [make_case(), make_case()]
 
@@ -49,6 +56,16 @@ def test_a_query_with_more_than_65535_parameters_runs():
     assert len(ids) > MAX_BOUND_PARAMETERS
 
     assert list(Case.objects.filter(pk__in=ids).values_list("case_number", flat=True)) == [case.case_number]
+
+
+def test_a_query_read_through_a_named_cursor_may_hold_more_than_65535_parameters_too():
+    # QuerySet.iterator() reads through a named cursor (DECLARE … CURSOR), as the status export does.
+    cases = [make_case(), make_case()]
+    ids = [case.pk for case in cases] + list(range(10**9, 10**9 + 70_000))
+
+    found = list(Case.objects.filter(pk__in=ids).order_by("pk").values_list("case_number", flat=True).iterator(10))
+
+    assert found == [case.case_number for case in cases]
 
 
 def test_a_long_list_of_texts_bound_on_the_client_is_quoted():

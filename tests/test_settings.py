@@ -270,9 +270,8 @@ def test_development_needs_no_variables_at_all():
 
 DATABASE_OPTIONS = (
     "import json, django; django.setup(); from django.conf import settings as s; "
-    "o = s.DATABASES['default']['OPTIONS']; "
-    "print(json.dumps([o.get('server_side_binding'), getattr(o.get('cursor_factory'), '__module__', None), "
-    "o.get('prepare_threshold')]))"
+    "d = s.DATABASES['default']; "
+    "print(json.dumps([d['ENGINE'], d['OPTIONS'].get('server_side_binding'), d['OPTIONS'].get('prepare_threshold')]))"
 )
 
 
@@ -280,7 +279,7 @@ def test_postgresql_connections_bind_on_the_server_and_prepare_repeated_queries(
     result = run_django(["-c", DATABASE_OPTIONS], DATABASE_URL="postgres://safar@db.example.org/safar")
 
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [True, "config.postgresql", 5]
+    assert json.loads(result.stdout) == ["config.postgresql", True, 5]
 
 
 def test_prepared_statements_can_be_turned_off_for_a_connection_pooler():
@@ -289,7 +288,7 @@ def test_prepared_statements_can_be_turned_off_for_a_connection_pooler():
     )
 
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [None, None, None]
+    assert json.loads(result.stdout) == ["django.db.backends.postgresql", None, None]
 
 
 def test_no_setting_knows_the_demo_password():

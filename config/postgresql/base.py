@@ -1,0 +1,48 @@
+"""Django's PostgreSQL backend, with parameters bound on the server so that a connection's repeated queries are
+prepared (`ENGINE = "config.postgresql"`, chosen by config/settings.py unless SAFAR_DB_PREPARED_STATEMENTS=0).
+
+Bound on the client (Django's default), every query reaches PostgreSQL as text to parse and plan afresh. Bound on
+the server (`server_side_binding`), psycopg prepares a query once a connection has run it `prepare_threshold`
+times, and from then on PostgreSQL skips its parsing (and, where a generic plan is as good, its planning): every
+page serves more requests per second (README, "PostgreSQL").
+
+PostgreSQL's wire protocol counts a statement's parameters in 16 bits, so a server-bound query holds at most
+65,535 of them, and a long `IN` list, as a large referral import or a retention run over many cases builds, asks
+more. Such a query is bound on the client instead, as Django's default would bind it: quoted by psycopg, sent as
+text. A named cursor (`QuerySet.iterator()`) binds on the client always, as with Django's default: its DECLARE is
+never prepared, and so it too takes any number of parameters.
+"""
+
+from django.db.backends.postgresql import base
+from django.utils.asyncio import async_unsafe
+from psycopg import ClientCursor
+
+# The most parameters one server-bound statement may carry (a 16-bit count in the protocol's Bind message).
+MAX_BOUND_PARAMETERS = 65_535
+
+
+class Cursor(base.ServerBindingCursor):
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        if params is not None and len(params) > MAX_BOUND_PARAMETERS:
+            query, params = ClientCursor(self.connection).mogrify(query, params), None
+        return super().execute(query, params, prepare=prepare, binary=binary)
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        params["cursor_factory"] = Cursor
+        return params
+
+    @async_unsafe
+    def create_cursor(self, name=None):
+        if not name:
+            return super().create_cursor()
+        # Django would open a server-bound named cursor here (server_side_binding is on); open the client-bound
+        # one it uses by default instead, then let it register the time zone as for any cursor.
+        cursor = base.ServerSideCursor(self.connection, name=name, scrollable=False,
+                                       withhold=self.connection.autocommit)
+        tzloader = self.connection.adapters.get_loader(base.TIMESTAMPTZ_OID, base.Format.TEXT)
+        if self.timezone != tzloader.timezone:
+            base.register_tzloader(self.timezone, cursor)
+        return cursor
