@@ -3,11 +3,15 @@
 Starting from each demo user's start page, every same-site link on every page reached is followed (the Django
 admin too, for the administrator): a page answers 200, or redirects to one that does; none answers 403, 404 or
 500. On PostgreSQL this also runs every page's queries as the server binds and prepares them.
+
+Each of Safar's own pages reached also tells a screen reader what it is: a title, one `<h1>`, and a label for
+every field (a `<label>` around it or naming its id, or an `aria-label`).
 """
 
 import re
 from collections import Counter, deque
 from html import unescape
+from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -18,8 +22,8 @@ from django.test import Client
 pytestmark = pytest.mark.django_db
 
 HREF = re.compile(r"""<a\b[^>]*?\bhref="([^"]*)\"""")
-# Links that leave the page's kind of work behind: the static files, the API's browsable pages (their own tests),
-# and the admin's per-object views beyond one level (thousands of them, all Django's own code).
+# Links not followed: the static files, the API's browsable pages (their own tests), and the admin's history and
+# delete pages of each object (Django's own code, many of them).
 SKIPPED = re.compile(r"^/(static|api)/|^/admin/.*/(history|delete)/$|^/admin/logout/")
 # Pages of one kind (the same path but for its numbers and codes, the same query parameters) visited at most this
 # many times: the demo's 40 cases, 200 people and their documents would take minutes, and add few new links.
@@ -45,8 +49,52 @@ def kind(url):
     return path, tuple(names)
 
 
+class Outline(HTMLParser):
+    """What a page offers a screen reader: its title, its `<h1>` headings, and whether each field has a name."""
+
+    UNLABELLED_TYPES = {"hidden", "submit", "button", "reset", "image"}
+
+    def __init__(self, html):
+        super().__init__()
+        self.title, self.headings, self.fields, self.label_targets = "", 0, [], set()
+        self._in_title, self._open_labels = False, 0
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "title":
+            self._in_title = True
+        elif tag == "h1":
+            self.headings += 1
+        elif tag == "label":
+            self._open_labels += 1
+            self.label_targets.add(attributes.get("for"))
+        elif tag in ("input", "select", "textarea") and attributes.get("type") not in self.UNLABELLED_TYPES:
+            named = self._open_labels > 0 or bool(attributes.get("aria-label") or attributes.get("aria-labelledby"))
+            self.fields.append((attributes.get("name"), attributes.get("id"), named))
+
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self._in_title = False
+        elif tag == "label":
+            self._open_labels = max(0, self._open_labels - 1)
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+
+    def problems(self):
+        found = [] if self.title.strip() else ["no <title>"]
+        if self.headings != 1:
+            found.append(f"{self.headings} <h1> headings, not one")
+        found += [f"the field {name!r} has no label" for name, id_, named in self.fields
+                  if not named and (id_ is None or id_ not in self.label_targets)]
+        return found
+
+
 def walk(client, start):
-    """How many pages were reached from `start` by links, and each link that failed, with where it was seen."""
+    """How many pages were reached from `start` by links, and what failed: each link that led nowhere (with where it
+    was seen), and each page that does not say what it is."""
     kinds, seen, queue, failures, visited = Counter(), set(), deque([(start, "(start)")]), [], 0
     while queue and visited < BUDGET:
         url, found_on = queue.popleft()
@@ -62,6 +110,8 @@ def walk(client, start):
         if "html" in response.get("Content-Type", ""):
             final = response.redirect_chain[-1][0] if response.redirect_chain else url
             queue.extend((link, url) for link in links(response, final))
+            if not final.startswith("/admin/"):  # the admin's pages are Django's
+                failures += [f"{final}: {problem}" for problem in Outline(response.content.decode()).problems()]
     return visited, failures
 
 
