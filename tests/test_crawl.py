@@ -10,7 +10,6 @@ every field (a `<label>` around it or naming its id, or an `aria-label`).
 
 import re
 from collections import Counter, deque
-from html import unescape
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -21,7 +20,6 @@ from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
-HREF = re.compile(r"""<a\b[^>]*?\bhref="([^"]*)\"""")
 # Links not followed: the static files, the API's browsable pages (their own tests), and the admin's history and
 # delete pages of each object (Django's own code, many of them).
 SKIPPED = re.compile(r"^/(static|api)/|^/admin/.*/(history|delete)/$|^/admin/logout/")
@@ -31,9 +29,10 @@ PER_KIND = 4
 BUDGET = 400
 
 
-def links(response, at):
-    for href in HREF.findall(response.content.decode("utf-8", "replace")):
-        url = urljoin(at, unescape(href))
+def links(page, at):
+    """The same-site addresses `page` (a Page) links to, read as from the address `at`."""
+    for href in page.hrefs:
+        url = urljoin(at, href)
         parts = urlsplit(url)
         if parts.scheme or parts.netloc or not parts.path.startswith("/") or SKIPPED.search(parts.path):
             continue
@@ -49,20 +48,23 @@ def kind(url):
     return path, tuple(names)
 
 
-class Outline(HTMLParser):
-    """What a page offers a screen reader: its title, its `<h1>` headings, and whether each field has a name."""
+class Page(HTMLParser):
+    """A page read once: its links, and what it offers a screen reader (its title, its `<h1>` headings, and whether
+    each field has a name)."""
 
     UNLABELLED_TYPES = {"hidden", "submit", "button", "reset", "image"}
 
     def __init__(self, html):
         super().__init__()
-        self.title, self.headings, self.fields, self.label_targets = "", 0, [], set()
+        self.hrefs, self.title, self.headings, self.fields, self.label_targets = [], "", 0, [], set()
         self._in_title, self._open_labels = False, 0
         self.feed(html)
 
     def handle_starttag(self, tag, attrs):
-        attributes = dict(attrs)
-        if tag == "title":
+        attributes = dict(attrs)  # entities already decoded
+        if tag == "a" and attributes.get("href"):
+            self.hrefs.append(attributes["href"])
+        elif tag == "title":
             self._in_title = True
         elif tag == "h1":
             self.headings += 1
@@ -109,9 +111,10 @@ def walk(client, start):
             continue
         if "html" in response.get("Content-Type", ""):
             final = response.redirect_chain[-1][0] if response.redirect_chain else url
-            queue.extend((link, url) for link in links(response, final))
+            page = Page(response.content.decode())
+            queue.extend((link, url) for link in links(page, final))
             if not final.startswith("/admin/"):  # the admin's pages are Django's
-                failures += [f"{final}: {problem}" for problem in Outline(response.content.decode()).problems()]
+                failures += [f"{final}: {problem}" for problem in page.problems()]
     return visited, failures
 
 
