@@ -14,7 +14,6 @@ never prepared, and so it too takes any number of parameters.
 """
 
 from django.db.backends.postgresql import base
-from django.utils.asyncio import async_unsafe
 from psycopg import ClientCursor
 
 # The most parameters one server-bound statement may carry (a 16-bit count in the protocol's Bind message).
@@ -34,15 +33,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         params["cursor_factory"] = Cursor
         return params
 
-    @async_unsafe
-    def create_cursor(self, name=None):
-        if not name:
-            return super().create_cursor()
-        # Django would open a server-bound named cursor here (server_side_binding is on); open the client-bound
-        # one it uses by default instead, then let it register the time zone as for any cursor.
-        cursor = base.ServerSideCursor(self.connection, name=name, scrollable=False,
-                                       withhold=self.connection.autocommit)
-        tzloader = self.connection.adapters.get_loader(base.TIMESTAMPTZ_OID, base.Format.TEXT)
-        if self.timezone != tzloader.timezone:
-            base.register_tzloader(self.timezone, cursor)
-        return cursor
+    def get_new_connection(self, conn_params):
+        connection = super().get_new_connection(conn_params)
+        # Named cursors (QuerySet.iterator()) bind on the client, as with Django's default binding: Django opens them
+        # through this factory when server_side_binding is on.
+        connection.server_cursor_factory = base.ServerSideCursor
+        return connection
