@@ -2,9 +2,9 @@
 
 Drives the case page, the dashboard, the case list (page 1 and page 150), a name search and a bare view behind
 log-in (bench/load_urls.py, the floor) at 1, 8 and 32 users, and prints requests/s, p50/p95/p99, errors, and each
-page's throughput as a fraction of the bare view's in the same run; then the server time and query count of one
-request per page, in process. The client connects to 127.0.0.1 only, runs a bounded time and number of requests,
-and stops the server it started.
+page's throughput as a fraction of the bare view's (driven just before and just after that page, in the same run);
+then the server time and query count of one request per page, in process. The client connects to 127.0.0.1 only,
+runs a bounded time and number of requests, and stops the server it started.
 
 The server runs as `make serve` runs it (config/gunicorn.conf.py: its sync workers, as many as it chooses for this
 machine) unless --workers or --threads say otherwise.
@@ -157,13 +157,42 @@ def drive(port, path, session, users, seconds):
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
-    latencies.sort()
+    return summary(latencies, errors[0], elapsed)
+
+
+def summary(latencies, errors, elapsed):
+    latencies = sorted(latencies)
 
     def pct(p):
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else float("nan")
 
     return {"rps": len(latencies) / elapsed, "p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99),
-            "errors": errors[0], "n": len(latencies)}
+            "errors": errors, "latencies": latencies, "elapsed": elapsed}
+
+
+def measure_level(port, pages, session, users, seconds):
+    """Each page at `users` users, with the bare view driven before the first page and after every page (for half
+    as long). A page's share is its throughput over the mean of the two bare runs beside it, so that the machine's
+    drift over the minutes of a run (it is shared and noisy) moves the page and its floor together. The bare view's
+    own row pools its runs."""
+    bare_path = pages["bare view"]
+    bare_runs = [drive(port, bare_path, session, users, seconds / 2)]
+    results, shares = {}, {}
+    for name, path in pages.items():
+        if path == bare_path:
+            continue
+        results[name] = drive(port, path, session, users, seconds)
+        bare_runs.append(drive(port, bare_path, session, users, seconds / 2))
+        shares[name] = results[name]["rps"] / statistics.mean(run["rps"] for run in bare_runs[-2:])
+    results = {"bare view": pooled(bare_runs), **results}
+    shares["bare view"] = 1.0
+    return results, shares
+
+
+def pooled(runs):
+    """The bare view's runs as one row: every request of every run, over their time together."""
+    return summary([t for r in runs for t in r["latencies"]], sum(r["errors"] for r in runs),
+                   sum(r["elapsed"] for r in runs))
 
 
 def in_process(client, pages):
@@ -205,11 +234,10 @@ def main():
         for users in levels:
             print(f"\n{users} user(s)")
             print(f"  {'page':16} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6} {'of bare':>8}")
-            results = {name: drive(args.port, path, session, users, args.seconds) for name, path in pages.items()}
-            bare = results["bare view"]["rps"]
+            results, shares = measure_level(args.port, pages, session, users, args.seconds)
             for name, r in results.items():
                 print(f"  {name:16} {r['rps']:7.1f} {r['p50']:7.1f} {r['p95']:7.1f} {r['p99']:7.1f} {r['errors']:6d} "
-                      f"{r['rps'] / bare:8.0%}")
+                      f"{shares[name]:8.0%}")
     finally:
         server.terminate()
         server.wait(timeout=30)
