@@ -193,7 +193,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Per-person resettlement status for partners (UNHCR): the rows of the status export, as JSON.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["exchange.access.MayExportStatus"],
+    # Signed in first: an anonymous visitor gets 401/403, as from the API itself.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "exchange.access.MayExportStatus"],
     # The documentation pages are served from the app itself (drf-spectacular-sidecar): no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

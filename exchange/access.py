@@ -8,7 +8,8 @@ EXPORT_PERMISSION = "exchange.export_status"
 
 
 def may_export(user):
-    return user.is_authenticated and user.has_perm(EXPORT_PERMISSION)
+    # No user at all is what Django REST framework passes for an anonymous request (UNAUTHENTICATED_USER = None).
+    return user is not None and user.is_authenticated and user.has_perm(EXPORT_PERMISSION)
 
 
 def require_export(user):
