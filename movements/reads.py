@@ -14,11 +14,16 @@ class Kind:
     """What was read. Stable codes: the access log stores them and the data protection officer filters by them."""
 
     CASE_LIST = "case_list"
+    DASHBOARD = "dashboard"
     CASE = "case"
+    CASE_EDIT = "case_edit"
     DOCUMENTS = "documents"
     MEDICAL = "medical"
+    MEDICAL_LIST = "medical_list"
+    DEPARTURE = "departure"
     MANIFEST = "manifest"
     APD = "apd"
+    SESSION = "session"
     ATTENDANCE_SHEET = "attendance_sheet"
     CERTIFICATE = "certificate"
     BOARDING = "boarding"
@@ -28,11 +33,16 @@ class Kind:
 
     LABELS = {
         CASE_LIST: "Case list (a page of it)",
+        DASHBOARD: "Dashboard (the blocked cases it names)",
         CASE: "Case page",
+        CASE_EDIT: "Case edit form (every member's details)",
         DOCUMENTS: "Travel documents of a member",
-        MEDICAL: "Medical record of a person",
+        MEDICAL: "Medical record of a person (or the form for a new exam)",
+        MEDICAL_LIST: "Medical work list (a page of it)",
+        DEPARTURE: "Departure page (its families)",
         MANIFEST: "Departure manifest (PDF)",
         APD: "Advance passenger data (CSV)",
+        SESSION: "Orientation session or roll call page (its families)",
         ATTENDANCE_SHEET: "Orientation attendance sheet (PDF)",
         CERTIFICATE: "Orientation certificate (PDF)",
         BOARDING: "Boarding page of a departure",

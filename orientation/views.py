@@ -58,6 +58,13 @@ def session_create(request):
                   status=400 if request.method == "POST" else 200)
 
 
+def _record_read(request, session, enrolments, *, day=None):
+    """A session's page and its roll calls name every family enrolled: one read for the access log."""
+    if enrolments:
+        reads.record(reads.Kind.SESSION, request=request, cases=sorted({e.person.case.case_number for e in enrolments}),
+                     target=session.code, detail={"day": day} if day else None)
+
+
 def _participants(session, days):
     """The session's enrolments, each with its marks per day, completion and age on the first day."""
     enrolments = list(session.enrolments.select_related("person__case").order_by(
@@ -91,6 +98,7 @@ def session_detail(request, code):
     session = get_session_for_user(request.user, code)
     days = session.ordered_days
     enrolments = _participants(session, days)
+    _record_read(request, session, enrolments)
     _mark_days(days, enrolments)
     today = timezone.localdate()
     days_ahead = [d for d in days if d.date > today]
@@ -182,17 +190,19 @@ def roll_call(request, code, number):
                 messages.warning(request, f"Still without a mark for day {day.number}: {', '.join(unmarked)}.")
             return redirect(_session_url(session))
     rows = [{"enrolment": e, "mark": e.marks[day.number - 1]} for e in enrolments]
-    history = (
+    history = list(
         AttendanceChange.objects.filter(attendance__day=day)
-        .select_related("attendance__enrolment__person", "changed_by")
+        .select_related("attendance__enrolment__person__case", "changed_by")
         .order_by("-changed_at", "-id")
     )
+    not_yet, closed = day.date > timezone.localdate(), session.state == SessionState.CLOSED
+    # The page names the people on its roll (while it can be taken) and in its history of marks.
+    named = [] if not_yet or closed else enrolments
+    _record_read(request, session, named + [h.attendance.enrolment for h in history], day=day.number)
     return render(request, "orientation/roll_call.html", {
         "session": session, "day": day, "rows": rows, "choices": choices, "error": error,
         "unmarked": sum(1 for r in rows if not r["mark"]),
-        "not_yet": day.date > timezone.localdate(),
-        "closed": session.state == SessionState.CLOSED,
-        "history": history,
+        "not_yet": not_yet, "closed": closed, "history": history,
     }, status=400 if error else 200)
 
 

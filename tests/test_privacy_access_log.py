@@ -284,3 +284,84 @@ def test_a_search_with_control_characters_is_logged_as_their_pictures(client, op
     (entry,) = entries()
     assert entry.target == "Kar\u2400imi\u2409"
     assert entry.detail == {"q": "Kar\u2400imi\u2409"}
+
+
+# Pages that name families beside their own subject: each is one read naming the families it shows, and a page that
+# shows no one reads nothing.
+
+
+def test_a_departures_page_is_one_entry_naming_its_families(client, ops, escort):
+    departure = make_departure(ops, escorts=[escort])
+    cases = [book(ready_case(ops, 1), ops, departure) for _ in range(2)]
+    for user in (ops, escort):
+        client.force_login(user)
+        assert client.get(f"/departures/{departure.code}/").status_code == 200
+    read_by_ops, read_by_escort = entries()
+    for entry, user in ((read_by_ops, ops), (read_by_escort, escort)):
+        assert (entry.kind, entry.user, entry.target) == ("departure", user, departure.code)
+        assert sorted(entry.case_numbers) == sorted(c.case_number for c in cases)
+    empty = make_departure(ops)
+    client.force_login(ops)
+    assert client.get(f"/departures/{empty.code}/").status_code == 200
+    assert len(entries()) == 2  # nobody booked, nobody named
+
+
+def test_the_case_edit_form_is_logged(client, ops):
+    case = make_case(2)
+    client.force_login(ops)
+    assert client.get(f"/cases/{case.case_number}/edit/").status_code == 200
+    (entry,) = entries()
+    assert (entry.kind, entry.case_numbers, entry.target) == ("case_edit", [case.case_number], case.case_number)
+
+
+def test_the_medical_work_list_and_the_new_exam_form_are_logged(client, ops, medic):
+    from movements import transitions
+
+    no_ime = transitions.perform(make_case(1, ime=False), "accept", by=ops)
+    cleared = transitions.perform(make_case(1), "accept", by=ops)
+    client.force_login(medic)
+    assert client.get("/medical/").status_code == 200
+    (listed,) = entries()
+    assert (listed.kind, listed.case_numbers, listed.target) == ("medical_list", [no_ime.case_number], "page 1")
+    assert cleared.case_number not in listed.cases
+    person = no_ime.members.get()
+    assert client.get(f"/medical/people/{person.pk}/exams/new/").status_code == 200
+    form = entries()[-1]
+    assert (form.kind, form.person_id, form.detail) == ("medical", person.pk, {"form": "new exam"})
+
+
+def test_the_dashboard_is_logged_when_it_names_blocked_families_and_not_otherwise(client, ops):
+    from movements import transitions
+
+    def approved(case):
+        return transitions.perform(transitions.perform(case, "accept", by=ops), "approve", by=ops)
+
+    client.force_login(ops)
+    approved(make_case(1))  # nothing blocks it: the dashboard names no one
+    assert client.get("/").status_code == 200
+    assert entries() == []
+    blocked = approved(make_case(1, documents=False))
+    assert client.get("/").status_code == 200
+    (entry,) = entries()
+    assert (entry.kind, entry.case_numbers) == ("dashboard", [blocked.case_number])
+
+
+def test_a_sessions_page_and_its_roll_call_name_their_families_and_a_closed_roll_call_does_not(client, ops, trainer):
+    first, second = make_case(1, orientation=False), make_case(1, orientation=False)
+    session = complete_orientation([first.members.get(), second.members.get()])
+    session.trainers.add(trainer)
+    client.force_login(trainer)
+    assert client.get(f"/orientation/sessions/{session.code}/").status_code == 200
+    (page,) = entries()
+    assert (page.kind, page.user, page.target) == ("session", trainer, session.code)
+    assert sorted(page.case_numbers) == sorted([first.case_number, second.case_number])
+    # Closed: its roll call shows that it is closed, and no one (complete_orientation leaves no corrections).
+    assert client.get(f"/orientation/sessions/{session.code}/days/1/").status_code == 200
+    assert len(entries()) == 1
+    client.force_login(ops)
+    assert client.post(f"/orientation/sessions/{session.code}/reopen/", {"reason": "A mark to correct"}).status_code == 302
+    client.force_login(trainer)
+    assert client.get(f"/orientation/sessions/{session.code}/days/1/").status_code == 200
+    roll_call = entries()[-1]
+    assert (roll_call.kind, roll_call.detail) == ("session", {"day": 1})
+    assert sorted(roll_call.case_numbers) == sorted([first.case_number, second.case_number])

@@ -481,3 +481,32 @@ def test_what_a_role_must_never_see_is_planted_where_others_may_see_it(world):
     if shutil.which("pdftotext"):
         assert world.family.case_number in body_text(ask(world, "departure_manifest", ESCORT))
         assert "Karimi" in body_text(ask(world, "orientation_attendance_sheet", TRAINER))
+
+
+
+# A family's names, in the scripts the pages show them in: what makes an answer a read of personal data.
+NAMES = ("Karimi", "Zahra", "کریمی")
+
+
+def test_every_answer_that_names_a_family_tells_the_access_log(world):
+    """reads.py: every view and download that shows personal data records one read (the access log's rows), for
+    every role that may see it. A page with names on it and no read would be a gap in "who looked at this family?"."""
+    from privacy.models import AccessLogEntry
+
+    silent = []
+    for name, rule in POLICY.items():
+        if rule.method != "GET":
+            continue
+        for role in sorted(rule.allowed - {ANONYMOUS, NO_ROLE}):
+            before = AccessLogEntry.objects.count()
+            text = body_text(ask(world, name, role))
+            reads = AccessLogEntry.objects.count() - before
+            if any(n in text for n in NAMES) and reads != 1 and name not in SHOWS_NO_ONES_DATA:
+                silent.append((name, role, reads))
+    assert silent == [], "answers naming a family with no read (or more than one) in the access log"
+
+
+# Pages whose text has a name in it that is nobody's: the retention page's description of what it removes quotes
+# an example ("Edited: Karimi, Zahra (phone)").
+SHOWS_NO_ONES_DATA = {"privacy_retention"}
+

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from movements import reads
 from movements.access import access_for, visible_cases
 from movements.models import Person
 from travel import services
@@ -94,6 +95,9 @@ def departure_detail(request, code):
     })
     context.update(day_of_travel(departure, request.user, access))
     context.update(manifest_panel(departure, user))
+    shown = {b.booking.case.case_number for b in context["booked"]} | {b.case.case_number for b in context["cancelled"]}
+    if shown:
+        reads.record(reads.Kind.DEPARTURE, request=request, cases=sorted(shown), target=departure.code)
     return render(request, "travel/departure_detail.html", context)
 
 

@@ -282,6 +282,7 @@ def case_edit(request, case_number):
     if not (policy.details or policy.notes):
         messages.error(request, case_edits.refusal(case, "notes"))
         return redirect(case_url(case))
+    reads.record(reads.Kind.CASE_EDIT, request=request, cases=[case], target=case.case_number)
     if policy.details:
         form = CaseForm(request.POST or None, instance=case)
         formset = MemberFormSet(

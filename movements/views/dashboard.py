@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from movements import history, hooks, readiness
+from movements import history, hooks, readiness, reads
 from movements.access import access_for, visible_cases
 from movements.models import NEEDS_ATTENTION, PRIORITY_RANK, CaseState, CaseTransition, states_where
 from movements.case_pages import (
@@ -64,6 +64,9 @@ def dashboard(request):
                                 .order_by("flies_on", PRIORITY_RANK, "id").values_list(*LIST_COLUMNS)[:8]))
     if blocked or soon_blocked:
         add_principals(blocked + soon_blocked)  # their people, in one query for both cards
+        # The two cards name each family's principal applicant: a read, as a page of the case list is.
+        reads.record(reads.Kind.DASHBOARD, request=request,
+                     cases=sorted({case.case_number for case in blocked + soon_blocked}), target="dashboard")
     for case in soon_blocked:
         case.days_left = (case.flies_on - today).days
     registry = readiness.requirements()

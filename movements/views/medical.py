@@ -36,6 +36,9 @@ def work_list(request):
     paginator = Paginator(medical.work_list_cases(), 25)
     page = paginator.get_page(request.GET.get("page"))
     items = medical.work_items(page.object_list)
+    if items:
+        reads.record(reads.Kind.MEDICAL_LIST, request=request, cases=sorted({item.case.case_number for item in items}),
+                     target=f"page {page.number}")
     for item in items:
         item.days = (item.due - today).days if item.due else None
     return render(request, "movements/medical_work_list.html", {"page": page, "items": items, "today": today})
@@ -85,6 +88,8 @@ def person_record(request, person_id):
 def exam_create(request, person_id):
     _require_medical(request.user, write=True)
     person = _person(person_id)
+    reads.record(reads.Kind.MEDICAL, request=request, cases=[person.case], person=person,
+                 target=f"{person.case.case_number}, member {person.pk}", detail={"form": "new exam"})
     form = MedicalExamForm(request.POST or None, initial={"exam_date": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         exam = form.save(commit=False)
