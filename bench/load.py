@@ -14,6 +14,7 @@ Run: `.venv/bin/python bench/load.py [--seconds 20] [--users 1,8,32] [--workers 
 
 import argparse
 import http.client
+import math
 import os
 import secrets
 import statistics
@@ -164,7 +165,8 @@ def summary(latencies, errors, elapsed):
     latencies = sorted(latencies)
 
     def pct(p):
-        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else float("nan")
+        # Nearest rank: the smallest latency that at least p of the requests did not exceed.
+        return latencies[max(0, math.ceil(p * len(latencies)) - 1)] * 1000 if latencies else float("nan")
 
     return {"rps": len(latencies) / elapsed, "p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99),
             "errors": errors, "latencies": latencies, "elapsed": elapsed}
@@ -177,16 +179,15 @@ def measure_level(port, pages, session, users, seconds):
     own row pools its runs."""
     bare_path = pages["bare view"]
     bare_runs = [drive(port, bare_path, session, users, seconds / 2)]
-    results, shares = {}, {}
+    results, floors = {}, {}
     for name, path in pages.items():
         if path == bare_path:
             continue
         results[name] = drive(port, path, session, users, seconds)
         bare_runs.append(drive(port, bare_path, session, users, seconds / 2))
-        shares[name] = results[name]["rps"] / statistics.mean(run["rps"] for run in bare_runs[-2:])
+        floors[name] = statistics.mean(run["rps"] for run in bare_runs[-2:])
     results = {"bare view": pooled(bare_runs), **results}
-    shares["bare view"] = 1.0
-    return results, shares
+    return results, floors
 
 
 def pooled(runs):
@@ -229,15 +230,20 @@ def main():
     server = start_server(args.port, workers, threads)
     kind = "sync workers" if threads == 1 else f"workers × {threads} threads"
     try:
-        print(f"gunicorn {workers} {kind}, PostgreSQL perf_bench, 10,000 cases, "
-              f"{args.seconds:g} s per page and level (a shared, noisy machine: compare ratios)")
+        print(f"gunicorn {workers} {kind}, PostgreSQL perf_bench, 10,000 cases, {args.seconds:g} s per page and level, "
+              f"the bare view {args.seconds / 2:g} s before the first page and after each (a shared, noisy machine: "
+              f"compare ratios)")
         for users in levels:
             print(f"\n{users} user(s)")
-            print(f"  {'page':16} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6} {'of bare':>8}")
-            results, shares = measure_level(args.port, pages, session, users, args.seconds)
+            print(f"  {'page':16} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6} "
+                  f"{'bare beside':>11} {'of bare':>8}")
+            results, floors = measure_level(args.port, pages, session, users, args.seconds)
             for name, r in results.items():
+                # A page's share: its requests/s over the mean of the bare runs just before and after it.
+                beside, share = (f"{floors[name]:11.1f}", f"{r['rps'] / floors[name]:8.0%}") if name in floors \
+                    else (f"{'(all runs)':>11}", f"{'':>8}")
                 print(f"  {name:16} {r['rps']:7.1f} {r['p50']:7.1f} {r['p95']:7.1f} {r['p99']:7.1f} {r['errors']:6d} "
-                      f"{shares[name]:8.0%}")
+                      f"{beside} {share}")
     finally:
         server.terminate()
         server.wait(timeout=30)

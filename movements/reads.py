@@ -24,6 +24,7 @@ class Kind:
     MANIFEST = "manifest"
     APD = "apd"
     SESSION = "session"
+    WAITING = "orientation_waiting"
     ATTENDANCE_SHEET = "attendance_sheet"
     CERTIFICATE = "certificate"
     BOARDING = "boarding"
@@ -35,14 +36,15 @@ class Kind:
         CASE_LIST: "Case list (a page of it)",
         DASHBOARD: "Dashboard (the blocked cases it names)",
         CASE: "Case page",
-        CASE_EDIT: "Case edit form (every member's details)",
+        CASE_EDIT: "Case edit form",
         DOCUMENTS: "Travel documents of a member",
         MEDICAL: "Medical record of a person (or the form for a new exam)",
         MEDICAL_LIST: "Medical work list (a page of it)",
-        DEPARTURE: "Departure page (its families)",
+        DEPARTURE: "Departure page, arrival page or incident form (the families named)",
         MANIFEST: "Departure manifest (PDF)",
         APD: "Advance passenger data (CSV)",
         SESSION: "Orientation session or roll call page (its families)",
+        WAITING: "People waiting for orientation (the suggestions)",
         ATTENDANCE_SHEET: "Orientation attendance sheet (PDF)",
         CERTIFICATE: "Orientation certificate (PDF)",
         BOARDING: "Boarding page of a departure",

@@ -247,6 +247,9 @@ def suggestions(request):
         language = person.get_language_display() or "Language not recorded"
         groups.setdefault(language, {}).setdefault(person.case, []).append(person)
     open_sessions = Session.objects.exclude(state="closed").order_by("id")
+    shown = {case.case_number for cases in groups.values() for case in cases}
+    if shown:
+        reads.record(reads.Kind.WAITING, request=request, cases=sorted(shown), target="suggestions")
     return render(request, "orientation/suggestions.html", {
         "groups": sorted((lang, list(cases.items())) for lang, cases in groups.items()),
         "sessions": open_sessions,

@@ -346,7 +346,8 @@ def test_the_dashboard_is_logged_when_it_names_blocked_families_and_not_otherwis
     assert (entry.kind, entry.case_numbers) == ("dashboard", [blocked.case_number])
 
 
-def test_a_sessions_page_and_its_roll_call_name_their_families_and_a_closed_roll_call_does_not(client, ops, trainer):
+def test_a_sessions_page_and_its_roll_call_name_their_families_and_a_closed_one_only_those_in_its_history(
+        client, ops, trainer):
     first, second = make_case(1, orientation=False), make_case(1, orientation=False)
     session = complete_orientation([first.members.get(), second.members.get()])
     session.trainers.add(trainer)
@@ -365,3 +366,13 @@ def test_a_sessions_page_and_its_roll_call_name_their_families_and_a_closed_roll
     roll_call = entries()[-1]
     assert (roll_call.kind, roll_call.detail) == ("session", {"day": 1})
     assert sorted(roll_call.case_numbers) == sorted([first.case_number, second.case_number])
+    # A correction of the second family's mark, then closed again: the closed roll call's history names them alone.
+    enrolment = second.members.get().enrolments.get(session=session)
+    assert client.post(f"/orientation/sessions/{session.code}/days/1/", {
+        f"mark-{enrolment.pk}": "absent", "reason": "Was at the clinic"}).status_code == 302
+    client.force_login(ops)
+    assert client.post(f"/orientation/sessions/{session.code}/close/").status_code == 302
+    client.force_login(trainer)
+    assert client.get(f"/orientation/sessions/{session.code}/days/1/").status_code == 200
+    closed = entries()[-1]
+    assert (closed.kind, closed.detail, closed.case_numbers) == ("session", {"day": 1}, [second.case_number])

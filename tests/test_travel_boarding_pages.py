@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from movements.models import Case, CaseChange, MedicalExam
+from privacy.models import AccessLogEntry
 from tests.conftest import make_departure, make_user, page_text, pass_pre_embarkation, ready_case
 from travel import boarding, services
 from travel.models import BoardingLogEntry, FitToTravelOverride, Incident, Passenger
@@ -269,6 +270,12 @@ def test_the_arrival_is_confirmed_on_its_page_and_surveillance_shows_to_operatio
     escort_view = page_text(client.get(f"/departures/{flight.code}/arrival/"))
     assert "arrived</strong> Wed 09 Dec 2026" in escort_view and "public health" not in escort_view
     client.force_login(ops)
+    # Its arrival page names who reports to public health (operations only): one read; the escort's named no one.
+    seen = AccessLogEntry.objects.count()
+    assert "public health" in page_text(client.get(f"/departures/{flight.code}/arrival/"))
+    (read,) = AccessLogEntry.objects.order_by("id")[seen:]
+    assert (read.kind, read.user, read.detail, read.case_numbers) == ("departure", ops, {"page": "arrival"},
+                                                                      [family.case_number])
     case_page = page_text(client.get(f"/cases/{family.case_number}/"))
     assert "Arrived in Toronto on <strong>Wed 09 Dec 2026 18:05</strong> local time." in case_page
     assert ("Karimi, Yasin</strong>: medical surveillance — report to public health within 30 days of arrival, by "

@@ -164,7 +164,7 @@ POLICY = {
     "travel_boarding_split": POST(OPS, code=FLIGHT, split_id=SPLIT, data=lambda w, role: {"decision": "approve"}),
     "travel_boarding_close": POST(OPS, ESCORT, code=FLIGHT),
     "travel_arrival": GET(OPS, ESCORT, code=FLIGHT),
-    "travel_incident": GET(OPS, ESCORT, code=FLIGHT),
+    "travel_incident": GET(OPS, ESCORT, code=FLIGHT, query=lambda w: {"case": w.family.case_number}),
     "travel_override": POST(MEDICAL, data=lambda w, role: {"person": w.ahmad.pk, "reason": REASON}),
     "travel_override_revoke": POST(MEDICAL, override_id=OVERRIDE, data=lambda w, role: {"reason": REASON}),
     # --- status exports and the API: UNHCR liaison and operations ---------------------------------------------------
@@ -263,6 +263,10 @@ def _build():
     w.held = transitions.perform(transitions.perform(make_case(1), "accept", by=ops), "hold", by=medic,
                                  category="medical", reason=HOLD_REASON)
 
+    # An approved family waiting for orientation (the suggestions name them).
+    w.unoriented = transitions.perform(transitions.perform(make_case(2, orientation=False), "accept", by=ops),
+                                       "approve", by=ops)
+
     # A ready case waiting for a flight; a member of another one excluded from travel.
     w.waiting = ready_case(ops, members=2)
     w.waiting_member = w.waiting.members.get(given_name="Ahmad")
@@ -297,9 +301,10 @@ def _at_the_gate(w, clock):
         "medical hold reason": [HOLD_REASON],
         "phone": ["934904548", "93 490 4548", "93-490-4548"],
         "document number": [*DOCUMENTS, *VISAS],
-        "a case outside their session": [w.case.case_number, w.waiting.case_number, w.held.case_number],
+        "a case outside their session": [w.case.case_number, w.waiting.case_number, w.held.case_number,
+                                         w.unoriented.case_number],
         "a case outside their departures": [w.case.case_number, w.elsewhere.case_number, w.waiting.case_number,
-                                            w.held.case_number],
+                                            w.held.case_number, w.unoriented.case_number],
         "a departure not theirs": [w.other_flight.code],
         "personal data": ["Karimi", "کریمی", w.case.case_number, w.family.case_number],
     }

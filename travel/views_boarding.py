@@ -266,6 +266,9 @@ def arrival(request, code):
         booking.people = counts.get(booking.pk, 0)
         if access.can_see_clearance_details and booking.arrival_date:
             surveillance += [(booking.case, person, due) for person, due in boarding.surveillance_due(booking)]
+    if surveillance:  # who reports to public health, by name
+        reads.record(reads.Kind.DEPARTURE, request=request, cases=sorted({case.case_number for case, *_ in surveillance}),
+                     target=departure.code, detail={"page": "arrival"})
     return render(request, "travel/arrival.html", {
         "departure": departure, "last": last, "bookings": bookings,
         "waiting": [b for b in bookings if b.arrived_at is None], "surveillance": surveillance,
@@ -317,6 +320,9 @@ def incident(request, code):
             if departure.state == D.FINAL:
                 return redirect(boarding_url(departure, anchor=number))
             return redirect(reverse("departure_detail", args=[departure.code]) + "#incidents")
+    if family:  # the family's members, to tick
+        reads.record(reads.Kind.DEPARTURE, request=request, cases=[number], target=departure.code,
+                     detail={"page": "incident"})
     return render(request, "travel/incident_form.html", {
         "departure": departure, "form": form, "family": family, "case_number": number,
         "places": boarding.places_of(departure, legs), "time_zone": settings.TIME_ZONE,

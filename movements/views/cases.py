@@ -282,7 +282,6 @@ def case_edit(request, case_number):
     if not (policy.details or policy.notes):
         messages.error(request, case_edits.refusal(case, "notes"))
         return redirect(case_url(case))
-    reads.record(reads.Kind.CASE_EDIT, request=request, cases=[case], target=case.case_number)
     if policy.details:
         form = CaseForm(request.POST or None, instance=case)
         formset = MemberFormSet(
@@ -298,6 +297,7 @@ def case_edit(request, case_number):
             messages.success(request, f"Case {saved.case_number} saved.")
             return redirect(case_url(saved))
     status = 400 if request.method == "POST" else 200
+    reads.record(reads.Kind.CASE_EDIT, request=request, cases=[case], target=case.case_number)
     return render(
         request,
         "movements/case_form.html",

@@ -88,8 +88,6 @@ def person_record(request, person_id):
 def exam_create(request, person_id):
     _require_medical(request.user, write=True)
     person = _person(person_id)
-    reads.record(reads.Kind.MEDICAL, request=request, cases=[person.case], person=person,
-                 target=f"{person.case.case_number}, member {person.pk}", detail={"form": "new exam"})
     form = MedicalExamForm(request.POST or None, initial={"exam_date": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         exam = form.save(commit=False)
@@ -101,6 +99,8 @@ def exam_create(request, person_id):
         if person.case.state != was_state:
             messages.warning(request, f"Case {person.case.case_number} was put on medical hold.")
         return redirect(reverse("medical_person", args=[person.pk]))
+    reads.record(reads.Kind.MEDICAL, request=request, cases=[person.case], person=person,
+                 target=f"{person.case.case_number}, member {person.pk}", detail={"form": "new exam"})
     return render(
         request,
         "movements/medical_exam_form.html",
