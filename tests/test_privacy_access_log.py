@@ -360,7 +360,8 @@ def test_a_sessions_page_and_its_roll_call_name_their_families_and_a_closed_one_
     assert client.get(f"/orientation/sessions/{session.code}/days/1/").status_code == 200
     assert len(entries()) == 1
     client.force_login(ops)
-    assert client.post(f"/orientation/sessions/{session.code}/reopen/", {"reason": "A mark to correct"}).status_code == 302
+    reopened = client.post(f"/orientation/sessions/{session.code}/reopen/", {"reason": "A mark to correct"})
+    assert reopened.status_code == 302
     client.force_login(trainer)
     assert client.get(f"/orientation/sessions/{session.code}/days/1/").status_code == 200
     roll_call = entries()[-1]

@@ -488,9 +488,11 @@ def test_what_a_role_must_never_see_is_planted_where_others_may_see_it(world):
         assert "Karimi" in body_text(ask(world, "orientation_attendance_sheet", TRAINER))
 
 
-
 # A family's names, in the scripts the pages show them in: what makes an answer a read of personal data.
 NAMES = ("Karimi", "Zahra", "کریمی")
+# Pages whose text has a name in it that is nobody's: the retention page's description of what it removes quotes
+# an example ("Edited: Karimi, Zahra (phone)").
+SHOWS_NO_ONES_DATA = {"privacy_retention"}
 
 
 def test_every_answer_that_names_a_family_tells_the_access_log(world):
@@ -509,9 +511,3 @@ def test_every_answer_that_names_a_family_tells_the_access_log(world):
             if any(n in text for n in NAMES) and reads != 1 and name not in SHOWS_NO_ONES_DATA:
                 silent.append((name, role, reads))
     assert silent == [], "answers naming a family with no read (or more than one) in the access log"
-
-
-# Pages whose text has a name in it that is nobody's: the retention page's description of what it removes quotes
-# an example ("Edited: Karimi, Zahra (phone)").
-SHOWS_NO_ONES_DATA = {"privacy_retention"}
-

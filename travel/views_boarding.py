@@ -267,8 +267,9 @@ def arrival(request, code):
         if access.can_see_clearance_details and booking.arrival_date:
             surveillance += [(booking.case, person, due) for person, due in boarding.surveillance_due(booking)]
     if surveillance:  # who reports to public health, by name
-        reads.record(reads.Kind.DEPARTURE, request=request, cases=sorted({case.case_number for case, *_ in surveillance}),
-                     target=departure.code, detail={"page": "arrival"})
+        named = sorted({case.case_number for case, _person, _due in surveillance})
+        reads.record(reads.Kind.DEPARTURE, request=request, cases=named, target=departure.code,
+                     detail={"page": "arrival"})
     return render(request, "travel/arrival.html", {
         "departure": departure, "last": last, "bookings": bookings,
         "waiting": [b for b in bookings if b.arrived_at is None], "surveillance": surveillance,
