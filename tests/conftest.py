@@ -29,6 +29,11 @@ def roles(transactional_db):
     after it still need them. (serialized_rollback cannot help: after a flush that recreated the content
     types, reloading the serialized ones collides with them.)
     """
+    replay_roles()
+
+
+def replay_roles():
+    """The data migrations that create the roles and their permissions, run again (they are idempotent)."""
     from django.db import connection
     from django.db.migrations import RunPython
     from django.db.migrations.loader import MigrationLoader

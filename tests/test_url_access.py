@@ -37,7 +37,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from movements import transitions
 from movements.models import Person, ReferralUpload, TravelDocument
 from orientation.models import Session
-from tests.conftest import make_case, make_departure, make_user, next_arrival_day, pass_pre_embarkation, ready_case
+from tests.conftest import (
+    make_case, make_departure, make_user, next_arrival_day, pass_pre_embarkation, ready_case, replay_roles,
+)
 from travel import boarding, services
 from travel.models import Booking, Passenger
 
@@ -209,26 +211,10 @@ MEDICAL_REASON = "Cardiologist cleared her stent on 7 December"
 HOLD_REASON = "Sputum culture pending, treatment under way"
 
 
-def _replay_roles():
-    """The roles come from data migrations, and a transactional test earlier in the run flushes them: replay those
-    migrations, as conftest's `roles` fixture does (it is function-scoped, this world is not)."""
-    from django.db.migrations import RunPython
-    from django.db.migrations.loader import MigrationLoader
-
-    loader = MigrationLoader(connection)
-    state_apps = loader.project_state().apps
-    for app in ("movements", "orientation", "travel", "exchange", "privacy"):
-        (leaf,) = loader.graph.leaf_nodes(app)
-        for key in loader.graph.forwards_plan(leaf):
-            if key[0] == app:
-                for operation in loader.graph.nodes[key].operations:
-                    if isinstance(operation, RunPython):
-                        operation.code(state_apps, None)
-
-
 def _build():
+    # The roles come from data migrations, and a transactional test earlier in the run flushes them.
     if Group.objects.filter(name__in=ROLES).count() < len(ROLES):
-        _replay_roles()
+        replay_roles()
     w = types.SimpleNamespace()
     # The personas of conftest, the dpo of test_privacy_access_log, and a user without a role.
     w.users = {
