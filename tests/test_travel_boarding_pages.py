@@ -268,6 +268,8 @@ def test_the_arrival_is_confirmed_on_its_page_and_surveillance_shows_to_operatio
 
     assert Case.objects.get(pk=family.pk).state == "arrived"
     escort_view = page_text(client.get(f"/departures/{flight.code}/arrival/"))
+    # Toronto's own clock, as the departure page and the case say (not Dushanbe's: Thu 10 Dec 04:05).
+    assert "(YYZ) at <strong>Wed 09 Dec 2026 18:05</strong> local time (EST)." in escort_view
     assert "arrived</strong> Wed 09 Dec 2026" in escort_view and "public health" not in escort_view
     client.force_login(ops)
     # Its arrival page names who reports to public health (operations only): one read; the escort's named no one.
@@ -282,6 +284,18 @@ def test_the_arrival_is_confirmed_on_its_page_and_surveillance_shows_to_operatio
             "<strong>Fri 08 Jan 2027</strong>.") in case_page
     client.force_login(unhcr)
     assert "public health" not in page_text(client.get(f"/cases/{family.case_number}/"))
+
+
+def test_the_boarding_and_arrival_pages_give_times_on_the_airports_own_clocks(client, ops):
+    """A flight that leaves Istanbul (UTC+3) and lands in Toronto (UTC−5), seen from Dushanbe (UTC+5)."""
+    from tests.conftest import tk_legs
+
+    departure = make_departure(ops, legs=tk_legs(FLIGHT_DAY)[1:])
+    client.force_login(ops)
+
+    assert "leaves <strong>Wed 09 Dec 14:20</strong>" in page_text(client.get(url(departure)))
+    arrival = page_text(client.get(f"/departures/{departure.code}/arrival/"))
+    assert "(YYZ) at <strong>Wed 09 Dec 2026 18:05</strong> local time (EST)." in arrival
 
 
 # --- incidents, overrides, the dashboard and the departure page --------------------------------------------------
