@@ -284,7 +284,7 @@ def test_a_no_show_in_a_family_of_five_takes_the_whole_case_off_and_frees_five_s
     unbook = CaseTransition.objects.get(case=family, transition="unbook")
     assert (unbook.user, unbook.data) == (escort, {"departure": flight.code, "no_show": ["Karimi, Yasin"]})
     assert decided.summary == (f"Case {family.case_number} stays behind (no-show: Karimi, Yasin): taken off "
-                               f"{flight.code}, its 5 places freed; the case is ready again.")
+                               f"{flight.code}, its 5 seats freed; the case is ready again.")
     no_show = Incident.objects.get(kind="no_show")
     assert [p.given_name for p in no_show.people.all()] == ["Yasin"]
     assert (no_show.place, no_show.reported_by, no_show.note) == ("DYU", escort, "Yasin not at the airport by 04:30")
@@ -380,6 +380,26 @@ def test_a_split_asked_by_operations_is_approved_at_once(clock, ops, escort):
 
     assert decided.split.status == "approved"
     assert decided.split.requested_by == decided.split.decided_by == ops
+
+
+def test_a_family_with_a_lap_infant_that_stays_behind_frees_the_seats_it_held(clock, ops, escort, client):
+    case = ready_case(ops, members=3)
+    Case.objects.get(pk=case.pk).members.filter(given_name="Omid").update(date_of_birth=datetime.date(2026, 1, 2))
+    flight = final_flight(ops, escort, case)
+    at_the_gate(clock, case)
+    assert seats(flight) == 2
+    boarding.mark(flight, pax(case, "Ahmad"), "no_show", by=escort)
+    client.force_login(escort)
+    page = client.get(f"/departures/{flight.code}/boarding/").content.decode()
+    assert f"Take the whole family {case.case_number} off {flight.code}? Their 2 seats are freed." in page
+
+    decided = boarding.keep_case_behind(flight, case, by=escort)
+
+    assert seats(flight) == 0
+    assert decided.summary.endswith(f"taken off {flight.code}, its 2 seats freed (a lap infant held none); the case "
+                                    "is ready again.")
+    logged = DepartureLogEntry.objects.get(departure=flight, action="stays_behind")
+    assert logged.data["seats_freed"] == 2
 
 
 def test_a_split_needs_a_reason_and_is_refused_when_it_leaves_an_infant_without_an_adult(clock, ops, escort):

@@ -209,7 +209,7 @@ def test_a_no_show_then_the_family_stays_behind_and_its_case_page_says_ready(cli
                                                     "note": "Not at the airport by 04:30"})
     page = page_text(client.get(response["Location"]))
 
-    assert "stays behind (no-show: Karimi, Yasin)" in page and "its 5 places freed" in page
+    assert "stays behind (no-show: Karimi, Yasin)" in page and "its 5 seats freed" in page
     assert "Offload: Karimi, Ahmad had boarded" in page
     assert "<strong>boarded 0 of 0</strong>" in page
     client.force_login(ops)

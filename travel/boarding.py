@@ -265,6 +265,21 @@ def _passengers(booking):
                 .order_by("person__date_of_birth", "person_id"))
 
 
+def _seats(dep, passengers):
+    """The seats these passengers held on the departure's date (an infant on a lap holds none)."""
+    return sum(t.takes_seat for t in rules.travellers_on([p.person for p in passengers], dep.departure_date))
+
+
+def _seats_freed(dep, passengers):
+    """"4 seats freed", or "3 seats freed (a lap infant held none)": as the departure's seat count moves."""
+    seats = _seats(dep, passengers)
+    infants = len(passengers) - seats
+    text = f"{seats} seat{'s' if seats != 1 else ''} freed"
+    if infants:
+        text += f" ({'a lap infant' if infants == 1 else f'{infants} lap infants'} held none)"
+    return text
+
+
 def _stayed_behind_already(dep, case):
     return DepartureLogEntry.objects.filter(departure=dep, action="stays_behind",
                                             data__case=case.case_number).exists()
@@ -319,10 +334,10 @@ def keep_case_behind(departure, case, *, by, reason="", hold_category="", hold_r
             except transitions.TransitionError as e:
                 raise TravelError(e.code, f"Case {case.case_number}: {e.message}") from None
         outcome = "on hold" if hold_category else "ready again"
-        summary = (f"Case {case.case_number} stays behind (no-show: {'; '.join(names)}): taken off {dep.code}, its "
-                   f"{len(people)} place{'s' if len(people) != 1 else ''} freed; the case is {outcome}.")
+        summary = (f"Case {case.case_number} stays behind (no-show: {'; '.join(names)}): taken off {dep.code}, "
+                   f"its {_seats_freed(dep, people)}; the case is {outcome}.")
         _log(dep, "stays_behind", summary, by=by, via=via, reason=reason, at=at,
-             data={"case": case.case_number, "no_show": names, "places_freed": len(people),
+             data={"case": case.case_number, "no_show": names, "seats_freed": _seats(dep, people),
                    "boarded_then_offloaded": [p.person.full_name for p in boarded] or "none",
                    "case_now": CaseState.ON_HOLD if hold_category else CaseState.READY})
         place = _first_place(dep)
@@ -463,10 +478,10 @@ def _approve(dep, split, people, no_shows, *, by, via, note, at):
                        data={"departure": dep.code, "excluded_from_travel": names,
                              "asked_by": _name(split.requested_by), "approved_by": _name(by)})
     summary = (f"Case {case.case_number} travels split: {'; '.join(names)} stay{'s' if len(names) == 1 else ''} behind "
-               f"(no-show), {len(no_shows)} place{'s' if len(no_shows) != 1 else ''} freed.")
+               f"(no-show), {_seats_freed(dep, no_shows)}.")
     _log(dep, "split", summary, by=by, via=via, reason=split.reason, at=at,
          data={"case": case.case_number, "staying": names, "asked_by": _name(split.requested_by),
-               "approved_by": _name(by), "places_freed": len(no_shows)})
+               "approved_by": _name(by), "seats_freed": _seats(dep, no_shows)})
     _incident(dep, IncidentKind.NO_SHOW, place=_first_place(dep), at=at, by=by, via=via,
               people=[p.person for p in no_shows], note=f"The family travels split: {split.reason}")
     _refresh_later([case.pk])

@@ -70,6 +70,11 @@ class Family:
         return sum(1 for row in self.rows if row.status == status)
 
     @property
+    def seats(self):
+        """The seats the family holds (a lap infant holds none): what staying behind frees."""
+        return sum(1 for row in self.rows if row.traveller.takes_seat)
+
+    @property
     def boarded(self):
         return self.count(B.BOARDED)
 
