@@ -315,6 +315,7 @@ def test_an_escort_logs_an_incident_for_a_family_and_it_shows_on_the_departure_a
     assert response.status_code == 302
     incident = Incident.objects.get()
     assert [p.pk for p in incident.people.all()] == [yasin.pk]
+    assert "Incident logged; it concerns Karimi, Yasin." in page_text(client.get(response["Location"]))
     departure_page = page_text(client.get(f"/departures/{flight.code}/"))
     assert "<strong>Medical event</strong> at DYU — Karimi, Yasin" in departure_page
     client.force_login(ops)
@@ -327,6 +328,29 @@ def test_an_incident_form_with_a_bad_place_is_refused_and_saves_nothing(client, 
     response = client.post(f"/departures/{flight.code}/incidents/new/", {"kind": "other", "place": ""})
 
     assert response.status_code == 400 and not Incident.objects.exists()
+
+
+def test_an_incident_naming_a_case_not_on_the_departure_is_refused_and_keeps_what_was_typed(
+        client, escort, flight, family):
+    client.force_login(escort)
+    note = "Missed the connection in Istanbul"
+
+    response = client.post(f"/departures/{flight.code}/incidents/new/",
+                           {"kind": "missed_connection", "place": "IST", "note": note,
+                            "case_numbers": f"{family.case_number.lower()}, 00099"})
+
+    assert response.status_code == 400 and not Incident.objects.exists()
+    page = page_text(response)
+    assert f"Not booked on {flight.code}: 00099. Give the full case numbers of families on this departure" in page
+    assert note in page and f'value="{family.case_number.lower()}, 00099"' in page
+
+    response = client.post(f"/departures/{flight.code}/incidents/new/",
+                           {"kind": "missed_connection", "place": "IST", "note": note,
+                            "case_numbers": f"{family.case_number.lower()}; {family.case_number}"})
+
+    assert response.status_code == 302
+    assert Incident.objects.get().people.count() == 5
+    assert "Incident logged; it concerns Karimi, " in page_text(client.get(response["Location"]))
 
 
 def test_medical_staff_record_an_override_from_the_case_page(client, ops, medic, escort, flight, family):

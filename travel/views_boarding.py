@@ -306,18 +306,27 @@ def incident(request, code):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         people = [p for p in family if str(p.pk) in data["people"]]
-        numbers = [n.strip().upper() for n in data["case_numbers"].replace(";", ",").split(",") if n.strip()]
+        numbers = list(dict.fromkeys(n.strip().upper() for n in data["case_numbers"].replace(";", ",").split(",")
+                                     if n.strip()))
         if numbers:
-            people += list(Person.objects.filter(passages__departure=departure, case__case_number__in=numbers)
-                           .distinct())
+            on_it = list(Person.objects.filter(passages__departure=departure, case__case_number__in=numbers)
+                         .select_related("case").distinct().order_by("case__case_number", "date_of_birth", "pk"))
+            people += on_it
+            unknown = [n for n in numbers if n not in {p.case.case_number for p in on_it}]
+            if unknown:  # a mistyped number would log the incident against nobody, and reach no case's timeline
+                form.add_error("case_numbers", f"Not booked on {departure.code}: {', '.join(unknown)}. Give the full "
+                                               "case numbers of families on this departure, separated by commas.")
         at = data["at"].replace(tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE)) if data["at"] else None
         try:
-            boarding.record_incident(departure, by=request.user, kind=data["kind"], place=data["place"],
-                                     people=people, note=data["note"].replace("\x00", "").strip(), at=at)
+            if not form.errors:
+                boarding.record_incident(departure, by=request.user, kind=data["kind"], place=data["place"],
+                                         people=people, note=data["note"].replace("\x00", "").strip(), at=at)
         except TravelError as e:
             form.add_error(None, e.message)
-        else:
-            messages.success(request, "Incident logged.")
+        if not form.errors:
+            concerned = list(dict.fromkeys(p.full_name for p in people))
+            messages.success(request, f"Incident logged; it concerns {'; '.join(concerned)}." if concerned
+                             else "Incident logged for the departure as a whole (no one named).")
             if departure.state == D.FINAL:
                 return redirect(boarding_url(departure, anchor=number))
             return redirect(reverse("departure_detail", args=[departure.code]) + "#incidents")
