@@ -12,8 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from movements import hooks
+from privacy.access_log import concerning_case
 from privacy.models import AccessLogEntry
-from tests.conftest import book, complete_orientation, make_case, make_departure, make_user, ready_case
+from tests.conftest import book, complete_orientation, make_case, make_departure, make_user, page_text, ready_case
 
 pytestmark = pytest.mark.django_db
 
@@ -47,15 +48,23 @@ def test_a_medical_record_is_logged_once_for_that_person(client, medic):
     assert (entry.kind, entry.person_id, entry.case_numbers) == ("medical", person.pk, [case.case_number])
 
 
-def test_a_page_of_the_case_list_is_one_entry_with_the_search_and_none_per_row(client, ops):
-    for _ in range(5):
-        make_case(1)
+def test_a_page_of_the_case_list_is_one_entry_with_the_search_and_the_cases_it_showed(client, ops, settings):
+    settings.SAFAR_CASES_PER_PAGE = 3
+    cases = [make_case(1) for _ in range(5)]
     client.force_login(ops)
     assert client.get("/cases/?q=Karimi").status_code == 200
     (entry,) = entries()
     assert entry.kind == "case_list"
     assert entry.target == "Karimi"
     assert entry.detail == {"q": "Karimi"}
+    # "Who looked at this case?" finds the list pages that named its family, and only those.
+    shown = set(entry.case_numbers)
+    assert len(shown) == 3 and shown < {c.case_number for c in cases}
+    hidden = next(c for c in cases if c.case_number not in shown)
+    assert list(concerning_case(sorted(shown)[0])) == [entry]
+    assert not concerning_case(hidden.case_number).exists()
+    client.force_login(make_user("dora", "dpo"))
+    assert "Case list (a page of it)" in page_text(client.get(f"/privacy/?case={sorted(shown)[0]}"))
 
 
 def test_a_members_travel_documents_page_is_logged(client, ops):

@@ -96,8 +96,10 @@ def case_list(request):
             cases = cases.filter(blocker_count=0)
     # A search gathers its matches in full to sort them: they are counted in the same query.
     page = page_of_cases(cases, request.GET, order=order, count_along=bool(data.get("q", "").strip()))
-    # One access-log row per page: who searched for what (the search may be a name); the rows add nothing.
-    reads.record(reads.Kind.CASE_LIST, request=request, target=request.GET.get("q", "")[:200],
+    # One access-log row per page: who searched for what (the search may be a name), and the cases it showed (each
+    # row names its principal applicant), for "who looked at this case?". The rows add no query.
+    reads.record(reads.Kind.CASE_LIST, request=request, cases=page.object_list,
+                 target=request.GET.get("q", "")[:200],
                  detail={key: value[:200] for key, value in request.GET.items() if value})
     access = access_for(request.user)
     registry = readiness.requirements()
