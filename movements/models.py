@@ -277,6 +277,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # Snapshot of the readiness registry, for lists and filters; the case page and transitions recompute it.
+    # `blockers` holds them all; `blocker_count` those that block now (not those due before boarding, which can only
+    # be met in the days before the flight: `readiness.blocking`).
     blocker_count = models.PositiveSmallIntegerField(default=0, db_index=True)
     blockers = models.JSONField(default=list, blank=True)
     readiness_checked_at = models.DateTimeField(null=True, blank=True)

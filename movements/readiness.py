@@ -50,6 +50,16 @@ def gating(blockers, transition):
     return [b for b in blockers if b.gating(transition)]
 
 
+DUE_BEFORE_BOARDING = frozenset({"depart"})
+
+
+def blocking(blockers):
+    """The blockers (objects or stored dicts) that stand between the family and travel now: not those due before
+    boarding (a rule that gates `depart` alone, such as the fit-to-travel check, can only be met in the last days
+    before the flight). The case page shows those apart; lists, filters and the dashboard count these."""
+    return [b for b in blockers if _gates_of(b) != DUE_BEFORE_BOARDING]
+
+
 def _gates_of(blocker):
     if isinstance(blocker, dict):
         return frozenset(blocker.get("gates") or ALL_GATES)  # snapshots older than gates gated everything
@@ -69,7 +79,7 @@ class Requirement:
 
     @property
     def before_boarding_only(self):
-        return self.gates == frozenset({"depart"})
+        return self.gates == DUE_BEFORE_BOARDING
 
 
 def requirements():
@@ -377,13 +387,14 @@ def refresh_snapshot(case, blockers=None, *, context=None):
     stored = [b.as_dict() for b in blockers]
     hidden = confidential_codes() if stored else set()
     medical = sum(1 for b in stored if b["confidential"] or b["code"] in hidden)
+    count = len(blocking(stored))  # what is due before boarding is stored and shown, but does not count as blocked
     moment = timezone.now()
-    if (stored != case.blockers or case.blocker_count != len(stored) or case.readiness_checked_at is None
+    if (stored != case.blockers or case.blocker_count != count or case.readiness_checked_at is None
             or case.flies_on != date or case.medical_blocker_count != medical):
         # A queryset update: the snapshot is derived data and must not bump the version users edit against.
-        Case.objects.filter(pk=case.pk).update(blockers=stored, blocker_count=len(stored), readiness_checked_at=moment,
+        Case.objects.filter(pk=case.pk).update(blockers=stored, blocker_count=count, readiness_checked_at=moment,
                                                flies_on=date, medical_blocker_count=medical)
-        case.blockers, case.blocker_count, case.readiness_checked_at = stored, len(stored), moment
+        case.blockers, case.blocker_count, case.readiness_checked_at = stored, count, moment
         case.flies_on, case.medical_blocker_count = date, medical
     return blockers
 

@@ -407,3 +407,24 @@ def test_old_snapshots_of_medical_blockers_are_redacted_by_their_code(unhcr, cli
     shown = readiness.redacted(stored, access_for(unhcr))
     assert shown[0]["code"] == "medical_clearance"
     assert "pregnant" not in shown[0]["message"]
+
+
+def test_snapshots_stored_before_counted_what_was_due_before_boarding_are_recounted():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("movements.migrations.0024_blocker_count_without_due_before_boarding")
+    due = {"code": "fit_to_travel_missing", "message": "Karimi, Zahra — no check", "gates": ["depart"]}
+    visa = {"code": "visa_missing", "message": "Karimi, Zahra — no visa", "gates": ["book", "clear", "depart"]}
+    old = {"code": "visa_missing", "message": "Karimi, Ahmad — no visa"}  # stored before blockers had gates
+    only_due, both, before_gates = make_case(1), make_case(1), make_case(1)
+    Case.objects.filter(pk=only_due.pk).update(blockers=[due, due], blocker_count=2)
+    Case.objects.filter(pk=both.pk).update(blockers=[visa, due], blocker_count=2)
+    Case.objects.filter(pk=before_gates.pk).update(blockers=[old], blocker_count=1)
+
+    migration.recount(apps, None)
+
+    counts = dict(Case.objects.values_list("pk", "blocker_count"))
+    assert (counts[only_due.pk], counts[both.pk], counts[before_gates.pk]) == (0, 1, 1)
+    assert Case.objects.get(pk=both.pk).blockers == [visa, due]  # what is stored stays

@@ -311,7 +311,9 @@ def test_an_ime_that_expires_before_a_rescheduled_flight_shows_on_the_case_and_i
     departure = make_departure(ops, day=FLIGHT_DAY)
     case = ready_case(ops, ime_date=born(2025, 12, 20))  # valid until 2026-12-19
     services.book_case(departure, case, by=ops)
-    assert Case.objects.get(pk=case.pk).blocker_count == 1  # the fit-to-travel check, due before boarding
+    booked = Case.objects.get(pk=case.pk)
+    # The fit-to-travel check is stored, due before boarding: it does not count the case as blocked.
+    assert ([b["code"] for b in booked.blockers], booked.blocker_count) == (["fit_to_travel_missing"], 0)
 
     with django_capture_on_commit_callbacks(execute=True):
         services.update_departure(departure, by=ops, legs=tk_legs(born(2026, 12, 22)))
@@ -324,7 +326,9 @@ def test_an_ime_that_expires_before_a_rescheduled_flight_shows_on_the_case_and_i
             f"{departure.code} on 2026-12-22") in page
     assert case.flies_on == born(2026, 12, 22)  # the list's travel date follows the departure
     listed = page_text(client.get("/cases/?blockers=yes"))
-    assert case.case_number in listed and "2 blockers" in listed
+    assert case.case_number in listed and "1 blocker<" in listed
+    # Its kinds say what blocks, not the check due before boarding.
+    assert "IME expires before travel" in listed and "Fit-to-travel" not in listed
 
 
 # --- Canada's rules, as data, and their exceptions -------------------------------------------------------------

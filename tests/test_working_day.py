@@ -197,6 +197,25 @@ def test_the_dashboard_counts_the_cases_flying_in_14_days_that_are_blocked_and_l
     assert 'href="/cases/?flies_within=14&amp;blockers=yes&amp;sort=travel_date"' in response.content.decode()
 
 
+def test_a_family_booked_in_10_days_with_only_its_fit_to_travel_checks_to_come_is_not_counted_blocked(client, ops):
+    with time_machine.travel(MORNING - datetime.timedelta(days=14), tick=False):
+        day = next_arrival_day(TODAY + datetime.timedelta(days=8))
+        booked = book(ready_case(ops, members=2), ops, make_departure(ops, day=day))
+    with on_the_morning():
+        client.force_login(ops)
+        dashboard = client.get("/")
+        blocked_list = words(client.get("/cases/?blockers=yes"))
+        all_list = words(client.get("/cases/"))
+        case_page = words(client.get(f"/cases/{booked.case_number}/"))
+
+    # Stored, as the case page shows them: due before boarding (the check is done in the 72 h before the flight).
+    assert [b["code"] for b in Case.objects.get(pk=booked.pk).blockers] == ["fit_to_travel_missing"] * 2
+    assert "Yes, once these are done in the days before boarding (2)" in case_page
+    assert (dashboard.context["soon_total"], dashboard.context["soon_blocked"]) == (0, [])
+    assert booked.case_number not in blocked_list
+    assert f"{booked.case_number} 870-" in all_list and all_list.endswith("Booked Normal CAN clear")
+
+
 def test_unhcr_reads_a_neutral_actor_for_holds_on_the_dashboard_too(client, medic, unhcr):
     medic.first_name, medic.last_name = "Mehdi", "Medical"
     medic.save()

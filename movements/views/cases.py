@@ -107,7 +107,7 @@ def case_list(request):
     address = case_pages.case_address()
     for case in page.object_list:
         # "Blocked by what?": the kinds, in words, as this user may read them (from the stored snapshot).
-        shown = readiness.redacted(case.blockers, access, hidden_codes=hidden)
+        shown = readiness.redacted(readiness.blocking(case.blockers), access, hidden_codes=hidden)
         case.blocker_kinds = [group.summary for group in readiness.grouped(shown, registry=registry)]
         case.row = case_pages.row_html(case, address=address(case.case_number), blocker_kinds=case.blocker_kinds)
     query = request.GET.copy()
@@ -145,8 +145,8 @@ def case_detail(request, case_number):
     # Rules that can only be met in the last days before the flight (a fit-to-travel check) are "due before
     # boarding" on a booked case, not a reason to think the family cannot fly.
     shown = readiness.redacted(blockers, access)
-    blocking = [b for b in shown if b.gates != {"depart"}]
-    before_boarding = [b for b in shown if b.gates == {"depart"}]
+    blocking = readiness.blocking(shown)
+    before_boarding = [b for b in shown if b.gates == readiness.DUE_BEFORE_BOARDING]
     blockers_by_person = {}
     for blocker in blocking:
         blockers_by_person.setdefault(blocker.person_id, []).append(blocker)

@@ -72,7 +72,7 @@ def dashboard(request):
     registry = readiness.requirements()
     hidden = {code for requirement in registry for code in requirement.confidential}
     for case in blocked + soon_blocked:
-        case.shown_blockers = readiness.redacted(case.blockers, access, hidden_codes=hidden)
+        case.shown_blockers = readiness.redacted(readiness.blocking(case.blockers), access, hidden_codes=hidden)
         case.blocker_groups = readiness.grouped(case.shown_blockers, registry=registry)
     # Evaluated here, not in the template: every query of the page is the view's.
     recent = list(
