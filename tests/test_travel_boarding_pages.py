@@ -179,9 +179,16 @@ def test_an_undo_with_a_reason_puts_the_passenger_back_to_waiting(client, escort
     client.force_login(escort)
     tap(client, flight, pax(family), "boarded")
 
+    tap(client, flight, pax(family, "Ahmad"), "boarded")
     refused = tap(client, flight, pax(family), "waiting", token="t2")
     assert pax(family).boarding == "boarded"
-    assert "code-reason_required" in page_text(client.get(refused["Location"]))
+    page = page_text(client.get(refused["Location"]))
+    assert "code-reason_required" in page
+    # Zahra's "Undo…" is open again, at the field to fill; Ahmad's stays closed.
+    zahra, ahmad = pax(family).pk, pax(family, "Ahmad").pk
+    assert re.search(rf'<details class="bd-undo" open><summary>Undo…</summary>\s*<label for="reason-{zahra}">', page)
+    assert re.search(rf'id="reason-{zahra}"[^>]*autofocus aria-invalid="true">', page)
+    assert re.search(rf'<details class="bd-undo"><summary>Undo…</summary>\s*<label for="reason-{ahmad}">', page)
     tap(client, flight, pax(family), "waiting", token="t3", reason="Tapped the wrong Karimi")
 
     assert pax(family).boarding == "waiting"

@@ -59,11 +59,11 @@ def _tell(request, level, text, case_number=""):
     messages.add_message(request, level, text, extra_tags=f"case-{case_number}" if case_number else "")
 
 
-def _refused(request, error, case_number=""):
+def _refused(request, error, case_number="", tags=""):
     if error.code == "forbidden":
         raise PermissionDenied(error.message)
-    messages.error(request, error.message, extra_tags=f"code-{error.code}" + (f" case-{case_number}" if case_number
-                                                                              else ""))
+    messages.error(request, error.message, extra_tags=" ".join(
+        t for t in (f"code-{error.code}", f"case-{case_number}" if case_number else "", tags) if t))
 
 
 def _int(value):
@@ -112,6 +112,7 @@ def boarding_view(request, code):
     general, per_case = _split_messages(request, shown)
     for family in sheet.families:
         family.messages = per_case.get(family.case.case_number, [])
+        family.undo_open = {tag[5:] for m in family.messages for tag in m.extra_tags.split() if tag.startswith("undo-")}
     return render(request, "travel/boarding.html", {
         "departure": departure,
         "sheet": sheet,
@@ -142,7 +143,8 @@ def boarding_mark(request, code):
                                reason=_reason(request.POST.get(f"reason-{passenger.pk}")),
                                request_id=f"{token}:{passenger.pk}:{status}" if token else "")
     except TravelError as e:
-        _refused(request, e, number)
+        # An undo without its reason: the page opens that passenger's "Undo…" again, to type it.
+        _refused(request, e, number, tags=f"undo-{passenger.pk}" if status == BoardingStatus.WAITING else "")
     else:
         level = {BoardingStatus.BOARDED: messages.SUCCESS, BoardingStatus.NO_SHOW: messages.WARNING}.get(status,
                                                                                                           messages.INFO)
