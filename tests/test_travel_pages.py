@@ -160,6 +160,19 @@ def test_a_departures_page_lists_booked_families_their_types_and_ssr_counts(clie
     assert "booked" in page and "Case " in page  # the history
 
 
+def test_the_departures_history_and_the_cases_timeline_name_what_happened_in_words(client, ops, flight):
+    case = Booking.objects.get(departure=flight).case
+    services.finalise_departure(flight, by=ops)
+    page = page_text(get(client, ops, f"/departures/{flight.code}/"))
+    history = page[page.index('id="h-history"'):]
+
+    assert f"<strong>made final</strong>: {flight.code} made final" in history
+    assert "<strong>opened</strong>: " in history and "<strong>booked</strong>: Case " in history
+    assert not re.search(r"<strong>[a-z]+_[a-z_]+</strong>", history)  # no code names
+    timeline = page_text(client.get(f"/cases/{case.case_number}/"))
+    assert "<strong>data</strong>" not in timeline and "<strong>book</strong>: " in timeline
+
+
 def test_a_members_exclusion_shows_on_the_case_and_the_departure_with_the_reason_for_operations_only(
         client, ops, escort, flight):
     case = Booking.objects.get(departure=flight).case

@@ -357,6 +357,14 @@ class DepartureLogEntry(AppendOnlyModel):
     def __str__(self):
         return f"{self.departure} {self.action}: {self.summary}"
 
+    # How the departure's history names an action: in words, as the case timeline names its transitions.
+    ACTION_LABELS = {"open": "opened", "made_final": "made final", "reopen": "reopened", "cancel": "cancelled",
+                     "depart": "departed", "arrive": "arrived", "fit_to_travel_override": "fit-to-travel override"}
+
+    @property
+    def action_label(self):
+        return self.ACTION_LABELS.get(self.action, self.action.replace("_", " "))
+
     def data_items(self):
         """The payload as (label, text) pairs, as the case timeline shows its rows' data."""
         items = []
