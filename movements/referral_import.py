@@ -37,6 +37,7 @@ from movements.search import LATIN_NAME, person_search_text
 from movements.spreadsheets import FORMULA_STARTS
 from movements.ssr import parse_ssr
 from movements.workbook_reader import cut
+from movements.words import counted
 
 REQUIRED = [
     "progres_case_id", "progres_individual_id", "relationship", "family_name", "given_name", "sex",
@@ -221,11 +222,12 @@ class ImportReport:
 
     def summary(self):
         if self.errors:
-            return f"{self.error_count:,} error(s): nothing was imported."
+            return f"{counted(self.error_count, 'error')}: nothing was imported."
         verb = "Imported" if self.applied else "Would import"
         return (
-            f"{verb} {self.rows} row(s): {len(self.new_cases)} new case(s), {len(self.new_people)} new "
-            f"person(s), {len(self.updated_people)} updated, {len(self.unchanged_people)} unchanged."
+            f"{verb} {counted(self.rows, 'row')}: {counted(len(self.new_cases), 'new case')}, "
+            f"{counted(len(self.new_people), 'new person', 'new people')}, {len(self.updated_people):,} updated, "
+            f"{len(self.unchanged_people):,} unchanged."
         )
 
     def as_dict(self):

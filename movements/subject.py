@@ -85,7 +85,8 @@ def movements_record(person):
         )))
     sections += [
         RecordSection("State history of the case", order=80, columns=("When", "Who", "Change", "Reason"), rows=tuple(
-            (text(t.at), t.actor, f"{t.transition}: {t.from_state or '—'} → {t.to_state}", text(t.reason))
+            (text(t.at), t.actor, f"{t.transition}: {t.get_from_state_display() or 'new'} → {t.get_to_state_display()}",
+             text(t.reason))
             for t in case.transitions.order_by("at", "id"))),
         RecordSection("Changes to the case's data", order=81, columns=("When", "Who", "What changed"), rows=tuple(
             (text(c.at), c.actor, c.summary) for c in case.changes.order_by("at", "id"))),

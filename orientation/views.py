@@ -187,7 +187,7 @@ def roll_call(request, code, number):
             )
             unmarked = [e.person.full_name for e in enrolments if e.pk not in marks and not e.marks[day.number - 1]]
             if unmarked:
-                messages.warning(request, f"Still without a mark for day {day.number}: {', '.join(unmarked)}.")
+                messages.warning(request, f"Still without a mark for day {day.number}: {'; '.join(unmarked)}.")
             return redirect(_session_url(session))
     rows = [{"enrolment": e, "mark": e.marks[day.number - 1]} for e in enrolments]
     history = list(

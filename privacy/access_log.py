@@ -1,6 +1,7 @@
 """The access log: every read that `movements.reads.record` tells of becomes one row, and the two questions a data
 protection officer asks of it — who looked at this case, what did this user look at."""
 
+from django.conf import settings
 from django.db.models import Q
 
 from movements import hooks
@@ -44,4 +45,4 @@ def access_history(person):
     return [RecordSection("Who read this person's data", order=90, columns=("When", "Who", "What", "Address"),
                           rows=tuple((text(e.at), e.actor, f"{Kind.LABELS.get(e.kind, e.kind)}: {e.target}",
                                       e.address or "—") for e in entries),
-                          note="From the access log, kept for its own period (SAFAR_ACCESS_LOG_DAYS).")]
+                          note=f"From the access log, where each read is kept {settings.SAFAR_ACCESS_LOG_DAYS:,} days.")]

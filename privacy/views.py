@@ -17,6 +17,7 @@ from movements.history import actor_label
 from movements import reads
 from movements.reads import Kind
 from movements.spreadsheets import neutralise
+from movements.words import counted
 from privacy import access_log, retention, subject_record
 from privacy.access import LOG_PERMISSION, RETENTION_PERMISSION, SUBJECT_PERMISSION, require
 from privacy.forms import AccessLogFilter, SubjectForm
@@ -131,6 +132,7 @@ def retention_page(request):
 def retention_apply(request):
     require(request.user, RETENTION_PERMISSION)
     run = retention.apply(actor=actor_label(request.user))
-    messages.success(request, f"Retention applied: {run.cases} case(s) anonymised, {run.medical_cases} case(s)' "
-                              f"medical details removed, {run.total_rows} row(s) changed or deleted in all.")
+    messages.success(request, f"Retention applied: {counted(run.cases, 'case')} anonymised, "
+                              f"{counted(run.medical_cases, 'case')} with medical details removed, "
+                              f"{counted(run.total_rows, 'row')} changed or deleted in all.")
     return redirect(reverse("privacy_retention"))

@@ -358,7 +358,7 @@ def test_beyond_fifty_errors_of_one_kind_in_one_column_the_rest_are_counted_not_
         "column": "date_of_birth", "count": 250,
         "text": "… and 250 more rows with this problem in date_of_birth (from row 52): not an ISO date (YYYY-MM-DD)",
     }]
-    assert report.summary() == "300 error(s): nothing was imported."
+    assert report.summary() == "300 errors: nothing was imported."
 
 
 @pytest.mark.django_db

@@ -160,3 +160,11 @@ def test_a_roll_call_correction_with_an_endless_reason_is_refused(ops, trainer):
     assert refused.value.code == "reason_too_long"
     assert enrolment.attendance.get().status == "present"
     assert AttendanceChange.objects.count() == 1  # the first mark only
+
+
+def test_counts_in_messages_are_written_out_in_the_singular_and_the_plural():
+    from movements.words import counted
+
+    assert [counted(1, "case"), counted(12, "case"), counted(0, "error"), counted(1_250, "row")] == [
+        "1 case", "12 cases", "0 errors", "1,250 rows"]
+    assert (counted(1, "new person", "new people"), counted(45, "person")) == ("1 new person", "45 people")

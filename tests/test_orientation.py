@@ -516,14 +516,14 @@ def test_a_nul_byte_in_a_session_code_is_simply_not_found(trainer, client):
 @pytest.mark.django_db
 def test_the_roll_call_says_up_front_when_a_day_is_still_to_come_and_shows_the_history(ops, trainer, client):
     session = make_session(trainer)
-    services.enrol_case(session, approved_case(ops, members=2), by=ops)
+    services.enrol_case(session, approved_case(ops, members=3), by=ops)
     client.force_login(trainer)
     tomorrow = client.get(f"/orientation/sessions/{session.code}/days/3/").content.decode()
     assert "its roll call can be taken from that day" in tomorrow
     assert "Save day 3" not in tomorrow
     zahra = session.enrolments.order_by("person_id").first()
     response = client.post(f"/orientation/sessions/{session.code}/days/1/", {f"mark-{zahra.pk}": "late"}, follow=True)
-    assert "Still without a mark for day 1: Karimi, Ahmad." in response.content.decode()
+    assert "Still without a mark for day 1: Karimi, Ahmad; Karimi, Omid." in response.content.decode()
     history = client.get(f"/orientation/sessions/{session.code}/days/1/").content.decode()
     assert "History of day 1" in history and "Karimi, Zahra: late" in history
 

@@ -369,7 +369,7 @@ def test_the_dpo_previews_and_applies_the_retention_on_its_page(client, ops):
         assert page.status_code == 200
         assert case.case_number in page.content.decode()
         response = client.post("/privacy/retention/apply/", follow=True)
-    assert "1 case(s) anonymised" in response.content.decode()
+    assert "Retention applied: 1 case anonymised, 1 case with medical details removed, " in response.content.decode()
     assert RetentionRun.objects.get().actor == "dina"
     assert Person.objects.filter(case=case, family_name="Anonymised").count() == 2
 

@@ -66,6 +66,12 @@ def test_the_command_writes_the_record_as_pdf_and_json(family, tmp_path):
     assert [d["Number"] for d in documents] == [pa.documents.get().number]
     reads = next(s for s in data["sections"] if s["title"] == "Who read this person's data")["rows"]
     assert [r["Who"] for r in reads] == ["Olga Ops", "command: subject_record"]  # its own production included
+    # Written for the person who asked, in words: no setting names, no state codes.
+    read_section = next(s for s in data["sections"] if s["title"] == "Who read this person's data")
+    assert read_section["note"] == "From the access log, where each read is kept 730 days."
+    states = next(s for s in data["sections"] if s["title"] == "State history of the case")["rows"]
+    assert states[0]["Change"] == "create: new → Referred"
+    assert "SAFAR_" not in text and "— → " not in text
     # The other member appears by relationship only.
     assert "Ahmad" not in json.dumps(data, ensure_ascii=False).replace("Edited", "")
     assert next(s for s in data["sections"] if s["title"] == "Case")["items"]["Members"] == "this person; SPS"

@@ -90,10 +90,10 @@ def test_the_command_prints_every_error_and_exits_1(capsys):
 @pytest.mark.django_db
 def test_the_command_dry_run_saves_nothing_and_the_real_run_imports(capsys):
     call_command("import_referrals", str(DATA / "referrals-sample.csv"), "--dry-run")
-    assert "Would import 45 row(s): 12 new case(s), 45 new person(s)" in capsys.readouterr().out
+    assert "Would import 45 rows: 12 new cases, 45 new people" in capsys.readouterr().out
     assert counts() == (0, 0, 0, 0)
     call_command("import_referrals", str(DATA / "referrals-sample.csv"))
-    assert "Imported 45 row(s): 12 new case(s)" in capsys.readouterr().out
+    assert "Imported 45 rows: 12 new cases" in capsys.readouterr().out
     assert Person.objects.count() == 45
 
 
