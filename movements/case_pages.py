@@ -336,7 +336,7 @@ def row_html(case, *, address, blocker_kinds):
     else:
         readiness = "—"
     return mark_safe(  # noqa: S308 (every value above escaped by _e, or a number, or an ISO date)
-        f'<tr><td data-label="Case"><a href="{_e(address)}">{_e(case.case_number)}</a><br>'
+        f'<tr><td data-label="Case"><a class="code-nowrap" href="{_e(address)}">{_e(case.case_number)}</a><br>'
         f'<small>{_e(case.progres_case_id)}</small></td>'
         f'<td data-label="Principal applicant">{applicant}</td>'
         f'<td data-label="People" class="num">{case.member_count or 0:d}</td>'

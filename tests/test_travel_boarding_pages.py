@@ -274,12 +274,17 @@ def test_the_arrival_is_confirmed_on_its_page_and_surveillance_shows_to_operatio
     client.post(f"/departures/{flight.code}/arrival/", {"scope": "all", "arrived_at": ""})
 
     assert Case.objects.get(pk=family.pk).state == "arrived"
+    seen = AccessLogEntry.objects.count()
     escort_view = page_text(client.get(f"/departures/{flight.code}/arrival/"))
+    # The family by name as well as by number (a read of its data), with no one's public-health visit.
+    (read,) = AccessLogEntry.objects.order_by("id")[seen:]
+    assert (read.kind, read.user, read.case_numbers) == ("departure", escort, [family.case_number])
+    assert f'{family.case_number}</span> <strong>Karimi, Zahra</strong> <span dir="auto" class="native">' in escort_view
     # Toronto's own clock, as the departure page and the case say (not Dushanbe's: Thu 10 Dec 04:05).
     assert "(YYZ) at <strong>Wed 09 Dec 2026 18:05</strong> local time (EST)." in escort_view
     assert "arrived</strong> Wed 09 Dec 2026" in escort_view and "public health" not in escort_view
     client.force_login(ops)
-    # Its arrival page names who reports to public health (operations only): one read; the escort's named no one.
+    # Its arrival page names who reports to public health (operations only): one read.
     seen = AccessLogEntry.objects.count()
     assert "public health" in page_text(client.get(f"/departures/{flight.code}/arrival/"))
     (read,) = AccessLogEntry.objects.order_by("id")[seen:]

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from movements import reads, transitions
 from movements.access import access_for, visible_cases
+from movements.case_pages import add_principals
 from movements.models import REASON_MAX_LENGTH, Case, HoldCategory, Person
 from travel import boarding, boarding_page
 from travel.access import get_departure_for_user
@@ -263,15 +264,16 @@ def arrival(request, code):
     counts = {}
     for booking_id in Passenger.objects.filter(departure=departure, active=True).values_list("booking_id", flat=True):
         counts[booking_id] = counts.get(booking_id, 0) + 1
+    # Each family by its principal applicant's name as well as its number: how people at the destination know them.
+    add_principals([booking.case for booking in bookings])
     surveillance = []
     for booking in bookings:
         booking.people = counts.get(booking.pk, 0)
         if access.can_see_clearance_details and booking.arrival_date:
             surveillance += [(booking.case, person, due) for person, due in boarding.surveillance_due(booking)]
-    if surveillance:  # who reports to public health, by name
-        named = sorted({case.case_number for case, _person, _due in surveillance})
-        reads.record(reads.Kind.DEPARTURE, request=request, cases=named, target=departure.code,
-                     detail={"page": "arrival"})
+    if bookings:  # the families, by name (and who reports to public health)
+        reads.record(reads.Kind.DEPARTURE, request=request, cases=[booking.case for booking in bookings],
+                     target=departure.code, detail={"page": "arrival"})
     return render(request, "travel/arrival.html", {
         "departure": departure, "last": last, "bookings": bookings,
         "waiting": [b for b in bookings if b.arrived_at is None], "surveillance": surveillance,
