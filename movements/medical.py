@@ -310,6 +310,28 @@ def record_exam(exam, *, by):
     return exam
 
 
+def fit_to_travel_outside_window(exam):
+    """Why a passing fit-to-travel check just recorded does not count for the family's flight (it was done before
+    the hours before departure open, or after the departure), or None when it counts or no flight is known."""
+    if exam.kind != ExamKind.FIT_TO_TRAVEL or not exam.fit_to_travel or exam.examined_at is None:
+        return None
+    case = exam.person.case
+    if not case.state_policy.readiness:
+        return None
+    context = readiness.context_for(case)
+    if context.flies_on is None:
+        return None
+    hours = settings.SAFAR_FIT_TO_TRAVEL_HOURS
+    deadline = context.departure_deadline
+    opens = deadline - datetime.timedelta(hours=hours)
+    if exam.examined_at < opens:
+        return (f"This check does not count for {context.describe_travel_date()}: it must be done within {hours} h "
+                f"before departure, from {timezone.localtime(opens):%Y-%m-%d %H:%M}. Record another check then.")
+    if exam.examined_at > deadline:
+        return f"This check was done after {context.describe_travel_date()}: it does not count for that departure."
+    return None
+
+
 @dataclass
 class WorkItem:
     """One medical blocker of the readiness registry, as the work list shows it."""

@@ -285,6 +285,30 @@ def test_a_fit_to_travel_check_counts_only_within_72_hours_before_departure():
     assert codes(case) == []  # not part of `ready`
 
 
+@pytest.mark.django_db
+def test_a_medic_is_told_when_a_passing_check_was_done_too_early_to_count_for_the_booked_flight(ops, medic, client):
+    with at(2026, 11, 20):
+        case = ready_case(ops)
+        departure = make_departure(ops, day=datetime.date(2026, 12, 9))  # TK 255 leaves DYU at 05:45 (00:45 UTC)
+        travel.book_case(departure, case, by=ops)
+    person = case.members.order_by("id").first()
+
+    def record(when):
+        client.force_login(medic)  # a session started that day (log-ins end after a working day)
+        return client.post(f"/medical/people/{person.pk}/exams/new/", {
+            "kind": "ftt", "exam_date": when[:10], "examined_at": when, "clinic": CLINIC, "fit_to_travel": "true"},
+            follow=True)
+
+    with at(2026, 11, 29):
+        early = visible_text(record("2026-11-29T10:00"))
+    assert "Fit-to-travel check of Karimi, Zahra recorded." in early
+    assert (f"This check does not count for departure {departure.code} on 2026-12-09: it must be done within 72 h "
+            "before departure, from 2026-12-06 05:45. Record another check then.") in early
+    with at(2026, 12, 7):
+        in_time = visible_text(record("2026-12-07T10:00"))
+    assert "Fit-to-travel check of Karimi, Zahra recorded." in in_time and "does not count" not in in_time
+
+
 # --- forms ------------------------------------------------------------------------------------------
 
 

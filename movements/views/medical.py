@@ -96,6 +96,9 @@ def exam_create(request, person_id):
         medical.record_exam(exam, by=request.user)
         person.case.refresh_from_db()
         messages.success(request, f"{exam.get_kind_display()} of {person.full_name} recorded.")
+        outside = medical.fit_to_travel_outside_window(exam)
+        if outside:
+            messages.warning(request, outside)
         if person.case.state != was_state:
             messages.warning(request, f"Case {person.case.case_number} was put on medical hold.")
         return redirect(reverse("medical_person", args=[person.pk]))
