@@ -534,3 +534,13 @@ def test_a_booked_familys_case_page_asks_as_many_queries_for_a_larger_family(cli
             assert client.get(f"/cases/{case.case_number}/").status_code == 200
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1]
+
+
+def test_a_departure_whose_rules_hold_but_whose_deadline_has_passed_does_not_read_all_clear(client, ops):
+    with time_machine.travel(datetime.datetime(2026, 12, 1, 6, tzinfo=datetime.timezone.utc), tick=False):
+        departure = make_departure(ops, legs=tk_legs(datetime.date(2026, 12, 8)))
+        page = page_text(get(client, ops, f"/departures/{departure.code}/"))
+
+    assert "Every rule holds for the cases booked, but 1 deadline has passed:" in page
+    assert "<strong>Overdue:</strong> Notification of arrival due by" in page
+    assert "Every rule holds for the cases booked.</p>" not in page

@@ -164,6 +164,8 @@ def departure_page(departure, access):
     cancelled = list(Booking.objects.filter(departure=departure, status=BookingStatus.CANCELLED)
                      .select_related("case", "cancelled_by").order_by("-cancelled_at"))
     log = list(DepartureLogEntry.objects.filter(departure=departure).select_related("user").order_by("-at", "-id"))
+    deadlines = rules.deadlines(departure, facts.legs, facts.rule, facts.exception_rules, facts.counts,
+                                timezone.localdate())
     return {
         "facts": facts,
         "legs": facts.legs,
@@ -171,8 +173,8 @@ def departure_page(departure, access):
         "booked": booked,
         "cancelled": cancelled,
         "breaches": breaches,
-        "deadlines": rules.deadlines(departure, facts.legs, facts.rule, facts.exception_rules, facts.counts,
-                                     timezone.localdate()),
+        "deadlines": deadlines,
+        "overdue": sum(1 for deadline in deadlines if deadline.overdue),
         "ssr": sorted(((code, n, SSR_CODES.get(code, "")) for code, n in ssr.items()), key=lambda r: r[0]),
         "not_ready": sum(1 for b in booked if b.not_ready),
         "log": log,
