@@ -398,6 +398,12 @@ class MedicalExamForm(forms.ModelForm):
             "kind": {"invalid_choice": "Unknown kind of examination “%(value)s”."},
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _blank_choice(self.fields["kind"], "— choose —")
+        for name in ("outcome", "tb_status"):
+            _blank_choice(self.fields[name], "—")
+
     def clean_exam_date(self):
         value = self.cleaned_data["exam_date"]
         if value and value > timezone.localdate():
@@ -422,6 +428,11 @@ class MedicalExamForm(forms.ModelForm):
         return data
 
 
+def _blank_choice(field, label):
+    """Name a select's empty choice in words ("— choose —"), as the other forms do, not Django's "---------"."""
+    field.choices = [("", label)] + [choice for choice in field.choices if choice[0] != ""]
+
+
 class TravelMedicalNeedsForm(forms.ModelForm):
     fit_to_fly_certificate_at = moment_field("Fit-to-fly certificate (pregnancy) issued")
     medif_recorded_at = moment_field("MEDIF sent to the airline")
@@ -439,10 +450,18 @@ class TravelMedicalNeedsForm(forms.ModelForm):
 
     MAX_PREGNANCY_WEEKS = 45
 
+    PREGNANCY_FIELDS = ("pregnancy_weeks", "pregnancy_weeks_on", "multiple_pregnancy", "fit_to_fly_certificate_at")
+
     def __init__(self, *args, person=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.person = person
-        if not self.instance.pk:
+        _blank_choice(self.fields["wheelchair"], "— none —")
+        # A person recorded as male is asked nothing about a pregnancy (unless one was recorded: it stays editable).
+        if person is not None and person.sex == "M" and not any(
+                getattr(self.instance, name) for name in self.PREGNANCY_FIELDS):
+            for name in self.PREGNANCY_FIELDS:
+                del self.fields[name]
+        elif not self.instance.pk:
             self.fields["pregnancy_weeks_on"].initial = timezone.localdate()
 
     def clean_pregnancy_weeks(self):

@@ -372,6 +372,25 @@ def test_bad_travel_needs_input_gets_a_field_error_and_saves_nothing(medic, clie
     assert not TravelMedicalNeeds.objects.filter(person=person).exists()
 
 
+@pytest.mark.django_db
+def test_the_medical_forms_ask_a_man_nothing_of_a_pregnancy_and_name_their_empty_choices(medic, client):
+    case = make_case(2)
+    zahra, ahmad = case.members.order_by("id")  # F, M
+    client.force_login(medic)
+
+    his = client.get(f"/medical/people/{ahmad.pk}/")
+    hers = client.get(f"/medical/people/{zahra.pk}/")
+    exam_form = client.get(f"/medical/people/{zahra.pk}/exams/new/").content.decode()
+
+    assert "pregnancy_weeks" not in his.context["needs_form"].fields
+    assert "Pregnancy" not in visible_text(his) and "Pregnancy" in visible_text(hers)
+    assert '<option value="" selected>— none —</option>' in hers.content.decode()
+    assert '<option value="" selected>— choose —</option>' in exam_form and "---------" not in exam_form
+    # A pregnancy recorded before the person's sex was corrected stays visible, to be put right.
+    TravelMedicalNeeds.objects.create(person=ahmad, pregnancy_weeks=20, pregnancy_weeks_on=timezone.localdate())
+    assert "pregnancy_weeks" in client.get(f"/medical/people/{ahmad.pk}/").context["needs_form"].fields
+
+
 # --- who may read what ------------------------------------------------------------------------------
 
 
