@@ -123,6 +123,13 @@ class Relationship(models.TextChoices):
     OTH = "OTH", "Other"
 
 
+def family_order(relationship, date_of_birth, pk):
+    """How every page and printed list orders a family's members, so that the paper and the screen agree: the
+    principal applicant, the spouse, then the others oldest first. Sort with
+    `key=lambda p: family_order(p.relationship, p.date_of_birth, p.pk)`."""
+    return ({Relationship.PA: 0, Relationship.SPS: 1}.get(relationship, 2), date_of_birth, pk)
+
+
 class Language(models.TextChoices):
     """Languages people are taught and interviewed in (ISO 639-3 codes)."""
 

@@ -115,7 +115,7 @@ def test_the_case_page_shows_the_cards_with_what_each_role_may_see(client, famil
     assert "Medical record" in visible_text(client.get(f"/cases/{family.case_number}/"))
 
 
-def test_the_principal_applicant_comes_first_then_the_oldest(client, ops):
+def test_the_principal_applicant_comes_first_then_the_spouse_then_the_oldest(client, ops):
     case = make_case(4)
     first, spouse, child, baby = case.members.order_by("id")
     first.date_of_birth = datetime.date(1999, 1, 1)  # the PA younger than the spouse (1990) and a child (1995)
@@ -126,6 +126,11 @@ def test_the_principal_applicant_comes_first_then_the_oldest(client, ops):
     assert positions == sorted(positions)
     child.date_of_birth = datetime.date(1980, 1, 1)
     child.save()
+    html = client.get(f"/cases/{case.case_number}/").content.decode()
+    order = sorted((first, spouse, child, baby), key=lambda p: html.index(f'id="member-{p.pk}"'))
+    assert order == [first, spouse, child, baby]  # as the manifest lists a family
+    spouse.relationship = "CHD"
+    spouse.save()
     html = client.get(f"/cases/{case.case_number}/").content.decode()
     order = sorted((first, spouse, child, baby), key=lambda p: html.index(f'id="member-{p.pk}"'))
     assert order == [first, child, spouse, baby]

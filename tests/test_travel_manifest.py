@@ -104,6 +104,31 @@ def test_the_manifest_lists_every_passenger_in_latin_and_in_their_own_script_wit
 
 
 @needs_poppler
+def test_a_family_is_listed_in_one_order_on_the_manifest_the_departure_page_the_boarding_page_and_its_case(
+        client, ops, flight):
+    """Principal applicant, spouse, then oldest first: an escort holding the paper reads the screen in its order."""
+    case = ready_case(ops, members=4)
+    zahra, ahmad, omid, hadia = case.members.order_by("id")
+    Person.objects.filter(pk=ahmad.pk).update(date_of_birth=datetime.date(1970, 1, 1))  # the spouse, the eldest
+    Person.objects.filter(pk=hadia.pk).update(date_of_birth=datetime.date(1960, 1, 1), relationship="PAR")
+    services.book_case(flight, case, by=ops)
+    expected = ["Zahra", "Ahmad", "Hadia", "Omid"]
+
+    def order(text):
+        return sorted(expected, key=lambda given: text.index(f"Karimi, {given}"))
+
+    manifest = flat("\n".join(pdf_pages(render_manifest(flight), raw=True))).replace("KARIMI, ", "Karimi, ")
+    client.force_login(ops)
+    departure_page = client.get(f"/departures/{flight.code}/").content.decode()
+    boarding_page = client.get(f"/departures/{flight.code}/boarding/").content.decode()
+    case_page = client.get(f"/cases/{case.case_number}/").content.decode()
+
+    members = case_page[case_page.index('id="h-members"'):]  # its cards (the readiness panel names some above)
+    assert (order(departure_page), order(boarding_page), order(members)) == (expected, expected, expected)
+    assert sorted(expected, key=lambda given: manifest.index(given)) == expected
+
+
+@needs_poppler
 def test_the_first_page_sums_up_the_departure(ops, flight, family):
     text = flat(pdf_pages(render_manifest(flight))[0])
 

@@ -43,7 +43,7 @@ from movements.countries import country_name
 from movements import reads
 from movements.history import user_label
 from movements.medical import MedicalStatus
-from movements.models import DocumentType, MedicalExam, TravelDocument, TravelMedicalNeeds
+from movements.models import DocumentType, MedicalExam, TravelDocument, TravelMedicalNeeds, family_order
 from movements.pdf import (
     CONDENSED, CONDENSED_BOLD, Document, Role, ScriptText, draw_lines, is_rtl, layout, missing_scripts,
 )
@@ -77,7 +77,6 @@ DOCUMENT_SHORT = {
     DocumentType.CONVENTION: "Convention TD",
     DocumentType.OTHER: "Other doc.",
 }
-RELATIONSHIP_ORDER = {"PA": 0, "SPS": 1}
 
 
 @dataclass
@@ -222,7 +221,7 @@ def load_manifest(departure):
     cases = []
     for members in by_booking.values():
         _, booked_at, case_number, progres_case_id = members[0][:4]
-        members.sort(key=lambda m: (RELATIONSHIP_ORDER.get(m[6], 2), m[11], m[4]))
+        members.sort(key=lambda m: family_order(m[6], m[11], m[4]))
         rows = []
         for (_, _, _, _, person_id, progres_id, _, family, given, native, sex, born, nationality, special_needs,
              visa) in members:

@@ -20,7 +20,8 @@ from movements.forms import (
     CaseFilterForm, CaseForm, CaseNotesForm, DocumentFormSet, MemberFormSet, NewCaseMemberFormSet, TransitionForm,
 )
 from movements.models import (
-    FINAL_STATES, FLIES_ON_KEY, REASON_MAX_LENGTH, Case, HoldCategory, Person, Relationship, TravelDocument,
+    FINAL_STATES, FLIES_ON_KEY, REASON_MAX_LENGTH, Case, HoldCategory, Person, TravelDocument,
+    family_order,
 )
 from movements.search import normalize_code, search_words
 
@@ -132,8 +133,8 @@ def case_detail(request, case_number):
     # Members, their travel needs, documents and medical statuses are loaded once: readiness reads the same objects.
     by_record = list(case.members.select_related("medical_needs").prefetch_related("documents").order_by("id"))
     memo.remember(("movements.members", case.pk), by_record)
-    # Shown principal applicant first, then oldest first.
-    members = sorted(by_record, key=lambda p: (p.relationship != Relationship.PA, p.date_of_birth, p.pk))
+    # Shown as every page and the manifest show a family: principal applicant, spouse, then oldest first.
+    members = sorted(by_record, key=lambda p: family_order(p.relationship, p.date_of_birth, p.pk))
     statuses = medical.statuses_for(members)
     blockers = []
     if policy.readiness:
