@@ -135,7 +135,9 @@ class StatusFilter:
                 "since": self.since.isoformat() if self.since else ""}
 
     def filename(self, extension):
-        parts = ["safar-status"]
+        """"safar-status-2026-11-29-CAN-since-2026-11-22.csv": the mission's date first (weekly files sort and do
+        not overwrite each other), then the filters."""
+        parts = ["safar-status", timezone.localdate().isoformat()]
         if self.destination:
             parts.append(self.destination)
         if self.state:

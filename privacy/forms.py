@@ -32,4 +32,4 @@ class AccessLogFilter(forms.Form):
 
 class SubjectForm(forms.Form):
     person = forms.CharField(max_length=41, label="proGres individual id",
-                             help_text="As UNHCR writes it, e.g. 870-26I00012.")
+                             help_text="As UNHCR writes it, e.g. 870-24C10001-01.")

@@ -15,6 +15,7 @@ import time_machine
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from openpyxl import load_workbook
 from rest_framework.authtoken.models import Token
 
@@ -99,7 +100,8 @@ def test_changed_since_starts_at_midnight_mission_time(ursula, ops):
     assert [r[2] for r in rows] == [early.case_number]
     response = download(ursula, since="2026-11-30")
     assert {r[2] for r in csv_rows(response)[1:]} == {late.case_number, early.case_number}
-    assert 'filename="safar-status-since-2026-11-30.csv"' in response["Content-Disposition"]
+    today = timezone.localdate().isoformat()
+    assert f'filename="safar-status-{today}-since-2026-11-30.csv"' in response["Content-Disposition"]
 
 
 def test_filters_by_destination_and_state_and_the_file_name_says_so(ursula, ops):
@@ -109,7 +111,8 @@ def test_filters_by_destination_and_state_and_the_file_name_says_so(ursula, ops)
     response = download(ursula, destination="CAN", state="approved", since="2026-01-01")
 
     assert {r[2] for r in csv_rows(response)[1:]} == {canada.case_number}
-    assert 'filename="safar-status-CAN-approved-since-2026-01-01.csv"' in response["Content-Disposition"]
+    today = timezone.localdate().isoformat()
+    assert f'filename="safar-status-{today}-CAN-approved-since-2026-01-01.csv"' in response["Content-Disposition"]
 
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
