@@ -543,4 +543,4 @@ def test_a_departure_whose_rules_hold_but_whose_deadline_has_passed_does_not_rea
 
     assert "Every rule holds for the cases booked, but 1 deadline has passed:" in page
     assert "<strong>Overdue:</strong> Notification of arrival due by" in page
-    assert "Every rule holds for the cases booked.</p>" not in page
+    assert "Every rule holds for the cases booked.</p>" not in page and "card readiness is-due" in page
