@@ -22,8 +22,43 @@ from movements.transitions import SPECS
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+
+def why_refused(form, name, label):
+    """What is wrong with one field of a refused form, in a sentence that names it: "the reason has 100,000
+    characters; keep it to 2,000.", or "… holds a character that cannot be stored" for a NUL byte (not its length)."""
+    field = form.fields[name]
+    if form.has_error(name, "null_characters_not_allowed"):
+        return f"{label} holds a character that cannot be stored (a NUL byte); type it again."
+    if form.has_error(name, "max_length"):
+        return (f"{label} has {len(form.data.get(form.add_prefix(name), '')):,} characters; keep it to "
+                f"{field.max_length:,}.")
+    return f"{label}: " + " ".join(form.errors.get(name, ()))
+
+
+PAGE_OUT_OF_DATE = "This page was out of date: reload it and make your changes again."
+ROW_OUT_OF_DATE = ("This row no longer matches what is saved (the page is out of date): reload the page and make the "
+                   "change again.")
+
+
+def page_version_field():
+    """The version the form was drawn from (hidden): missing or garbled, the page was not drawn as Safar is now."""
+    return forms.IntegerField(widget=forms.HiddenInput, required=False,
+                              error_messages={"invalid": PAGE_OUT_OF_DATE, "required": PAGE_OUT_OF_DATE})
+
+
+class SavedRowsFormSet(BaseInlineFormSet):
+    """An inline formset whose rows' hidden ids, missing or garbled, say so in words (not "Select a valid choice")."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        row = form.fields.get(self.model._meta.pk.name)
+        if row is not None:
+            row.error_messages = {**row.error_messages, "invalid_choice": ROW_OUT_OF_DATE, "required": ROW_OUT_OF_DATE,
+                                  "invalid": ROW_OUT_OF_DATE}
+
+
 class CaseForm(forms.ModelForm):
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = page_version_field()
 
     class Meta:
         model = Case
@@ -72,7 +107,7 @@ class CaseForm(forms.ModelForm):
 class CaseNotesForm(forms.ModelForm):
     """A booked or departed case: its data is fixed, operations may still keep notes."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = page_version_field()
 
     class Meta:
         model = Case
@@ -164,7 +199,7 @@ def protected_records(instance):
     return []
 
 
-class BaseMemberFormSet(BaseInlineFormSet):
+class BaseMemberFormSet(SavedRowsFormSet):
     def __init__(self, *args, show_contact=True, allow_membership_changes=True, **kwargs):
         self.show_contact = show_contact
         self.allow_membership_changes = allow_membership_changes
@@ -195,7 +230,7 @@ class BaseMemberFormSet(BaseInlineFormSet):
 
     def clean(self):
         super().clean()
-        if any(self.errors):
+        if any(self.errors) or not self.management_form.is_valid():  # keep Django's "ManagementForm data is missing"
             return
         members = [f for f in self.forms if f.has_changed() or f.instance.pk]
         members = [f for f in members if not (self.can_delete and self._should_delete_form(f))]
@@ -289,7 +324,7 @@ class TravelDocumentForm(forms.ModelForm):
 
 
 DocumentFormSet = inlineformset_factory(
-    Person, TravelDocument, form=TravelDocumentForm, extra=2, can_delete=True,  # a passport and a second document
+    Person, TravelDocument, form=TravelDocumentForm, formset=SavedRowsFormSet, extra=2, can_delete=True,  # a passport and a second document
 )
 
 

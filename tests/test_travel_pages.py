@@ -264,7 +264,8 @@ def test_booking_a_case_that_is_not_ready_from_a_page_says_why_and_saves_nothing
     case = make_case(1)
     client.force_login(ops)
 
-    response = client.post(f"/departures/{flight.code}/book/", {"case_number": case.case_number}, follow=True)
+    response = client.post(f"/departures/{flight.code}/book/", {"case_number": case.case_number,
+                                                                "version": case.version}, follow=True)
 
     assert f"Case {case.case_number} is referred: only a case that is ready to travel is booked." in page_text(response)
     assert not Booking.objects.filter(case=case).exists()

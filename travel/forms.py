@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from movements.countries import COUNTRY_CHOICES
+from movements.forms import page_version_field
+from movements.models import NOTE_MAX_LENGTH
 from travel.airports import airport, unknown_airport_message
 from travel.legs import LegInput, time_zones
 from travel.models import DepartureState, Mode, RuleCode
@@ -53,8 +55,8 @@ class DepartureForm(forms.Form):
                           help_text="Six letters or digits; needed before the departure is made final.")
     escorts = forms.ModelMultipleChoiceField(queryset=get_user_model().objects.none(), required=False,
                                              widget=forms.CheckboxSelectMultiple, help_text="Users in the escort group.")
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=NOTE_MAX_LENGTH)
+    version = page_version_field()
 
     def __init__(self, *args, mode=Mode.AIR, **kwargs):
         super().__init__(*args, **kwargs)
@@ -145,7 +147,7 @@ class BaseLegFormSet(forms.BaseFormSet):
         return index < self.initial_form_count() or form.has_changed()
 
     def clean(self):
-        if any(self.errors):
+        if any(self.errors) or not self.management_form.is_valid():  # keep Django's "ManagementForm data is missing"
             return
         if not any(self._kept(f, i) for i, f in enumerate(self.forms)):
             raise ValidationError("Give at least one leg.")

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from movements import reads
 from movements.access import access_for, visible_cases
+from movements.forms import why_refused
 from movements.models import Person
 from travel import services
 from travel.access import (
@@ -38,6 +39,23 @@ def _refusal(request, error):
     if error.code == "forbidden":
         raise PermissionDenied(error.message)
     messages.error(request, error.message, extra_tags=f"code-{error.code}")
+
+
+def _posted(request, name, limit=100):
+    """A posted value as the database can compare it: without NUL bytes (PostgreSQL's text holds none), cut short."""
+    return request.POST.get(name, "").replace("\x00", "")[:limit]
+
+
+OUT_OF_DATE = "Nothing was changed: this page was out of date. Reload it and try again."
+
+
+def _reason_refused(request, form):
+    """The reason form's verdict: False when valid, else its message (what is wrong with the reason) is queued."""
+    if form.is_valid():
+        return False
+    messages.error(request, "Nothing was changed: " + why_refused(form, "reason", "the reason"),
+                   extra_tags="code-bad_reason")
+    return True
 
 
 # --- the board ------------------------------------------------------------------------------------------------
@@ -131,8 +149,13 @@ def departure_action(request, code, action):
     if action not in SERVICES:
         raise Http404("No such action.")
     form = ReasonForm(request.POST)
-    form.is_valid()
-    kwargs = {"by": request.user, "expected_version": _int(request.POST.get("version"))}
+    version = _int(request.POST.get("version"))
+    if version is None:  # the page's version is how a stale page is told apart: without it, nothing moves
+        messages.error(request, OUT_OF_DATE, extra_tags="code-stale")
+        return redirect(departure_url(departure))
+    if _reason_refused(request, form):
+        return redirect(departure_url(departure))
+    kwargs = {"by": request.user, "expected_version": version}
     if ACTIONS[action][1]:
         kwargs["reason"] = form.cleaned_data.get("reason", "")
     try:
@@ -193,6 +216,7 @@ def departure_edit(request, code):
                "seat_block": departure.seat_block, "pnr": departure.pnr, "escorts": list(departure.escorts.all()),
                "notes": departure.notes, "version": departure.version}
     form = DepartureForm(request.POST or None, mode=departure.mode, initial=initial)
+    form.fields["version"].required = True  # drawn from the page: how an edit made meanwhile is told apart
     formset = leg_formset(departure.mode, extra=1)(request.POST or None, prefix="legs",
                                                    initial=[leg_initial(leg) for leg in legs])
     if request.method == "POST" and form.is_valid() and formset.is_valid():
@@ -241,9 +265,20 @@ def _attach(error, form, formset):
 @require_POST
 def book(request, code):
     departure = get_departure_for_user(request.user, code)
-    case = get_object_or_404(visible_cases(request.user), case_number=request.POST.get("case_number", ""))
+    if not can_book(request.user):
+        raise PermissionDenied("Only operations staff book travel.")
+    number = _posted(request, "case_number", 30)
+    case = visible_cases(request.user).filter(case_number=number).first()
+    if case is None:
+        messages.error(request, f"Nothing was booked: there is no case “{number}” you may book." if number else
+                       "Nothing was booked: give the case number of the family to book.", extra_tags="code-no_such_case")
+        return redirect(departure_url(departure))
+    version = _int(request.POST.get("version"))
+    if version is None:
+        messages.error(request, OUT_OF_DATE, extra_tags="code-stale")
+        return redirect(_case_url(case))
     try:
-        services.book_case(departure, case, by=request.user, expected_version=_int(request.POST.get("version")))
+        services.book_case(departure, case, by=request.user, expected_version=version)
     except TravelError as e:
         _refusal(request, e)
     else:
@@ -256,8 +291,10 @@ def book(request, code):
 def cancel_booking(request, code, booking_id):
     departure = get_departure_for_user(request.user, code)
     booking = get_object_or_404(Booking, pk=booking_id, departure=departure)
+    back = _case_url(booking.case) if request.POST.get("back") == "case" else departure_url(departure)
     form = ReasonForm(request.POST)
-    form.is_valid()
+    if _reason_refused(request, form):
+        return redirect(back)
     try:
         services.cancel_booking(booking, by=request.user, reason=form.cleaned_data.get("reason", ""))
     except TravelError as e:
@@ -265,7 +302,7 @@ def cancel_booking(request, code, booking_id):
     else:
         messages.success(request, f"Booking of case {booking.case.case_number} on {departure.code} cancelled; the "
                                   "case is ready again.")
-    return redirect(_case_url(booking.case) if request.POST.get("back") == "case" else departure_url(departure))
+    return redirect(back)
 
 
 @login_required
@@ -273,10 +310,15 @@ def cancel_booking(request, code, booking_id):
 def exclude_member(request):
     if not can_book(request.user):
         raise PermissionDenied("Only operations staff exclude members from travel.")
-    person = get_object_or_404(Person.objects.select_related("case"), pk=_int(request.POST.get("person")) or 0,
-                               case__in=visible_cases(request.user))
+    person = (Person.objects.select_related("case").filter(pk=_int(request.POST.get("person")) or 0,
+                                                           case__in=visible_cases(request.user)).first())
+    if person is None:  # a page out of date (the member removed), or a request not made from one
+        messages.error(request, "Nobody was excluded: that member is not in a case you may change. Reload the case "
+                                "page and try again.", extra_tags="code-no_such_person")
+        return redirect(reverse("case_list"))
     form = ReasonForm(request.POST)
-    form.is_valid()
+    if _reason_refused(request, form):
+        return redirect(_case_url(person.case))
     try:
         services.exclude_member(person, by=request.user, reason=form.cleaned_data.get("reason", ""))
     except TravelError as e:
@@ -294,7 +336,8 @@ def include_member(request, exclusion_id):
     exclusion = get_object_or_404(TravelExclusion.objects.select_related("case", "person"), pk=exclusion_id,
                                   case__in=visible_cases(request.user))
     form = ReasonForm(request.POST)
-    form.is_valid()
+    if _reason_refused(request, form):
+        return redirect(_case_url(exclusion.case))
     try:
         services.include_member(exclusion, by=request.user, reason=form.cleaned_data.get("reason", ""))
     except TravelError as e:
@@ -312,7 +355,10 @@ def record_exception(request, code):
         raise PermissionDenied("Only operations staff record exceptions.")
     form = ExceptionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Nothing was recorded: choose the rule and give who granted the exception and why.")
+        messages.error(request, "Nothing was recorded: " + " ".join(
+            why_refused(form, name, form.fields[name].label or name.replace("_", " ").capitalize())
+            for name in form.errors if name in form.fields) + " Choose the rule and give who granted the exception "
+            "and why.")
         return redirect(departure_url(departure))
     try:
         services.record_exception(departure, by=request.user, **form.cleaned_data)

@@ -75,7 +75,17 @@ def _int(value):
 
 
 def _reason(value):
-    return (value or "").replace("\x00", "").strip()[:REASON_MAX_LENGTH + 1]
+    """A typed reason without NUL bytes (PostgreSQL's text holds none); its length is the service's to judge."""
+    return (value or "").replace("\x00", "").strip()
+
+
+def _posted(request, name, limit):
+    """A posted value as the database can compare it: without NUL bytes, cut short."""
+    return request.POST.get(name, "").replace("\x00", "")[:limit]
+
+
+NOT_UNDERSTOOD = ("Nothing was recorded: there is no such passenger or mark on this departure (the page may be out of "
+                  "date). Reload it and tap again.")
 
 
 def _split_messages(request, shown_numbers):
@@ -133,12 +143,13 @@ def boarding_view(request, code):
 def boarding_mark(request, code):
     departure = _departure(request, code)
     pid, _, status = request.POST.get("mark", "").partition(":")
-    passenger = get_object_or_404(Passenger.objects.select_related("booking__case"), pk=_int(pid) or 0,
-                                  departure=departure)
+    passenger = (Passenger.objects.select_related("booking__case").filter(pk=_int(pid) or 0, departure=departure)
+                 .first())
+    if passenger is None or status not in BoardingStatus.values:  # an escort at the gate keeps the page
+        _refused(request, TravelError("not_understood", NOT_UNDERSTOOD))
+        return _back(request, departure)
     number = passenger.booking.case.case_number
-    if status not in BoardingStatus.values:
-        raise Http404("No such mark.")
-    token = request.POST.get("token", "")[:40]
+    token = _posted(request, "token", 40)
     try:
         result = boarding.mark(departure, passenger, status, by=request.user,
                                reason=_reason(request.POST.get(f"reason-{passenger.pk}")),
@@ -161,21 +172,27 @@ def boarding_decide(request, code):
     """A family with a no-show: it stays behind (the default), or travels split (asked, or approved at once by
     operations)."""
     departure = _departure(request, code)
-    booking = get_object_or_404(Booking.objects.select_related("case"), departure=departure,
-                                case__case_number=request.POST.get("case_number", ""))
-    case = booking.case
+    number = _posted(request, "case_number", 30)
+    booking = Booking.objects.select_related("case").filter(departure=departure, case__case_number=number).first()
     decision = request.POST.get("decision")
+    if booking is None:
+        _refused(request, TravelError("not_booked", f"Nothing was decided: there is no case “{number}” booked on "
+                                                    f"{departure.code} (the page may be out of date). Reload it."))
+        return _back(request, departure)
+    if decision not in ("stays_behind", "split"):
+        _refused(request, TravelError("not_understood", "Nothing was decided: choose whether the family stays behind "
+                                                        "or travels split."), booking.case.case_number)
+        return _back(request, departure, booking.case.case_number)
+    case = booking.case
     try:
         if decision == "stays_behind":
             result = boarding.keep_case_behind(departure, case, by=request.user,
                                                reason=_reason(request.POST.get("note")),
                                                hold_category=request.POST.get("hold_category", ""),
                                                hold_reason=_reason(request.POST.get("hold_reason")))
-        elif decision == "split":
+        else:
             result = boarding.request_split(departure, case, by=request.user,
                                             reason=_reason(request.POST.get("reason")))
-        else:
-            raise Http404("No such decision.")
     except TravelError as e:
         _refused(request, e, case.case_number)
         return _back(request, departure, case.case_number)
@@ -194,7 +211,12 @@ def boarding_decide(request, code):
 def boarding_split(request, code, split_id):
     departure = _departure(request, code)
     split = get_object_or_404(SplitRequest.objects.select_related("case"), pk=split_id, departure=departure)
-    approve = request.POST.get("decision") == "approve"
+    decision = request.POST.get("decision")
+    if decision not in ("approve", "refuse"):  # never read a missing answer as a refusal
+        _refused(request, TravelError("not_understood", "Nothing was decided: choose to approve or to refuse the "
+                                                        "split."), split.case.case_number)
+        return _back(request, departure, split.case.case_number)
+    approve = decision == "approve"
     try:
         result = boarding.decide_split(split, by=request.user, approve=approve,
                                        note=_reason(request.POST.get("note")))
@@ -209,8 +231,13 @@ def boarding_split(request, code, split_id):
 @require_POST
 def boarding_close(request, code):
     departure = _departure(request, code)
+    seen = _int(request.POST.get("seen"))
+    if seen is None:  # what the page last showed of the list's changes: without it, a change could go unseen
+        _refused(request, TravelError("not_understood", "Boarding is still open: this page was out of date. Reload it "
+                                                        "and close boarding again."))
+        return _back(request, departure)
     try:
-        closed = boarding.close_boarding(departure, by=request.user, seen_change=_int(request.POST.get("seen")))
+        closed = boarding.close_boarding(departure, by=request.user, seen_change=seen)
     except TravelError as e:
         _refused(request, e)
         return _back(request, departure)
@@ -240,7 +267,7 @@ def arrival(request, code):
         if form.is_valid():
             when = form.cleaned_data["arrived_at"]
             arrived_at = when.replace(tzinfo=zone) if when else None
-            numbers = request.POST.getlist("case_number")
+            numbers = [number.replace("\x00", "")[:30] for number in request.POST.getlist("case_number")]
             cases = list(Case.objects.filter(case_number__in=numbers)) if request.POST.get("scope") == "cases" else None
             try:
                 if cases is not None and not cases:
@@ -290,7 +317,8 @@ class IncidentForm(forms.Form):
     place = forms.CharField(max_length=100)
     at = LocalDateTimeField(label="When", required=False)
     case_numbers = forms.CharField(label="Cases concerned", max_length=500, required=False)
-    people = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+    people = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, error_messages={
+        "invalid_choice": "Tick only members of the case named above (the page may be out of date: reload it)."})
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=REASON_MAX_LENGTH, required=False)
 
     def __init__(self, *args, family=(), **kwargs):
@@ -301,7 +329,7 @@ class IncidentForm(forms.Form):
 @login_required
 def incident(request, code):
     departure = _departure(request, code)
-    number = request.GET.get("case", "") or request.POST.get("case", "")
+    number = (request.GET.get("case", "") or request.POST.get("case", "")).replace("\x00", "")[:30]
     family = list(Person.objects.filter(passages__departure=departure, case__case_number=number)
                   .distinct().order_by("date_of_birth")) if number else []
     legs = list(departure.legs.order_by("number"))
@@ -349,12 +377,20 @@ def incident(request, code):
 @login_required
 @require_POST
 def override(request):
-    person = get_object_or_404(Person.objects.select_related("case"), pk=_int(request.POST.get("person")) or 0,
-                               case__in=visible_cases(request.user))
+    if not (request.user.is_superuser or request.user.has_perm(boarding.PERM_OVERRIDE)):
+        raise PermissionDenied("Only medical staff record a fit-to-travel override.")
+    person = (Person.objects.select_related("case").filter(pk=_int(request.POST.get("person")) or 0,
+                                                           case__in=visible_cases(request.user)).first())
+    if person is None:
+        messages.error(request, "No override was recorded: that person is not in a case you may see. Reload the case "
+                                "page and try again.", extra_tags="code-no_such_person")
+        return redirect(reverse("case_list"))
     passenger = (Passenger.objects.filter(person=person, active=True, booking__status=BookingStatus.ACTIVE)
                  .select_related("departure").first())
     if passenger is None:
-        raise Http404("Not booked.")
+        messages.error(request, f"No override was recorded: {person.full_name} is not booked on a departure.",
+                       extra_tags="code-not_booked")
+        return redirect(reverse("case_detail", args=[person.case.case_number]))
     try:
         boarding.record_override(passenger.departure, person, by=request.user,
                                  reason=_reason(request.POST.get("reason")))

@@ -18,9 +18,10 @@ from movements.countries import NATIONALITY_CHOICES
 from movements.member_cards import member_card_html
 from movements.forms import (
     CaseFilterForm, CaseForm, CaseNotesForm, DocumentFormSet, MemberFormSet, NewCaseMemberFormSet, TransitionForm,
+    why_refused,
 )
 from movements.models import (
-    FINAL_STATES, FLIES_ON_KEY, REASON_MAX_LENGTH, Case, HoldCategory, Person, TravelDocument,
+    FINAL_STATES, FLIES_ON_KEY, Case, HoldCategory, Person, TravelDocument,
     family_order,
 )
 from movements.search import normalize_code, search_words
@@ -221,9 +222,7 @@ def case_transition(request, case_number):
     form = TransitionForm(request.POST)
     if not form.is_valid():
         if "reason" in form.errors:
-            length = len(request.POST.get("reason", ""))
-            messages.error(request, f"Nothing was changed: the reason has {length:,} characters; keep it to "
-                                    f"{REASON_MAX_LENGTH:,} (a few sentences).")
+            messages.error(request, "Nothing was changed: " + why_refused(form, "reason", "the reason"))
         else:
             messages.error(request, "That request was incomplete; reload the page and try again.")
         return redirect(case_url(case))
