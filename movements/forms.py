@@ -486,6 +486,8 @@ class TravelMedicalNeedsForm(forms.ModelForm):
     MAX_PREGNANCY_WEEKS = 45
 
     PREGNANCY_FIELDS = ("pregnancy_weeks", "pregnancy_weeks_on", "multiple_pregnancy", "fit_to_fly_certificate_at")
+    # What says a pregnancy was recorded (the date the weeks were counted on was once filled in for everyone).
+    PREGNANCY_RECORDED = ("pregnancy_weeks", "multiple_pregnancy", "fit_to_fly_certificate_at")
 
     def __init__(self, *args, person=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -493,7 +495,7 @@ class TravelMedicalNeedsForm(forms.ModelForm):
         _blank_choice(self.fields["wheelchair"], "— none —")
         # A person recorded as male is asked nothing about a pregnancy (unless one was recorded: it stays editable).
         if person is not None and person.sex == "M" and not any(
-                getattr(self.instance, name) for name in self.PREGNANCY_FIELDS):
+                getattr(self.instance, name) for name in self.PREGNANCY_RECORDED):
             for name in self.PREGNANCY_FIELDS:
                 del self.fields[name]
         elif not self.instance.pk:

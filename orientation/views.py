@@ -13,6 +13,7 @@ from django_fsm import can_proceed
 
 from movements import reads
 from movements.access import visible_cases
+from movements.models import family_order
 from orientation import services
 from orientation.access import can_manage, can_use_orientation, get_session_for_user, visible_sessions
 from orientation.documents import attendance_sheet_pdf, certificate_pdf
@@ -65,10 +66,17 @@ def _record_read(request, session, enrolments, *, day=None):
                      target=session.code, detail={"day": day} if day else None)
 
 
+def _by_family(session):
+    """The session's enrolments family by family (by case number), each family as every page and list orders it:
+    the roll call on the screen and the attendance sheet on paper agree."""
+    enrolments = session.enrolments.select_related("person__case")
+    return sorted(enrolments, key=lambda e: (e.person.case.case_number,
+                                             family_order(e.person.relationship, e.person.date_of_birth, e.person.pk)))
+
+
 def _participants(session, days):
     """The session's enrolments, each with its marks per day, completion and age on the first day."""
-    enrolments = list(session.enrolments.select_related("person__case").order_by(
-        "person__case__case_number", "person__date_of_birth", "id"))
+    enrolments = _by_family(session)
     statuses = services.statuses_for([e.person for e in enrolments])
     first_day = days[0].date if days else None
     for enrolment in enrolments:
@@ -216,7 +224,7 @@ def _pdf(content, filename):
 @login_required
 def attendance_sheet(request, code):
     session = get_session_for_user(request.user, code)
-    enrolments = list(session.enrolments.select_related("person__case").order_by("person__case__case_number", "id"))
+    enrolments = _by_family(session)
     reads.record(reads.Kind.ATTENDANCE_SHEET, request=request, cases=[e.person.case for e in enrolments],
                  target=session.code, detail={"session": session.code, "people": len(enrolments)})
     return _pdf(attendance_sheet_pdf(session, enrolments), f"attendance-{session.code}.pdf")

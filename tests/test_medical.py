@@ -386,8 +386,11 @@ def test_the_medical_forms_ask_a_man_nothing_of_a_pregnancy_and_name_their_empty
     assert "Pregnancy" not in visible_text(his) and "Pregnancy" in visible_text(hers)
     assert '<option value="" selected>— none —</option>' in hers.content.decode()
     assert '<option value="" selected>— choose —</option>' in exam_form and "---------" not in exam_form
+    # A wheelchair saved when the form still filled in the date weeks are counted on: still no pregnancy questions.
+    needs = TravelMedicalNeeds.objects.create(person=ahmad, wheelchair="WCHR", pregnancy_weeks_on=timezone.localdate())
+    assert "pregnancy_weeks" not in client.get(f"/medical/people/{ahmad.pk}/").context["needs_form"].fields
     # A pregnancy recorded before the person's sex was corrected stays visible, to be put right.
-    TravelMedicalNeeds.objects.create(person=ahmad, pregnancy_weeks=20, pregnancy_weeks_on=timezone.localdate())
+    TravelMedicalNeeds.objects.filter(pk=needs.pk).update(pregnancy_weeks=20)
     assert "pregnancy_weeks" in client.get(f"/medical/people/{ahmad.pk}/").context["needs_form"].fields
 
 

@@ -428,3 +428,6 @@ def test_snapshots_stored_before_counted_what_was_due_before_boarding_are_recoun
     counts = dict(Case.objects.values_list("pk", "blocker_count"))
     assert (counts[only_due.pk], counts[both.pk], counts[before_gates.pk]) == (0, 1, 1)
     assert Case.objects.get(pk=both.pk).blockers == [visa, due]  # what is stored stays
+    migration.count_all(apps, None)  # migrating back: every stored blocker counts again
+    counts = dict(Case.objects.values_list("pk", "blocker_count"))
+    assert (counts[only_due.pk], counts[both.pk], counts[before_gates.pk]) == (2, 2, 1)

@@ -15,7 +15,7 @@ from movements.models import Case, CaseChange, MedicalExam
 from privacy.models import AccessLogEntry
 from tests.conftest import make_departure, make_user, page_text, pass_pre_embarkation, ready_case
 from travel import boarding, services
-from travel.models import BoardingLogEntry, FitToTravelOverride, Incident, Passenger
+from travel.models import BoardingLogEntry, Booking, FitToTravelOverride, Incident, Passenger
 
 pytestmark = pytest.mark.django_db
 
@@ -305,7 +305,8 @@ def test_the_boarding_and_arrival_pages_give_times_on_the_airports_own_clocks(cl
     departure = make_departure(ops, legs=tk_legs(FLIGHT_DAY)[1:])
     client.force_login(ops)
 
-    assert "leaves <strong>Wed 09 Dec 14:20</strong>" in page_text(client.get(url(departure)))
+    board = page_text(client.get(url(departure)))
+    assert 'leaves <strong>Wed 09 Dec 14:20</strong> <small class="tz" title="Europe/Istanbul">+03</small>' in board
     arrival = page_text(client.get(f"/departures/{departure.code}/arrival/"))
     assert "(YYZ) at <strong>Wed 09 Dec 2026 18:05</strong> local time (EST)." in arrival
 
@@ -451,3 +452,19 @@ def test_the_boarding_page_runs_the_same_queries_whatever_the_departures_size(cl
         counts.append(len(ctx.captured_queries))
 
     assert counts[0] == counts[1], counts
+
+
+def test_an_escort_is_refused_cancelling_a_booking_or_deciding_a_split_whatever_the_body_says(
+        client, escort, flight, family):
+    boarding.mark(flight, pax(family, "Yasin"), "no_show", by=escort)
+    split = boarding.request_split(flight, family, by=escort, reason="He follows on the next flight").split
+    booking = Booking.objects.get(departure=flight, case=family)
+    client.force_login(escort)
+
+    for body in ({"reason": "Ab\x00cd", "back": "case"}, {"reason": "x" * 3000}, {"reason": "Family asked"}):
+        assert client.post(f"/departures/{flight.code}/bookings/{booking.pk}/cancel/", body).status_code == 403
+    for body in ({}, {"decision": "bogus"}, {"decision": "approve"}):
+        assert client.post(url(flight, f"splits/{split.pk}/"), body).status_code == 403
+    assert Booking.objects.get(pk=booking.pk).status == "active"
+    split.refresh_from_db()
+    assert split.is_pending

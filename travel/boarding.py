@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from movements import history, medical, readiness, transitions
 from movements.access import access_for
-from movements.models import REASON_MAX_LENGTH, Case, CaseState, HoldCategory, Person
+from movements.models import REASON_MAX_LENGTH, Case, CaseState, HoldCategory, Person, family_order
 from travel import rules
 from travel.models import (
     BoardingLogEntry, BoardingStatus, Booking, BookingStatus, Departure, DepartureLogEntry, DepartureState,
@@ -261,8 +261,9 @@ def _booking_on(dep, case, *, lock=True):
 
 
 def _passengers(booking):
-    return list(Passenger.objects.filter(booking=booking, active=True).select_related("person__medical_needs")
-                .order_by("person__date_of_birth", "person_id"))
+    """The family's passengers, as the manifest and the pages list them (their names in messages follow suit)."""
+    return sorted(Passenger.objects.filter(booking=booking, active=True).select_related("person__medical_needs"),
+                  key=lambda p: family_order(p.person.relationship, p.person.date_of_birth, p.person.pk))
 
 
 def _seats(dep, passengers):

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from movements import hooks, memo
 from movements.hooks import NavEntry, Panel
-from movements.models import CaseState
+from movements.models import CaseState, family_order
 from travel import rules, services
 from travel.access import can_book, can_use_departures, may_see_departure, visible_departures
 from travel.boarding import PERM_OVERRIDE, boarding_opens_at, final_leg, surveillance_due
@@ -64,7 +64,8 @@ def travel_panel(request, case, access):
             (departure is None or departure.state == DepartureState.OPEN):
         excluded = {e.person_id for e in exclusions}
         context["may_exclude"] = True
-        context["members"] = [p for p in memo.case_members(case) if p.pk not in excluded]
+        context["members"] = sorted((p for p in memo.case_members(case) if p.pk not in excluded),
+                                    key=lambda p: family_order(p.relationship, p.date_of_birth, p.pk))
     if may_book and case.state == CaseState.READY and booking is None:
         context["offers"], context["more_open"] = _offers(case, access)
     # The exclusion form needs someone to stay behind and someone to travel: a family of one has nothing to show.
@@ -90,8 +91,9 @@ def _day_of_travel(user, case, booking, access):
             DepartureState.OPEN, DepartureState.FINAL):
         overrides = {o.person_id: o for o in FitToTravelOverride.objects.filter(
             departure=booking.departure, revoked_at__isnull=True).select_related("recorded_by")}
-        travelling = [p.person for p in Passenger.objects.filter(booking=booking, active=True).select_related("person")
-                      .order_by("person__date_of_birth")]
+        travelling = sorted((p.person for p in Passenger.objects.filter(booking=booking, active=True)
+                             .select_related("person")),
+                            key=lambda person: family_order(person.relationship, person.date_of_birth, person.pk))
         found["override_rows"] = [(person, overrides.get(person.pk)) for person in travelling]
         found["may_override"] = True
     return found

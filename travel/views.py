@@ -290,6 +290,8 @@ def book(request, code):
 @require_POST
 def cancel_booking(request, code, booking_id):
     departure = get_departure_for_user(request.user, code)
+    if not can_book(request.user):  # before anything about the request: a refusal, not a correction to make
+        raise PermissionDenied("Only operations staff cancel bookings.")
     booking = get_object_or_404(Booking, pk=booking_id, departure=departure)
     back = _case_url(booking.case) if request.POST.get("back") == "case" else departure_url(departure)
     form = ReasonForm(request.POST)

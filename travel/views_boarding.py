@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from movements import reads, transitions
 from movements.access import access_for, visible_cases
 from movements.case_pages import add_principals
-from movements.models import REASON_MAX_LENGTH, Case, HoldCategory, Person
+from movements.models import REASON_MAX_LENGTH, Case, HoldCategory, Person, family_order
 from travel import boarding, boarding_page
 from travel.access import get_departure_for_user
 from travel.forms import LocalDateTimeField
@@ -127,6 +127,7 @@ def boarding_view(request, code):
     return render(request, "travel/boarding.html", {
         "departure": departure,
         "sheet": sheet,
+        "zone": sheet.legs[0].origin_tz if sheet.legs else settings.TIME_ZONE,
         "page_messages": general,
         # One token per drawing of the page: with the passenger and the mark, it names each tap (a double tap or
         # a retried request is recorded once).
@@ -156,7 +157,7 @@ def boarding_mark(request, code):
                                request_id=f"{token}:{passenger.pk}:{status}" if token else "")
     except TravelError as e:
         # An undo without its reason: the page opens that passenger's "Undo…" again, to type it.
-        _refused(request, e, number, tags=f"undo-{passenger.pk}" if status == BoardingStatus.WAITING else "")
+        _refused(request, e, number, tags=f"undo-{passenger.pk}" if e.code == "reason_required" else "")
     else:
         level = {BoardingStatus.BOARDED: messages.SUCCESS, BoardingStatus.NO_SHOW: messages.WARNING}.get(status,
                                                                                                           messages.INFO)
@@ -210,6 +211,8 @@ def boarding_decide(request, code):
 @require_POST
 def boarding_split(request, code, split_id):
     departure = _departure(request, code)
+    if not boarding.may_approve_split(request.user):
+        raise PermissionDenied("Only operations staff decide a split.")
     split = get_object_or_404(SplitRequest.objects.select_related("case"), pk=split_id, departure=departure)
     decision = request.POST.get("decision")
     if decision not in ("approve", "refuse"):  # never read a missing answer as a refusal
@@ -330,8 +333,8 @@ class IncidentForm(forms.Form):
 def incident(request, code):
     departure = _departure(request, code)
     number = (request.GET.get("case", "") or request.POST.get("case", "")).replace("\x00", "")[:30]
-    family = list(Person.objects.filter(passages__departure=departure, case__case_number=number)
-                  .distinct().order_by("date_of_birth")) if number else []
+    family = sorted(Person.objects.filter(passages__departure=departure, case__case_number=number).distinct(),
+                    key=lambda p: family_order(p.relationship, p.date_of_birth, p.pk)) if number else []
     legs = list(departure.legs.order_by("number"))
     form = IncidentForm(request.POST or None, family=family,
                         initial={"place": legs[0].origin if legs else ""})  # nobody ticked: name only who it concerns

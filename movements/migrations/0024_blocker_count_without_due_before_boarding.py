@@ -21,7 +21,18 @@ def recount(apps, schema_editor):
     Case.objects.bulk_update(changed, ["blocker_count"])
 
 
+def count_all(apps, schema_editor):
+    """Back to counting every stored blocker, as the code before this migration did."""
+    Case = apps.get_model("movements", "Case")
+    changed = []
+    for case in Case.objects.only("id", "blockers", "blocker_count").iterator(2000):
+        if len(case.blockers or []) != case.blocker_count:
+            case.blocker_count = len(case.blockers or [])
+            changed.append(case)
+    Case.objects.bulk_update(changed, ["blocker_count"], batch_size=2000)
+
+
 class Migration(migrations.Migration):
     dependencies = [("movements", "0023_list_indexes_cover_their_keys")]
 
-    operations = [migrations.RunPython(recount, migrations.RunPython.noop, elidable=True)]
+    operations = [migrations.RunPython(recount, count_all, elidable=True)]
