@@ -7,6 +7,13 @@ from movements.models import Case, CaseState, Person, TravelDocument
 STATES = [s for s, _ in CaseState.choices]
 
 
+def _blockers(i, count):
+    """`count` stored blockers of case `i`, as readiness stores them (its count is theirs: migration 0024 recounts)."""
+    return [{"code": "visa_missing", "message": f"Family{i}, Member{m} — no visa / COPR reference", "person_id": None,
+             "confidential": False, "person_name": f"Family{i}, Member{m}", "gates": ["book", "clear", "depart"]}
+            for m in range(count)]
+
+
 def bulk_caseload(n, *, start=0, members=3, batch=2000):
     """Insert `n` cases with `members` people and a passport each; return nothing (bulk inserts)."""
     today = datetime.date.today()
@@ -20,6 +27,7 @@ def bulk_caseload(n, *, start=0, members=3, batch=2000):
                 priority=["normal", "urgent", "emergency", "normal"][i % 4],
                 state=STATES[i % len(STATES)],
                 blocker_count=i % 3,
+                blockers=_blockers(i, i % 3),
                 # Every fifth case has no travel date; the others fly within the next two months.
                 flies_on=None if i % 5 == 0 else today + datetime.timedelta(days=i % 60),
             )

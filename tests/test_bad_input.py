@@ -669,16 +669,16 @@ KINDS = {
 # What a message about each kind of bad value says, besides naming the field (or standing at it).
 WHAT = {
     "missing": r"required|[Gg]ive|[Cc]hoose|[Ss]ay|[Ee]nter|[Ss]elect|[Nn]eeds?|missing|[Rr]ecord|incomplete|"
-               r"[Rr]eload|at least|[Nn]obody|\bhas an?\b",
+               r"at least|[Nn]obody|\bhas an?\b",
     "long": r"at most|characters|too long|[Kk]eep it|few words|shorter",
     "nul": r"[Nn]ull character|NUL|control character",
-    "letters": r"whole number|[Nn]umber|valid|[Rr]eload|[Nn]o such|[Tt]here is no|not a",
+    "letters": r"whole number|[Nn]umber|valid|[Nn]o such|[Tt]here is no|not a",
     "decimal": r"whole number",
-    "huge": r"less than or equal|at most|between|too (big|large)|valid|[Rr]eload|[Nn]o such|[Tt]here is no",
+    "huge": r"less than or equal|at most|between|too (big|large)|valid|[Nn]o such|[Tt]here is no",
     "impossible": r"valid date|[Dd]ate",
-    "unoffered": r"valid choice|valid value|[Uu]nknown|[Cc]hoose|one of|[Nn]o such|[Ee]ach mark|[Rr]eload",
+    "unoffered": r"valid choice|valid value|[Uu]nknown|[Cc]hoose|one of|[Nn]o such|[Ee]ach mark",
     "nowhere": r"[Nn]o such|[Tt]here is no|not found|does not|no longer|not one of|valid choice|[Nn]obody|not on |"
-               r"not booked|[Rr]eload",
+               r"not booked",
     "stale": r"changed while you were looking|someone else|[Rr]eload",
 }
 WHAT["empty"] = WHAT["missing"]
@@ -725,6 +725,10 @@ def what_it_says(spec, kind):
     if spec.kind == "management":
         return ROWS
     said = WHAT[kind]
+    # "Reload the page" is the whole explanation only for what the user did not type: a hidden field, a box or
+    # choice the page drew (a value it never offered means a page out of date). A typed value is told what is wrong.
+    if spec.kind in ("id", "multi", "version", "token") or (spec.kind == "choice" and kind in ("unoffered", "nul")):
+        said += r"|[Rr]eload"
     if spec.kind == "version":
         said += "|" + VERSION_WORDS
     if spec.kind in ("choice", "multi", "id") and kind in ("nul", "letters", "huge"):
