@@ -18,7 +18,7 @@ from travel.access import (
     visible_departures,
 )
 from travel.board import board_rows, departure_page
-from travel.views_boarding import day_of_travel
+from travel.views_boarding import day_of_travel, posted_text
 from travel.forms import (
     BoardFilterForm, DepartureForm, ExceptionForm, ReasonForm, leg_formset, leg_initial,
 )
@@ -39,11 +39,6 @@ def _refusal(request, error):
     if error.code == "forbidden":
         raise PermissionDenied(error.message)
     messages.error(request, error.message, extra_tags=f"code-{error.code}")
-
-
-def _posted(request, name, limit=100):
-    """A posted value as the database can compare it: without NUL bytes (PostgreSQL's text holds none), cut short."""
-    return request.POST.get(name, "").replace("\x00", "")[:limit]
 
 
 OUT_OF_DATE = "Nothing was changed: this page was out of date. Reload it and try again."
@@ -267,7 +262,7 @@ def book(request, code):
     departure = get_departure_for_user(request.user, code)
     if not can_book(request.user):
         raise PermissionDenied("Only operations staff book travel.")
-    number = _posted(request, "case_number", 30)
+    number = posted_text(request, "case_number", 30)
     case = visible_cases(request.user).filter(case_number=number).first()
     if case is None:
         messages.error(request, f"Nothing was booked: there is no case “{number}” you may book." if number else

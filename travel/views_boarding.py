@@ -79,8 +79,8 @@ def _reason(value):
     return (value or "").replace("\x00", "").strip()
 
 
-def _posted(request, name, limit):
-    """A posted value as the database can compare it: without NUL bytes, cut short."""
+def posted_text(request, name, limit):
+    """A posted value as the database can compare it: without NUL bytes (PostgreSQL's text holds none), cut short."""
     return request.POST.get(name, "").replace("\x00", "")[:limit]
 
 
@@ -150,7 +150,7 @@ def boarding_mark(request, code):
         _refused(request, TravelError("not_understood", NOT_UNDERSTOOD))
         return _back(request, departure)
     number = passenger.booking.case.case_number
-    token = _posted(request, "token", 40)
+    token = posted_text(request, "token", 40)
     try:
         result = boarding.mark(departure, passenger, status, by=request.user,
                                reason=_reason(request.POST.get(f"reason-{passenger.pk}")),
@@ -173,7 +173,7 @@ def boarding_decide(request, code):
     """A family with a no-show: it stays behind (the default), or travels split (asked, or approved at once by
     operations)."""
     departure = _departure(request, code)
-    number = _posted(request, "case_number", 30)
+    number = posted_text(request, "case_number", 30)
     booking = Booking.objects.select_related("case").filter(departure=departure, case__case_number=number).first()
     decision = request.POST.get("decision")
     if booking is None:
