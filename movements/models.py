@@ -125,8 +125,8 @@ class Relationship(models.TextChoices):
 
 def family_order(relationship, date_of_birth, pk):
     """How every page and printed list orders a family's members, so that the paper and the screen agree: the
-    principal applicant, the spouse, then the others oldest first. Sort with
-    `key=lambda p: family_order(p.relationship, p.date_of_birth, p.pk)`."""
+    principal applicant, the spouse, then the others oldest first. People sort by `Person.family_position`; rows
+    read as values (the manifest's) by this."""
     return ({Relationship.PA: 0, Relationship.SPS: 1}.get(relationship, 2), date_of_birth, pk)
 
 
@@ -497,6 +497,11 @@ class Person(models.Model):
 
     def __str__(self):
         return self.full_name
+
+    @property
+    def family_position(self):
+        """This member's place in the order every page and printed list gives a family (`family_order`)."""
+        return family_order(self.relationship, self.date_of_birth, self.pk)
 
     @property
     def full_name(self):

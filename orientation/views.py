@@ -13,7 +13,6 @@ from django_fsm import can_proceed
 
 from movements import reads
 from movements.access import visible_cases
-from movements.models import family_order
 from orientation import services
 from orientation.access import can_manage, can_use_orientation, get_session_for_user, visible_sessions
 from orientation.documents import attendance_sheet_pdf, certificate_pdf
@@ -70,8 +69,7 @@ def _by_family(session):
     """The session's enrolments family by family (by case number), each family as every page and list orders it:
     the roll call on the screen and the attendance sheet on paper agree."""
     enrolments = session.enrolments.select_related("person__case")
-    return sorted(enrolments, key=lambda e: (e.person.case.case_number,
-                                             family_order(e.person.relationship, e.person.date_of_birth, e.person.pk)))
+    return sorted(enrolments, key=lambda e: (e.person.case.case_number, e.person.family_position))
 
 
 def _participants(session, days):

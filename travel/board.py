@@ -6,12 +6,12 @@ each case's stored snapshot (kept fresh by the transitions, the signals of `move
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from operator import attrgetter
 from types import SimpleNamespace
 
 from django.utils import timezone
 
 from movements import readiness
-from movements.models import family_order
 from movements.ssr import SSR_CODES, parse_ssr
 from travel import rules, services
 from travel.airports import airport
@@ -134,7 +134,7 @@ def departure_page(departure, access):
               .select_related("person__medical_needs").order_by("person__date_of_birth", "person_id")):
         passengers[p.booking_id].append(p.person)
     for people in passengers.values():  # as the manifest and the boarding page list them
-        people.sort(key=lambda person: family_order(person.relationship, person.date_of_birth, person.pk))
+        people.sort(key=attrgetter("family_position"))
     ages = rules.Ages(departure.departure_date)
     travellers = {booking_id: [ages.traveller(p, p.ssr_codes) for p in people]
                   for booking_id, people in passengers.items()}

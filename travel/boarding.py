@@ -17,6 +17,7 @@ not ask for its operations permission (`hooks.transition_owners`, `authorises=`)
 
 import datetime
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from django.conf import settings
 from django.db import transaction
@@ -25,7 +26,7 @@ from django.utils import timezone
 
 from movements import history, medical, readiness, transitions
 from movements.access import access_for
-from movements.models import REASON_MAX_LENGTH, Case, CaseState, HoldCategory, Person, family_order
+from movements.models import REASON_MAX_LENGTH, Case, CaseState, HoldCategory, Person
 from travel import rules
 from travel.models import (
     BoardingLogEntry, BoardingStatus, Booking, BookingStatus, Departure, DepartureLogEntry, DepartureState,
@@ -263,7 +264,7 @@ def _booking_on(dep, case, *, lock=True):
 def _passengers(booking):
     """The family's passengers, as the manifest and the pages list them (their names in messages follow suit)."""
     return sorted(Passenger.objects.filter(booking=booking, active=True).select_related("person__medical_needs"),
-                  key=lambda p: family_order(p.person.relationship, p.person.date_of_birth, p.person.pk))
+                  key=attrgetter("person.family_position"))
 
 
 def _seats(dep, passengers):
@@ -271,9 +272,8 @@ def _seats(dep, passengers):
     return sum(t.takes_seat for t in rules.travellers_on([p.person for p in passengers], dep.departure_date))
 
 
-def _seats_freed(dep, passengers):
-    """"4 seats freed", or "3 seats freed (a lap infant held none)": as the departure's seat count moves."""
-    seats = _seats(dep, passengers)
+def _seats_freed(seats, passengers):
+    """"4 seats freed", or "3 seats freed (a lap infant held none)": `seats` of these passengers' (`_seats`)."""
     infants = len(passengers) - seats
     text = f"{seats} seat{'s' if seats != 1 else ''} freed"
     if infants:
@@ -335,10 +335,11 @@ def keep_case_behind(departure, case, *, by, reason="", hold_category="", hold_r
             except transitions.TransitionError as e:
                 raise TravelError(e.code, f"Case {case.case_number}: {e.message}") from None
         outcome = "on hold" if hold_category else "ready again"
+        seats = _seats(dep, people)
         summary = (f"Case {case.case_number} stays behind (no-show: {'; '.join(names)}): taken off {dep.code}, "
-                   f"its {_seats_freed(dep, people)}; the case is {outcome}.")
+                   f"its {_seats_freed(seats, people)}; the case is {outcome}.")
         _log(dep, "stays_behind", summary, by=by, via=via, reason=reason, at=at,
-             data={"case": case.case_number, "no_show": names, "seats_freed": _seats(dep, people),
+             data={"case": case.case_number, "no_show": names, "seats_freed": seats,
                    "boarded_then_offloaded": [p.person.full_name for p in boarded] or "none",
                    "case_now": CaseState.ON_HOLD if hold_category else CaseState.READY})
         place = _first_place(dep)
@@ -478,11 +479,12 @@ def _approve(dep, split, people, no_shows, *, by, via, note, at):
                                f"behind (no-show at boarding); approved by {_name(by)}.",
                        data={"departure": dep.code, "excluded_from_travel": names,
                              "asked_by": _name(split.requested_by), "approved_by": _name(by)})
+    seats = _seats(dep, no_shows)
     summary = (f"Case {case.case_number} travels split: {'; '.join(names)} stay{'s' if len(names) == 1 else ''} behind "
-               f"(no-show), {_seats_freed(dep, no_shows)}.")
+               f"(no-show), {_seats_freed(seats, no_shows)}.")
     _log(dep, "split", summary, by=by, via=via, reason=split.reason, at=at,
          data={"case": case.case_number, "staying": names, "asked_by": _name(split.requested_by),
-               "approved_by": _name(by), "seats_freed": _seats(dep, no_shows)})
+               "approved_by": _name(by), "seats_freed": seats})
     _incident(dep, IncidentKind.NO_SHOW, place=_first_place(dep), at=at, by=by, via=via,
               people=[p.person for p in no_shows], note=f"The family travels split: {split.reason}")
     _refresh_later([case.pk])

@@ -5,11 +5,11 @@ split requests, what changed since the list was made final. Readiness is read fr
 """
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from django.utils import timezone
 
 from movements import readiness
-from movements.models import family_order
 from movements.search import normalize, normalize_code
 from travel import rules
 from travel.board import route_of
@@ -196,7 +196,7 @@ def sheet(departure, access, *, q="", case_number="", show=""):
         families.setdefault(booking.pk, Family(booking, [], splits.get(case.pk), refused.get(case.pk))).rows.append(row)
         counts[pax.boarding] += 1
     for family in families.values():
-        family.rows.sort(key=lambda r: family_order(r.person.relationship, r.person.date_of_birth, r.person.pk))
+        family.rows.sort(key=attrgetter("person.family_position"))
     ordered = sorted(families.values(), key=lambda f: (f.lead.family_name.casefold(), f.lead.given_name.casefold(),
                                                       f.case.case_number))
     shown = ordered

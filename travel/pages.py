@@ -5,6 +5,7 @@ and the surveillance deadline after arrival), and an escort's dashboard card of 
 from its boarding page."""
 
 import datetime
+from operator import attrgetter
 
 from django.conf import settings
 from django.db.models import Q
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from movements import hooks, memo
 from movements.hooks import NavEntry, Panel
-from movements.models import CaseState, family_order
+from movements.models import CaseState
 from travel import rules, services
 from travel.access import can_book, can_use_departures, may_see_departure, visible_departures
 from travel.boarding import PERM_OVERRIDE, boarding_opens_at, final_leg, surveillance_due
@@ -65,7 +66,7 @@ def travel_panel(request, case, access):
         excluded = {e.person_id for e in exclusions}
         context["may_exclude"] = True
         context["members"] = sorted((p for p in memo.case_members(case) if p.pk not in excluded),
-                                    key=lambda p: family_order(p.relationship, p.date_of_birth, p.pk))
+                                    key=attrgetter("family_position"))
     if may_book and case.state == CaseState.READY and booking is None:
         context["offers"], context["more_open"] = _offers(case, access)
     # The exclusion form needs someone to stay behind and someone to travel: a family of one has nothing to show.
@@ -93,7 +94,7 @@ def _day_of_travel(user, case, booking, access):
             departure=booking.departure, revoked_at__isnull=True).select_related("recorded_by")}
         travelling = sorted((p.person for p in Passenger.objects.filter(booking=booking, active=True)
                              .select_related("person")),
-                            key=lambda person: family_order(person.relationship, person.date_of_birth, person.pk))
+                            key=attrgetter("family_position"))
         found["override_rows"] = [(person, overrides.get(person.pk)) for person in travelling]
         found["may_override"] = True
     return found

@@ -6,6 +6,7 @@ them; anyone else gets a 404, as for a departure that does not exist. Every chan
 
 import uuid
 import zoneinfo
+from operator import attrgetter
 from urllib.parse import urlencode
 
 from django import forms
@@ -22,7 +23,7 @@ from django.views.decorators.http import require_POST
 from movements import reads, transitions
 from movements.access import access_for, visible_cases
 from movements.case_pages import add_principals
-from movements.models import REASON_MAX_LENGTH, Case, HoldCategory, Person, family_order
+from movements.models import REASON_MAX_LENGTH, Case, HoldCategory, Person
 from travel import boarding, boarding_page
 from travel.access import get_departure_for_user
 from travel.forms import LocalDateTimeField
@@ -334,7 +335,7 @@ def incident(request, code):
     departure = _departure(request, code)
     number = (request.GET.get("case", "") or request.POST.get("case", "")).replace("\x00", "")[:30]
     family = sorted(Person.objects.filter(passages__departure=departure, case__case_number=number).distinct(),
-                    key=lambda p: family_order(p.relationship, p.date_of_birth, p.pk)) if number else []
+                    key=attrgetter("family_position")) if number else []
     legs = list(departure.legs.order_by("number"))
     form = IncidentForm(request.POST or None, family=family,
                         initial={"place": legs[0].origin if legs else ""})  # nobody ticked: name only who it concerns

@@ -1,5 +1,6 @@
 import datetime
 import re
+from operator import attrgetter
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,7 +23,6 @@ from movements.forms import (
 )
 from movements.models import (
     FINAL_STATES, FLIES_ON_KEY, Case, HoldCategory, Person, TravelDocument,
-    family_order,
 )
 from movements.search import normalize_code, search_words
 
@@ -135,7 +135,7 @@ def case_detail(request, case_number):
     by_record = list(case.members.select_related("medical_needs").prefetch_related("documents").order_by("id"))
     memo.remember(("movements.members", case.pk), by_record)
     # Shown as every page and the manifest show a family: principal applicant, spouse, then oldest first.
-    members = sorted(by_record, key=lambda p: family_order(p.relationship, p.date_of_birth, p.pk))
+    members = sorted(by_record, key=attrgetter("family_position"))
     statuses = medical.statuses_for(members)
     blockers = []
     if policy.readiness:
