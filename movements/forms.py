@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from movements.once import SubmittedOnceMixin
 from movements.phones import PhoneError, international, parse_phone
 from movements.search import LATIN_NAME
 from movements.models import (
@@ -466,6 +467,10 @@ class MedicalExamForm(forms.ModelForm):
 def _blank_choice(field, label):
     """Name a select's empty choice in words ("— choose —"), as the other forms do, not Django's "---------"."""
     field.choices = [("", label)] + [choice for choice in field.choices if choice[0] != ""]
+
+
+class NewMedicalExamForm(SubmittedOnceMixin, MedicalExamForm):
+    """The medical page's form for a new examination: saved once however often it is sent."""
 
 
 class TravelMedicalNeedsForm(forms.ModelForm):

@@ -880,3 +880,20 @@ class ReferralUpload(models.Model):
         self.report = report.as_dict()
         self.row_count = report.rows
         self.error_count = report.error_count
+
+
+class FormSubmission(models.Model):
+    """A creating form's submission, claimed once (`movements.once`): its page's token, a digest of what was sent,
+    and where the record it made is shown. No personal data: an address holds ids and codes only."""
+
+    token = models.CharField(max_length=64)
+    digest = models.CharField(max_length=64)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    address = models.CharField(max_length=300)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["token", "digest"], name="form_submission_once")]
+
+    def __str__(self):
+        return f"{self.token[:8]}… → {self.address}"

@@ -5,12 +5,13 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from movements.history import user_label
+from movements.once import SubmittedOnceMixin
 from orientation.models import Session
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class SessionForm(forms.ModelForm):
+class SessionForm(SubmittedOnceMixin, forms.ModelForm):
     trainers = forms.ModelMultipleChoiceField(
         queryset=get_user_model().objects.none(), widget=forms.CheckboxSelectMultiple, required=True,
         help_text="Users in the trainer group.",

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
-from movements import reads
+from movements import once, reads
 from movements.access import visible_cases
 from orientation import services
 from orientation.access import can_manage, can_use_orientation, get_session_for_user, visible_sessions
@@ -46,14 +46,19 @@ def session_create(request):
         raise PermissionDenied("Only operations staff plan sessions.")
     form = SessionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
+        def plan():
             session = form.save()
             SessionDay.objects.bulk_create([
                 SessionDay(session=session, number=n, date=form.cleaned_data[f"day_{n}"])
                 for n in range(1, settings.SAFAR_ORIENTATION_DAYS + 1)
             ])
-        messages.success(request, f"Session {session.code} planned.")
-        return redirect(_session_url(session))
+            return _session_url(session)
+
+        address, made = once.create_once(request, form, plan)
+        if not made:
+            return once.already_made(request, address)
+        messages.success(request, f"Session {form.instance.code} planned.")
+        return redirect(address)
     return render(request, "orientation/session_form.html", {"form": form},
                   status=400 if request.method == "POST" else 200)
 

@@ -5,6 +5,7 @@ and can only be shown, on PostgreSQL.
 """
 
 import threading
+import time
 
 import pytest
 from django.db import connection
@@ -209,3 +210,38 @@ def test_an_import_that_renames_a_member_waits_for_a_booking_in_progress_and_the
     assert "is booked" in report.errors[0].message
     assert Person.objects.get(pk=person.pk).given_name == person.given_name == "Zahra"
     assert Case.objects.get(pk=case.pk).state == "booked"
+
+
+def test_a_form_sent_twice_at_the_same_moment_is_saved_once(medic, monkeypatch):
+    """A double click whose two requests reach two workers together: the second waits on the first's claim
+    (movements.once, a unique index) and is sent to the record the first made."""
+    from django.test import Client
+
+    from movements import medical
+    from movements.models import MedicalExam
+    from movements.once import new_token
+
+    person = make_case(1, ime=False).members.get()
+    recording = medical.record_exam
+
+    def slow(*args, **kwargs):  # the first request is still saving when the second arrives
+        result = recording(*args, **kwargs)
+        time.sleep(0.3)
+        return result
+
+    monkeypatch.setattr(medical, "record_exam", slow)
+    url = f"/medical/people/{person.pk}/exams/new/"
+    body = {"submission": new_token(), "kind": "ime", "exam_date": "2026-11-20", "clinic": "IOM MHAC Dushanbe",
+            "outcome": "M1", "tb_status": "none"}
+
+    def send():
+        client = Client()
+        client.force_login(medic)
+        return client.post(url, body)
+
+    results, errors = race(send, send)
+
+    assert errors == [None, None]
+    assert [r.status_code for r in results] == [302, 302]
+    assert {r.url for r in results} == {f"/medical/people/{person.pk}/"}
+    assert MedicalExam.objects.filter(person=person).count() == 1

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from movements import medical, readiness, transitions
 from movements.models import CaseTransition, MedicalExam, TravelMedicalNeeds
+from movements.once import new_token
 from tests.conftest import make_case, make_departure, make_user, page_text, pass_pre_embarkation, tk_legs, visible_text
 from travel import boarding
 from travel import services as travel
@@ -295,7 +296,7 @@ def test_a_medic_is_told_when_a_passing_check_was_done_too_early_to_count_for_th
 
     def record(when):
         client.force_login(medic)  # a session started that day (log-ins end after a working day)
-        return client.post(f"/medical/people/{person.pk}/exams/new/", {
+        return client.post(f"/medical/people/{person.pk}/exams/new/", {"submission": new_token(),
             "kind": "ftt", "exam_date": when[:10], "examined_at": when, "clinic": CLINIC, "fit_to_travel": "true"},
             follow=True)
 
@@ -317,7 +318,7 @@ def test_medical_staff_record_an_exam_through_the_page(medic, client):
     case = make_case(1, ime=False)
     person = case.members.get()
     client.force_login(medic)
-    response = client.post(f"/medical/people/{person.pk}/exams/new/", {
+    response = client.post(f"/medical/people/{person.pk}/exams/new/", {"submission": new_token(),
         "kind": "ime", "exam_date": timezone.localdate().isoformat(), "clinic": CLINIC, "outcome": "M1",
         "tb_status": "none", "notes": "",
     })
@@ -341,7 +342,7 @@ def test_bad_exam_input_gets_a_field_error_and_saves_nothing(medic, client, chan
     case = make_case(1, ime=False)
     person = case.members.get()
     client.force_login(medic)
-    data = {"kind": "ime", "exam_date": "2026-01-10", "clinic": CLINIC, "outcome": "M1", "tb_status": ""}
+    data = {"submission": new_token(), "kind": "ime", "exam_date": "2026-01-10", "clinic": CLINIC, "outcome": "M1", "tb_status": ""}
     data.update(changes)
     response = client.post(f"/medical/people/{person.pk}/exams/new/", data)
     assert response.status_code == 400
@@ -414,7 +415,7 @@ def test_no_other_role_can_open_a_medical_page(role, personas, diagnosed_case, c
     client.force_login(personas[role])
     for url in ["/medical/", f"/medical/people/{person.pk}/", f"/medical/people/{person.pk}/exams/new/"]:
         assert client.get(url).status_code == 403, url
-    response = client.post(f"/medical/people/{person.pk}/exams/new/", {
+    response = client.post(f"/medical/people/{person.pk}/exams/new/", {"submission": new_token(),
         "kind": "ime", "exam_date": "2026-01-10", "clinic": CLINIC, "outcome": "M1"})
     assert response.status_code == 403
     assert MedicalExam.objects.filter(person=person).count() == 2
@@ -522,7 +523,7 @@ def test_recording_an_exam_refreshes_the_blockers_the_case_list_filters_on(ops, 
     assert case.blocker_count == 1
     client.force_login(medic)
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"/medical/people/{case.members.get().pk}/exams/new/", {
+        client.post(f"/medical/people/{case.members.get().pk}/exams/new/", {"submission": new_token(),
             "kind": "ime", "exam_date": timezone.localdate().isoformat(), "clinic": CLINIC, "outcome": "M1",
             "tb_status": "none"})
     case.refresh_from_db()
@@ -535,7 +536,7 @@ def test_recording_an_exam_refreshes_the_blockers_the_case_list_filters_on(ops, 
 def test_a_date_in_year_one_is_refused_not_a_crash(medic, client):
     person = make_case(1).members.get()
     client.force_login(medic)
-    exam_response = client.post(f"/medical/people/{person.pk}/exams/new/", {
+    exam_response = client.post(f"/medical/people/{person.pk}/exams/new/", {"submission": new_token(),
         "kind": "ftt", "exam_date": "2026-01-01", "examined_at": "0001-01-01T01:00", "clinic": CLINIC,
         "fit_to_travel": "true"})
     assert exam_response.status_code == 400

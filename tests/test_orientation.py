@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from movements import readiness, transitions
+from movements.once import new_token
 from orientation import services
 from orientation.models import Attendance, AttendanceChange, Enrolment, Session, SessionDay
 from tests.conftest import make_case, make_user, page_text
@@ -409,14 +410,14 @@ def test_other_roles_have_no_orientation_pages(role, personas, ops, client):
 @pytest.mark.django_db
 def test_operations_plan_a_session_with_its_days_and_enrol_a_case(ops, trainer, client):
     client.force_login(ops)
-    bad = client.post("/orientation/sessions/new/", {
+    bad = client.post("/orientation/sessions/new/", {"submission": new_token(),
         "curriculum": "adult", "language": "prs", "location": "Room 2", "capacity": "25", "trainers": [trainer.pk],
         "day_1": "2026-12-03", "day_2": "2026-12-02", "day_3": "2026-12-04",
     })
     assert bad.status_code == 400
     assert "Day 2 must come after day 1 (2026-12-03)." in bad.context["form"].errors["day_2"]
     assert not Session.objects.exists()
-    response = client.post("/orientation/sessions/new/", {
+    response = client.post("/orientation/sessions/new/", {"submission": new_token(),
         "curriculum": "youth", "language": "prs", "location": "Room 2", "capacity": "25", "trainers": [trainer.pk],
         "day_1": "2026-12-02", "day_2": "2026-12-03", "day_3": "2026-12-04",
     })

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from movements.models import Case, CaseChange, MedicalExam
+from movements.once import new_token
 from privacy.models import AccessLogEntry
 from tests.conftest import make_departure, make_user, page_text, pass_pre_embarkation, ready_case
 from travel import boarding, services
@@ -322,7 +323,7 @@ def test_an_escort_logs_an_incident_for_a_family_and_it_shows_on_the_departure_a
     yasin = pax(family, "Yasin").person
 
     response = client.post(f"/departures/{flight.code}/incidents/new/",
-                           {"case": family.case_number, "kind": "medical", "place": "DYU", "people": [yasin.pk],
+                           {"submission": new_token(), "case": family.case_number, "kind": "medical", "place": "DYU", "people": [yasin.pk],
                             "note": "Felt faint at security; rested, cleared by the airport doctor"})
 
     assert response.status_code == 302
@@ -338,7 +339,7 @@ def test_an_escort_logs_an_incident_for_a_family_and_it_shows_on_the_departure_a
 def test_an_incident_form_with_a_bad_place_is_refused_and_saves_nothing(client, escort, flight):
     client.force_login(escort)
 
-    response = client.post(f"/departures/{flight.code}/incidents/new/", {"kind": "other", "place": ""})
+    response = client.post(f"/departures/{flight.code}/incidents/new/", {"submission": new_token(), "kind": "other", "place": ""})
 
     assert response.status_code == 400 and not Incident.objects.exists()
 
@@ -349,7 +350,7 @@ def test_an_incident_naming_a_case_not_on_the_departure_is_refused_and_keeps_wha
     note = "Missed the connection in Istanbul"
 
     response = client.post(f"/departures/{flight.code}/incidents/new/",
-                           {"kind": "missed_connection", "place": "IST", "note": note,
+                           {"submission": new_token(), "kind": "missed_connection", "place": "IST", "note": note,
                             "case_numbers": f"{family.case_number.lower()}, 00099"})
 
     assert response.status_code == 400 and not Incident.objects.exists()
@@ -358,7 +359,7 @@ def test_an_incident_naming_a_case_not_on_the_departure_is_refused_and_keeps_wha
     assert note in page and f'value="{family.case_number.lower()}, 00099"' in page
 
     response = client.post(f"/departures/{flight.code}/incidents/new/",
-                           {"kind": "missed_connection", "place": "IST", "note": note,
+                           {"submission": new_token(), "kind": "missed_connection", "place": "IST", "note": note,
                             "case_numbers": f"{family.case_number.lower()}; {family.case_number}"})
 
     assert response.status_code == 302

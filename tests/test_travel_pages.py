@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from movements.models import Case, TravelMedicalNeeds
+from movements.once import new_token
 from tests.conftest import complete_orientation, make_case, make_departure, page_text, ready_case, tk_legs
 from travel import services
 from travel.access import may_see_departure, visible_departures
@@ -308,7 +309,7 @@ def test_the_case_page_shows_the_departure_as_the_travel_date(client, ops, fligh
 
 
 def form_post(**legs):
-    data = {"destination_country": "CAN", "final_destination": "Toronto", "seat_block": "20", "pnr": "",
+    data = {"submission": new_token(), "destination_country": "CAN", "final_destination": "Toronto", "seat_block": "20", "pnr": "",
             "legs-TOTAL_FORMS": "3", "legs-INITIAL_FORMS": "0", "legs-MIN_NUM_FORMS": "0", "legs-MAX_NUM_FORMS": "12"}
     rows = [
         {"carrier": "TK", "flight_number": "255", "origin": "DYU", "departs": "2026-12-09T05:45", "destination": "IST",

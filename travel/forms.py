@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 from movements.countries import COUNTRY_CHOICES
 from movements.forms import page_version_field
+from movements.once import SubmittedOnceMixin
 from movements.models import NOTE_MAX_LENGTH
 from travel.airports import airport, unknown_airport_message
 from travel.legs import LegInput, time_zones
@@ -77,6 +78,10 @@ class DepartureForm(forms.Form):
 
     def clean_final_destination(self):
         return self.cleaned_data["final_destination"].strip()
+
+
+class NewDepartureForm(SubmittedOnceMixin, DepartureForm):
+    """Planning a departure: saved once however often the page is sent."""
 
 
 class AirLegForm(forms.Form):

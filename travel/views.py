@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from movements import reads
+from movements import once, reads
 from movements.access import access_for, visible_cases
 from movements.forms import why_refused
 from movements.models import Person
@@ -20,7 +20,7 @@ from travel.access import (
 from travel.board import board_rows, departure_page
 from travel.views_boarding import day_of_travel, posted_text
 from travel.forms import (
-    BoardFilterForm, DepartureForm, ExceptionForm, ReasonForm, leg_formset, leg_initial,
+    BoardFilterForm, DepartureForm, ExceptionForm, NewDepartureForm, ReasonForm, leg_formset, leg_initial,
 )
 from travel.manifest_views import manifest_panel
 from travel.models import UPCOMING_STATES, Booking, DepartureState, Mode, TravelExclusion
@@ -178,7 +178,7 @@ def departure_create(request):
     if not can_plan(request.user):
         raise PermissionDenied("Only operations staff plan departures.")
     mode = request.GET.get("mode") if request.GET.get("mode") in Mode.values else Mode.AIR
-    form = DepartureForm(request.POST or None, mode=mode)
+    form = NewDepartureForm(request.POST or None, mode=mode)
     formset = leg_formset(mode, extra=3 if mode == Mode.AIR else 2)(request.POST or None, prefix="legs")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         data = form.cleaned_data
@@ -186,13 +186,21 @@ def departure_create(request):
                        final_destination=data["final_destination"], legs=formset.leg_inputs(),
                        seat_block=data.get("seat_block"), pnr=data.get("pnr", ""), escorts=tuple(data["escorts"]),
                        notes=data["notes"])
+        made = []
+
+        def create():
+            made.append(services.create_departure(plan, by=request.user))
+            return departure_url(made[0])
+
         try:
-            departure = services.create_departure(plan, by=request.user)
+            address, first = once.create_once(request, form, create)
         except TravelError as e:
             _attach(e, form, formset)
         else:
-            messages.success(request, f"Departure {departure.code} planned. Open it for booking when it is ready.")
-            return redirect(departure_url(departure))
+            if not first:
+                return once.already_made(request, address)
+            messages.success(request, f"Departure {made[0].code} planned. Open it for booking when it is ready.")
+            return redirect(address)
     return render(request, "travel/departure_form.html",
                   {"form": form, "formset": formset, "mode": mode, "creating": True},
                   status=400 if request.method == "POST" else 200)

@@ -20,10 +20,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from movements import reads, transitions
+from movements import once, reads, transitions
 from movements.access import access_for, visible_cases
 from movements.case_pages import add_principals
 from movements.models import REASON_MAX_LENGTH, Case, HoldCategory, Person
+from movements.once import SubmittedOnceMixin
 from travel import boarding, boarding_page
 from travel.access import get_departure_for_user
 from travel.forms import LocalDateTimeField
@@ -316,7 +317,7 @@ def arrival(request, code):
 # --- incidents ----------------------------------------------------------------------------------------------------
 
 
-class IncidentForm(forms.Form):
+class IncidentForm(SubmittedOnceMixin, forms.Form):
     kind = forms.ChoiceField(choices=[("", "— what happened —")] + IncidentKind.choices)
     place = forms.CharField(max_length=100)
     at = LocalDateTimeField(label="When", required=False)
@@ -353,19 +354,26 @@ def incident(request, code):
                 form.add_error("case_numbers", f"Not booked on {departure.code}: {', '.join(unknown)}. Give the full "
                                                "case numbers of families on this departure, separated by commas.")
         at = data["at"].replace(tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE)) if data["at"] else None
+
+        def log():
+            boarding.record_incident(departure, by=request.user, kind=data["kind"], place=data["place"],
+                                     people=people, note=data["note"].replace("\x00", "").strip(), at=at)
+            if departure.state == D.FINAL:
+                return boarding_url(departure, anchor=number)
+            return reverse("departure_detail", args=[departure.code]) + "#incidents"
+
         try:
             if not form.errors:
-                boarding.record_incident(departure, by=request.user, kind=data["kind"], place=data["place"],
-                                         people=people, note=data["note"].replace("\x00", "").strip(), at=at)
+                address, first = once.create_once(request, form, log)
         except TravelError as e:
             form.add_error(None, e.message)
         if not form.errors:
+            if not first:
+                return once.already_made(request, address)
             concerned = list(dict.fromkeys(p.full_name for p in people))
             messages.success(request, f"Incident logged; it concerns {'; '.join(concerned)}." if concerned
                              else "Incident logged for the departure as a whole (no one named).")
-            if departure.state == D.FINAL:
-                return redirect(boarding_url(departure, anchor=number))
-            return redirect(reverse("departure_detail", args=[departure.code]) + "#incidents")
+            return redirect(address)
     if family:  # the family's members, to tick
         reads.record(reads.Kind.DEPARTURE, request=request, cases=[number], target=departure.code,
                      detail={"page": "incident"})

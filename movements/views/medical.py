@@ -13,9 +13,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from movements import medical, reads
+from movements import medical, once, reads
 from movements.access import access_for
-from movements.forms import MedicalExamForm, TravelMedicalNeedsForm
+from movements.forms import NewMedicalExamForm, TravelMedicalNeedsForm
 from movements.models import Person, TBStatus, TravelMedicalNeeds
 
 
@@ -88,12 +88,19 @@ def person_record(request, person_id):
 def exam_create(request, person_id):
     _require_medical(request.user, write=True)
     person = _person(person_id)
-    form = MedicalExamForm(request.POST or None, initial={"exam_date": timezone.localdate()})
+    form = NewMedicalExamForm(request.POST or None, initial={"exam_date": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         exam = form.save(commit=False)
         exam.person = person
         was_state = person.case.state
-        medical.record_exam(exam, by=request.user)
+
+        def record():
+            medical.record_exam(exam, by=request.user)
+            return reverse("medical_person", args=[person.pk])
+
+        address, made = once.create_once(request, form, record)
+        if not made:
+            return once.already_made(request, address)
         person.case.refresh_from_db()
         messages.success(request, f"{exam.get_kind_display()} of {person.full_name} recorded.")
         outside = medical.fit_to_travel_outside_window(exam)
