@@ -33,7 +33,8 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import arabic_reshaper
-from bidi import get_display
+from bidi import get_display as _reorder
+from bidi.algorithm import get_display as _reorder_mirroring
 from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
@@ -139,7 +140,30 @@ _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufefc]")
 
 
 def is_rtl(text):
+    """Whether the text holds any right-to-left letter (it must then be shaped and put in visual order)."""
     return bool(text) and _RTL.search(text) is not None
+
+
+def direction(text):
+    """The text's own direction, "R" or "L": that of its first letter with a strong direction (the Unicode
+    bidirectional algorithm's rules P2 and P3). A Dari name reads right to left; a note in English that quotes a
+    few Dari words reads left to right, the Dari words in their place."""
+    for char in text or "":
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            return "R"
+        if kind == "L":
+            return "L"
+    return "R" if is_rtl(text) else "L"
+
+
+def get_display(text, base_dir=None):
+    """Text in visual order. python-bidi's fast implementation does not mirror brackets (rule L4): in a right-to-
+    left run "(" must be drawn as ")" and the other way round, or "شیر (شېرو)" prints as "شیر )شېرو(". Text
+    with a character that mirrors goes through its full implementation, which does."""
+    if any(unicodedata.mirrored(char) for char in text):
+        return _reorder_mirroring(text, base_dir=base_dir)
+    return _reorder(text, base_dir=base_dir)
 
 
 class _ReadOnce:
@@ -348,15 +372,17 @@ def _break_word(word, role, width):
     return pieces + [current]
 
 
-def layout(text, role, width):
+def layout(text, role, width, base=None):
     """The lines of `text` in a column `width` points wide: broken between words in the text's logical order,
-    each line then shaped and put in visual order on its own. A newline always starts a new line."""
+    each line then shaped and put in visual order on its own, in the text's direction (`base`: "R" or "L"; by
+    default its first strong letter's). A newline always starts a new line."""
     if not text:
         return []
     if not _registered:
         register_fonts()
     if "\n" in text:
-        return [line for part in text.strip().split("\n") for line in layout(part, role, width)]
+        base = base or direction(text)
+        return [line for part in text.strip().split("\n") for line in layout(part, role, width, base)]
     if text.isascii():  # the common case first: one font, often one line
         latin = role.latin_font
         text = text.strip()
@@ -378,6 +404,7 @@ def layout(text, role, width):
         note = f"[{', '.join(missing)} script — no font to print it]"
         return _fit(layout(note, role, width), width, actual_text=text)
     rtl = is_rtl(text)
+    base = base or direction(text)
     words = text.split()
     if rtl:
         shaped_text = reshape(" ".join(words))
@@ -385,7 +412,7 @@ def layout(text, role, width):
         if _arabic_chars(arabic).issuperset(shaped_text.replace(ZWNJ, "")) \
                 and pdfmetrics.stringWidth(shaped_text, arabic, role.size) <= width:
             # A name in the Arabic script alone that fits on one line (the common case).
-            return [_line(get_display(shaped_text, base_dir="R"), role)]
+            return [_line(get_display(shaped_text, base_dir=base), role)]
     shaped = shaped_text.split(" ") if rtl else words
     if len(shaped) != len(words):  # reshaping never joins across a space; stay safe if it ever did
         shaped = [reshape(w) for w in words]
@@ -412,7 +439,7 @@ def layout(text, role, width):
     result = []
     for pieces_of_line in lines:
         shaped_line = " ".join(p[1] for p in pieces_of_line)
-        visual = get_display(shaped_line, base_dir="R") if rtl else shaped_line
+        visual = get_display(shaped_line, base_dir=base) if rtl else shaped_line
         result.append(_line(visual, role))
     return _fit(result, width)
 
@@ -473,18 +500,20 @@ def draw_lines(canv, lines, x, top, width, align, role, text=None):
 
 class ScriptText(Flowable):
     """A short text in any script (a name, a note), laid out by `layout` in the width it is given: right-aligned
-    when it is right-to-left unless told otherwise. It never splits across pages."""
+    when it reads right to left (`direction`, or `base` when given: a piece of a longer text takes the whole
+    text's) unless told otherwise. It never splits across pages."""
 
-    def __init__(self, text, role, align=None):
+    def __init__(self, text, role, align=None, base=None):
         super().__init__()
         self.text = text or ""
         self.role = role
-        self.align = align if align is not None else (TA_RIGHT if is_rtl(self.text) else TA_LEFT)
+        self.base = base or direction(self.text)
+        self.align = align if align is not None else (TA_RIGHT if self.base == "R" else TA_LEFT)
         self._laid = None
 
     def wrap(self, availWidth, availHeight):  # noqa: N803 (ReportLab's names)
         if self._laid is None or self._laid[0] != availWidth:
-            self._laid = (availWidth, layout(self.text, self.role, availWidth))
+            self._laid = (availWidth, layout(self.text, self.role, availWidth, self.base))
         self.width = availWidth
         self.height = sum(line.height for line in self._laid[1])
         return self.width, self.height

@@ -14,7 +14,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
 from movements import hooks, reads
-from movements.pdf import Document, Role, ScriptText, is_rtl, paragraph
+from movements.pdf import Document, Role, ScriptText, direction, is_rtl, paragraph
 
 TITLE = Role(16, bold=True)
 NAME = Role(14, bold=True)
@@ -73,7 +73,8 @@ def _text(value, role, width=None):
             else:
                 current = f"{current} {word}".strip()
         pieces.append(current)
-        return [ScriptText(piece, role) for piece in pieces]
+        base = direction(value)  # every piece in the direction of the whole text
+        return [ScriptText(piece, role, base=base) for piece in pieces]
     return [paragraph(value, role)]
 
 

@@ -5,6 +5,7 @@ and searches as typed, no empty boxes for a script with no font, QR codes equal 
 
 import datetime
 import random
+import re
 import shutil
 import string
 import subprocess
@@ -12,6 +13,7 @@ import unicodedata
 
 import pytest
 from reportlab.graphics.barcode import qrencoder
+from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas as pdfcanvas
 from reportlab.platypus import Spacer
@@ -148,6 +150,39 @@ def test_the_text_layer_carries_letters_not_presentation_forms():
 
     assert not any(0xFB50 <= ord(c) <= 0xFDFF or 0xFE70 <= ord(c) <= 0xFEFF for c in text)
     assert name in logical(text)
+
+
+def drawn(text, width=2000):
+    """The characters of each line in the order they are drawn, left to right."""
+    return ["".join(run[1] for run in line.runs) for line in layout(text, NAME, width)]
+
+
+@needs_poppler
+def test_brackets_in_a_right_to_left_name_are_drawn_facing_the_words_they_enclose():
+    """Rule L4 of the Unicode bidirectional algorithm: in a right-to-left run "(" is drawn as ")" — "شیر (شېرو)"
+    reads on paper, right to left, as the name, then the nickname in brackets opening towards it."""
+    name = "شیر (شېرو) خپلواک"
+
+    (line,) = drawn(name)
+
+    assert re.search(r"\([^()]+\)", line) and not re.search(r"\)[^()]+\(", line), line
+    # The text layer has the letters in their order. (pdftotext reads the drawn glyphs back into logical order but
+    # does not mirror the brackets again, so it copies them facing out: a viewer's limit, the paper is right.)
+    copied = logical(pdftotext(document_with(ScriptText(name, NAME))))
+    assert "شیر )شېرو( خپلواک" in copied
+
+
+def test_a_note_in_english_quoting_dari_reads_left_to_right_with_the_dari_in_its_place():
+    note = "Interpreter confirmed: او حاضر بود (present all day)"
+
+    (line,) = drawn(note)
+
+    assert line.startswith("Interpreter confirmed: ") and line.endswith(" (present all day)"), line
+    assert ScriptText(note, NAME).align == TA_LEFT
+    # A Dari reason followed by a name in Latin letters reads right to left: the name comes last, at the left.
+    (reason,) = drawn("دیر رسید، با تاکسی آمد — Stanikzai, Yasin")
+    assert reason.startswith("Stanikzai, Yasin — ")
+    assert ScriptText("دیر رسید — Stanikzai", NAME).align == TA_RIGHT
 
 
 def test_a_script_with_no_shipped_font_is_named_instead_of_drawn_as_boxes():

@@ -45,7 +45,7 @@ from movements.history import user_label
 from movements.medical import MedicalStatus
 from movements.models import DocumentType, MedicalExam, TravelDocument, TravelMedicalNeeds, family_order
 from movements.pdf import (
-    CONDENSED, CONDENSED_BOLD, Document, Role, ScriptText, draw_lines, is_rtl, layout, missing_scripts,
+    CONDENSED, CONDENSED_BOLD, Document, Role, ScriptText, direction, draw_lines, layout, missing_scripts,
 )
 from movements.qr import QRFlowable
 from movements.ssr import combined_ssr
@@ -427,7 +427,7 @@ def _cell(text, role, width, align=None, cache=None):
         if cache is not None:
             cache[key] = lines
     if align is None:
-        align = TA_RIGHT if is_rtl(text) else TA_LEFT
+        align = TA_RIGHT if direction(text) == "R" else TA_LEFT
     return lines, align, role
 
 
