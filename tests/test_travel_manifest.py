@@ -19,7 +19,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from movements.models import MedicalExam, Person, TravelDocument, TravelMedicalNeeds
-from tests.conftest import make_case, make_departure, ready_case
+from tests.conftest import make_case, make_departure, make_user, ready_case
 from travel import services
 from travel.apd import apd_csv
 from travel.legs import LegInput
@@ -203,6 +203,25 @@ def test_the_signatures_are_never_alone_on_a_page_without_a_passenger(ops, fligh
         signed = [page for page in pages if "Signature" in page]
         assert len(signed) == 1 and signed[0] is pages[-1], len(ids)
         assert any(i in pages[-1] for i in ids), f"{len(ids)} passengers: the last page has no passenger"
+
+
+@needs_poppler
+@pytest.mark.parametrize("sizes, escorts", [((12,), 2), ((14,), 2), ((13,), 1), ((3, 4), 4), ((2, 11), 3)])
+def test_a_large_last_family_leaves_no_page_without_passengers_and_the_signatures_whole(ops, sizes, escorts):
+    """A family too tall for what is left of a page is split between rows rather than leave the first page empty,
+    and its last rows go with the signatures, which are never split: each page lists passengers."""
+    people = [make_user(f"escort{n}", "escort", first_name="Escort", last_name=f"Number{n}") for n in range(escorts)]
+    departure = make_departure(ops, day=FLIGHT_DAY, escorts=people, seat_block=60)
+    ids = [p.progres_individual_id for size in sizes for p in booked(ops, departure, size).members.all()]
+
+    pages = pdf_pages(render_manifest(departure))
+
+    for number, page in enumerate(pages, start=1):
+        assert any(i in page for i in ids), f"page {number} of {len(pages)} lists nobody"
+    assert all(i in "\n".join(pages) for i in ids)
+    signed = [n for n, page in enumerate(pages) if "Signature" in page]
+    assert signed == [len(pages) - 1]
+    assert flat(pages[-1]).count("Signature") == escorts + 1  # every escort's line and the airline's, together
 
 
 @needs_poppler

@@ -487,19 +487,30 @@ class CaseFlowable(Flowable):
         return self.width, self.height
 
     def split(self, availWidth, availHeight):  # noqa: N803
-        if self.height <= self.page_height or len(self.rows) < 2:
+        # A family that fits on a page goes to the next page whole — unless nothing is on this one yet (the first
+        # page, with the summary above, holds fewer rows): it would be left listing nobody.
+        if len(self.rows) < 2 or (self.height <= self.page_height and not _at_top(self)):
             return []
-        used, k = 0, 0
-        for height in self.heights:
-            if used + height > availHeight:
-                break
-            used += height
-            k += 1
+        k = self.rows_fitting(availHeight)
         if k == 0 or k >= len(self.rows):
             return []
-        return [CaseFlowable(self.case, self.rows[:k], self.widths, self.road, self.page_height, self.continued,
+        return list(self.split_after(k))
+
+    def rows_fitting(self, height):
+        """How many of the first rows fit in `height`."""
+        used, k = 0, 0
+        for row_height in self.heights:
+            if used + row_height > height:
+                break
+            used += row_height
+            k += 1
+        return k
+
+    def split_after(self, k):
+        """The first k rows, and the rest (continued)."""
+        return (CaseFlowable(self.case, self.rows[:k], self.widths, self.road, self.page_height, self.continued,
                              self.cache),
-                CaseFlowable(self.case, self.rows[k:], self.widths, self.road, self.page_height, True, self.cache)]
+                CaseFlowable(self.case, self.rows[k:], self.widths, self.road, self.page_height, True, self.cache))
 
     def draw(self):
         canv = self.canv
@@ -656,6 +667,52 @@ def _vehicle_heading(vehicle, width):
     return table
 
 
+def _at_top(flowable):
+    """Whether nothing is drawn yet on the page the flowable is being placed on (ReportLab's frame says so)."""
+    return bool(getattr(getattr(flowable, "_frame", None), "_atTop", False))
+
+
+class ManifestEnd(Flowable):
+    """The last family, the line that ends the manifest and the signatures: the page the escort signs always lists
+    passengers. When they do not fit where the list has come to, the family goes to the next page whole if it fits
+    there with the signatures (and something is on this page); else it is split between rows, its last rows
+    going with the signatures. The signatures themselves are never split."""
+
+    def __init__(self, lead, case, closing):
+        super().__init__()
+        self.lead, self.case, self.closing = lead, case, closing  # lead: a vehicle's heading over its only family
+
+    def _parts(self):
+        return [*self.lead, *([self.case] if self.case is not None else []), *self.closing]
+
+    def wrap(self, availWidth, availHeight):  # noqa: N803
+        sizes = [part.wrap(availWidth, availHeight) for part in self._parts()]
+        self.width = availWidth
+        self.height = sum(height for _, height in sizes)
+        return self.width, self.height
+
+    def split(self, availWidth, availHeight):  # noqa: N803
+        case = self.case
+        if case is None or len(case.rows) < 2:
+            return []
+        self.wrap(availWidth, availHeight)
+        if self.height <= case.page_height and not _at_top(self):
+            return []  # the whole end on the next page
+        lead = sum(part.wrap(availWidth, availHeight)[1] for part in self.lead)
+        k = min(case.rows_fitting(availHeight - lead), len(case.rows) - 1)
+        if k == 0:
+            return []
+        first, rest = case.split_after(k)
+        return [*self.lead, first, ManifestEnd([], rest, self.closing)]
+
+    def draw(self):
+        y = self.height
+        for part in self._parts():
+            _, height = part.wrap(self.width, y)
+            y -= height
+            part.drawOn(self.canv, 0, y)
+
+
 def _signatures(manifest, width):
     d = manifest.departure
     lines = [(f"Escort: {name}", "Signature", "Date and time") for name, _ in manifest.escorts] or [
@@ -742,16 +799,23 @@ def render_manifest(departure, *, manifest=None, now=None):
         story += [CaseFlowable(case, case.rows, widths, road, page_height, cache=cache) for case in manifest.cases]
     if not manifest.cases:
         story.append(ScriptText("No passenger is booked on this departure.", SUMMARY_BOLD))
-    # The last family stays with the signatures: an escort never signs a page that lists nobody.
+    # The last family (or its last rows) stays with the signatures: an escort never signs a page that lists nobody.
     while story and isinstance(story[-1], Spacer):
         story.pop()
-    last = [story.pop()] if story and isinstance(story[-1], (CaseFlowable, KeepTogether)) else []
-    story.append(KeepTogether(last + [
+    closing = [
         Spacer(1, 4 * mm),
         ScriptText(f"End of manifest: {summary.passengers} passenger{'s' if summary.passengers != 1 else ''} in "
                    f"{summary.cases} case{'s' if summary.cases != 1 else ''}.", SUMMARY_BOLD),
         _signatures(manifest, width),
-    ]))
+    ]
+    last = story.pop() if story and isinstance(story[-1], (CaseFlowable, KeepTogether)) else None
+    if isinstance(last, KeepTogether):  # a vehicle's heading and its only family
+        *lead, last = last._content
+        story.append(ManifestEnd(lead, last, closing))
+    elif last is not None:
+        story.append(ManifestEnd([], last, closing))
+    else:
+        story.append(KeepTogether(closing))
     return document.build(story)
 
 
