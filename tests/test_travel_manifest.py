@@ -225,6 +225,25 @@ def test_a_large_last_family_leaves_no_page_without_passengers_and_the_signature
 
 
 @needs_poppler
+def test_an_infant_goes_on_the_lap_of_a_traveller_who_needs_no_care_themselves(ops, flight, family):
+    zahra = family.members.get(given_name="Zahra")
+    TravelMedicalNeeds.objects.create(person=zahra, stretcher=True)
+
+    text = flat("\n".join(pdf_pages(render_manifest(flight), raw=True)))
+
+    assert "Infant on the lap of Karimi, Ahmad (row 2)" in text  # Ahmad walks a little (WCHR): he can hold Omid
+    assert text.count("Holds infant") == 1  # Ahmad's row, not Zahra's (on a stretcher)
+    assert "Holds infant Karimi, Omid (row 3); wheelchair for long distances" in text
+    assert "check with operations" not in text
+
+    TravelMedicalNeeds.objects.filter(person__given_name="Ahmad").update(wheelchair="WCHC")
+    text = flat("\n".join(pdf_pages(render_manifest(flight), raw=True)))
+
+    assert "Infant on the lap of Karimi, Zahra (row 1)" in text  # no one else: the escort is told to check
+    assert "no one else in the family can hold them: check with operations" in text
+
+
+@needs_poppler
 def test_special_attention_is_said_in_words_and_never_names_a_diagnosis(ops, flight, family):
     pa = family.members.get(relationship="PA")
     MedicalExam.objects.create(person=pa, kind="ime", exam_date=datetime.date(2026, 11, 1), clinic="MHAC",

@@ -70,6 +70,10 @@ DUTIES = {
     "MAAS": "meet and assist at each stop",
     "UMNR": "unaccompanied minor — escort needed",
 }
+# Who cannot be counted on to hold an infant on their lap for the flight: on a stretcher or in a wheelchair to the
+# seat or up the stairs, travelling under medical care or on oxygen, needing a guide. They hold one only when no
+# other traveller of the companion age is left, and the manifest then tells the escort to check.
+CANNOT_HOLD = {"STCR", "WCHC", "WCHS", "MEDA", "OXYG", "BLND", "DPNA"}
 DOCUMENT_SHORT = {
     DocumentType.PASSPORT: "Passport",
     DocumentType.ICRC: "ICRC TD",
@@ -267,8 +271,10 @@ def _phone(user):
 
 def _duties(rows):
     """Fill in each row's SSR codes and special-attention notes for one case: infants on a lap (each with one
-    traveller of the companion age, in order), unaccompanied minors, SSR duties, surveillance on arrival."""
-    companions = [r for r in rows if r.age >= settings.SAFAR_INFANT_COMPANION_MIN_AGE]
+    traveller of the companion age, in family order, those who need care themselves last), unaccompanied minors,
+    SSR duties, surveillance on arrival."""
+    companions = sorted((r for r in rows if r.age >= settings.SAFAR_INFANT_COMPANION_MIN_AGE),
+                        key=lambda r: bool(CANNOT_HOLD.intersection(r.ssr)))  # (stable: family order kept)
     infants = [r for r in rows if r.kind == INFANT]
     adults = [r for r in rows if r.age >= settings.SAFAR_UNACCOMPANIED_MINOR_AGE]
     for row in rows:
@@ -280,6 +286,8 @@ def _duties(rows):
     for infant, holder in zip(infants, companions):
         infant.attention.append(_lap_note(infant.person_id, holder.person_id, "infant on the lap of"))
         holder.attention.append(_lap_note(holder.person_id, infant.person_id, "holds infant"))
+        if CANNOT_HOLD.intersection(holder.ssr):
+            infant.attention.append("no one else in the family can hold them: check with operations")
     for infant in infants[len(companions):]:
         infant.attention.append("infant with no one to hold them — see operations")
     for row in rows:
