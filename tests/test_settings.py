@@ -201,7 +201,8 @@ def run_django(args, **variables):
 
 
 def production(**variables):
-    values = {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "safar.example.org"}
+    values = {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "safar.example.org",
+              "SAFAR_BASE_URL": "https://safar.example.org"}
     values.update(variables)
     return values
 
@@ -211,6 +212,15 @@ def test_production_settings_pass_check_deploy_without_warnings():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("address", ["http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]"])
+def test_check_deploy_warns_when_the_manifests_qr_codes_would_open_a_loopback_address(address):
+    result = run_django(["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                        **production(SAFAR_BASE_URL=address))
+
+    assert result.returncode == 1
+    assert f"(travel.W001) SAFAR_BASE_URL is {address}: the QR codes on printed manifests" in result.stderr
 
 
 def test_production_settings_turn_on_https_only_cookies_and_hsts():

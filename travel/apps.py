@@ -10,4 +10,5 @@ class TravelConfig(AppConfig):
         # released on hold or withdrawal and where such a case resumes; the navigation entry, the case page's
         # panel, an escort's dashboard card; its demo departures.
         # What the retention removes from its records, and what a person's own record holds of them.
-        from travel import demo, pages, plans, shredders, subject  # noqa: F401
+        # The deployment check of the manifest's QR codes' address.
+        from travel import checks, demo, pages, plans, shredders, subject  # noqa: F401
