@@ -156,8 +156,9 @@ class IssueList(list):
     """A report's errors: every one counted, the first MAX_ISSUES_PER_KIND of each kind kept (MAX_ISSUES in all),
     the others summarised per kind. A normal file keeps every error; a file with every cell wrong keeps a page."""
 
-    def __init__(self, issues=()):
+    def __init__(self, issues=(), *, per_kind=MAX_ISSUES_PER_KIND, most=MAX_ISSUES):
         super().__init__()
+        self.per_kind, self.most = per_kind, most
         self.total = 0
         self.kept_per_kind = Counter()
         self.omitted = {}  # (column, kind) -> [count, first omitted issue]
@@ -166,7 +167,7 @@ class IssueList(list):
     def append(self, issue):
         self.total += 1
         kind = issue_kind(issue)
-        if len(self) < MAX_ISSUES and self.kept_per_kind[kind] < MAX_ISSUES_PER_KIND:
+        if len(self) < self.most and (self.per_kind is None or self.kept_per_kind[kind] < self.per_kind):
             self.kept_per_kind[kind] += 1
             super().append(issue)
             return
@@ -545,16 +546,30 @@ def _chunks(items, size=LOOKUP_CHUNK):
         yield items[start:start + size]
 
 
-def run_import(data, filename, *, by=None, dry_run=False):
-    """Check the file and, unless `dry_run` or on any error, apply it. Return an ImportReport."""
+# The command prints its report as text, one line per error: every error of any file a person would make (a page
+# on the screen keeps the first of each kind).
+EVERY_ERROR = {"per_kind": None, "most": 200_000}
+
+
+def run_import(data, filename, *, by=None, dry_run=False, every_error=False):
+    """Check the file and, unless `dry_run` or on any error, apply it. Return an ImportReport. `every_error`: the
+    report keeps every error (up to EVERY_ERROR's bound), not the first of each kind."""
     report = ImportReport(filename=filename)
+    if every_error:
+        report.errors = IssueList(**EVERY_ERROR)
     try:
         header, rows = read_table(data, filename)
         columns, header_issues = check_header(header)
         if header_issues:
             report.errors.extend(header_issues)
+            if any(c not in columns for c in REQUIRED):
+                return report
+            # An unknown or repeated column: the rows are still checked on the columns of the contract, so that
+            # one report lists what else to mend.
+            known = {name: index for name, index in columns.items() if name in COLUMNS}
+            _check_rows(rows, known, report, len(header))
             return report
-        parsed = _check_rows(rows, columns, report)
+        parsed = _check_rows(rows, columns, report, len(header))
     except FileRefused as refused:
         report.errors.append(refused.issue)
         return report
@@ -622,7 +637,8 @@ def _taken_meanwhile(report):
     )
 
 
-def _check_rows(rows, columns, report):
+def _check_rows(rows, columns, report, width):
+    """Check every row (`columns`: name -> index; `width`: the header's number of cells)."""
     checker = RowChecker(timezone.localdate())
     max_rows = settings.SAFAR_MAX_IMPORT_ROWS
     parsed = []  # (row number, values)
@@ -634,7 +650,7 @@ def _check_rows(rows, columns, report):
         report.rows += 1
         if report.rows > max_rows:
             raise FileRefused(f"The file has more than {max_rows:,} rows; split it into smaller files.")
-        if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns):]):
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
             report.errors.append(ImportIssue(number, "", "", "this row has more cells than the header has columns"))
         raw = {name: (cells[index] if index < len(cells) else "") for name, index in columns.items()}
         values, issues = checker.check(number, raw)

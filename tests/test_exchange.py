@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -241,6 +241,30 @@ def test_the_command_writes_the_same_csv_as_the_page(tmp_path, ursula, ops):
 
     assert list(csv.reader(io.StringIO(output.read_text(encoding="utf-8-sig")))) == csv_rows(download(ursula))
     assert StatusExport.objects.filter(actor="command: export_unhcr_status", row_count=2).exists()
+
+
+def test_the_command_writes_the_same_utf8_bytes_to_standard_output_as_to_a_file(tmp_path, monkeypatch, ops):
+    """Whatever the terminal's encoding (a Windows console, PYTHONIOENCODING=latin-1): UTF-8, as the file."""
+    case = case_in("departed", ops)
+    case.members.update(family_name="Ғуломова")  # Tajik letters no legacy code page has
+    output = tmp_path / "status.csv"
+    call_command("export_unhcr_status", "--output", str(output), stderr=io.StringIO())
+    terminal = io.TextIOWrapper(io.BytesIO(), encoding="latin-1")
+    monkeypatch.setattr(sys, "stdout", terminal)
+
+    call_command("export_unhcr_status")
+
+    terminal.flush()
+    written = terminal.buffer.getvalue()
+    assert written == output.read_bytes()
+    assert "Ғуломова" in written.decode("utf-8-sig")
+
+
+def test_the_command_says_which_file_it_cannot_write(tmp_path):
+    with pytest.raises(CommandError, match=r"Cannot write .*/missing/status\.csv: No such file or directory\."):
+        call_command("export_unhcr_status", "--output", str(tmp_path / "missing" / "status.csv"),
+                     stderr=io.StringIO())
+    assert StatusExport.objects.count() == 0
 
 
 @pytest.mark.parametrize("args, message", [

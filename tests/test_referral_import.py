@@ -166,6 +166,17 @@ def test_a_missing_unknown_or_repeated_column_stops_the_import_with_one_message(
     assert counts() == (0, 0, 0, 0)
 
 
+@pytest.mark.django_db
+def test_an_unknown_column_does_not_hide_what_is_wrong_in_the_rows():
+    rows = sample_rows()
+    rows[0]["sex"], rows[3]["date_of_birth"] = "Q", "1990-02-30"
+
+    report = run_import(to_csv(rows, COLUMNS + ["remarks"]), "r.csv")
+
+    assert [(e.row, e.column) for e in report.errors] == [(1, "remarks"), (2, "sex"), (5, "date_of_birth")]
+    assert counts() == (0, 0, 0, 0)
+
+
 # --- hostile files ------------------------------------------------------------------------------------
 
 

@@ -33,31 +33,34 @@ class Command(BaseCommand):
                                returncode=1)
         total = status.count(status_filter)
         progress = Progress(total, self.stderr) if output and total >= Progress.FROM_ROWS else None
-        if fmt == "csv":
-            if output:
-                with open(output, "w", encoding="utf-8", newline="") as handle:
+        try:
+            if fmt == "csv":
+                # UTF-8 bytes whatever the terminal's encoding: standard output and a file get the same export.
+                handle = open(output, "wb") if output else sys.stdout.buffer
+                try:
                     for number, chunk in enumerate(status.csv_chunks(status_filter)):
-                        handle.write(chunk)
+                        handle.write(chunk.encode("utf-8"))
                         if number and progress is not None:
                             progress(number)
+                    handle.flush()
+                finally:
+                    if output:
+                        handle.close()
             else:
-                try:
-                    for chunk in status.csv_chunks(status_filter):
-                        self.stdout.write(chunk, ending="")
-                    self.stdout.flush()
-                except BrokenPipeError:  # `… | head`: the reader has what it wanted
-                    sys.stderr.close()
-                    return
-        else:
-            workbook, _rows = status.xlsx_file(status_filter, progress=progress)
-            with workbook:
-                data = workbook.read()
-            if output:
-                with open(output, "wb") as handle:
-                    handle.write(data)
-            else:
-                sys.stdout.buffer.write(data)
-                sys.stdout.flush()
+                workbook, _rows = status.xlsx_file(status_filter, progress=progress)
+                with workbook:
+                    data = workbook.read()
+                if output:
+                    with open(output, "wb") as handle:
+                        handle.write(data)
+                else:
+                    sys.stdout.buffer.write(data)
+                    sys.stdout.flush()
+        except BrokenPipeError:  # `… | head`: the reader has what it wanted
+            sys.stderr.close()
+            return
+        except OSError as e:
+            raise CommandError(f"Cannot write {output}: {e.strerror}.", returncode=1) from None
         if progress is not None:
             progress.done()
         reads.record(reads.Kind.EXPORT, actor="command: export_unhcr_status", target=output or "(standard output)",

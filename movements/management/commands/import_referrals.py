@@ -30,13 +30,13 @@ class Command(BaseCommand):
                 f"accepted is {limit / 1_048_576:.1f} MB. Split it into smaller files."
             )
             raise SystemExit(1)
-        report = run_import(data, path.name, dry_run=options["dry_run"])
+        report = run_import(data, path.name, dry_run=options["dry_run"], every_error=True)
         if report.errors:
             self.stdout.write(f"{path.name}: refused, nothing was imported. {report.error_count:,} error(s):")
             self.stdout.write("row\tcolumn\tvalue\tproblem")
             for issue in report.errors:
                 self.stdout.write(f"{issue.row or '-'}\t{issue.column or '-'}\t{issue.shown_value}\t{issue.message}")
-            for line in report.omitted:  # beyond the first errors of each kind: one line per kind
+            for line in report.omitted:  # (only past EVERY_ERROR's bound: one line per kind)
                 self.stdout.write(line["text"])
             raise SystemExit(1)
         self.stdout.write(f"{path.name}: {report.summary()}")
