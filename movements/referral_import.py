@@ -208,6 +208,8 @@ class ImportReport:
     unchanged_people: list = field(default_factory=list)
     applied: bool = False
     busy: bool = False  # refused because another import of the same people was under way: the file may be fine
+    # The proGres case ids of cases with an error in one of their rows (the checks' own bookkeeping: not stored).
+    refused_cases: set = field(default_factory=set, repr=False, compare=False)
 
     @property
     def ok(self):
@@ -573,15 +575,16 @@ def run_import(data, filename, *, by=None, dry_run=False, every_error=False):
     except FileRefused as refused:
         report.errors.append(refused.issue)
         return report
+    # Optional columns the file leaves out keep the values already stored.
+    fields = [f for f in PERSON_FIELDS if f in columns or (f == "phone_region" and "phone" in columns)]
+    case_fields = [c for c in CASE_COLUMNS if c in columns]
     if report.errors:
+        _compare_the_rest(parsed, report, fields, case_fields)
         return report
     if report.rows == 0:
         report.errors.append(ImportIssue(None, "", "", "The file has a header but no rows."))
         return report
 
-    # Optional columns the file leaves out keep the values already stored.
-    fields = [f for f in PERSON_FIELDS if f in columns or (f == "phone_region" and "phone" in columns)]
-    case_fields = [c for c in CASE_COLUMNS if c in columns]
     try:
         with transaction.atomic():
             if not dry_run and not _claim(data):
@@ -648,6 +651,7 @@ def _check_rows(rows, columns, report, width):
         if not any(c.strip() for c in cells):
             continue  # blank lines at the end of a sheet
         report.rows += 1
+        errors_before = report.error_count
         if report.rows > max_rows:
             raise FileRefused(f"The file has more than {max_rows:,} rows; split it into smaller files.")
         if len(cells) > width and any(c.strip() for c in cells[width:]):
@@ -682,9 +686,12 @@ def _check_rows(rows, columns, report, width):
                         ))
                 else:
                     group["values"][column] = (values[column], number)
-        parsed.append((number, values))
+        parsed.append((number, CheckedRow(values, raw)))
+        if report.error_count > errors_before:
+            report.refused_cases.add(values.get("progres_case_id") or raw.get("progres_case_id", "").strip().upper())
     for case_id, group in cases.items():
         if len(group["principals"]) != 1:
+            report.refused_cases.add(case_id)
             rows_text = ", ".join(str(r) for r in group["principals"]) or "none"
             report.errors.append(ImportIssue(
                 group["principals"][1] if len(group["principals"]) > 1 else group["first_row"], "relationship",
@@ -693,6 +700,18 @@ def _check_rows(rows, columns, report, width):
             ))
     report.errors.sort(key=_issue_order)
     return parsed
+
+
+class CheckedRow(dict):
+    """A row's values as checked (a date a date, a phone in E.164), with the cells as the file wrote them (`raw`):
+    an error found later, against the database, quotes what the file held."""
+
+    def __init__(self, values, raw):
+        super().__init__(values)
+        self.raw = raw
+
+    def cell(self, column):
+        return self.raw.get(column) or str(self[column])
 
 
 def _issue_order(issue):
@@ -710,6 +729,21 @@ class _Plan:
     updates: list  # (Person, {field: value})
     case_updates: list  # (Case, {field: value})
     cases: dict  # progres_case_id -> existing Case
+
+
+def _compare_the_rest(parsed, report, fields, case_fields):
+    """The file is refused already: compare with the database the cases none of whose rows has an error, so that
+    the one report also says what the database would refuse (a booked case's details, a member added to a case
+    that has departed) instead of saying it only once the first errors are mended. Nothing is locked or saved."""
+    rest = [(number, values) for number, values in parsed if values.get("progres_case_id")
+            and values["progres_case_id"] not in report.refused_cases]
+    if not rest:
+        return
+    compared = ImportReport(filename=report.filename,
+                            errors=IssueList(per_kind=report.errors.per_kind, most=report.errors.most))
+    _plan(rest, compared, fields, case_fields)
+    report.errors.extend(compared.errors)
+    report.errors.sort(key=_issue_order)
 
 
 def _plan(parsed, report, fields=PERSON_FIELDS, case_fields=CASE_COLUMNS, lock=False):
@@ -753,7 +787,7 @@ def _plan(parsed, report, fields=PERSON_FIELDS, case_fields=CASE_COLUMNS, lock=F
             refused = changed and case_edits.refusal(case, "details")
             if refused:
                 report.errors.append(ImportIssue(
-                    number, next(iter(changed)), str(values[next(iter(changed))]),
+                    number, next(iter(changed)), values.cell(next(iter(changed))),
                     f"{refused} (the import would change {', '.join(sorted(changed))})",
                 ))
             elif changed:
@@ -785,7 +819,7 @@ def _plan(parsed, report, fields=PERSON_FIELDS, case_fields=CASE_COLUMNS, lock=F
             report.unchanged_people.append(individual)
         elif refused:
             report.errors.append(ImportIssue(
-                number, next(iter(changed)), str(values[next(iter(changed))]),
+                number, next(iter(changed)), values.cell(next(iter(changed))),
                 f"{refused} (the import would change {', '.join(sorted(changed))})",
             ))
         else:

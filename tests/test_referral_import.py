@@ -280,6 +280,27 @@ def test_changing_the_members_of_a_booked_case_is_refused(ops):
 
 
 @pytest.mark.django_db
+def test_one_report_lists_the_rows_mistakes_and_what_the_database_refuses_quoting_the_file():
+    """What the database refuses (a booked family's details) is listed with the row's own mistakes, not only
+    once those are mended; it quotes the cell as the file wrote it, not as it would be stored."""
+    run_import(SAMPLE, "first.csv")
+    rows = sample_rows()
+    case = Case.objects.get(progres_case_id=rows[0]["progres_case_id"])
+    Case.objects.filter(pk=case.pk).update(state="booked")  # (how it got there does not matter to the import)
+    rows[0]["phone"] = "+992 93 000 1111"  # a booked family's details: refused by the database
+    last = [r for r in rows if r["progres_case_id"] == rows[-1]["progres_case_id"]]
+    last[0]["date_of_birth"] = "1990-02-30"  # a mistake in the row itself, in another case
+    before = counts()
+
+    report = run_import(to_csv(rows), "second.csv")
+
+    assert [(e.row, e.column) for e in report.errors] == [(2, "phone"), (rows.index(last[0]) + 2, "date_of_birth")]
+    assert report.errors[0].value == "+992 93 000 1111"
+    assert f"Case {case.case_number} is booked" in report.errors[0].message
+    assert counts() == before
+
+
+@pytest.mark.django_db
 def test_an_individual_already_in_another_case_is_refused():
     run_import(SAMPLE, "first.csv")
     rows = sample_rows()
