@@ -317,7 +317,7 @@ def test_the_number_of_queries_does_not_grow_with_the_passengers(ops, flight, fa
 # --- a road convoy --------------------------------------------------------------------------------------------
 
 
-def convoy(ops, escort):
+def convoy(ops, escort, seats=(5, 4)):
     day = FLIGHT_DAY
 
     def at(hhmm):
@@ -325,9 +325,9 @@ def convoy(ops, escort):
 
     legs = [
         LegInput(origin="Khorog", destination="Dushanbe", departs=at("06:00"), arrives=at("20:00"),
-                 vehicle="Bus (Yutong, white)", plate="01 234 AB", driver="Rustam Nazarov", seats=5),
+                 vehicle="Bus (Yutong, white)", plate="01 234 AB", driver="Rustam Nazarov", seats=seats[0]),
         LegInput(origin="Khorog", destination="Dushanbe", departs=at("06:15"), arrives=at("20:30"),
-                 vehicle="Minibus (Toyota HiAce)", plate="02 567 BA", driver="Davlat Mirzoev", seats=4),
+                 vehicle="Minibus (Toyota HiAce)", plate="02 567 BA", driver="Davlat Mirzoev", seats=seats[1]),
     ]
     return make_departure(ops, legs=legs, mode="road", destination_country="TJK", final_destination="Dushanbe",
                           escorts=[escort], pnr="", seat_block=None)
@@ -351,6 +351,22 @@ def test_a_convoy_lists_its_passengers_per_vehicle_with_a_boarding_box_and_lugga
     assert text.count("Boarded: all") == 2
     assert "Luggage tags (write)" in flat("\n".join(pdf_pages(render_manifest(road), raw=True)))
     assert "Driver of vehicle 1: Rustam Nazarov" in text and "Driver of vehicle 2: Davlat Mirzoev" in text
+
+
+@needs_poppler
+def test_every_page_of_a_convoy_says_which_vehicle_each_family_rides_in(ops, escort):
+    road = convoy(ops, escort, seats=(24, 4))
+    on_the_bus = [booked(ops, road, 4, destination_country="TJK") for _ in range(6)]  # 24 people: several pages
+    on_the_minibus = booked(ops, road, 4, destination_country="TJK")
+
+    pages = pdf_pages(render_manifest(road))
+
+    assert len(pages) >= 3
+    for cases, vehicle in ((on_the_bus, "Vehicle 1"), ([on_the_minibus], "Vehicle 2")):
+        ids = [p.progres_individual_id for case in cases for p in case.members.all()]
+        for number, page in enumerate(pages, start=1):
+            if any(i in page for i in ids):
+                assert vehicle in page, f"page {number} lists families of {vehicle} without saying so"
 
 
 # --- who may download it, and the log --------------------------------------------------------------------------

@@ -467,14 +467,16 @@ class CaseFlowable(Flowable):
     around the case. It moves to the next page whole when it fits on one page; a larger case splits between rows,
     never inside one."""
 
-    def __init__(self, case, rows, widths, road, page_height, continued=False, cache=None):
+    def __init__(self, case, rows, widths, road, page_height, continued=False, cache=None, vehicle=""):
         super().__init__()
         self.case, self.rows, self.widths, self.road = case, rows, widths, road
         self.page_height, self.continued, self.cache = page_height, continued, cache if cache is not None else {}
+        self.vehicle = vehicle  # a convoy: which vehicle the family rides in, said on every page it is on
         self.cells = [_row_cells(row, road, widths, self.cache) for row in rows]
         head = f"{case.case_number}" + (" (continued)" if continued else "")
         count = "" if continued else f"{len(case.rows)} passenger{'s' if len(case.rows) != 1 else ''}"
-        self.head = [c for c in (_cell(head, CELL_BOLD, widths[1]), _cell(count, CELL, widths[1])) if c]
+        self.head = [c for c in (_cell(head, CELL_BOLD, widths[1]), _cell(vehicle, CELL_BOLD, widths[1]),
+                                 _cell(count, CELL, widths[1])) if c]
         head_height = sum(line.height for lines, _, _ in self.head for line in lines)
         self.qr = not continued
         case_height = PAD_TOP + head_height + (1 * mm + QR_SIZE if self.qr else 0) + PAD_BOTTOM
@@ -517,8 +519,9 @@ class CaseFlowable(Flowable):
     def split_after(self, k):
         """The first k rows, and the rest (continued)."""
         return (CaseFlowable(self.case, self.rows[:k], self.widths, self.road, self.page_height, self.continued,
-                             self.cache),
-                CaseFlowable(self.case, self.rows[k:], self.widths, self.road, self.page_height, True, self.cache))
+                             self.cache, self.vehicle),
+                CaseFlowable(self.case, self.rows[k:], self.widths, self.road, self.page_height, True, self.cache,
+                             self.vehicle))
 
     def draw(self):
         canv = self.canv
@@ -797,7 +800,8 @@ def render_manifest(departure, *, manifest=None, now=None):
     if road:
         for vehicle in manifest.vehicles:
             heading = _vehicle_heading(vehicle, width)
-            tables = [CaseFlowable(case, case.rows, widths, road, page_height, cache=cache) for case in vehicle.cases]
+            tables = [CaseFlowable(case, case.rows, widths, road, page_height, cache=cache,
+                                   vehicle=f"Vehicle {vehicle.leg.number}") for case in vehicle.cases]
             # A vehicle's heading stays with its first family.
             story.append(KeepTogether([heading] + tables[:1]) if tables else heading)
             story += tables[1:]
