@@ -602,6 +602,9 @@ class Document:
         self.template = BaseDocTemplate(
             self._buffer, pagesize=self.pagesize, leftMargin=left, rightMargin=right, topMargin=top,
             bottomMargin=bottom, title=title, author="Safar",
+            # Each page starts in a shipped font: ReportLab's default (Helvetica, never embedded) would be listed in
+            # the file although nothing is drawn in it, and print shops' and PDF/A checks refuse such a file.
+            initialFontName=SANS,
         )
         page_width, page_height = self.pagesize
         first = first_top * mm if first_top is not None else top

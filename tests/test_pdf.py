@@ -185,6 +185,15 @@ def test_a_note_in_english_quoting_dari_reads_left_to_right_with_the_dari_in_its
     assert ScriptText("دیر رسید — Stanikzai", NAME).align == TA_RIGHT
 
 
+@needs_poppler
+def test_every_font_in_a_printed_document_is_embedded():
+    content = document_with(ScriptText("Karimi, Zahra · کریمی زهرا · Ғуломова", NAME))
+
+    fonts = subprocess.run(["pdffonts", "-"], input=content, capture_output=True, check=True).stdout.decode()
+    rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
+    assert rows and all(row[-5] == "yes" for row in rows), fonts  # the "emb" column
+
+
 def test_a_script_with_no_shipped_font_is_named_instead_of_drawn_as_boxes():
     register_fonts()
     assert missing_scripts("ዘሃራ ከሪሚ") == ("Ethiopic",)
