@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from movements import hooks
 from movements.hooks import RecordSection
-from movements.models import CaseState, MedicalExam, TravelMedicalNeeds
+from movements.models import CaseState, MedicalExam, Relationship, TravelMedicalNeeds
 
 
 def text(value):
@@ -45,7 +45,8 @@ def movements_record(person):
             ("Planned travel date", text(case.planned_travel_date)),
             ("Hold reason", text(case.hold_reason)),
             ("Case notes", text(case.notes)),
-            ("Members", "; ".join("this person" if pk == person.pk else relationship for pk, relationship in members)),
+            ("Members", "; ".join("this person" if pk == person.pk else Relationship(relationship).label.lower()
+                                  for pk, relationship in members)),
         ), note="Other members of the case appear by relationship only: their data is given on their own request."),
         RecordSection("The person", order=20, items=(
             ("Family name", person.family_name),

@@ -3,7 +3,7 @@
 from movements import hooks
 from movements.hooks import RecordSection
 from movements.subject import text
-from orientation.models import Attendance, AttendanceChange, Enrolment
+from orientation.models import Attendance, AttendanceChange, AttendanceStatus, Enrolment
 
 
 @hooks.subject_records.register
@@ -19,7 +19,18 @@ def orientation_record(person):
                                   text(e.enrolled_at)) for e in enrolments)),
         RecordSection("Orientation attendance", order=51, columns=("Session", "Day", "Date", "Mark"), rows=tuple(
             (m.day.session.code, str(m.day.number), text(m.day.date), m.get_status_display()) for m in marks)),
-        RecordSection("Attendance corrections", order=52, columns=("When", "Session", "Day", "From", "To", "Reason"),
+        RecordSection("Attendance marks as recorded and corrected", order=52,
+                      columns=("When", "Session", "Day", "Mark", "Reason"),
                       rows=tuple((text(c.changed_at), c.attendance.day.session.code, str(c.attendance.day.number),
-                                  c.old_status or "—", c.new_status, text(c.reason)) for c in changes)),
+                                  _change(c), text(c.reason)) for c in changes)),
     ]
+
+
+def _change(change):
+    """"Recorded: Present" for a first mark, "Absent → Late" for a correction."""
+    new = _status(change.new_status)
+    return f"{_status(change.old_status)} → {new}" if change.old_status else f"recorded: {new}"
+
+
+def _status(code):
+    return AttendanceStatus(code).label if code in AttendanceStatus.values else code

@@ -533,3 +533,18 @@ def test_the_roll_call_says_up_front_when_a_day_is_still_to_come_and_shows_the_h
 def test_a_trainer_lands_on_their_sessions(trainer, client):
     client.force_login(trainer)
     assert client.get("/").url == "/orientation/"
+
+
+def test_a_persons_own_record_gives_their_marks_and_corrections_in_words(ops, trainer):
+    from orientation.subject import orientation_record
+
+    session = make_session(trainer)
+    case = approved_case(ops, members=1)
+    services.enrol_case(session, case, by=ops)
+    mark_all(session, 1, trainer, "absent")
+    mark_all(session, 1, trainer, "late", reason="Came after the bus strike")
+
+    sections = {s.title: s for s in orientation_record(case.members.get())}
+
+    marks = sections["Attendance marks as recorded and corrected"]
+    assert [row[3:] for row in marks.rows] == [("recorded: Absent", "—"), ("Absent → Late", "Came after the bus strike")]

@@ -74,7 +74,8 @@ def test_the_command_writes_the_record_as_pdf_and_json(family, tmp_path):
     assert "SAFAR_" not in text and "— → " not in text
     # The other member appears by relationship only.
     assert "Ahmad" not in json.dumps(data, ensure_ascii=False).replace("Edited", "")
-    assert next(s for s in data["sections"] if s["title"] == "Case")["items"]["Members"] == "this person; SPS"
+    members = next(s for s in data["sections"] if s["title"] == "Case")["items"]["Members"]
+    assert members == "this person; spouse"  # in words, not codes
 
 
 def test_the_command_refuses_an_unknown_person_clearly(db, tmp_path):
