@@ -21,7 +21,9 @@ from django.utils.safestring import mark_safe
 from django.db import connections
 from django.db.models import BooleanField, DateField, F, Func, IntegerField, Value
 
-from movements.models import FLIES_ON_KEY, PRIORITY_RANK, Case, CaseState, Person, Priority, Relationship
+from movements.models import (
+    FLIES_ON_KEY, PRIORITY_RANK, Case, CaseState, Person, Priority, Relationship, native_lang,
+)
 
 COUNT_LIMIT = 10_000
 
@@ -271,6 +273,7 @@ def add_principals(cases):
     for case in cases:
         case.member_count = counts[case.pk]
         case.pa_family_name, case.pa_given_name, case.pa_native_name = principals.get(case.pk, (None, None, None))
+        case.pa_native_lang = native_lang(case.pa_native_name)
     return cases
 
 
@@ -314,7 +317,9 @@ def row_html(case, *, address, blocker_kinds):
     if case.pa_family_name:
         applicant = f"{_e(case.pa_family_name)}, {_e(case.pa_given_name)}"
         if case.pa_native_name:
-            applicant += f'<br><small dir="auto" class="native">{_e(case.pa_native_name)}</small>'
+            lang = native_lang(case.pa_native_name)
+            lang = f' lang="{lang}"' if lang else ""
+            applicant += f'<br><small dir="auto"{lang} class="native">{_e(case.pa_native_name)}</small>'
     else:
         applicant = "<em>no PA recorded</em>"
     if case.flies_on:

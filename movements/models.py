@@ -123,6 +123,17 @@ class Relationship(models.TextChoices):
     OTH = "OTH", "Other"
 
 
+def native_lang(text):
+    """A language tag for a name in its own script (Tajik for Cyrillic, Dari for the Arabic script: the mission's
+    languages), so that browsers shape it and screen readers read it in the right voice; "" when unknown."""
+    for char in text or "":
+        if "\u0400" <= char <= "\u04ff":
+            return "tg"
+        if "\u0600" <= char <= "\u06ff":
+            return "fa"
+    return ""
+
+
 def family_order(relationship, date_of_birth, pk):
     """How every page and printed list orders a family's members, so that the paper and the screen agree: the
     principal applicant, the spouse, then the others oldest first. People sort by `Person.family_position`; rows
@@ -511,12 +522,7 @@ class Person(models.Model):
     @property
     def native_lang(self):
         """A language tag for the native name, so browsers pick the right shaping and fonts."""
-        for char in self.native_name:
-            if "\u0400" <= char <= "\u04ff":
-                return "tg"
-            if "\u0600" <= char <= "\u06ff":
-                return "fa"
-        return ""
+        return native_lang(self.native_name)
 
     @property
     def ssr_codes(self):

@@ -111,7 +111,7 @@ def test_the_page_counts_groups_by_family_and_shows_names_in_both_scripts(client
     assert "<strong>boarded 1 of 5</strong> · 1 no-show · 3 waiting" in page
     assert "KARIMI family" in page and family.case_number in page
     assert 'lang="fa">زهرا کریمی</span>' in page
-    assert page.count('class="bd-yes">Mark boarded</button>') == 3
+    assert page.count('class="bd-yes">Mark boarded<span class="visually-hidden">: ') == 3
     assert "✓ BOARDED" in page and "✗ NO-SHOW" in page
     assert "No-show: Yasin Karimi." in page
     assert "Ask operations to approve a split" in page  # an escort asks; operations approve
@@ -187,9 +187,11 @@ def test_an_undo_with_a_reason_puts_the_passenger_back_to_waiting(client, escort
     assert "code-reason_required" in page
     # Zahra's "Undo…" is open again, at the field to fill; Ahmad's stays closed.
     zahra, ahmad = pax(family).pk, pax(family, "Ahmad").pk
-    assert re.search(rf'<details class="bd-undo" open><summary>Undo…</summary>\s*<label for="reason-{zahra}">', page)
-    assert re.search(rf'id="reason-{zahra}"[^>]*autofocus aria-invalid="true">', page)
-    assert re.search(rf'<details class="bd-undo"><summary>Undo…</summary>\s*<label for="reason-{ahmad}">', page)
+    assert re.search(rf'<details class="bd-undo" open><summary>Undo…<span[^<]*</span></summary>\s*<label for="reason-{zahra}">', page)
+    assert re.search(rf'id="reason-{zahra}"[^>]*autofocus aria-invalid="true" aria-describedby="why-{zahra}">', page)
+    assert f'<p class="fielderror" id="why-{zahra}">Give the reason for undoing this mark.</p>' in page
+    assert re.search(rf'<details class="bd-undo"><summary>Undo…<span[^<]*</span></summary>\s*<label for="reason-{ahmad}">',
+                     page)
     tap(client, flight, pax(family), "waiting", token="t3", reason="Tapped the wrong Karimi")
 
     assert pax(family).boarding == "waiting"
@@ -280,7 +282,7 @@ def test_the_arrival_is_confirmed_on_its_page_and_surveillance_shows_to_operatio
     # The family by name as well as by number (a read of its data), with no one's public-health visit.
     (read,) = AccessLogEntry.objects.order_by("id")[seen:]
     assert (read.kind, read.user, read.case_numbers) == ("departure", escort, [family.case_number])
-    assert f'{family.case_number}</span> <strong>Karimi, Zahra</strong> <span dir="auto" class="native">' in escort_view
+    assert f'{family.case_number}</span> <strong>Karimi, Zahra</strong> <span dir="auto" lang="fa" class="native">' in escort_view
     # Toronto's own clock, as the departure page and the case say (not Dushanbe's: Thu 10 Dec 04:05).
     assert "(YYZ) at <strong>Wed 09 Dec 2026 18:05</strong> local time (EST)." in escort_view
     assert "arrived</strong> Wed 09 Dec 2026" in escort_view and "public health" not in escort_view
