@@ -380,8 +380,7 @@ def layout(text, role, width, base=None):
         return []
     if not _registered:
         register_fonts()
-    if "\n" in text:
-        base = base or direction(text)
+    if "\n" in text:  # each line a paragraph of its own, in its own direction unless one is given
         return [line for part in text.strip().split("\n") for line in layout(part, role, width, base)]
     if text.isascii():  # the common case first: one font, often one line
         latin = role.latin_font

@@ -566,11 +566,9 @@ def run_import(data, filename, *, by=None, dry_run=False, every_error=False):
             report.errors.extend(header_issues)
             if any(c not in columns for c in REQUIRED):
                 return report
-            # An unknown or repeated column: the rows are still checked on the columns of the contract, so that
-            # one report lists what else to mend.
-            known = {name: index for name, index in columns.items() if name in COLUMNS}
-            _check_rows(rows, known, report, len(header))
-            return report
+            # An unknown or repeated column: the rows are still checked (and compared with the database) on the
+            # columns of the contract, so that one report lists what else to mend.
+            columns = {name: index for name, index in columns.items() if name in COLUMNS}
         parsed = _check_rows(rows, columns, report, len(header))
     except FileRefused as refused:
         report.errors.append(refused.issue)
@@ -739,11 +737,8 @@ def _compare_the_rest(parsed, report, fields, case_fields):
             and values["progres_case_id"] not in report.refused_cases]
     if not rest:
         return
-    compared = ImportReport(filename=report.filename,
-                            errors=IssueList(per_kind=report.errors.per_kind, most=report.errors.most))
-    _plan(rest, compared, fields, case_fields)
-    report.errors.extend(compared.errors)
-    report.errors.sort(key=_issue_order)
+    # Its errors go to the report's own list (which counts what it does not keep); its plan is thrown away.
+    _plan(rest, ImportReport(filename=report.filename, errors=report.errors), fields, case_fields)
 
 
 def _plan(parsed, report, fields=PERSON_FIELDS, case_fields=CASE_COLUMNS, lock=False):

@@ -28,6 +28,10 @@ def choice(instance, name):
     return getattr(instance, f"get_{name}_display")() if value else "—"
 
 
+def _relationship(code):
+    return Relationship(code).label.lower() if code in Relationship.values else code
+
+
 @hooks.subject_records.register
 def movements_record(person):
     case = person.case
@@ -45,7 +49,7 @@ def movements_record(person):
             ("Planned travel date", text(case.planned_travel_date)),
             ("Hold reason", text(case.hold_reason)),
             ("Case notes", text(case.notes)),
-            ("Members", "; ".join("this person" if pk == person.pk else Relationship(relationship).label.lower()
+            ("Members", "; ".join("this person" if pk == person.pk else _relationship(relationship)
                                   for pk, relationship in members)),
         ), note="Other members of the case appear by relationship only: their data is given on their own request."),
         RecordSection("The person", order=20, items=(

@@ -27,7 +27,7 @@ def orientation_record(person):
 
 
 def _change(change):
-    """"Recorded: Present" for a first mark, "Absent → Late" for a correction."""
+    """"recorded: Present" for a first mark, "Absent → Late" for a correction."""
     new = _status(change.new_status)
     return f"{_status(change.old_status)} → {new}" if change.old_status else f"recorded: {new}"
 

@@ -260,6 +260,15 @@ def test_the_command_writes_the_same_utf8_bytes_to_standard_output_as_to_a_file(
     assert "Ғуломова" in written.decode("utf-8-sig")
 
 
+def test_the_command_says_when_standard_output_cannot_be_written():
+    class Full(io.BytesIO):
+        def write(self, data):
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(CommandError, match=r"^Cannot write to standard output: No space left on device\.$"):
+        call_command("export_unhcr_status", stdout=io.TextIOWrapper(Full()))
+
+
 def test_the_command_says_which_file_it_cannot_write(tmp_path):
     with pytest.raises(CommandError, match=r"Cannot write .*/missing/status\.csv: No such file or directory\."):
         call_command("export_unhcr_status", "--output", str(tmp_path / "missing" / "status.csv"),

@@ -134,3 +134,16 @@ def test_claims_are_kept_a_week(medic, client, person):
         client.force_login(medic)
         client.post(url, exam(new_token(), exam_date="2026-10-20"))
         assert [s.at.day for s in FormSubmission.objects.order_by("at")] == [7, 8]
+
+
+def test_an_exam_sent_again_after_its_answer_was_lost_still_says_the_case_is_on_medical_hold(medic, client, person):
+    client.force_login(medic)
+    url = f"/medical/people/{person.pk}/exams/new/"
+    body = exam(new_token(), tb_status="active")
+    client.post(url, body)  # the answer never reached the browser
+
+    again = client.post(url, body, follow=True)
+
+    said = [str(m) for m in again.context["messages"]]
+    assert ALREADY in said and f"Case {person.case.case_number} is on medical hold." in said
+    assert MedicalExam.objects.filter(person=person).count() == 1

@@ -301,6 +301,39 @@ def test_one_report_lists_the_rows_mistakes_and_what_the_database_refuses_quotin
 
 
 @pytest.mark.django_db
+def test_an_unknown_column_does_not_hide_what_the_database_refuses():
+    run_import(SAMPLE, "first.csv")
+    rows = sample_rows()
+    Case.objects.filter(progres_case_id=rows[0]["progres_case_id"]).update(state="booked")
+    rows[0]["phone"] = "+992 93 000 1111"
+
+    report = run_import(to_csv(rows, COLUMNS + ["remarks"]), "second.csv")
+
+    assert [(e.row, e.column) for e in report.errors] == [(1, "remarks"), (2, "phone")]
+
+
+@pytest.mark.django_db
+def test_what_the_database_refuses_is_counted_in_full_beside_the_rows_mistakes():
+    """The page keeps the first fifty errors of a kind: the rest are counted, whichever check found them."""
+    template = sample_rows()[0]
+    big = [{**template, "progres_case_id": "870-26C99001", "progres_individual_id": f"870-26C99001-{n:02d}",
+            "relationship": "PA" if n == 1 else "CHD", "phone": "", "special_needs": ""} for n in range(1, 61)]
+    assert run_import(to_csv(big), "first.csv").ok
+    Case.objects.filter(progres_case_id="870-26C99001").update(state="booked")
+    for n, row in enumerate(big):
+        row["phone"] = f"+992 93 000 {n:04d}"
+    wrong = {**template, "progres_case_id": "870-26C99002", "progres_individual_id": "870-26C99002-01",
+             "date_of_birth": "1990-02-30"}
+
+    report = run_import(to_csv(big + [wrong]), "second.csv")
+
+    assert report.error_count == 61
+    assert len(report.errors) == 51  # the first 50 refusals and the bad date
+    assert [line["count"] for line in report.omitted] == [10]
+    assert report.omitted[0]["text"].startswith("… and 10 more rows with this problem in phone (from row 52)")
+
+
+@pytest.mark.django_db
 def test_an_individual_already_in_another_case_is_refused():
     run_import(SAMPLE, "first.csv")
     rows = sample_rows()

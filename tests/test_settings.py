@@ -214,7 +214,8 @@ def test_production_settings_pass_check_deploy_without_warnings():
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("address", ["http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]"])
+@pytest.mark.parametrize("address", ["http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]",
+                                     "http://0.0.0.0:8000", "http://[::ffff:127.0.0.1]"])
 def test_check_deploy_warns_when_the_manifests_qr_codes_would_open_a_loopback_address(address):
     result = run_django(["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                         **production(SAFAR_BASE_URL=address))

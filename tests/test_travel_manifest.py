@@ -206,7 +206,8 @@ def test_the_signatures_are_never_alone_on_a_page_without_a_passenger(ops, fligh
 
 
 @needs_poppler
-@pytest.mark.parametrize("sizes, escorts", [((12,), 2), ((14,), 2), ((13,), 1), ((3, 4), 4), ((2, 11), 3)])
+@pytest.mark.parametrize("sizes, escorts", [((12,), 2), ((14,), 2), ((13,), 1), ((3, 4), 4), ((2, 11), 3),
+                                           ((5, 1), 6)])
 def test_a_large_last_family_leaves_no_page_without_passengers_and_the_signatures_whole(ops, sizes, escorts):
     """A family too tall for what is left of a page is split between rows rather than leave the first page empty,
     and its last rows go with the signatures, which are never split: each page lists passengers."""
@@ -222,6 +223,19 @@ def test_a_large_last_family_leaves_no_page_without_passengers_and_the_signature
     signed = [n for n, page in enumerate(pages) if "Signature" in page]
     assert signed == [len(pages) - 1]
     assert flat(pages[-1]).count("Signature") == escorts + 1  # every escort's line and the airline's, together
+
+
+@needs_poppler
+@pytest.mark.parametrize("escorts", [8, 12])
+def test_signatures_taller_than_a_page_run_on_rather_than_stop_the_manifest(ops, escorts):
+    people = [make_user(f"escort{n}", "escort", first_name="Escort", last_name=f"Number{n}") for n in range(escorts)]
+    departure = make_departure(ops, day=FLIGHT_DAY, escorts=people, seat_block=60)
+    case = booked(ops, departure, 1)
+
+    text = flat("\n".join(pdf_pages(render_manifest(departure))))
+
+    assert case.members.get().progres_individual_id in text
+    assert text.count("Signature") == escorts + 1
 
 
 @needs_poppler

@@ -12,7 +12,9 @@ def base_url_reachable(app_configs, **kwargs):
     """An escort scans a family's code on the printed manifest with a phone: a loopback address opens nothing."""
     host = urlsplit(settings.SAFAR_BASE_URL).hostname or ""
     try:
-        loopback = ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
+        address = getattr(address, "ipv4_mapped", None) or address  # ::ffff:127.0.0.1
+        loopback = address.is_loopback or address.is_unspecified  # 0.0.0.0: every interface, no one's address
     except ValueError:
         loopback = host == "localhost" or host.endswith(".localhost")
     if not loopback:

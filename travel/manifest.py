@@ -704,17 +704,23 @@ class ManifestEnd(Flowable):
 
     def split(self, availWidth, availHeight):  # noqa: N803
         case = self.case
-        if case is None or len(case.rows) < 2:
-            return []
         self.wrap(availWidth, availHeight)
-        if self.height <= case.page_height and not _at_top(self):
+        at_top = _at_top(self)
+        if case is not None and self.height <= case.page_height and not at_top:
             return []  # the whole end on the next page
-        lead = sum(part.wrap(availWidth, availHeight)[1] for part in self.lead)
-        k = min(case.rows_fitting(availHeight - lead), len(case.rows) - 1)
-        if k == 0:
+        if case is not None and len(case.rows) >= 2:
+            lead = sum(part.wrap(availWidth, availHeight)[1] for part in self.lead)
+            k = min(case.rows_fitting(availHeight - lead), len(case.rows) - 1)
+            if k:
+                first, rest = case.split_after(k)
+                return [*self.lead, first, ManifestEnd([], rest, self.closing)]
+            if not at_top:
+                return []
+        if not at_top:
             return []
-        first, rest = case.split_after(k)
-        return [*self.lead, first, ManifestEnd([], rest, self.closing)]
+        # Taller than a page even with one row (many escorts, a long convoy's drivers): the signatures may then
+        # run on to the next page, line by line, rather than not print at all.
+        return [*self.lead, *([case] if case is not None else []), *self.closing]
 
     def draw(self):
         y = self.height

@@ -16,7 +16,7 @@ from django.utils import timezone
 from movements import medical, once, reads
 from movements.access import access_for
 from movements.forms import NewMedicalExamForm, TravelMedicalNeedsForm
-from movements.models import Person, TBStatus, TravelMedicalNeeds
+from movements.models import CaseState, HoldCategory, Person, TBStatus, TravelMedicalNeeds
 
 
 def _require_medical(user, *, write=False):
@@ -99,9 +99,13 @@ def exam_create(request, person_id):
             return reverse("medical_person", args=[person.pk])
 
         address, made = once.create_once(request, form, record)
-        if not made:
-            return once.already_made(request, address)
         person.case.refresh_from_db()
+        if not made:
+            # A request sent again when the first one's answer was lost: what that answer said about the case
+            # must not be lost with it.
+            if person.case.state == CaseState.ON_HOLD and person.case.hold_category == HoldCategory.MEDICAL:
+                messages.warning(request, f"Case {person.case.case_number} is on medical hold.")
+            return once.already_made(request, address)
         messages.success(request, f"{exam.get_kind_display()} of {person.full_name} recorded.")
         outside = medical.fit_to_travel_outside_window(exam)
         if outside:

@@ -1,5 +1,6 @@
 """`manage.py export_unhcr_status [--format csv|xlsx] [--since YYYY-MM-DD] [--destination CAN] [--output FILE]`"""
 
+import io
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
@@ -36,7 +37,7 @@ class Command(BaseCommand):
         try:
             if fmt == "csv":
                 # UTF-8 bytes whatever the terminal's encoding: standard output and a file get the same export.
-                handle = open(output, "wb") if output else sys.stdout.buffer
+                handle = open(output, "wb") if output else _binary(self.stdout)
                 try:
                     for number, chunk in enumerate(status.csv_chunks(status_filter)):
                         handle.write(chunk.encode("utf-8"))
@@ -54,13 +55,15 @@ class Command(BaseCommand):
                     with open(output, "wb") as handle:
                         handle.write(data)
                 else:
-                    sys.stdout.buffer.write(data)
-                    sys.stdout.flush()
+                    stream = _binary(self.stdout)
+                    stream.write(data)
+                    stream.flush()
         except BrokenPipeError:  # `… | head`: the reader has what it wanted
             sys.stderr.close()
             return
         except OSError as e:
-            raise CommandError(f"Cannot write {output}: {e.strerror}.", returncode=1) from None
+            where = output or "to standard output"
+            raise CommandError(f"Cannot write {where}: {e.strerror or e}.", returncode=1) from None
         if progress is not None:
             progress.done()
         reads.record(reads.Kind.EXPORT, actor="command: export_unhcr_status", target=output or "(standard output)",
@@ -71,6 +74,28 @@ class Command(BaseCommand):
         )
         if output:
             self.stderr.write(f"Wrote {total:,} row(s) to {output}.")
+
+
+def _binary(stdout):
+    """The byte stream under the command's standard output (sys.stdout's, or a caller's binary stream); for a text
+    stream with none (a StringIO given to call_command), one that writes the UTF-8 text into it."""
+    target = getattr(stdout, "_out", stdout)
+    if hasattr(target, "buffer"):
+        return target.buffer
+    if isinstance(target, io.TextIOBase):
+        return _TextSink(target)
+    return target
+
+
+class _TextSink:
+    def __init__(self, text):
+        self.text = text
+
+    def write(self, data):
+        self.text.write(data.decode("utf-8"))
+
+    def flush(self):
+        self.text.flush()
 
 
 class Progress:
