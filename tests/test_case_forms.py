@@ -109,7 +109,7 @@ def html(response):
 
 def field_errors(response):
     """The messages shown next to fields and at the top of the form."""
-    return re.findall(r'<p class="fielderror" role="alert">(.*?)</p>', html(response), re.S)
+    return re.findall(r'<p class="fielderror"[^>]*>(.*?)</p>', html(response), re.S)
 
 
 # --- creating a case ------------------------------------------------------------------------------
