@@ -375,14 +375,15 @@ class Column:
 
 
 AIR_COLUMNS = [
-    Column("#", 7), Column("Case", 24), Column("proGres id", 23), Column("Family name", 21),
-    Column("Given name", 21), Column("Name in own script", 30), Column("Sex", 6), Column("Born\nage", 16),
+    # (The final destination is the departure's, in the header: the room a column for it took is the names'.)
+    Column("#", 7), Column("Case", 24), Column("proGres id", 23), Column("Family name", 28),
+    Column("Given name", 28), Column("Name in own script", 30), Column("Sex", 6), Column("Born\nage", 16),
     Column("Nat.", 8), Column("Travel document", 20), Column("Visa / COPR", 18), Column("SSR", 10),
-    Column("Special attention", 0), Column("Final destination", 14), Column("Boarded", 10), Column("Arrived", 10),
+    Column("Special attention", 0), Column("Boarded", 10), Column("Arrived", 10),
 ]
 ROAD_COLUMNS = [c if c.head != "Visa / COPR" else Column("Luggage tags (write)", 22) for c in AIR_COLUMNS]
 ATTENTION = 12
-FIRST_BOX = 14
+FIRST_BOX = [c.head for c in AIR_COLUMNS].index("Boarded")  # the boxes to tick: Boarded, Arrived
 
 
 def _widths(columns, total):
@@ -451,7 +452,6 @@ def cell_texts(row, road):
         (row.nationality, CELL, None), (document, CELL, None), ("" if road else (row.visa or "—"), CELL, None),
         ("\n".join(row.ssr), CELL, None),
         (("! " + attention[0].upper() + attention[1:]) if attention else "", CELL_BOLD, None),
-        (row.final_destination, CELL, None),
     ]
 
 
