@@ -80,6 +80,16 @@ FILTERS = [
 ]
 
 
+# The filters, the cursor pagination's own parameters, and DRF's choice of format.
+KNOWN_PARAMETERS = {p.name for p in FILTERS} | {"cursor", "page_size", "format"}
+
+
+def _unknown_parameter(name):
+    hint = " (the date filter is changed_since)" if name in ("since", "changed", "date") else ""
+    return (f"Unknown parameter{hint}: this list takes {', '.join(sorted(p.name for p in FILTERS))}, and cursor "
+            "and page_size to page through it.")
+
+
 @extend_schema(parameters=FILTERS)
 class CaseStatusList(generics.ListAPIView):
     """Cases and their members with their status, the same rows as the status export."""
@@ -90,6 +100,10 @@ class CaseStatusList(generics.ListAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
+        # A filter misspelt would be ignored and the whole list answered as if filtered: it is refused by name.
+        unknown = sorted(set(params) - KNOWN_PARAMETERS)
+        if unknown:
+            raise ValidationError({name: [_unknown_parameter(name)] for name in unknown})
         try:
             status_filter = parse_filter(params.get("destination", ""), params.get("state", ""),
                                          params.get("changed_since", ""))

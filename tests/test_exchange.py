@@ -211,6 +211,18 @@ def _all_api_pages(client, token, **params):
     return results
 
 
+@pytest.mark.parametrize("query, name", [({"since": "2026-10-02"}, "since"), ({"destinaton": "CAN"}, "destinaton")])
+def test_the_api_refuses_a_filter_it_does_not_know_rather_than_answer_unfiltered(client, unhcr, query, name):
+    token = Token.objects.create(user=unhcr)
+
+    response = client.get("/api/cases/", query, HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    assert response.status_code == 400
+    (message,) = response.json()[name]
+    assert message.startswith("Unknown parameter") and "changed_since, destination, state" in message
+    assert ("the date filter is changed_since" in message) == (name == "since")
+
+
 def test_each_export_is_logged_and_listed(ursula, unhcr, ops):
     case_in("approved", ops)
     download(ursula, destination="CAN", since="2026-01-01")
