@@ -7,7 +7,8 @@ a message, making nothing (`create_once`). On PostgreSQL a second request that a
 saving waits on the unique index and then finds its claim. A page changed and sent again (the back button, a second
 exam typed over the first) sends other content: that is a new submission, and it is made.
 
-The claims name no one (an address of ids and codes) and are kept a week: a resubmission comes within seconds.
+The claims name no one (an address of ids and codes; what was sent only as a hash keyed with the site's secret)
+and are kept a week, pruned as new ones are made: a resubmission comes within seconds.
 """
 
 import datetime
@@ -61,10 +62,6 @@ class SubmittedOnceMixin:
         super().__init__(*args, **kwargs)
         self.fields[FIELD] = _TokenField(widget=forms.HiddenInput, required=True, max_length=64, initial=new_token,
                                          error_messages={"required": MISSING, "max_length": MISSING})
-
-    def submission_errors(self):
-        """The token's errors (a hidden field: the page shows them above the form, with the others')."""
-        return self.errors.get(FIELD, [])
 
 
 def _digest(request):
