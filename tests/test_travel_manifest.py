@@ -383,6 +383,21 @@ def test_every_page_of_a_convoy_says_which_vehicle_each_family_rides_in(ops, esc
                 assert vehicle in page, f"page {number} lists families of {vehicle} without saying so"
 
 
+@needs_poppler
+def test_a_convoy_whose_last_vehicle_is_empty_signs_a_page_that_lists_passengers(ops, escort):
+    road = convoy(ops, escort, seats=(60, 4))  # every family fits the bus: the minibus stays empty
+    # Families are added one at a time until the list has grown by two pages, so that its end passes every point of
+    # a page: the empty minibus's heading goes with the end, and the page signed lists passengers.
+    ids, sizes = [], set()
+    while len(sizes) < 3:
+        ids += [p.progres_individual_id for p in booked(ops, road, 3, destination_country="TJK").members.all()]
+        pages = pdf_pages(render_manifest(road))
+        sizes.add(len(pages))
+        assert "Vehicle 2: Minibus" in pages[-1] and "Signature" in pages[-1]
+        for number, page in enumerate(pages, start=1):
+            assert any(i in page for i in ids), f"{len(ids)} passengers: page {number} of {len(pages)} lists nobody"
+
+
 # --- who may download it, and the log --------------------------------------------------------------------------
 
 

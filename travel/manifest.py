@@ -678,6 +678,14 @@ def _vehicle_heading(vehicle, width):
     return table
 
 
+class VehicleStart(KeepTogether):
+    """A vehicle's heading, kept with its first family."""
+
+    def __init__(self, heading, first):
+        super().__init__([heading, first])
+        self.heading, self.first = heading, first
+
+
 def _at_top(flowable):
     """Whether nothing is drawn yet on the page the flowable is being placed on (ReportLab's frame says so)."""
     return bool(getattr(getattr(flowable, "_frame", None), "_atTop", False))
@@ -809,7 +817,7 @@ def render_manifest(departure, *, manifest=None, now=None):
             tables = [CaseFlowable(case, case.rows, widths, road, page_height, cache=cache,
                                    vehicle=f"Vehicle {vehicle.leg.number}") for case in vehicle.cases]
             # A vehicle's heading stays with its first family.
-            story.append(KeepTogether([heading] + tables[:1]) if tables else heading)
+            story.append(VehicleStart(heading, tables[0]) if tables else heading)
             story += tables[1:]
             story.append(Spacer(1, 3 * mm))
         story += [CaseFlowable(case, case.rows, widths, road, page_height, cache=cache) for case in manifest.unassigned]
@@ -818,18 +826,22 @@ def render_manifest(departure, *, manifest=None, now=None):
     if not manifest.cases:
         story.append(ScriptText("No passenger is booked on this departure.", SUMMARY_BOLD))
     # The last family (or its last rows) stays with the signatures: an escort never signs a page that lists nobody.
-    while story and isinstance(story[-1], Spacer):
-        story.pop()
+    # (A convoy's last vehicles with no one in them go with the end: their headings are not a family.)
+    trailing = []
+    while story and (isinstance(story[-1], Spacer) or (road and isinstance(story[-1], Table))):
+        item = story.pop()
+        if isinstance(item, Table):
+            trailing[:0] = [Spacer(1, 3 * mm), item]
     closing = [
+        *trailing,
         Spacer(1, 4 * mm),
         ScriptText(f"End of manifest: {summary.passengers} passenger{'s' if summary.passengers != 1 else ''} in "
                    f"{summary.cases} case{'s' if summary.cases != 1 else ''}.", SUMMARY_BOLD),
         _signatures(manifest, width),
     ]
-    last = story.pop() if story and isinstance(story[-1], (CaseFlowable, KeepTogether)) else None
-    if isinstance(last, KeepTogether):  # a vehicle's heading and its only family
-        *lead, last = last._content
-        story.append(ManifestEnd(lead, last, closing))
+    last = story.pop() if story and isinstance(story[-1], (CaseFlowable, VehicleStart)) else None
+    if isinstance(last, VehicleStart):  # a vehicle's heading and its only family
+        story.append(ManifestEnd([last.heading], last.first, closing))
     elif last is not None:
         story.append(ManifestEnd([], last, closing))
     else:
