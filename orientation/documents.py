@@ -111,12 +111,20 @@ def attendance_sheet_pdf(session, enrolments):
 
     printed = timezone.localtime()
     closed = session.state == SessionState.CLOSED
-    doc = Document(title=f"Attendance {'record' if closed else 'sheet'} — {session.code}", margins=(12, 12, 14, 16),
+    title = f"Attendance {'record' if closed else 'sheet'} — {session.code}"
+
+    def continued(canv, document):
+        # A sheet handed round the room comes apart: each later page says what it belongs to.
+        if document.page > 1:
+            canv.setFont(SANS, 9)
+            canv.drawString(12 * mm, document.pagesize[1] - 9 * mm, f"{title} (continued) · {_dates(session)}")
+
+    doc = Document(title=title, margins=(12, 12, 14, 16), header=continued,
                    footer_left=f"{session.code} · printed {printed:%Y-%m-%d %H:%M} ({printed.tzinfo})")
     days = session.ordered_days
     trainers = ", ".join(user_label(t) for t in session.trainers.all())
     story = [
-        paragraph(f"Attendance {'record' if closed else 'sheet'} — {session.code}", HEADING),
+        paragraph(title, HEADING),
         Spacer(1, 2 * mm),
         paragraph(
             f"{session.get_curriculum_display()} curriculum · taught in {session.get_language_display()} · "
@@ -184,7 +192,7 @@ def attendance_sheet_pdf(session, enrolments):
     story += [
         Spacer(1, 12 * mm),
         Table([["Trainer's signature: ______________________________", "Date: ________________"]],
-              colWidths=[120 * mm, 80 * mm], style=[("FONT", (0, 0), (-1, -1), SANS, 10)]),
+              colWidths=[120 * mm, 80 * mm], style=[("FONT", (0, 0), (-1, -1), SANS, 10)], hAlign="LEFT"),
     ]
     return doc.build(story)
 

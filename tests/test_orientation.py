@@ -316,6 +316,23 @@ def test_the_attendance_sheet_lists_everyone_in_both_scripts_with_a_box_per_day(
     assert "Participants: 3" in text
 
 
+@needs_pdftotext
+@pytest.mark.django_db
+def test_each_later_page_of_a_long_attendance_sheet_says_which_session_it_belongs_to(ops, trainer, client):
+    session = make_session(trainer, capacity=40)
+    for _ in range(6):
+        services.enrol_case(session, approved_case(ops, members=5), by=ops)
+    client.force_login(trainer)
+
+    text = pdf_text(client.get(f"/orientation/sessions/{session.code}/attendance-sheet.pdf").content)
+
+    pages = [page for page in text.split("\f") if page.strip()]
+    assert len(pages) >= 2
+    assert f"Attendance sheet — {session.code} (continued)" not in pages[0]
+    for page in pages[1:]:
+        assert f"Attendance sheet — {session.code} (continued)" in page
+
+
 @pytest.mark.django_db
 def test_no_certificate_before_every_day_is_attended(ops, trainer, client):
     session = make_session(trainer)
