@@ -11,10 +11,11 @@ from django.utils import timezone
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
 from movements import hooks, reads
-from movements.pdf import Document, Role, ScriptText, direction, is_rtl, paragraph
+from movements.pdf import SANS, SANS_BOLD, Document, Role, ScriptText, direction, is_rtl, paragraph
 
 TITLE = Role(16, bold=True)
 NAME = Role(14, bold=True)
@@ -122,8 +123,7 @@ def as_pdf(person, sections, produced_at):
                             value = f"(below: {column}, row {number})"
                         cells.append(_text(value, CELL))
                     rows.append(cells)
-                share = width / len(section.columns)
-                body.append(_table(rows, [share] * len(section.columns), header=True))
+                body.append(_table(rows, _column_widths(section, width), header=True))
             else:
                 body.append(paragraph("Nothing recorded.", CELL))
         story.append(KeepTogether(body))  # a title never ends a page
@@ -132,6 +132,32 @@ def as_pdf(person, sections, produced_at):
         if section.note:
             story += [Spacer(1, 1 * mm), paragraph(section.note, NOTE, color=colors.HexColor("#555555"))]
     return document.build(story)
+
+
+PADDING = 6  # a cell's left and right padding together (_table)
+
+
+def _column_widths(section, width):
+    """Widths for a section's columns: each at least as wide as its longest word (a departure code, a date and
+    time, a state), so that none is broken in the middle when it can be helped; the room left goes to the columns
+    with the longest texts. When even the longest words do not fit, each column gets its share of them."""
+    def measure(text, bold=False):
+        return pdfmetrics.stringWidth(text, SANS_BOLD if bold else SANS, CELL.size)
+
+    columns = list(zip(*section.rows)) if section.rows else [() for _ in section.columns]
+    need, want = [], []
+    for head, values in zip(section.columns, columns):
+        texts = [str(v) if len(str(v)) <= LONG else "" for v in values]
+        words = [w for t in texts for w in t.split()] + [head]
+        need.append(max(measure(w, bold=w == head) for w in words) + PADDING)
+        want.append(max([measure(t) for t in texts] + [0]) + PADDING)
+    if sum(need) >= width:
+        return [width * n / sum(need) for n in need]
+    more = [max(w - n, 0) for w, n in zip(want, need)]
+    room = width - sum(need)
+    if not sum(more):
+        return [n + room / len(need) for n in need]
+    return [n + room * m / sum(more) for n, m in zip(need, more)]
 
 
 def _table(rows, widths, *, header):

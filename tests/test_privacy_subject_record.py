@@ -57,6 +57,10 @@ def test_the_command_writes_the_record_as_pdf_and_json(family, tmp_path):
                   "Who read this person's data"):
         assert title in text, title
     assert "Old fracture" in text  # a narrow column: the rest wraps
+    # Columns as wide as their longest word: a departure code or a state is never broken in the middle.
+    code = case.bookings.get().departure.code
+    broken = [line for line in text.splitlines() if code[:8] in line and code not in line]
+    assert code in text and broken == []
     assert case.case_number in text
     titles = [s["title"] for s in data["sections"]]
     assert titles[:2] == ["Case", "The person"]
