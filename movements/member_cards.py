@@ -104,7 +104,8 @@ def _medical(p, case, access):
     if m.surveillance:
         parts.append(f'<p class="small-note">{_e(m.surveillance_text)}.</p>')
     if access.can_see_medical:
-        parts.append(f'<a class="small" href="{_e(reverse("medical_person", args=[p.pk]))}">Medical record</a>')
+        parts.append(f'<a class="small" href="{_e(reverse("medical_person", args=[p.pk]))}">Medical record'
+                     f'<span class="visually-hidden"> of {_e(p.family_name)}, {_e(p.given_name)}</span></a>')
     return '<div class="medical-summary">' + "".join(parts) + "</div>"
 
 
@@ -112,7 +113,8 @@ def _documents(p, case, access, can_edit_documents):
     edit = ""
     if can_edit_documents:
         address = reverse("person_documents", args=[case.case_number, p.pk])
-        edit = f' <a class="small" href="{_e(address)}">edit</a>'
+        edit = (f' <a class="small" href="{_e(address)}">edit<span class="visually-hidden"> the travel documents of '
+                f'{_e(p.family_name)}, {_e(p.given_name)}</span></a>')
     items = []
     for d in p.documents.all():
         item = _e(d.get_document_type_display())
@@ -123,14 +125,14 @@ def _documents(p, case, access, can_edit_documents):
             item += " · MRZ checked"
         items.append(f"<li>{item}</li>")
     listed = '<ul class="plain">' + "".join(items) + "</ul>" if items else "<p><em>None recorded.</em></p>"
-    return f'<div class="docs"><h3>Travel documents{edit}</h3>{listed}</div>'
+    return f'<div class="docs"><h4>Travel documents{edit}</h4>{listed}</div>'
 
 
 def member_card_html(p, *, case, access, can_edit_documents):
     """One member's `<article>`: `p` carries `notes`, `blocker_list` and `medical` (the case page sets them)."""
     parts = [
         f'<article class="member{" has-blockers" if p.blocker_list else ""}" id="member-{p.pk:d}"><header>',
-        f"<strong>{_e(p.family_name)}, {_e(p.given_name)}</strong>",
+        f'<h3 class="member-name">{_e(p.family_name)}, {_e(p.given_name)}</h3>',
     ]
     if p.native_name:
         parts.append(f' <span class="native" dir="auto" lang="{_e(p.native_lang)}">{_e(p.native_name)}</span>')
