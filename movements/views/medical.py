@@ -16,7 +16,7 @@ from django.utils import timezone
 from movements import medical, once, reads
 from movements.access import access_for
 from movements.forms import NewMedicalExamForm, TravelMedicalNeedsForm
-from movements.models import CaseState, HoldCategory, Person, TBStatus, TravelMedicalNeeds
+from movements.models import Case, CaseState, HoldCategory, Person, TBStatus, TravelMedicalNeeds
 
 
 def _require_medical(user, *, write=False):
@@ -99,19 +99,21 @@ def exam_create(request, person_id):
             return reverse("medical_person", args=[person.pk])
 
         address, made = once.create_once(request, form, record)
-        person.case.refresh_from_db()
+        # The case as it is now, read anew (not with refresh_from_db: django-fsm-2 lifts the state field's
+        # protection for the whole process while it refreshes, and two threads refreshing at once trip over it).
+        case = Case.objects.only("case_number", "state", "hold_category").get(pk=person.case_id)
         if not made:
             # A request sent again when the first one's answer was lost: what that answer said about the case
             # must not be lost with it.
-            if person.case.state == CaseState.ON_HOLD and person.case.hold_category == HoldCategory.MEDICAL:
-                messages.warning(request, f"Case {person.case.case_number} is on medical hold.")
+            if case.state == CaseState.ON_HOLD and case.hold_category == HoldCategory.MEDICAL:
+                messages.warning(request, f"Case {case.case_number} is on medical hold.")
             return once.already_made(request, address)
         messages.success(request, f"{exam.get_kind_display()} of {person.full_name} recorded.")
         outside = medical.fit_to_travel_outside_window(exam)
         if outside:
             messages.warning(request, outside)
-        if person.case.state != was_state:
-            messages.warning(request, f"Case {person.case.case_number} was put on medical hold.")
+        if case.state != was_state:
+            messages.warning(request, f"Case {case.case_number} was put on medical hold.")
         return redirect(reverse("medical_person", args=[person.pk]))
     reads.record(reads.Kind.MEDICAL, request=request, cases=[person.case], person=person,
                  target=f"{person.case.case_number}, member {person.pk}", detail={"form": "new exam"})
