@@ -123,14 +123,21 @@ class Relationship(models.TextChoices):
     OTH = "OTH", "Other"
 
 
+# Letters only Pashto writes among the Arabic-script languages of the caseload (ټ ډ ړ ږ ښ ګ ڼ ۍ ې), and only
+# Uzbek among its Cyrillic ones (ў).
+PASHTO_LETTERS = set("\u067c\u0689\u0693\u0696\u069a\u06ab\u06bc\u06cd\u06d0")
+UZBEK_LETTERS = set("\u040e\u045e")
+
+
 def native_lang(text):
-    """A language tag for a name in its own script (Tajik for Cyrillic, Dari for the Arabic script: the mission's
-    languages), so that browsers shape it and screen readers read it in the right voice; "" when unknown."""
-    for char in text or "":
-        if "\u0400" <= char <= "\u04ff":
-            return "tg"
-        if "\u0600" <= char <= "\u06ff":
-            return "fa"
+    """A language tag for a name in its own script, so that browsers shape it and screen readers read it in the
+    right voice: Pashto or else Dari for the Arabic script, Uzbek or else Tajik for Cyrillic (the languages of the
+    mission's caseload); "" when unknown. A name is short: a letter only one language writes decides."""
+    text = text or ""
+    if any("\u0600" <= char <= "\u06ff" for char in text):
+        return "ps" if PASHTO_LETTERS.intersection(text) else "fa"
+    if any("\u0400" <= char <= "\u04ff" for char in text):
+        return "uz" if UZBEK_LETTERS.intersection(text) else "tg"
     return ""
 
 

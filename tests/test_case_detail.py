@@ -134,3 +134,16 @@ def test_the_principal_applicant_comes_first_then_the_spouse_then_the_oldest(cli
     html = client.get(f"/cases/{case.case_number}/").content.decode()
     order = sorted((first, spouse, child, baby), key=lambda p: html.index(f'id="member-{p.pk}"'))
     assert order == [first, child, spouse, baby]
+
+
+@pytest.mark.parametrize("name, lang", [
+    ("زهرا کریمی", "fa"),  # Dari
+    ("ګلالۍ احمدزۍ", "ps"),  # Pashto: ګ and ۍ are its own letters
+    ("Фирӯз Раҳмонов", "tg"),  # Tajik
+    ("Ўғилой Каримова", "uz"),  # Uzbek: ў is its own letter
+    ("Zahra", ""),
+])
+def test_a_name_in_its_own_script_is_tagged_with_the_language_that_writes_it(name, lang):
+    from movements.models import native_lang
+
+    assert native_lang(name) == lang
