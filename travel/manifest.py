@@ -695,7 +695,8 @@ class ManifestEnd(Flowable):
     """The last family, the line that ends the manifest and the signatures: the page the escort signs always lists
     passengers. When they do not fit where the list has come to, the family goes to the next page whole if it fits
     there with the signatures (and something is on this page); else it is split between rows, its last rows
-    going with the signatures. The signatures themselves are never split."""
+    going with the signatures. Only an end taller than a whole page even with one row (many escorts, a long
+    convoy's drivers) lets the signatures run on to the next page, line by line."""
 
     def __init__(self, lead, case, closing):
         super().__init__()
@@ -722,13 +723,10 @@ class ManifestEnd(Flowable):
             if k:
                 first, rest = case.split_after(k)
                 return [*self.lead, first, ManifestEnd([], rest, self.closing)]
-            if not at_top:
-                return []
         if not at_top:
-            return []
-        # Taller than a page even with one row (many escorts, a long convoy's drivers): the signatures may then
-        # run on to the next page, line by line, rather than not print at all.
-        return [*self.lead, *([case] if case is not None else []), *self.closing]
+            return []  # not a row fits here: the next page
+        # Taller than a page even with one row: the parts one after another, the signatures running on.
+        return self._parts()
 
     def draw(self):
         y = self.height
