@@ -281,6 +281,11 @@ def test_the_command_says_when_standard_output_cannot_be_written():
         call_command("export_unhcr_status", stdout=io.TextIOWrapper(Full()))
 
 
+def test_the_command_refuses_to_write_a_workbook_into_a_text_stream():
+    with pytest.raises(CommandError, match=r"An XLSX workbook is binary: give --output FILE"):
+        call_command("export_unhcr_status", "--format", "xlsx", stdout=io.StringIO())
+
+
 def test_the_command_says_which_file_it_cannot_write(tmp_path):
     with pytest.raises(CommandError, match=r"Cannot write .*/missing/status\.csv: No such file or directory\."):
         call_command("export_unhcr_status", "--output", str(tmp_path / "missing" / "status.csv"),

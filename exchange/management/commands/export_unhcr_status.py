@@ -56,6 +56,9 @@ class Command(BaseCommand):
                         handle.write(data)
                 else:
                     stream = _binary(self.stdout)
+                    if isinstance(stream, _TextSink):
+                        raise CommandError("An XLSX workbook is binary: give --output FILE (this standard output "
+                                           "takes text only).", returncode=1)
                     stream.write(data)
                     stream.flush()
         except BrokenPipeError:  # `… | head`: the reader has what it wanted
