@@ -206,6 +206,10 @@ SAFAR_EXPORT_SPOOL_BYTES = env_int("SAFAR_EXPORT_SPOOL_BYTES", 16 * 1024 * 1024,
 PHONENUMBER_DEFAULT_REGION = env_str("PHONENUMBER_DEFAULT_REGION", "TJ")
 PHONENUMBER_DB_FORMAT = "E164"
 
+# `seed_demo` makes users whose password is public and a made-up caseload: it runs where DEBUG is on, and with DEBUG
+# off only where SAFAR_DEMO_DATA=1 says so (a training server). It never mixes its families into real ones.
+SAFAR_DEMO_DATA = env_bool("SAFAR_DEMO_DATA", DEBUG)
+
 # Domain settings (DOMAIN.md): defaults, not laws.
 SAFAR_CASE_NUMBER_PREFIX = env_str("SAFAR_CASE_NUMBER_PREFIX", "DYU")
 SAFAR_CASES_PER_PAGE = env_int("SAFAR_CASES_PER_PAGE", 50, minimum=5)

@@ -4,9 +4,11 @@ services (travel takes the demo's booked, departed and arrived families there on
 import io
 
 import pytest
-from django.core.management import call_command
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
 
 from movements.models import Case
+from tests.conftest import make_case, make_user
 from travel.models import Booking, Departure, RuleException
 
 pytestmark = pytest.mark.django_db
@@ -40,3 +42,31 @@ def test_the_demo_has_departures_in_every_state_with_their_families_and_runs_twi
 
     assert (Case.objects.count(), Departure.objects.count(), Booking.objects.count()) == before
     assert "0 new case(s)" in again.getvalue()
+
+
+def test_the_demo_is_refused_where_settings_do_not_allow_it_and_changes_nothing(settings):
+    settings.SAFAR_DEMO_DATA = False
+
+    with pytest.raises(CommandError, match="only where DEBUG is on, or on a training server that sets SAFAR_DEMO_DATA=1"):
+        call_command("seed_demo", stdout=io.StringIO())
+
+    assert not User.objects.exists() and not Case.objects.exists()
+
+
+def test_the_demo_is_refused_on_a_database_with_real_cases_and_resets_no_password():
+    real = make_case(members=2)
+    ops = make_user("ops", "operations")
+    ops.set_password("a real secret 4821")
+    ops.save()
+
+    with pytest.raises(CommandError) as refused:
+        call_command("seed_demo", stdout=io.StringIO())
+
+    assert str(refused.value) == (
+        f"Nothing was changed: this database holds 1 case(s) that seed_demo did not make (the first: "
+        f"{real.case_number}). Demo families would mix with them, in every list and in the status export to UNHCR; "
+        "run seed_demo against a database of its own.")
+    assert list(Case.objects.all()) == [real]
+    ops.refresh_from_db()
+    assert ops.check_password("a real secret 4821") and not ops.check_password("safar-demo")
+    assert not User.objects.filter(username="admin").exists()

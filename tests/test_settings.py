@@ -17,7 +17,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 SETTINGS_VARIABLES = [
     "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE",
     "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
-    "BEHIND_TLS_PROXY", "LOG_LEVEL", "SAFAR_DB_PREPARED_STATEMENTS",
+    "BEHIND_TLS_PROXY", "LOG_LEVEL", "SAFAR_DB_PREPARED_STATEMENTS", "SAFAR_DEMO_DATA", "DATABASE_URL",
 ]
 
 
@@ -222,6 +222,24 @@ def test_check_deploy_warns_when_the_manifests_qr_codes_would_open_a_loopback_ad
 
     assert result.returncode == 1
     assert f"(travel.W001) SAFAR_BASE_URL is {address}: the QR codes on printed manifests" in result.stderr
+
+
+def test_seed_demo_refuses_under_production_settings_unless_a_training_server_says_so(tmp_path):
+    database = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+
+    refused = run_django(["manage.py", "seed_demo"], **production(DATABASE_URL=database))
+
+    assert refused.returncode == 1
+    assert "Nothing was changed: seed_demo makes users whose password is public (safar-demo)" in refused.stderr
+    assert "SAFAR_DEMO_DATA=1" in refused.stderr
+    assert not (tmp_path / "fresh.sqlite3").exists() or (tmp_path / "fresh.sqlite3").stat().st_size == 0
+
+    training = production(DATABASE_URL=database, SAFAR_DEMO_DATA="1")
+    assert run_django(["manage.py", "migrate", "-v0"], **training).returncode == 0
+    made = run_django(["manage.py", "seed_demo"], **training)
+
+    assert made.returncode == 0, made.stderr
+    assert "Demo data ready: 40 new case(s)" in made.stdout
 
 
 def test_production_settings_turn_on_https_only_cookies_and_hsts():

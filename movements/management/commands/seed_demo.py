@@ -1,7 +1,9 @@
 """Demo data: a believable caseload in every state and one user per role (password `safar-demo`).
 
 Idempotent: users are updated in place and a case whose proGres id already exists is left alone,
-so running it twice changes nothing. Cases reach their states through the real transition
+so running it twice changes nothing. It refuses (and changes nothing) where settings.SAFAR_DEMO_DATA is off (DEBUG
+off, unless a training server says otherwise), and on a database that holds cases it did not make: made-up families
+would mix with real ones, in every list and in the status export to UNHCR. Cases reach their states through the real transition
 services, so every demo case has an honest history; a step that a plug-in owns (`hooks.transition_owners`)
 is left to that plug-in, which takes the case on through its own services.
 """
@@ -9,8 +11,9 @@ is left to that plug-in, which takes the case on through its own services.
 import datetime
 import random
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -83,9 +86,21 @@ class Command(BaseCommand):
     help = "Create demo users (password safar-demo) and a believable demo caseload; safe to run again."
 
     def handle(self, *args, **options):
+        if not settings.SAFAR_DEMO_DATA:
+            raise CommandError(
+                f"Nothing was changed: seed_demo makes users whose password is public ({DEMO_PASSWORD}) and made-up "
+                "families, so it runs only where DEBUG is on, or on a training server that sets SAFAR_DEMO_DATA=1."
+            )
         rng = random.Random(20261127)
         today = timezone.localdate()
         with transaction.atomic():
+            real = Case.objects.exclude(progres_case_id__in=self.demo_case_ids())
+            if real.exists():
+                raise CommandError(
+                    f"Nothing was changed: this database holds {real.count():,} case(s) that seed_demo did not make "
+                    f"(the first: {real.order_by('id').first().case_number}). Demo families would mix with them, in "
+                    "every list and in the status export to UNHCR; run seed_demo against a database of its own."
+                )
             users = self.ensure_users()
             self.medic = users["medic"]
             if Case.objects.filter(progres_case_id__startswith="870-26C2").exists():
@@ -129,16 +144,21 @@ class Command(BaseCommand):
             if hasattr(plugin, "make_ready"):
                 plugin.make_ready(case)
 
+    @staticmethod
+    def planned_cases():
+        """(number, proGres case id, state) of every demo case, in the order they are made."""
+        states = [state for state, count in PLAN for _ in range(count)]
+        return [(number, f"870-26C{20000 + number:05d}", state) for number, state in enumerate(states, start=1)]
+
+    def demo_case_ids(self):
+        return [progres_case_id for _, progres_case_id, _ in self.planned_cases()]
+
     def ensure_cases(self, rng, today, ops):
         created = []
-        number = 0
-        for state, count in PLAN:
-            for _ in range(count):
-                number += 1
-                progres_case_id = f"870-26C{20000 + number:05d}"
-                if Case.objects.filter(progres_case_id=progres_case_id).exists():
-                    continue
-                created.append(self.build_case(rng, today, ops, progres_case_id, number, state))
+        for number, progres_case_id, state in self.planned_cases():
+            if Case.objects.filter(progres_case_id=progres_case_id).exists():
+                continue
+            created.append(self.build_case(rng, today, ops, progres_case_id, number, state))
         return created
 
     def build_case(self, rng, today, ops, progres_case_id, number, state):
