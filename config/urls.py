@@ -3,11 +3,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from config.health import healthz
+from movements.views.accounts import LogoutView
 
 urlpatterns = [
     path("healthz/", healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", LogoutView.as_view(), name="logout"),
     # Our own template names: the admin's password pages keep theirs (registration/password_change_*.html).
     path("accounts/password_change/",
          auth_views.PasswordChangeView.as_view(template_name="registration/change_password.html"),

@@ -189,3 +189,25 @@ def test_a_bad_lockout_setting_stops_the_process_and_names_the_variable(variable
 
     assert result.returncode != 0
     assert message in result.stderr
+
+
+# --- log-out ---------------------------------------------------------------------------------------------------
+
+
+def test_the_log_out_address_typed_in_asks_rather_than_logging_out_or_answering_405(client, ops):
+    client.force_login(ops)
+
+    asked = client.get("/accounts/logout/")
+
+    assert asked.status_code == 200
+    assert '<h1>Log out of Safar?</h1>' in asked.content.decode()
+    assert client.get("/").status_code == 200  # still logged in: a GET (a link, an image) logs nobody out
+    done = client.post("/accounts/logout/")
+    assert done.status_code == 302 and done["Location"] == "/accounts/login/"
+    assert client.get("/").status_code == 302
+
+
+def test_the_log_out_address_sends_someone_not_logged_in_to_the_log_in_page(client, db):
+    answer = client.get("/accounts/logout/")
+
+    assert answer.status_code == 302 and answer["Location"] == "/accounts/login/"
