@@ -134,7 +134,7 @@ def _statuses(ctx):
     return ctx.extra["medical"]
 
 
-@readiness.register(code="medical_ime", label="Every member has an IME valid on the travel date", order=30,
+@readiness.register(code="medical_ime", label="Every member has an IME valid until the journey ends", order=30,
                     confidential=("medical_missing", "medical_expired"), link=medical_record_link,
                     titles={"medical_missing": "No IME recorded", "medical_expired": "IME expires before travel"})
 def ime_valid(ctx):
@@ -142,10 +142,10 @@ def ime_valid(ctx):
         status = _statuses(ctx)[person.pk]
         if status.ime_date is None:
             yield _blocker("medical_missing", person, "no IME recorded")
-        elif status.cleared_until < ctx.travel_date:
+        elif status.cleared_until < ctx.journey_end:
             yield _blocker(
                 "medical_expired", person,
-                f"IME valid until {status.cleared_until.isoformat()}, before {ctx.describe_travel_date()}",
+                f"IME valid until {status.cleared_until.isoformat()}, before {ctx.describe_journey_end()}",
             )
 
 
@@ -158,9 +158,9 @@ def no_medical_hold(ctx):
 
 
 def _pregnancy(ctx, person):
-    """(weeks on the travel date, the airline's limit) for a pregnant member, else None."""
+    """(weeks on the journey's last day, the airline's limit) for a pregnant member, else None."""
     needs = _statuses(ctx)[person.pk].needs
-    weeks = needs.pregnancy_weeks_on_date(ctx.travel_date) if needs else None
+    weeks = needs.pregnancy_weeks_on_date(ctx.journey_end) if needs else None
     if weeks is None:
         return None
     limit = (
@@ -170,7 +170,7 @@ def _pregnancy(ctx, person):
     return weeks, limit, needs
 
 
-@readiness.register(code="pregnancy", label="Pregnancy within the airline's limits on the travel date", order=32,
+@readiness.register(code="pregnancy", label="Pregnancy within the airline's limits until the journey ends", order=32,
                     confidential=("pregnancy_too_late",),
                     titles={"pregnancy_too_late": "Pregnancy past the airline's limit"}, link=medical_record_link)
 def pregnancy_within_limits(ctx):
@@ -180,7 +180,7 @@ def pregnancy_within_limits(ctx):
             weeks, limit, _needs = found
             yield _blocker(
                 "pregnancy_too_late", person,
-                f"{weeks} weeks pregnant on {ctx.describe_travel_date()}; airlines do not carry from {limit} weeks",
+                f"{weeks} weeks pregnant on {ctx.describe_journey_end()}; airlines do not carry from {limit} weeks",
             )
 
 
@@ -206,7 +206,7 @@ def pregnancy_certificate(ctx):
         if issued is None or not (deadline - datetime.timedelta(hours=hours) <= issued <= deadline):
             yield _blocker(
                 "pregnancy_certificate", person,
-                f"{weeks} weeks pregnant on {ctx.describe_travel_date()}: needs a fit-to-fly certificate "
+                f"{weeks} weeks pregnant on {ctx.describe_journey_end()}: needs a fit-to-fly certificate "
                 f"issued within {hours} h before departure",
             )
 
@@ -242,10 +242,13 @@ def fit_to_travel_checked(ctx):
     else:
         checked = _passed_fit_to_travel([p.pk for p in ctx.travelling_members], deadline)
     passed = waived | checked
+    # The moment, not the day: for a flight at 23:50, a check on the morning three days before does not count.
+    opens = timezone.localtime(deadline - datetime.timedelta(hours=hours))
     for person in ctx.travelling_members:
         if person.pk not in passed:
             yield _blocker("fit_to_travel_missing", person,
-                           f"no passing fit-to-travel check within {hours} h before {ctx.describe_travel_date()}")
+                           f"no passing fit-to-travel check within {hours} h before {ctx.describe_travel_date()} "
+                           f"(checks count from {opens:%Y-%m-%d %H:%M})")
 
 
 def _passed_fit_to_travel(person_ids, deadline):
@@ -376,7 +379,7 @@ def work_items(cases):
         title = titles.get(blocker.get("code"), blocker.get("code", ""))
         if fact.lower().startswith(title.lower()):
             fact = fact[len(title):].lstrip(" :—-,")  # "No IME recorded — no IME recorded" says it once
-        from_day = None
+        from_day = None  # the day before which a check before boarding is not due yet (the fact says from when)
         if set(blocker.get("gates") or ()) == {"depart"} and case.flies_on:
             from_day = case.flies_on - datetime.timedelta(days=settings.SAFAR_FIT_TO_TRAVEL_HOURS // 24)
         items.append(WorkItem(case=case, person=person, code=blocker.get("code", ""), title=title, fact=fact,

@@ -237,6 +237,7 @@ class TravelPlan:
     departs_at: datetime.datetime | None = None  # aware; the first leg's scheduled departure
     member_ids: frozenset | None = None  # None: every member travels
     label: str = ""  # e.g. the departure's code, for messages
+    last_date: datetime.date | None = None  # the local date the journey ends (its arrival), when later than `date`
 
 
 @dataclass
@@ -251,6 +252,13 @@ class ReadinessContext:
     plan_label: str = ""
     extra: dict = field(default_factory=dict)
     plan_date: datetime.date | None = None  # the plan's own date (its departure's), when a plug-in gave one
+    last_date: datetime.date | None = None  # the plan's last day (its arrival's), when later than its first
+
+    @property
+    def journey_end(self):
+        """The last day of the journey: documents and the IME must still be valid on it (a family whose passports
+        expire overnight in Istanbul is refused the connecting flight), and pregnancy is counted on it."""
+        return max(self.last_date or self.travel_date, self.travel_date)
 
     @property
     def flies_on(self):
@@ -278,6 +286,12 @@ class ReadinessContext:
         return timezone.make_aware(datetime.datetime.combine(self.travel_date + datetime.timedelta(days=1),
                                                              datetime.time.min))
 
+    def describe_journey_end(self):
+        if self.journey_end == self.travel_date:
+            return self.describe_travel_date()
+        journey = f"departure {self.plan_label}" if self.plan_label else "the journey"
+        return f"{self.journey_end.isoformat()}, the arrival of {journey} (leaving {self.travel_date.isoformat()})"
+
     def describe_travel_date(self):
         if self.plan_label:
             return f"departure {self.plan_label} on {self.travel_date.isoformat()}"
@@ -301,7 +315,7 @@ def context_for(case, plan=None, *, members=None, plan_known=False):
         # A departure in the past (the case flew) is judged on its own date; one ahead, on its date.
         ctx = ReadinessContext(case=case, travel_date=plan.date, travel_date_is_planned=True,
                                departs_at=plan.departs_at, member_ids=plan.member_ids, plan_label=plan.label,
-                               plan_date=plan.date)
+                               plan_date=plan.date, last_date=plan.last_date)
     else:
         ctx = ReadinessContext(
             case=case,
@@ -425,7 +439,7 @@ def _member_link(case, person, access):
     return reverse("case_edit", args=[case.case_number]) + anchor
 
 
-@register(code="travel_document", label="Every member has a travel document valid on the travel date", order=10,
+@register(code="travel_document", label="Every member has a travel document valid until the journey ends", order=10,
           titles={"no_members": "No members recorded", "document_missing": "No travel document",
                   "document_expired": "Travel document expires before travel"},
           link=_documents_link)
@@ -438,13 +452,13 @@ def travel_document_valid(ctx):
         if not documents:
             yield Blocker("document_missing", f"{person.full_name} — no travel document recorded", person.pk)
             continue
-        if any(d.is_valid_on(ctx.travel_date) for d in documents):
+        if any(d.is_valid_on(ctx.journey_end) for d in documents):
             continue
         latest = max(documents, key=lambda d: d.expiry_date)
         yield Blocker(
             "document_expired",
             f"{person.full_name} — {latest.get_document_type_display().lower()} valid until "
-            f"{latest.expiry_date.isoformat()}, before {ctx.describe_travel_date()}",
+            f"{latest.expiry_date.isoformat()}, before {ctx.describe_journey_end()}",
             person.pk,
         )
 

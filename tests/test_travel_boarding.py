@@ -184,7 +184,7 @@ def test_a_passenger_without_a_fit_to_travel_check_in_the_window_is_refused_with
     assert [b.code for b in for_operations.breaches] == ["fit_to_travel_missing"]
     assert for_operations.message.startswith(
         "Karimi, Zahra cannot board: Karimi, Zahra — no passing fit-to-travel check within 72 h before departure "
-        "DEP-20261209-YYZ on 2026-12-09.")
+        "DEP-20261209-YYZ on 2026-12-09 (checks count from 2026-12-06 05:45).")  # TK 255 leaves at 05:45
     # Escorts see no medical details: the reason reads as clearance pending, and where to send the person.
     assert for_the_escort.message == (
         "Karimi, Zahra cannot board: Karimi, Zahra — medical clearance for travel pending. Medical staff record a "

@@ -282,6 +282,72 @@ def test_the_departure_date_is_the_local_date_where_the_first_leg_leaves(ops):
     assert error.code == "document_expired"
 
 
+def overnight(ops, seat_block=20):
+    """TK 255 leaves Dushanbe at 23:50 on Wednesday 9 December; TK 17 lands in Toronto on Thursday the 10th."""
+    at = datetime.datetime
+    legs = [LegInput(carrier="TK", flight_number="255", origin="DYU", destination="IST",
+                     departs=at(2026, 12, 9, 23, 50), arrives=at(2026, 12, 10, 2, 30)),
+            LegInput(carrier="TK", flight_number="17", origin="IST", destination="YYZ",
+                     departs=at(2026, 12, 10, 7, 0), arrives=at(2026, 12, 10, 11, 0))]
+    departure = make_departure(ops, legs=legs, seat_block=seat_block)
+    assert (departure.departure_date, departure.arrival_date) == (FLIGHT_DAY, datetime.date(2026, 12, 10))
+    return departure
+
+
+def test_a_passport_expiring_on_the_departure_date_of_an_overnight_journey_refuses_the_booking(ops):
+    # Valid when the family leaves Dushanbe, expired when they board TK 17 in Istanbul and land in Canada.
+    departure = overnight(ops)
+    case = ready_case(ops, expiry=FLIGHT_DAY)
+
+    error = refused(lambda: services.book_case(departure, case, by=ops))
+
+    assert error.code == "document_expired"
+    assert (f"Karimi, Zahra — passport valid until 2026-12-09, before 2026-12-10, the arrival of departure "
+            f"{departure.code} (leaving 2026-12-09)") in error.message
+    assert Case.objects.get(pk=case.pk).state == "ready"
+
+
+def test_an_ime_valid_until_the_departure_date_of_an_overnight_journey_refuses_the_booking(ops):
+    departure = overnight(ops)
+    case = ready_case(ops, ime_date=born(2025, 12, 10))  # valid until 2026-12-09
+
+    error = refused(lambda: services.book_case(departure, case, by=ops))
+
+    assert error.code == "medical_expired"
+    assert f"IME valid until 2026-12-09, before 2026-12-10, the arrival of departure {departure.code}" in error.message
+    MedicalExam.objects.filter(person__case=case).update(exam_date=born(2025, 12, 11))  # valid until the arrival
+
+    services.book_case(departure, case, by=ops)
+
+    assert Case.objects.get(pk=case.pk).state == "booked"
+
+
+def test_a_child_who_turns_2_during_the_journey_holds_a_seat_throughout(ops):
+    # 1 when TK 255 leaves, 2 on the day TK 17 flies: the airline sells them a seat on TK 17, so the seat block
+    # must hold one for them.
+    departure = overnight(ops, seat_block=2)
+    family = ready_case(ops, members=2)
+    set_birth(family.members.order_by("id")[1], born(2024, 12, 10))
+
+    services.book_case(departure, family, by=ops)
+
+    counts = seats(departure)
+    assert (counts.adults, counts.children, counts.infants, counts.seats) == (1, 1, 0, 2)
+    error = refused(lambda: services.book_case(departure, ready_case(ops), by=ops))
+    assert error.code == "no_seats_left" and "has 0 seats free of 2" in error.message
+
+
+def test_a_child_who_turns_2_the_day_after_the_journey_ends_is_still_an_infant(ops):
+    departure = overnight(ops, seat_block=1)
+    family = ready_case(ops, members=2)
+    set_birth(family.members.order_by("id")[1], born(2024, 12, 11))
+
+    services.book_case(departure, family, by=ops)
+
+    counts = seats(departure)
+    assert (counts.adults, counts.children, counts.infants, counts.seats) == (1, 0, 1, 1)
+
+
 def test_a_pregnancy_past_the_airline_limit_on_the_departure_date_refuses_the_booking(ops, flight):
     case = ready_case(ops)
     TravelMedicalNeeds.objects.create(person=case.members.get(), pregnancy_weeks=34,

@@ -368,6 +368,21 @@ def test_a_convoy_lists_its_passengers_per_vehicle_with_a_boarding_box_and_lugga
 
 
 @needs_poppler
+def test_an_overnight_convoys_vehicle_heading_says_it_arrives_the_next_day(ops, escort):
+    night = datetime.datetime.combine(FLIGHT_DAY, datetime.time(20, 0))
+    legs = [LegInput(origin="Khorog", destination="Dushanbe", departs=night,
+                     arrives=night + datetime.timedelta(hours=14), vehicle="Bus (Yutong, white)", plate="01 234 AB",
+                     driver="Rustam Nazarov", seats=10)]
+    road = make_departure(ops, legs=legs, mode="road", destination_country="TJK", final_destination="Dushanbe",
+                          escorts=[escort], pnr="", seat_block=None)
+    booked(ops, road, 2, destination_country="TJK")
+
+    text = flat("\n".join(pdf_pages(render_manifest(road), raw=True)))  # the heading's cell, its lines in order
+
+    assert "· Khorog 20:00 → Dushanbe 10:00+1 ·" in text
+
+
+@needs_poppler
 def test_every_page_of_a_convoy_says_which_vehicle_each_family_rides_in(ops, escort):
     road = convoy(ops, escort, seats=(24, 4))
     on_the_bus = [booked(ops, road, 4, destination_country="TJK") for _ in range(6)]  # 24 people: several pages

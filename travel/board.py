@@ -79,7 +79,7 @@ def board_rows(departure_ids):
     """
     departures = {d.pk: d for d in Departure.objects.filter(pk__in=departure_ids).prefetch_related("escorts")}
     ordered = [departures[pk] for pk in departure_ids if pk in departures]
-    ages = {d.pk: rules.Ages(d.departure_date) for d in ordered}
+    ages = {d.pk: rules.Ages.of(d) for d in ordered}
     travellers = defaultdict(lambda: defaultdict(list))  # departure id -> booking id -> travellers
     cases = {}
     rows = (Passenger.objects.filter(departure__in=ordered, active=True)
@@ -135,7 +135,7 @@ def departure_page(departure, access):
         passengers[p.booking_id].append(p.person)
     for people in passengers.values():  # as the manifest and the boarding page list them
         people.sort(key=attrgetter("family_position"))
-    ages = rules.Ages(departure.departure_date)
+    ages = rules.Ages.of(departure)
     travellers = {booking_id: [ages.traveller(p, p.ssr_codes) for p in people]
                   for booking_id, people in passengers.items()}
     counts = Counts()

@@ -268,8 +268,8 @@ def _passengers(booking):
 
 
 def _seats(dep, passengers):
-    """The seats these passengers held on the departure's date (an infant on a lap holds none)."""
-    return sum(t.takes_seat for t in rules.travellers_on([p.person for p in passengers], dep.departure_date))
+    """The seats these passengers held on the departure (an infant on a lap holds none)."""
+    return sum(t.takes_seat for t in rules.travellers_on([p.person for p in passengers], dep))
 
 
 def _seats_freed(seats, passengers):
@@ -413,7 +413,7 @@ def _check_split(dep, case, people, no_shows):
     if not travelling:
         raise TravelError("nobody_travels", f"Everyone in case {case.case_number} is a no-show: the family stays "
                                             "behind.")
-    travellers = rules.travellers_on([p.person for p in travelling], dep.departure_date)
+    travellers = rules.travellers_on([p.person for p in travelling], dep)
     breaches = rules.booking_breaches(dep, case, travellers, dep.escorts.count())
     if breaches:
         raise TravelError(breaches[0].code, f"Case {case.case_number} cannot travel without "
@@ -788,6 +788,9 @@ def record_override(departure, person, *, by, reason, via="", at=None):
         history.log_change(person.case, by=by, via=via, at=at,
                            summary=f"Medical staff cleared {person.full_name} for boarding {dep.code} without a "
                                    "fit-to-travel check in the window.",
+                           # UNHCR reads the timeline too, and another member's own record: no medical fact there.
+                           summary_for_all=f"{person.full_name} cleared for boarding {dep.code} (details with "
+                                           "medical staff).",
                            data={"departure": dep.code, "person": person.full_name})
         _log(dep, "fit_to_travel_override", f"Medical staff cleared {person.full_name} for boarding (fit-to-travel "
              "override).", by=by, via=via, at=at, data={"person": person.full_name})
@@ -815,6 +818,8 @@ def revoke_override(override, *, by, reason, via="", at=None):
         history.log_change(person.case, by=by, via=via, at=at,
                            summary=f"Medical clearance of {person.full_name} for boarding {dep.code} withdrawn: a "
                                    "fit-to-travel check is needed again.",
+                           summary_for_all=f"Boarding clearance of {person.full_name} for {dep.code} withdrawn "
+                                           "(details with medical staff).",
                            data={"departure": dep.code, "person": person.full_name})
         _log(dep, "override_withdrawn", f"Fit-to-travel override of {person.full_name} withdrawn.",
              by=by, via=via, at=at, data={"person": person.full_name})

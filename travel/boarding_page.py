@@ -177,7 +177,7 @@ def sheet(departure, access, *, q="", case_number="", show=""):
                                                                                SplitStatus.REFUSED])
                   .select_related("requested_by", "decided_by").prefetch_related("staying").order_by("requested_at")):
         (splits if split.is_pending else refused)[split.case_id] = split
-    ages = rules.Ages(departure.departure_date)
+    ages = rules.Ages.of(departure)
     families = {}
     counts = {B.BOARDED: 0, B.NO_SHOW: 0, B.WAITING: 0}
     redacted = {}

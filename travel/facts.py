@@ -17,15 +17,15 @@ from travel.rules import ADULT, CHILD, INFANT, born_on_or_before
 
 
 def kind_filters(departures, prefix=""):
-    """{kind: Q} matching a passenger row of any of these (one or more) departures who is of that kind on its
-    departure's date.
+    """{kind: Q} matching a passenger row of any of these (one or more) departures who is of that kind on the
+    last day of its journey (its arrival's local date, as `travel.rules` takes passenger types).
 
     `prefix` is the path from the counted rows to the Passenger (e.g. "passengers__").
     """
     infants, children = [], []
     for departure in departures:
-        infant_after = born_on_or_before(departure.departure_date, settings.SAFAR_INFANT_AGE)
-        adult_from = born_on_or_before(departure.departure_date, settings.SAFAR_ADULT_AGE)
+        infant_after = born_on_or_before(departure.arrival_date, settings.SAFAR_INFANT_AGE)
+        adult_from = born_on_or_before(departure.arrival_date, settings.SAFAR_ADULT_AGE)
         own = Q(**{f"{prefix}departure_id": departure.pk})
         infants.append(own & Q(**{f"{prefix}person__date_of_birth__gt": infant_after}))
         children.append(own & Q(**{f"{prefix}person__date_of_birth__gt": adult_from,

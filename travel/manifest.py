@@ -217,7 +217,7 @@ def load_manifest(departure):
     for person_id, tb_status in (MedicalExam.objects.filter(**travelling).exclude(tb_status="")
                                  .order_by("person_id", "-exam_date", "-id").values_list("person_id", "tb_status")):
         tb.setdefault(person_id, tb_status)
-    ages = Ages(day)
+    ages = Ages.of(departure)
 
     by_booking = defaultdict(list)
     for passenger in passengers:
@@ -662,8 +662,10 @@ def _vehicle_heading(vehicle, width):
     leg = vehicle.leg
     seats = leg.seats or 0
     over = vehicle.seats_taken - seats
+    leaves, arrives, day = leg.local_departure(), leg.local_arrival(), leg.departure.departure_date
     text = (f"Vehicle {leg.number}: {leg.vehicle} {leg.plate} · driver {leg.driver or '—'} · {leg.origin} "
-            f"{leg.local_departure():%H:%M} → {leg.destination} {leg.local_arrival():%H:%M} · "
+            f"{leaves:%H:%M}{_days_later(leaves, day)} → {leg.destination} "
+            f"{arrives:%H:%M}{_days_later(arrives, day)} · "
             f"{vehicle.passengers} passengers, {vehicle.seats_taken} of {seats} seats"
             + (f" — {over} OVER" if over > 0 else ""))
     check = f"{BOX} Boarded: all {vehicle.passengers} aboard, luggage loaded — time ______  escort ________"

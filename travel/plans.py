@@ -28,7 +28,8 @@ def departure_plan(case):
         departure = booking.departure
         members = Passenger.objects.filter(booking=booking, active=True).values_list("person_id", flat=True)
         return readiness.TravelPlan(date=departure.departure_date, departs_at=departure.departs_at,
-                                    member_ids=frozenset(members), label=departure.code)
+                                    member_ids=frozenset(members), label=departure.code,
+                                    last_date=departure.arrival_date)
     excluded = {e.person_id for e in services.open_exclusion_list(case.pk)}
     if excluded:
         if memo.active():  # a page: the members it has loaded

@@ -5,8 +5,11 @@ Each refusal is a `Breach` with a machine code and a plain message naming the pe
 style of readiness blockers. Readiness itself (documents, IME, pregnancy, orientation … on the departure's
 date) is not repeated here: `movements.readiness` answers it for any date, given the departure as a plan.
 
-Ages are taken on the departure date (the local date where the first leg leaves): an infant is under
-SAFAR_INFANT_AGE (2) that day and sits on a lap, taking no seat.
+A passenger's type is taken on the last day of the journey (the local date of arrival at the final stop): an infant
+is under SAFAR_INFANT_AGE (2) that day and sits on a lap, taking no seat. A child who turns 2 between the first leg
+and the last needs a seat on the later legs (IATA), so they hold one throughout. Ages in years, for the rules that
+ask who may look after whom (a companion of 16, an adult of 18), are taken on the departure date, when they are
+youngest.
 """
 
 from dataclasses import dataclass, field
@@ -36,7 +39,7 @@ class Breach:
         return f"{self.code}: {self.message}"
 
 
-# --- ages and passenger types on the departure date -----------------------------------------------------------
+# --- ages and passenger types on the journey -----------------------------------------------------------------
 
 
 def born_on_or_before(day, years):
@@ -51,12 +54,18 @@ def age_on(date_of_birth, day):
 
 
 class Ages:
-    """Passenger types on one departure date, from its two date-of-birth cut-offs (computed once)."""
+    """Passenger types on a journey from `day` (the departure date) to `last_day` (its arrival's, default the
+    same), from two date-of-birth cut-offs on the last day (computed once); ages in years on the first."""
 
-    def __init__(self, day):
+    def __init__(self, day, last_day=None):
         self.day = day
-        self.infant_after = born_on_or_before(day, settings.SAFAR_INFANT_AGE)
-        self.child_after = born_on_or_before(day, settings.SAFAR_ADULT_AGE)
+        self.last_day = last_day or day
+        self.infant_after = born_on_or_before(self.last_day, settings.SAFAR_INFANT_AGE)
+        self.child_after = born_on_or_before(self.last_day, settings.SAFAR_ADULT_AGE)
+
+    @classmethod
+    def of(cls, departure):
+        return cls(departure.departure_date, departure.arrival_date)
 
     def kind(self, date_of_birth):
         if date_of_birth > self.infant_after:
@@ -85,9 +94,9 @@ class Traveller:
         return self.kind != INFANT
 
 
-def travellers_on(people, day):
-    """Travellers for these people on `day` (their SSR codes read from what was loaded with them)."""
-    ages = Ages(day)
+def travellers_on(people, departure):
+    """Travellers for these people on the departure (their SSR codes read from what was loaded with them)."""
+    ages = Ages.of(departure)
     return [ages.traveller(p, p.ssr_codes) for p in people]
 
 
@@ -187,7 +196,8 @@ def booking_breaches(departure, case, travellers, escort_count):
 def plan_for(departure, member_ids):
     """The departure as readiness sees it: its local date and time, and who travels."""
     return readiness.TravelPlan(date=departure.departure_date, departs_at=departure.departs_at,
-                                member_ids=frozenset(member_ids), label=departure.code)
+                                member_ids=frozenset(member_ids), label=departure.code,
+                                last_date=departure.arrival_date)
 
 
 def readiness_breaches(case, departure, member_ids):

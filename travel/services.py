@@ -176,9 +176,8 @@ def booking_check(departure, case, people, *, joining=None, facts=None, with_rea
     it without a lock to show why a departure cannot take a case; the services call it under the departure's lock.
     """
     facts = facts or facts_for([departure])[departure.pk]
-    day = departure.departure_date
-    travellers = rules.travellers_on(people, day)
-    newcomers = travellers if joining is None else rules.travellers_on(joining, day)
+    travellers = rules.travellers_on(people, departure)
+    newcomers = travellers if joining is None else rules.travellers_on(joining, departure)
     found = []
     seats = rules.seats_breach(departure, facts.seats_taken, sum(t.takes_seat for t in newcomers), case)
     if seats:
@@ -209,7 +208,7 @@ def departure_breaches(departure, facts, bookings, *, with_readiness=True):
     for booking in bookings:
         travellers = getattr(booking, "travellers", None)
         if travellers is None:
-            travellers = rules.travellers_on(booking.travelling, departure.departure_date)
+            travellers = rules.travellers_on(booking.travelling, departure)
         found += rules.booking_breaches(departure, booking.case, travellers, facts.escort_count)
         if with_readiness:
             found += rules.readiness_breaches(booking.case, departure, [p.pk for p in booking.travelling])
@@ -543,7 +542,7 @@ def book_case(departure, case, *, by, expected_version=None, via="", at=None):
             raise _refused(breaches, f"Case {locked.case_number} cannot be booked on {dep.code}:")
         booking = Booking.objects.create(departure=dep, case=locked, booked_by=by, booked_at=at)
         Passenger.objects.bulk_create([Passenger(booking=booking, departure=dep, person=p) for p in people])
-        counts = rules.travellers_on(people, dep.departure_date)
+        counts = rules.travellers_on(people, dep)
         _perform(locked, "book", by=by, via=via,
                  data={"departure": dep.code, "date": dep.departure_date.isoformat(), "travellers": len(people)})
         _log(dep, "booked", f"Case {locked.case_number} booked: {_describe(counts)}.", by=by, via=via, at=at,
