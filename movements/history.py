@@ -23,12 +23,39 @@ def actor_label(user, via=""):
     return user_label(user)[:200]
 
 
-def log_change(case, *, by, summary, data=None, via="", at=None):
-    """One append-only data-change row on the case's timeline (field names, never values: the log is widely read)."""
+def log_change(case, *, by, summary, data=None, via="", at=None, summary_for_all=""):
+    """One append-only data-change row on the case's timeline (field names, never values: the log is widely read).
+
+    `summary_for_all`: the words for those who may not read clearance details (UNHCR), and for another member's
+    own record, when `summary` tells a medical decision (kept in `data`, where the retention cleans names too)."""
     extra = {"at": at} if at is not None else {}
+    data = dict(data or {})
+    if summary_for_all:
+        data[SUMMARY_FOR_ALL] = summary_for_all
     return CaseChange.objects.create(
-        case=case, user=by, actor=actor_label(by, via), summary=summary, data=data or {}, **extra
+        case=case, user=by, actor=actor_label(by, via), summary=summary, data=data, **extra
     )
+
+
+SUMMARY_FOR_ALL = "summary_for_all"
+
+
+def shown_summary(change, *, clearance_details):
+    """A data change's words as this reader may read them (`log_change`'s `summary_for_all`)."""
+    if clearance_details:
+        return change.summary
+    return (change.data or {}).get(SUMMARY_FOR_ALL) or change.summary
+
+
+def name_forms(family, given, native=""):
+    """The ways pages, logs and documents write one person's name: "Karimi, Zahra", "Zahra Karimi", "Karimi Zahra",
+    and the name in their own script."""
+    forms = set()
+    if family and given:
+        forms.update({f"{family}, {given}", f"{given} {family}", f"{family} {given}"})
+    if native and len(native.strip()) >= 3:
+        forms.add(native.strip())
+    return forms
 
 
 def names_written(case_ids):

@@ -5,7 +5,7 @@ Other members appear by relationship only: their names and data are theirs, give
 
 from django.utils import timezone
 
-from movements import hooks
+from movements import history, hooks
 from movements.hooks import RecordSection
 from movements.models import CaseState, MedicalExam, Relationship, TravelMedicalNeeds
 
@@ -32,10 +32,36 @@ def _relationship(code):
     return Relationship(code).label.lower() if code in Relationship.values else code
 
 
+def others_redacted(person):
+    """A function that writes, in a text of the case's history, each other member's name as their relationship
+    ("[spouse]"), and a name the change log once wrote of a member since removed or renamed as "[another member]":
+    the record is this person's, given on their request; the others' names and data are theirs."""
+    own = history.name_forms(person.family_name, person.given_name, person.native_name)
+    replacements = {}
+    for family, given, native, relationship in (person.case.members.exclude(pk=person.pk)
+                                                .values_list("family_name", "given_name", "native_name",
+                                                             "relationship")):
+        for form in history.name_forms(family, given, native) - own:
+            replacements.setdefault(form, f"[{_relationship(relationship)}]")
+    for name in history.names_written([person.case_id]) - own:
+        replacements.setdefault(name, "[another member]")
+    forms = sorted(replacements, key=len, reverse=True)
+
+    def redact(text):
+        if not text:
+            return text
+        for form in forms:
+            text = text.replace(form, replacements[form])
+        return text
+
+    return redact
+
+
 @hooks.subject_records.register
 def movements_record(person):
     case = person.case
     members = list(case.members.order_by("id").values_list("id", "relationship"))
+    redact = others_redacted(person)
     sections = [
         RecordSection("Case", order=10, items=(
             ("Case number", case.case_number),
@@ -47,8 +73,8 @@ def movements_record(person):
             ("Referral date", text(case.referral_date)),
             ("Decision date", text(case.decision_date)),
             ("Planned travel date", text(case.planned_travel_date)),
-            ("Hold reason", text(case.hold_reason)),
-            ("Case notes", text(case.notes)),
+            ("Hold reason", text(redact(case.hold_reason))),
+            ("Case notes", text(redact(case.notes))),
             ("Members", "; ".join("this person" if pk == person.pk else _relationship(relationship)
                                   for pk, relationship in members)),
         ), note="Other members of the case appear by relationship only: their data is given on their own request."),
@@ -91,9 +117,18 @@ def movements_record(person):
     sections += [
         RecordSection("State history of the case", order=80, columns=("When", "Who", "Change", "Reason"), rows=tuple(
             (text(t.at), t.actor, f"{t.transition}: {t.get_from_state_display() or 'new'} → {t.get_to_state_display()}",
-             text(t.reason))
+             text(redact(t.reason)))
             for t in case.transitions.order_by("at", "id"))),
         RecordSection("Changes to the case's data", order=81, columns=("When", "Who", "What changed"), rows=tuple(
-            (text(c.at), c.actor, c.summary) for c in case.changes.order_by("at", "id"))),
+            (text(c.at), c.actor, redact(_summary_for(c, person))) for c in case.changes.order_by("at", "id")),
+            note="Other members are named by their relationship to this person."),
     ]
     return sections
+
+
+def _summary_for(change, person):
+    """A change as this person's record tells it: in full when it concerns them or the whole case; in the words
+    every reader of the case gets when it concerns another member (a medical decision about them is theirs)."""
+    concerns = (change.data or {}).get("person")
+    mine = not concerns or concerns in history.name_forms(person.family_name, person.given_name)
+    return history.shown_summary(change, clearance_details=mine)

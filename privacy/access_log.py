@@ -39,10 +39,18 @@ def by_user(user):
 def access_history(person):
     from movements.hooks import RecordSection
     from movements.reads import Kind
-    from movements.subject import text
+    from movements.subject import others_redacted, text
 
     entries = concerning_person(person).order_by("at", "id")
+    redact = others_redacted(person)
+
+    def what(entry):
+        # A search's words were typed by staff and may name another member ("Hashimi Farzana"): the record says a
+        # search found the case, not what was typed (the access log itself keeps the words for the officer).
+        target = ("a search" if entry.target else "") if entry.kind == Kind.CASE_LIST else redact(entry.target)
+        label = Kind.LABELS.get(entry.kind, entry.kind)
+        return f"{label}: {target}" if target else label
+
     return [RecordSection("Who read this person's data", order=90, columns=("When", "Who", "What", "Address"),
-                          rows=tuple((text(e.at), e.actor, f"{Kind.LABELS.get(e.kind, e.kind)}: {e.target}",
-                                      e.address or "—") for e in entries),
+                          rows=tuple((text(e.at), e.actor, what(e), e.address or "—") for e in entries),
                           note=f"From the access log, where each read is kept {settings.SAFAR_ACCESS_LOG_DAYS:,} days.")]

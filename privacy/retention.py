@@ -66,10 +66,7 @@ def batch_for(case_ids, now):
         "id", "family_name", "given_name", "native_name"))
     names = set()
     for _pk, family, given, native in people:
-        if family and given:
-            names.update({f"{family}, {given}", f"{given} {family}", f"{family} {given}"})
-        if native and len(native.strip()) >= 3:
-            names.add(native.strip())
+        names |= history.name_forms(family, given, native)
     # Names members no longer bear (removed from the case, or renamed) as the change log wrote them.
     names |= history.names_written(case_ids)
     return RetentionBatch(case_ids=tuple(case_ids), person_ids=tuple(p[0] for p in people),

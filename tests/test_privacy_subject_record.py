@@ -130,3 +130,35 @@ def test_a_long_note_in_any_script_runs_across_pages(family, tmp_path):
     text = pdf_text(subject_record.as_pdf(pa, sections, produced), tmp_path)
     assert "Зарина Каримова" in text
     assert "یادداشت پزشکی" in text
+
+
+def record_json(person, tmp_path):
+    call_command("subject_record", person.progres_individual_id, output_dir=str(tmp_path), stdout=io.StringIO())
+    return json.loads((tmp_path / f"personal-record-{person.progres_individual_id}.json").read_text("utf-8"))
+
+
+def rows_of(data, title):
+    return next(s for s in data["sections"] if s["title"] == title)["rows"]
+
+
+def test_a_medical_decision_about_another_member_and_a_search_for_their_name_stay_out_of_ones_record(
+        family, medic, client, tmp_path):
+    from travel import boarding
+
+    case, pa, spouse = family
+    departure = case.bookings.get().departure
+    boarding.record_override(departure, spouse, by=medic, reason="Checked at the clinic on the way; stable.")
+    client.get("/cases/", {"q": "Karimi Ahmad"})  # ops, looking the spouse up by name
+
+    mine = record_json(pa, tmp_path)
+    theirs = record_json(spouse, tmp_path)
+
+    changes = [row["What changed"] for row in rows_of(mine, "Changes to the case's data")]
+    assert f"[spouse] cleared for boarding {departure.code} (details with medical staff)." in changes
+    text = json.dumps(mine, ensure_ascii=False)
+    assert "fit-to-travel check" not in text and "Ahmad" not in text
+    reads = [row["What"] for row in rows_of(mine, "Who read this person's data")]
+    assert "Case list (a page of it): a search" in reads
+    # The spouse's own record tells the decision in full.
+    assert (f"Medical staff cleared Karimi, Ahmad for boarding {departure.code} without a fit-to-travel check in the "
+            "window.") in [row["What changed"] for row in rows_of(theirs, "Changes to the case's data")]

@@ -389,6 +389,25 @@ def test_medical_staff_record_an_override_from_the_case_page(client, ops, medic,
     assert "Examined at the clinic" not in boarding_page
 
 
+def test_the_case_timeline_tells_unhcr_of_an_override_without_its_medical_fact(client, ops, medic, unhcr, flight,
+                                                                              family):
+    zahra = pax(family).person
+    boarding.record_override(flight, zahra, by=medic, reason="Examined at the clinic")
+    boarding.revoke_override(FitToTravelOverride.objects.get(), by=medic, reason="Check done after all")
+
+    client.force_login(unhcr)
+    for_unhcr = page_text(client.get(f"/cases/{family.case_number}/"))
+    client.force_login(ops)
+    for_operations = page_text(client.get(f"/cases/{family.case_number}/"))
+
+    assert f"Karimi, Zahra cleared for boarding {flight.code} (details with medical staff)." in for_unhcr
+    assert f"Boarding clearance of Karimi, Zahra for {flight.code} withdrawn (details with medical staff)." in for_unhcr
+    assert "without a fit-to-travel check" not in for_unhcr and "check is needed again" not in for_unhcr
+    assert (f"Medical staff cleared Karimi, Zahra for boarding {flight.code} without a fit-to-travel check in the "
+            "window.") in for_operations
+    assert "a fit-to-travel check is needed again" in for_operations
+
+
 def test_the_escorts_dashboard_puts_todays_boarding_one_tap_away(client, escort, flight):
     client.force_login(escort)
 

@@ -2,7 +2,7 @@
 
 from movements import hooks
 from movements.hooks import RecordSection
-from movements.subject import text
+from movements.subject import others_redacted, text
 from travel.models import (
     BoardingLogEntry, Booking, FitToTravelOverride, Incident, Passenger, SplitRequest, TravelExclusion,
 )
@@ -13,12 +13,13 @@ def travel_record(person):
     bookings = Booking.objects.filter(case=person.case).select_related("departure").order_by("booked_at", "id")
     passages = Passenger.objects.filter(person=person).select_related("departure").order_by("id")
     marks = BoardingLogEntry.objects.filter(person=person).select_related("departure").order_by("at", "id")
+    redact = others_redacted(person)  # texts of the case's that may name other members
     sections = [
         RecordSection("Bookings of the case", order=60, columns=(
             "Departure", "Date", "Destination", "Status", "Booked", "Cancelled", "Reason", "Arrived"), rows=tuple(
             (b.departure.code, text(b.departure.departure_date),
              b.departure.final_destination, b.get_status_display(), text(b.booked_at), text(b.cancelled_at),
-             text(b.cancel_reason), text(b.arrived_at)) for b in bookings)),
+             text(redact(b.cancel_reason)), text(b.arrived_at)) for b in bookings)),
         RecordSection("Seats and boarding", order=61, columns=("Departure", "Seat held", "Boarding", "Marked"),
                       rows=tuple((p.departure.code, text(p.active), p.get_boarding_display(),
                                   text(p.boarding_marked_at)) for p in passages)),
@@ -35,13 +36,14 @@ def travel_record(person):
     if splits:
         sections.append(RecordSection("Family split at boarding", order=64, columns=(
             "Departure", "Asked", "Reason", "Decision", "Note"), rows=tuple(
-            (s.departure.code, text(s.requested_at), text(s.reason), s.get_status_display(), text(s.decision_note))
+            (s.departure.code, text(s.requested_at), text(redact(s.reason)), s.get_status_display(),
+             text(redact(s.decision_note)))
             for s in splits)))
     incidents = Incident.objects.filter(people=person).select_related("departure").order_by("at", "id")
     if incidents:
         sections.append(RecordSection("Incidents", order=65, columns=("When", "Departure", "Kind", "Place", "Note"),
                                       rows=tuple((text(i.at), i.departure.code, i.get_kind_display(), i.place,
-                                                  text(i.note)) for i in incidents)))
+                                                  text(redact(i.note))) for i in incidents)))
     overrides = FitToTravelOverride.objects.filter(person=person).select_related("departure").order_by("id")
     if overrides:
         sections.append(RecordSection("Boarding without a fit-to-travel check (medical)", order=66, columns=(

@@ -170,6 +170,8 @@ def case_detail(request, case_number):
     timeline = history.timeline(case)
     for entry in timeline:
         entry.at_iso, entry.at_text = history.shown_time(entry.at)
+        if not hasattr(entry, "transition"):  # a data change: a medical decision is told in words for all
+            entry.shown_summary = history.shown_summary(entry, clearance_details=access.can_see_clearance_details)
         entry.shown_data = entry.data_items(confidential=access.can_see_clearance_details) \
             if hasattr(entry, "data_items") else []
         entry.shown_actor = history.shown_actor(entry, access)
