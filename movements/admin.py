@@ -1,11 +1,13 @@
 """The admin edits data, never states: a case's state changes only through movements.transitions."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models.constants import LOOKUP_SEP
 from import_export import fields, resources
 from import_export.admin import ExportMixin
 
+from movements import reads
 from movements.access import access_for
 from movements.forms import MedicalExamForm, TravelMedicalNeedsForm
 from movements.models import Case, CaseTransition, MedicalExam, Person, TravelDocument, TravelMedicalNeeds
@@ -60,6 +62,40 @@ class ReadOnlyMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+class ReadsLoggedMixin:
+    """The admin is one more door to personal data, and reads through it are logged as the pages' are
+    (`movements.reads`, kind "admin"): a record's page names its case (and its person), a list page the cases it
+    showed. `case_path`: the lookup from the model to its case's number; `person_path`: to the person, when the
+    record is one person's (another member's own record then leaves theirs out)."""
+
+    case_path = "case__case_number"
+    person_path = None
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if request.method == "GET" and changelist is not None:
+            shown = [obj.pk for obj in changelist.result_list]
+            numbers = {n for n in self.model._default_manager.filter(pk__in=shown)
+                       .values_list(self.case_path, flat=True) if n}
+            reads.record(reads.Kind.ADMIN, request=request, cases=sorted(numbers),
+                         target=f"{self.opts.verbose_name_plural} (a list page)",
+                         detail={"query": request.GET.urlencode()[:200]} if request.GET else None)
+        return response
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        response = super().changeform_view(request, object_id, form_url, extra_context)
+        if object_id is not None and request.method == "GET" and response.status_code == 200:
+            paths = [self.case_path] + ([self.person_path] if self.person_path else [])
+            found = list(self.model._default_manager.filter(pk=unquote(object_id)).values_list(*paths))
+            if found:  # one row, or one per person of a record that names several (an incident)
+                people = {row[1] for row in found} if self.person_path else set()
+                reads.record(reads.Kind.ADMIN, request=request, cases=sorted({row[0] for row in found if row[0]}),
+                             person=people.pop() if len(people) == 1 else None,
+                             target=f"{self.opts.verbose_name} {unquote(object_id)}"[:200])
+        return response
+
 
 class PrivacyMixin:
     """Hide contact details, document numbers and clearance details from staff whose role may not see them, in
@@ -150,7 +186,8 @@ class CaseResource(NeutralisedResource):
 
 
 @admin.register(Case)
-class CaseAdmin(StatePolicyMixin, PrivacyMixin, ExportMixin, admin.ModelAdmin):
+class CaseAdmin(ReadsLoggedMixin, StatePolicyMixin, PrivacyMixin, ExportMixin, admin.ModelAdmin):
+    case_path = "case_number"
     resource_classes = [CaseResource]
     list_display = ("case_number", "progres_case_id", "state", "priority", "destination_country", "blocker_count")
     list_filter = ("state", "priority", "destination_country")
@@ -193,7 +230,8 @@ class TravelDocumentInline(StatePolicyMixin, PrivacyMixin, admin.TabularInline):
 
 
 @admin.register(Person)
-class PersonAdmin(StatePolicyMixin, PrivacyMixin, admin.ModelAdmin):
+class PersonAdmin(ReadsLoggedMixin, StatePolicyMixin, PrivacyMixin, admin.ModelAdmin):
+    person_path = "pk"
     list_display = ("progres_individual_id", "family_name", "given_name", "native_name", "relationship", "case")
     search_fields = ("progres_individual_id", "search_text", "case__case_number")
     list_select_related = ("case",)
@@ -211,7 +249,7 @@ class PersonAdmin(StatePolicyMixin, PrivacyMixin, admin.ModelAdmin):
 
 
 @admin.register(CaseTransition)
-class CaseTransitionAdmin(ReadOnlyMixin, PrivacyMixin, admin.ModelAdmin):
+class CaseTransitionAdmin(ReadsLoggedMixin, ReadOnlyMixin, PrivacyMixin, admin.ModelAdmin):
     list_display = ("at", "case", "actor", "transition", "from_state", "to_state")
     list_filter = ("transition", "to_state")
     search_fields = ("case__case_number",)
@@ -220,7 +258,8 @@ class CaseTransitionAdmin(ReadOnlyMixin, PrivacyMixin, admin.ModelAdmin):
 
 # Medical records: Django's model permissions keep these to the medical role (and superusers).
 @admin.register(MedicalExam)
-class MedicalExamAdmin(admin.ModelAdmin):
+class MedicalExamAdmin(ReadsLoggedMixin, admin.ModelAdmin):
+    case_path, person_path = "person__case__case_number", "person_id"
     form = MedicalExamForm  # the same checks as the medical pages (no exam in the future, …)
     fields = ("person", "kind", "exam_date", "examined_at", "clinic", "outcome", "tb_status", "fit_to_travel", "notes",
               "recorded_by", "recorded_at")
@@ -241,7 +280,8 @@ class MedicalExamAdmin(admin.ModelAdmin):
 
 
 @admin.register(TravelMedicalNeeds)
-class TravelMedicalNeedsAdmin(admin.ModelAdmin):
+class TravelMedicalNeedsAdmin(ReadsLoggedMixin, admin.ModelAdmin):
+    case_path, person_path = "person__case__case_number", "person_id"
     form = TravelMedicalNeedsForm
     fields = ("person", "wheelchair", "stretcher", "oxygen", "medical_escort", "pregnancy_weeks", "pregnancy_weeks_on",
               "multiple_pregnancy", "fit_to_fly_certificate_at", "medif_required", "medif_recorded_at")

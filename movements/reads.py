@@ -31,6 +31,7 @@ class Kind:
     EXPORT = "export"
     API = "api"
     SUBJECT_RECORD = "subject_record"
+    ADMIN = "admin"
 
     LABELS = {
         CASE_LIST: "Case list (a page of it)",
@@ -51,6 +52,7 @@ class Kind:
         EXPORT: "UNHCR status export",
         API: "Status API (a page of it)",
         SUBJECT_RECORD: "A person's own record (subject request)",
+        ADMIN: "Admin page (a record, or a page of a list)",
     }
 
 

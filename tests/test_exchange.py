@@ -487,3 +487,24 @@ def test_a_road_convoy_shows_its_route(ursula, ops):
 
     assert row["itinerary"] == "Road Khorog-Dushanbe (2 vehicles)"
     assert row["departure_date"] == day.isoformat()
+
+
+@time_machine.travel(datetime.datetime(2026, 11, 29, 20, 30, tzinfo=datetime.UTC), tick=False)
+def test_the_admins_status_export_is_logged_as_every_export_and_offers_the_contracts_two_formats(client, superuser):
+    from exchange.models import StatusExport
+    from privacy.models import AccessLogEntry
+
+    make_case(2)
+    client.force_login(superuser)
+    page = client.get("/admin/exchange/personstatus/export/").content.decode()
+    offered = [label.strip().lower() for label in re.findall(r'<option value="\d+"[^>]*>([^<]+)</option>', page)]
+
+    admin_status_export(client, CONTRACT)
+
+    assert offered == ["csv", "xlsx"]
+    (export,) = StatusExport.objects.all()
+    assert (export.format, export.row_count, export.filename, export.user) == (
+        "csv", 2, "safar-status-2026-11-30.csv", superuser)
+    logged = AccessLogEntry.objects.get(kind="export")
+    assert (logged.user, logged.target, logged.detail["rows"], logged.detail["via"]) == (
+        superuser, "safar-status-2026-11-30.csv", 2, "admin")

@@ -386,3 +386,43 @@ def test_a_sessions_page_and_its_roll_call_name_their_families_and_a_closed_one_
     assert client.get(f"/orientation/sessions/{session.code}/days/1/").status_code == 200
     closed = entries()[-1]
     assert (closed.kind, closed.detail, closed.case_numbers) == ("session", {"day": 1}, [second.case_number])
+
+
+# --- the admin: one more door to the same data ---------------------------------------------------------------
+
+
+def test_reading_a_case_a_person_or_a_medical_record_in_the_admin_is_logged(client, superuser):
+    case, other = make_case(2), make_case(1)
+    person = case.members.order_by("id").last()
+    client.force_login(superuser)
+
+    assert client.get(f"/admin/movements/case/{case.pk}/change/").status_code == 200
+    assert client.get(f"/admin/movements/person/{person.pk}/change/").status_code == 200
+    assert client.get("/admin/movements/person/").status_code == 200
+
+    read_case, read_person, read_list = entries()
+    assert (read_case.kind, read_case.case_numbers, read_case.person_id) == ("admin", [case.case_number], None)
+    assert (read_person.kind, read_person.case_numbers, read_person.person_id) == (
+        "admin", [case.case_number], person.pk)
+    assert read_person.target == f"person {person.pk}"
+    assert read_list.case_numbers == sorted([case.case_number, other.case_number])
+    assert read_list.target == "persons (a list page)"
+
+
+def test_reading_a_medical_exam_in_the_admin_names_its_person(client, superuser):
+    from movements.models import MedicalExam
+
+    case = make_case(2)
+    exam = MedicalExam.objects.filter(person__case=case).order_by("id").last()
+    client.force_login(superuser)
+
+    assert client.get(f"/admin/movements/medicalexam/{exam.pk}/change/").status_code == 200
+
+    (entry,) = entries()
+    assert (entry.kind, entry.case_numbers, entry.person_id) == ("admin", [case.case_number], exam.person_id)
+
+
+def test_a_missing_admin_record_logs_nothing(client, superuser):
+    client.force_login(superuser)
+    assert client.get("/admin/movements/case/999999/change/").status_code == 302  # "does not exist", and back
+    assert entries() == []

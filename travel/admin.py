@@ -8,7 +8,7 @@ those allowed to change them.
 from django.contrib import admin, messages
 
 from movements.access import access_for
-from movements.admin import ReadOnlyMixin
+from movements.admin import ReadOnlyMixin, ReadsLoggedMixin
 from travel import services
 from travel.models import (
     BoardingLogEntry, Booking, Departure, DepartureLogEntry, DestinationRule, EscortProfile, FitToTravelOverride,
@@ -90,7 +90,7 @@ class DepartureAdmin(admin.ModelAdmin):
 
 
 @admin.register(Booking)
-class BookingAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class BookingAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("case", "departure", "status", "booked_at", "cancelled_at")
     list_filter = ("status",)
     search_fields = ("case__case_number", "departure__code")
@@ -104,7 +104,8 @@ class BookingAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Passenger)
-class PassengerAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class PassengerAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
+    case_path, person_path = "booking__case__case_number", "person_id"
     list_display = ("person", "departure", "booking", "active")
     list_filter = ("active",)
     search_fields = ("person__search_text", "departure__code")
@@ -112,7 +113,8 @@ class PassengerAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(TravelExclusion)
-class TravelExclusionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class TravelExclusionAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
+    person_path = "person_id"
     list_display = ("person", "case", "excluded_at", "lifted_at")
     list_select_related = ("person", "case")
 
@@ -157,7 +159,8 @@ class DestinationRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(BoardingLogEntry)
-class BoardingLogEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class BoardingLogEntryAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
+    person_path = "person_id"
     list_display = ("at", "departure", "person", "from_status", "to_status", "actor")
     list_filter = ("to_status",)
     search_fields = ("departure__code", "case__case_number")
@@ -167,7 +170,8 @@ class BoardingLogEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Incident)
-class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class IncidentAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
+    case_path, person_path = "people__case__case_number", "people"
     list_display = ("at", "departure", "kind", "place", "actor")
     list_filter = ("kind",)
     search_fields = ("departure__code",)
@@ -176,7 +180,7 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(SplitRequest)
-class SplitRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class SplitRequestAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("departure", "case", "status", "requested_by", "decided_by")
     list_filter = ("status",)
     list_select_related = ("departure", "case", "requested_by", "decided_by")
@@ -185,7 +189,8 @@ class SplitRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(FitToTravelOverride)
-class FitToTravelOverrideAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class FitToTravelOverrideAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
+    case_path, person_path = "person__case__case_number", "person_id"
     list_display = ("departure", "person", "recorded_by", "recorded_at", "revoked_at")
     list_select_related = ("departure", "person", "recorded_by")
 
