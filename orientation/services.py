@@ -102,6 +102,12 @@ def orientation_due(person, on_date):
     return person.age_on(on_date) >= settings.SAFAR_ORIENTATION_MIN_AGE
 
 
+def travel_day(case, today):
+    """The day readiness will ask whether a member has done orientation: the day the case is expected to fly (its
+    departure's, else its planned travel date; the stored snapshot), never before today."""
+    return max(case.flies_on or case.planned_travel_date or today, today)
+
+
 # --- enrolment -----------------------------------------------------------------------------------------
 
 
@@ -112,8 +118,15 @@ def ineligibility(person, session, statuses=None):
     minimum = settings.SAFAR_ORIENTATION_MIN_AGE
     if person.case.state not in ENROLLABLE_STATES:
         return f"case {person.case.case_number} is {person.case.get_state_display().lower()} (approved, ready or booked cases only)"
-    if person.age_on(first_day) < minimum:
-        return f"aged {person.age_on(first_day)} on the first day; orientation is for ages {minimum} and over"
+    # Readiness asks for orientation of everyone of age on the day the family flies: one who comes of age between
+    # the session and the flight may (and must) join, or the family could never be booked.
+    flies = travel_day(person.case, timezone.localdate())
+    if person.age_on(first_day) < minimum and not orientation_due(person, flies):
+        if person.case.flies_on or person.case.planned_travel_date:
+            return (f"aged {person.age_on(first_day)} on the first day and {person.age_on(flies)} on the travel date "
+                    f"({flies.isoformat()}); orientation is for ages {minimum} and over")
+        return (f"aged {person.age_on(first_day)} on the first day; orientation is for ages {minimum} and over (or "
+                f"{minimum} by the travel date, once one is planned)")
     if status.completed:
         return f"already completed orientation ({status.completed_in.code})"
     for other, _days, _marks in status.enrolments:
@@ -309,7 +322,8 @@ def _refresh_readiness(case):
 
 
 def suggestions():
-    """People who still need orientation: in an enrollable case, of age, not completed, not enrolled in an open session."""
+    """People who still need orientation: in an enrollable case, of age on the day it flies, not completed, not
+    enrolled in an open session."""
     today = timezone.localdate()
     people = list(
         Person.objects.filter(
@@ -322,7 +336,7 @@ def suggestions():
     waiting = []
     for person in people:
         status = statuses[person.pk]
-        if status.completed or not orientation_due(person, today):
+        if status.completed or not orientation_due(person, travel_day(person.case, today)):
             continue
         if any(session.state != SessionState.CLOSED for session, _d, _m in status.enrolments):
             continue

@@ -59,6 +59,10 @@ def codes(case):
     return [b.code for b in readiness.blockers_for(case)]
 
 
+def child_blocked(case, person):
+    return any(b.code == "orientation_missing" and b.person_id == person.pk for b in readiness.blockers_for(case))
+
+
 # --- eligibility and capacity -------------------------------------------------------------------------
 
 
@@ -70,12 +74,41 @@ def test_a_person_aged_13_on_the_first_day_may_enrol_but_not_one_aged_12(ops):
     child.date_of_birth = session.first_day.replace(year=session.first_day.year - 13)  # 13 that very day
     child.save()
     assert services.ineligibility(child, session) is None
-    child.date_of_birth += datetime.timedelta(days=1)  # turns 13 the day after
+    child.date_of_birth += datetime.timedelta(days=5)  # turns 13 four days after the first day, after today
     child.save()
-    assert services.ineligibility(child, session) == "aged 12 on the first day; orientation is for ages 13 and over"
+    too_young = ("aged 12 on the first day; orientation is for ages 13 and over (or 13 by the travel date, once one "
+                 "is planned)")
+    assert services.ineligibility(child, session) == too_young
     enrolled, refused = services.enrol_case(session, case, by=ops)
     assert [p.pk for p in enrolled] == [pa.pk, spouse.pk]
-    assert [(p.pk, r) for p, r in refused] == [(child.pk, "aged 12 on the first day; orientation is for ages 13 and over")]
+    assert [(p.pk, r) for p, r in refused] == [(child.pk, too_young)]
+
+
+@pytest.mark.django_db
+def test_one_who_turns_13_before_the_family_flies_may_join_a_session_held_before(ops):
+    # Readiness asks for orientation of everyone 13 or over on the travel date: a child of 12 at every session
+    # before it would otherwise keep the family from ever being booked.
+    session = make_session()
+    case = approved_case(ops, members=2)
+    child = case.members.order_by("id")[1]
+    child.date_of_birth = datetime.date(2013, 11, 24)  # 12 on the first day (19 November), 13 on the 24th
+    child.save()
+    Case = type(case)
+
+    Case.objects.filter(pk=case.pk).update(planned_travel_date=datetime.date(2026, 11, 23))
+    child = type(child).objects.select_related("case").get(pk=child.pk)
+    assert services.ineligibility(child, session) == (
+        "aged 12 on the first day and 12 on the travel date (2026-11-23); orientation is for ages 13 and over")
+    assert child not in services.suggestions()
+    assert not child_blocked(Case.objects.get(pk=case.pk), child)
+
+    Case.objects.filter(pk=case.pk).update(planned_travel_date=datetime.date(2026, 12, 15))
+    child = type(child).objects.select_related("case").get(pk=child.pk)
+    assert child_blocked(Case.objects.get(pk=case.pk), child)
+    assert child in services.suggestions()
+    assert services.ineligibility(child, session) is None
+    enrolled, refused = services.enrol_case(session, Case.objects.get(pk=case.pk), by=ops)
+    assert child in enrolled and not refused
 
 
 @pytest.mark.django_db
