@@ -174,6 +174,18 @@ def test_the_departures_history_and_the_cases_timeline_name_what_happened_in_wor
     assert "<strong>data</strong>" not in timeline and "<strong>book</strong>: " in timeline
 
 
+def test_a_members_exclusion_is_dated_in_the_missions_time_zone(client, ops, flight):
+    case = Booking.objects.get(departure=flight).case
+    # 02:30 on 22 November in Dushanbe, still the 21st in UTC.
+    at = datetime.datetime(2026, 11, 21, 21, 30, tzinfo=datetime.timezone.utc)
+    services.exclude_member(case.members.get(given_name="Ahmad"), by=ops, reason="IRCC refused him", at=at)
+    client.force_login(ops)
+
+    page = page_text(client.get(f"/cases/{case.case_number}/"))
+
+    assert "Not travelling (split decision, 2026-11-22)" in page
+
+
 def test_a_members_exclusion_shows_on_the_case_and_the_departure_with_the_reason_for_operations_only(
         client, ops, escort, flight):
     case = Booking.objects.get(departure=flight).case

@@ -151,4 +151,5 @@ def not_travelling(people):
         excluded = [e for e in services.open_exclusion_list(case_ids.pop()) if e.person_id in ids]
     else:
         excluded = TravelExclusion.objects.filter(person__in=[p.pk for p in people], lifted_at__isnull=True)
-    return {e.person_id: [(f"Not travelling (split decision, {e.excluded_at:%Y-%m-%d})", "warn")] for e in excluded}
+    return {e.person_id: [(f"Not travelling (split decision, {timezone.localtime(e.excluded_at):%Y-%m-%d})", "warn")]
+            for e in excluded}
