@@ -323,3 +323,22 @@ def test_prepared_statements_can_be_turned_off_for_a_connection_pooler():
 def test_no_setting_knows_the_demo_password():
     for path in (PROJECT / "config").glob("*.py"):
         assert "safar-demo" not in path.read_text(encoding="utf-8"), path
+
+
+# --- what deploy/ schedules ---------------------------------------------------------------------------------
+
+
+def test_every_scheduled_job_in_deploy_runs_a_command_that_exists_and_each_is_scheduled_both_ways():
+    import re
+
+    from django.core.management import get_commands
+
+    deploy = PROJECT / "deploy"
+    services = {path.stem: re.search(r"^ExecStart=.*manage\.py (\w+)", path.read_text(), re.M).group(1)
+                for path in deploy.glob("*.service")}
+    cron = re.findall(r"^[^#\n].*manage\.py (\w+)\s*$", (deploy / "crontab.example").read_text(), re.M)
+
+    assert sorted(services.values()) == sorted(cron) == ["apply_retention", "refresh_readiness"]
+    assert all(name in get_commands() for name in cron)
+    for stem in services:
+        assert (deploy / f"{stem}.timer").exists(), stem
