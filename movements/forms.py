@@ -453,6 +453,17 @@ class MedicalExamForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        # Nobody is examined before they are born: a date mistyped so would let a newborn pass as examined.
+        person = data.get("person") if "person" in self.fields else (
+            self.instance.person if self.instance.person_id else None)
+        born = getattr(person, "date_of_birth", None)
+        examined = data.get("examined_at")
+        if born and data.get("exam_date") and data["exam_date"] < born:
+            self.add_error("exam_date", f"The exam date {data['exam_date'].isoformat()} is before "
+                                        f"{person.full_name} was born ({born.isoformat()}): check the date.")
+        elif born and examined and timezone.localtime(examined).date() < born:
+            self.add_error("examined_at", f"That is before {person.full_name} was born ({born.isoformat()}): "
+                                          "check the date.")
         kind = data.get("kind")
         if kind == "ime" and not data.get("outcome"):
             self.add_error("outcome", "An IME has an outcome profile (M1–M5).")

@@ -351,6 +351,26 @@ def test_bad_exam_input_gets_a_field_error_and_saves_nothing(medic, client, chan
 
 
 @pytest.mark.django_db
+def test_an_exam_dated_before_the_person_was_born_is_refused_on_the_page_and_in_the_admin(medic, superuser, client):
+    case = make_case(1, ime=False)
+    baby = case.members.get()
+    type(baby).objects.filter(pk=baby.pk).update(date_of_birth=datetime.date(2026, 11, 1))
+    client.force_login(medic)
+
+    response = client.post(f"/medical/people/{baby.pk}/exams/new/", {
+        "submission": new_token(), "kind": "ime", "exam_date": "2026-10-20", "clinic": CLINIC, "outcome": "M1"})
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["exam_date"] == [
+        "The exam date 2026-10-20 is before Karimi, Zahra was born (2026-11-01): check the date."]
+    client.force_login(superuser)
+    admin = client.post("/admin/movements/medicalexam/add/", {
+        "person": baby.pk, "kind": "ime", "exam_date": "2026-10-20", "clinic": CLINIC, "outcome": "M1"})
+    assert admin.status_code == 200 and "is before Karimi, Zahra was born (2026-11-01)" in admin.content.decode()
+    assert not MedicalExam.objects.filter(person=baby).exists()
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "changes, field, message",
     [

@@ -16,7 +16,7 @@ from django.utils import timezone
 from movements import medical, once, reads
 from movements.access import access_for
 from movements.forms import NewMedicalExamForm, TravelMedicalNeedsForm
-from movements.models import Case, CaseState, HoldCategory, Person, TBStatus, TravelMedicalNeeds
+from movements.models import Case, CaseState, HoldCategory, MedicalExam, Person, TBStatus, TravelMedicalNeeds
 
 
 def _require_medical(user, *, write=False):
@@ -88,10 +88,10 @@ def person_record(request, person_id):
 def exam_create(request, person_id):
     _require_medical(request.user, write=True)
     person = _person(person_id)
-    form = NewMedicalExamForm(request.POST or None, initial={"exam_date": timezone.localdate()})
+    form = NewMedicalExamForm(request.POST or None, initial={"exam_date": timezone.localdate()},
+                              instance=MedicalExam(person=person))  # its checks know whose exam it is
     if request.method == "POST" and form.is_valid():
         exam = form.save(commit=False)
-        exam.person = person
         was_state = person.case.state
 
         def record():
