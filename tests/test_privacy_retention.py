@@ -403,6 +403,9 @@ def test_travel_records_lose_reasons_and_names_and_keep_what_happened(ops):
         shared = Incident.objects.create(departure=departure, kind="other", place="DYU", actor="Eraj",
                                          note=f"{zahra.full_name} and {other.full_name} argued")
         shared.people.set([zahra, other])
+        # Logged for the departure as a whole: nobody ticked, a family named in the note.
+        whole = Incident.objects.create(departure=departure, kind="missed_connection", place="IST", actor="Eraj",
+                                        note=f"Bus late; {zahra.full_name} and {other.full_name} waited at gate 4")
     with time_machine.travel(at(CLOSED, 10), tick=False):
         leaving = transitions.perform(leaving, "withdraw", by=ops, reason="They chose to stay")
     with time_machine.travel(at(CLOSED + datetime.timedelta(days=365)), tick=False):
@@ -414,6 +417,8 @@ def test_travel_records_lose_reasons_and_names_and_keep_what_happened(ops):
     shared.refresh_from_db()
     assert (alone.note, alone.kind, alone.place) == ("", "other", "DYU")
     assert shared.note == f"[name removed] and {other.full_name} argued"
+    whole.refresh_from_db()
+    assert whole.note == f"Bus late; [name removed] and {other.full_name} waited at gate 4"
     booking = Booking.objects.get(case=leaving)
     assert booking.status == "cancelled"
     assert booking.cancel_reason == ""

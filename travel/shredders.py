@@ -2,6 +2,8 @@
 families on the way (reasons, notes, incidents) and names in the departures' logs. Bookings, seats, boarding marks
 (who boarded, when), arrivals and incidents' kinds, places and times stay: they are the movement's statistics."""
 
+from django.db.models import Q
+
 from movements import hooks
 from movements.shredders import FieldShredder
 from travel.models import (
@@ -70,14 +72,18 @@ class IncidentNotes(FieldShredder):
     kind = "incident_notes"
     label = "Incident notes"
     description = ("The note of an incident that concerned only members of these cases is removed; an incident that "
-                   "also concerned others keeps its note with these members' names taken out. The incident's kind, "
-                   "time and place stay.")
+                   "also concerned others, or was logged for their departure as a whole, keeps its note with these "
+                   "members' names taken out. The incident's kind, time and place stay.")
     order = 10
     model = Incident
     scrub = ("note",)
 
     def rows(self, batch):
-        return Incident.objects.filter(people__in=batch.person_ids).distinct().prefetch_related("people")
+        # An incident logged for the whole departure (nobody ticked) may still name a family in its note.
+        departures = Booking.objects.filter(case_id__in=batch.case_ids).values("departure_id")
+        return (Incident.objects.filter(Q(people__in=batch.person_ids) | Q(departure_id__in=departures,
+                                                                             people__isnull=True))
+                .distinct().prefetch_related("people"))
 
     def only_fields(self):
         return ["note"]
