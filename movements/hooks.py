@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from movements.words import replace_names
+
 # The transitions a readiness requirement can gate (DESIGN.md: `clear`, `book`, `depart` need zero blockers).
 ALL_GATES = frozenset({"clear", "book", "depart"})
 
@@ -337,13 +339,8 @@ class RetentionBatch:
         return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
     def scrub(self, text):
-        """`text` with every name of the batch replaced by "[name removed]"."""
-        if not text:
-            return text
-        for name in self.names:
-            if name in text:
-                text = text.replace(name, NAME_REMOVED)
-        return text
+        """`text` with every name of the batch replaced by "[name removed]", in any letter case."""
+        return replace_names(text, [(name, NAME_REMOVED) for name in self.names])
 
     def scrub_data(self, value):
         """A JSON payload with the batch's names removed from every key and string in it."""

@@ -8,6 +8,7 @@ from django.utils import timezone
 from movements import history, hooks
 from movements.hooks import RecordSection
 from movements.models import CaseState, MedicalExam, Relationship, TravelMedicalNeeds
+from movements.words import replace_names
 
 
 def text(value):
@@ -45,16 +46,8 @@ def others_redacted(person):
             replacements.setdefault(form, f"[{_relationship(relationship)}]")
     for name in history.names_written([person.case_id]) - own:
         replacements.setdefault(name, "[another member]")
-    forms = sorted(replacements, key=len, reverse=True)
-
-    def redact(text):
-        if not text:
-            return text
-        for form in forms:
-            text = text.replace(form, replacements[form])
-        return text
-
-    return redact
+    ordered = sorted(replacements.items(), key=lambda item: len(item[0]), reverse=True)
+    return lambda text: replace_names(text, ordered)
 
 
 @hooks.subject_records.register

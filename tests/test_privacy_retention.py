@@ -457,3 +457,13 @@ def test_a_shredder_that_cannot_find_its_rows_fails_when_it_is_defined_not_durin
     batch = RetentionBatch(case_ids=(7, 8), person_ids=(21,), names=())
     assert '"case_id" IN (7, 8)' in str(ByCase().rows(batch).query)
     assert '"id" IN (21)' in str(ByPerson().rows(batch).query)
+
+
+def test_the_retention_takes_a_name_out_in_any_letter_case():
+    from movements.hooks import NAME_REMOVED, RetentionBatch
+
+    batch = RetentionBatch(case_ids=(1,), person_ids=(1,), names=("Karimi, Zahra", "Zahra Karimi"), now=None)
+
+    assert batch.scrub("Called ZAHRA KARIMI at the gate; karimi, zahra boarded") == (
+        f"Called {NAME_REMOVED} at the gate; {NAME_REMOVED} boarded")
+    assert batch.scrub_data({"person": "Karimi, Zahra", "n": 2}) == {"person": NAME_REMOVED, "n": 2}
