@@ -230,7 +230,7 @@ SAFAR_ORIENTATION_DAYS = env_int("SAFAR_ORIENTATION_DAYS", 3, minimum=1)
 SAFAR_ORIENTATION_CAPACITY = env_int("SAFAR_ORIENTATION_CAPACITY", 25, minimum=1)
 SAFAR_ORIENTATION_DESTINATIONS = env_list("SAFAR_ORIENTATION_DESTINATIONS", ["CAN"])
 SAFAR_PREGNANCY_MAX_WEEKS_MULTIPLE = env_int("SAFAR_PREGNANCY_MAX_WEEKS_MULTIPLE", 32, minimum=1)
-# Travel: passenger types on the departure date (IATA: infants under 2 sit on a lap, children 2–11, adults 12+),
+# Travel: passenger types on the journey's last day (IATA: infants under 2 sit on a lap, children 2–11, adults 12+),
 # who may hold an infant, who travels as an unaccompanied minor, the shortest connection between two flights.
 SAFAR_INFANT_AGE = env_int("SAFAR_INFANT_AGE", 2, minimum=1)
 SAFAR_ADULT_AGE = env_int("SAFAR_ADULT_AGE", 12, minimum=2)

@@ -22,10 +22,11 @@ import abc
 import datetime
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.utils import timezone
 
-from movements.words import replace_names
+from movements.words import NameReplacer
 
 # The transitions a readiness requirement can gate (DESIGN.md: `clear`, `book`, `depart` need zero blockers).
 ALL_GATES = frozenset({"clear", "book", "depart"})
@@ -142,8 +143,9 @@ travel_plans = Hook(
     """When and with whom a case travels, for readiness.
 
     Called with a case when its readiness is computed. Return a `readiness.TravelPlan` (the date, the
-    departure's local date and time when known, the ids of the members who travel, and a label such as the
-    departure code) or None to leave it to the next provider. A plan whose date is None only says who travels
+    departure's local date and time when known, the ids of the members who travel, a label such as the
+    departure code, and `last_date`, the local date the journey ends when later: documents and the IME must be
+    valid until then) or None to leave it to the next provider. A plan whose date is None only says who travels
     (members left behind by a split decision) and keeps the case's own date. The first answer wins; with none,
     the case's planned travel date (or today) is used and every member travels.""",
 )
@@ -340,7 +342,11 @@ class RetentionBatch:
 
     def scrub(self, text):
         """`text` with every name of the batch replaced by "[name removed]", in any letter case."""
-        return replace_names(text, [(name, NAME_REMOVED) for name in self.names])
+        return self._replacer(text)
+
+    @cached_property
+    def _replacer(self):
+        return NameReplacer([(name, NAME_REMOVED) for name in self.names])
 
     def scrub_data(self, value):
         """A JSON payload with the batch's names removed from every key and string in it."""

@@ -92,8 +92,8 @@ def _medical(p, case, access):
     if m.on_medical_hold:
         parts = ['<span class="badge prio-emergency">Medical hold</span>']
     elif m.cleared_until:
-        travel = case.travel_date
-        tone = "blocked" if travel is not None and m.cleared_until < travel else "clear"
+        until = case.journey_end  # as the IME requirement asks: valid until the journey ends
+        tone = "blocked" if until is not None and m.cleared_until < until else "clear"
         parts = [f'<span class="badge {tone}">Medically cleared until {_day(m.cleared_until)}</span>']
     else:
         parts = ['<span class="badge blocked">No IME recorded</span>']

@@ -397,6 +397,14 @@ class Case(ConcurrentTransitionMixin, models.Model):
         return max(self.planned_travel_date or today, today)
 
     @property
+    def journey_end(self):
+        """The last day of the case's journey (its departure's arrival, when later than its date), else the travel
+        date: documents and the IME must be valid until then (`readiness.ReadinessContext.journey_end`)."""
+        plan = self.travel_plan
+        last = plan.last_date if plan is not None and plan.date is not None else None
+        return max(last or self.travel_date, self.travel_date)
+
+    @property
     def planned_travel(self):
         """How the case page names the date readiness is checked against: "2026-12-09 (DEP-20261209-YYZ)" once a
         plug-in plans the case on a departure, the planned travel date, or "" when none is known."""

@@ -322,6 +322,20 @@ def test_an_ime_valid_until_the_departure_date_of_an_overnight_journey_refuses_t
     assert Case.objects.get(pk=case.pk).state == "booked"
 
 
+def test_the_member_cards_ime_badge_reads_the_journeys_end_as_the_blocker_does(client, ops):
+    departure = overnight(ops)
+    case = ready_case(ops, ime_date=born(2025, 12, 11))  # valid until 2026-12-10, the arrival day
+    services.book_case(departure, case, by=ops)
+    client.force_login(ops)
+    before = client.get(f"/cases/{case.case_number}/").content.decode()
+    assert '<span class="badge clear">Medically cleared until' in before
+
+    MedicalExam.objects.filter(person__case=case).update(exam_date=born(2025, 12, 10))  # until the 9th: too short
+    page = client.get(f"/cases/{case.case_number}/").content.decode()
+
+    assert '<span class="badge blocked">Medically cleared until' in page
+
+
 def test_a_child_who_turns_2_during_the_journey_holds_a_seat_throughout(ops):
     # 1 when TK 255 leaves, 2 on the day TK 17 flies: the airline sells them a seat on TK 17, so the seat block
     # must hold one for them.
@@ -335,6 +349,38 @@ def test_a_child_who_turns_2_during_the_journey_holds_a_seat_throughout(ops):
     assert (counts.adults, counts.children, counts.infants, counts.seats) == (1, 1, 0, 2)
     error = refused(lambda: services.book_case(departure, ready_case(ops), by=ops))
     assert error.code == "no_seats_left" and "has 0 seats free of 2" in error.message
+
+
+@pytest.mark.skipif(__import__("shutil").which("pdftotext") is None, reason="pdftotext (poppler-utils) missing")
+def test_the_departure_page_and_the_manifest_say_a_child_who_turns_2_on_the_way_holds_a_seat(client, ops):
+    import subprocess
+
+    from travel.manifest import render_manifest
+
+    departure = overnight(ops)
+    family = ready_case(ops, members=2)
+    set_birth(family.members.order_by("id")[1], born(2024, 12, 10))
+    services.book_case(departure, family, by=ops)
+    client.force_login(ops)
+
+    page = visible_text(client.get(f"/departures/{departure.code}/"))
+    manifest = subprocess.run(["pdftotext", "-raw", "-", "-"], input=render_manifest(departure), capture_output=True,
+                              check=True).stdout.decode()
+
+    assert "child (2 before the last flight: holds a seat)" in " ".join(page.split())
+    assert "2024-12-10\n1 · seat" in manifest and "1 infant" not in manifest
+
+
+def test_a_pregnancy_is_counted_on_the_last_day_of_an_overnight_journey(ops):
+    departure = overnight(ops)
+    case = ready_case(ops)
+    TravelMedicalNeeds.objects.create(person=case.members.get(), pregnancy_weeks=33,
+                                      pregnancy_weeks_on=born(2026, 11, 19))  # 35 on 9 December, 36 on the 10th
+
+    error = refused(lambda: services.book_case(departure, case, by=ops))
+
+    assert error.code == "pregnancy_too_late"
+    assert f"36 weeks pregnant on 2026-12-10, the arrival of departure {departure.code}" in error.message
 
 
 def test_a_child_who_turns_2_the_day_after_the_journey_ends_is_still_an_infant(ops):

@@ -25,7 +25,7 @@ FILTERS = {"waiting": B.WAITING, "boarded": B.BOARDED, "no_show": B.NO_SHOW}
 @dataclass
 class Row:
     passenger: Passenger
-    traveller: object  # rules.Traveller: age and type on the departure date, SSR codes
+    traveller: object  # rules.Traveller: age on the departure date, type on the journey's last day, SSR codes
     warnings: list = field(default_factory=list)  # what stops boarding, as this viewer may read it
     override: bool = False
     day: object = None  # the departure date, ages are taken on it

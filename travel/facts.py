@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 
 from travel.models import Departure, DestinationRule, Leg, Passenger, RuleException
-from travel.rules import ADULT, CHILD, INFANT, born_on_or_before
+from travel.rules import ADULT, CHILD, INFANT, born_on_or_before, last_day
 
 
 def kind_filters(departures, prefix=""):
@@ -24,8 +24,8 @@ def kind_filters(departures, prefix=""):
     """
     infants, children = [], []
     for departure in departures:
-        infant_after = born_on_or_before(departure.arrival_date, settings.SAFAR_INFANT_AGE)
-        adult_from = born_on_or_before(departure.arrival_date, settings.SAFAR_ADULT_AGE)
+        infant_after = born_on_or_before(last_day(departure), settings.SAFAR_INFANT_AGE)
+        adult_from = born_on_or_before(last_day(departure), settings.SAFAR_ADULT_AGE)
         own = Q(**{f"{prefix}departure_id": departure.pk})
         infants.append(own & Q(**{f"{prefix}person__date_of_birth__gt": infant_after}))
         children.append(own & Q(**{f"{prefix}person__date_of_birth__gt": adult_from,

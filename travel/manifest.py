@@ -95,7 +95,7 @@ class ManifestRow:
     sex: str
     date_of_birth: datetime.date
     age: int
-    kind: str  # adult, child or infant on the departure date
+    kind: str  # adult, child or infant on the journey's last day (travel.rules)
     nationality: str
     document_type: str = ""  # DocumentType value
     document_number: str = ""
@@ -443,7 +443,9 @@ def _cell(text, role, width, align=None, cache=None):
 def cell_texts(row, road):
     """The text of each column of a passenger's row (None: the case column, drawn per case), with its role and
     alignment (None: by the text's direction)."""
-    born = f"{row.date_of_birth:%Y-%m-%d}\n{row.age}{' infant' if row.kind == INFANT else ''}"
+    # An infant sits on a lap; one who turns 2 on the way has a seat of their own from the start.
+    note = " infant" if row.kind == INFANT else (" · seat" if row.age < settings.SAFAR_INFANT_AGE else "")
+    born = f"{row.date_of_birth:%Y-%m-%d}\n{row.age}{note}"
     attention = "; ".join(row.attention)
     document = f"{row.document_label}\n{row.document_number}" if row.document_number else "none recorded"
     return [

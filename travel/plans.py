@@ -3,7 +3,7 @@ booked case's travel date its departure's, the seats released when a booked case
 where such a case resumes."""
 
 from movements import hooks, memo, readiness
-from travel import boarding, services
+from travel import boarding, rules, services
 from travel.models import Passenger
 
 hooks.transition_owners.register(
@@ -29,7 +29,7 @@ def departure_plan(case):
         members = Passenger.objects.filter(booking=booking, active=True).values_list("person_id", flat=True)
         return readiness.TravelPlan(date=departure.departure_date, departs_at=departure.departs_at,
                                     member_ids=frozenset(members), label=departure.code,
-                                    last_date=departure.arrival_date)
+                                    last_date=rules.last_day(departure))
     excluded = {e.person_id for e in services.open_exclusion_list(case.pk)}
     if excluded:
         if memo.active():  # a page: the members it has loaded

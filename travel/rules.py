@@ -65,7 +65,7 @@ class Ages:
 
     @classmethod
     def of(cls, departure):
-        return cls(departure.departure_date, departure.arrival_date)
+        return cls(departure.departure_date, last_day(departure))
 
     def kind(self, date_of_birth):
         if date_of_birth > self.infant_after:
@@ -76,13 +76,20 @@ class Ages:
         return Traveller(person, age_on(person.date_of_birth, self.day), self.kind(person.date_of_birth), ssr)
 
 
+def last_day(departure):
+    """The journey's last day as passenger types count it: its arrival's local date, never before its departure's
+    (a flight across the date line lands on the eve of the day it left)."""
+    return max(departure.departure_date, departure.arrival_date or departure.departure_date)
+
+
 def kind_on(date_of_birth, day):
     return Ages(day).kind(date_of_birth)
 
 
 @dataclass
 class Traveller:
-    """A member who travels, as the rules see them on the departure date."""
+    """A member who travels, as the rules see them: their age on the departure date, their type on the journey's
+    last day."""
 
     person: object
     age: int
@@ -92,6 +99,11 @@ class Traveller:
     @property
     def takes_seat(self):
         return self.kind != INFANT
+
+    @property
+    def comes_of_seat_age_on_the_way(self):
+        """Under 2 when the journey starts, 2 before it ends: a child with a seat, not an infant on a lap."""
+        return self.kind != INFANT and self.age < settings.SAFAR_INFANT_AGE
 
 
 def travellers_on(people, departure):
@@ -197,7 +209,7 @@ def plan_for(departure, member_ids):
     """The departure as readiness sees it: its local date and time, and who travels."""
     return readiness.TravelPlan(date=departure.departure_date, departs_at=departure.departs_at,
                                 member_ids=frozenset(member_ids), label=departure.code,
-                                last_date=departure.arrival_date)
+                                last_date=last_day(departure))
 
 
 def readiness_breaches(case, departure, member_ids):

@@ -381,7 +381,7 @@ def update_departure(departure, *, by, expected_version=None, legs=None, escorts
             schedule_changed = (departs_at, arrives_at) != (dep.departs_at, dep.arrives_at)
             dep.departs_at, dep.departure_date, dep.arrives_at, dep.arrival_date = (
                 departs_at, departure_date, arrives_at, arrival_date)
-        # Seats are counted on the (new) departure date: an infant who turns 2 by then takes a seat.
+        # Seats are counted on the (new) journey's last day: an infant who turns 2 by then takes a seat.
         taken = passenger_counts([dep])[dep.pk].seats
         if dep.seat_block < taken:
             raise TravelError("seat_block_too_small", f"{dep.code} has {taken} passengers in seats: the seat block "
