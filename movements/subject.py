@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from movements import history, hooks
 from movements.hooks import RecordSection
-from movements.models import CaseState, MedicalExam, Relationship, TravelMedicalNeeds
-from movements.words import replace_names
+from movements.models import CaseState, HoldCategory, MedicalExam, Relationship, TravelMedicalNeeds
+from movements.words import NameReplacer
 
 
 def text(value):
@@ -35,19 +35,21 @@ def _relationship(code):
 
 def others_redacted(person):
     """A function that writes, in a text of the case's history, each other member's name as their relationship
-    ("[spouse]"), and a name the change log once wrote of a member since removed or renamed as "[another member]":
-    the record is this person's, given on their request; the others' names and data are theirs."""
+    ("[spouse]": the full name in any of its forms, or the given name alone), and a name the change log once wrote
+    of a member since removed or renamed as "[another member]". The record is this person's, given on their
+    request; the others' names and data are theirs. This person's own names are left as they are."""
     own = history.name_forms(person.family_name, person.given_name, person.native_name)
-    replacements = {}
+    own |= {person.given_name, person.family_name}
+    replacements = [(name, None) for name in own]
     for family, given, native, relationship in (person.case.members.exclude(pk=person.pk)
                                                 .values_list("family_name", "given_name", "native_name",
                                                              "relationship")):
-        for form in history.name_forms(family, given, native) - own:
-            replacements.setdefault(form, f"[{_relationship(relationship)}]")
-    for name in history.names_written([person.case_id]) - own:
-        replacements.setdefault(name, "[another member]")
-    ordered = sorted(replacements.items(), key=lambda item: len(item[0]), reverse=True)
-    return lambda text: replace_names(text, ordered)
+        instead = f"[{_relationship(relationship)}]"
+        replacements += [(form, instead) for form in history.name_forms(family, given, native)]
+        if len(given or "") >= 3:  # "Ahmad's visa pending"
+            replacements.append((given, instead))
+    replacements += [(name, "[another member]") for name in history.names_written([person.case_id])]
+    return NameReplacer(replacements)  # the first mapping of a name wins: one's own, then the members'
 
 
 @hooks.subject_records.register
@@ -66,7 +68,8 @@ def movements_record(person):
             ("Referral date", text(case.referral_date)),
             ("Decision date", text(case.decision_date)),
             ("Planned travel date", text(case.planned_travel_date)),
-            ("Hold reason", text(redact(case.hold_reason))),
+            ("Hold reason", MEDICAL_REASON if case.hold_reason and case.hold_category == HoldCategory.MEDICAL
+             else text(redact(case.hold_reason))),
             ("Case notes", text(redact(case.notes))),
             ("Members", "; ".join("this person" if pk == person.pk else _relationship(relationship)
                                   for pk, relationship in members)),
@@ -110,13 +113,32 @@ def movements_record(person):
     sections += [
         RecordSection("State history of the case", order=80, columns=("When", "Who", "Change", "Reason"), rows=tuple(
             (text(t.at), t.actor, f"{t.transition}: {t.get_from_state_display() or 'new'} → {t.get_to_state_display()}",
-             text(redact(t.reason)))
-            for t in case.transitions.order_by("at", "id"))),
+             MEDICAL_REASON if t.reason and medical else text(redact(t.reason)))
+            for t, medical in _medical_marked(case.transitions.order_by("at", "id")))),
         RecordSection("Changes to the case's data", order=81, columns=("When", "Who", "What changed"), rows=tuple(
             (text(c.at), c.actor, redact(_summary_for(c, person))) for c in case.changes.order_by("at", "id")),
             note="Other members are named by their relationship to this person."),
     ]
     return sections
+
+
+# A medical hold's reasons may tell any member's health: the record (also given to another member of the case) says
+# only that it was one; medical staff give a person their own medical data (their examinations are in the record).
+MEDICAL_REASON = "(a medical hold: its reasons are with medical staff)"
+
+
+def _medical_marked(transitions):
+    """(transition, whether its reason is a medical hold's): placing a medical hold, and leaving one."""
+    medical_hold = False
+    for transition in transitions:
+        if transition.transition == "hold":
+            medical_hold = (transition.data or {}).get("hold_category") == HoldCategory.MEDICAL
+            yield transition, medical_hold
+        elif transition.from_state == CaseState.ON_HOLD:
+            yield transition, medical_hold
+            medical_hold = False
+        else:
+            yield transition, False
 
 
 def _summary_for(change, person):

@@ -11,15 +11,39 @@ def counted(number, word, plural=None):
     return f"{number:,} {word if number == 1 else plural or IRREGULAR.get(word) or word + 's'}"
 
 
-def replace_names(text, replacements):
-    """`text` with each name written as its replacement: `replacements` is [(name, instead)], longest names first
-    (so "Karimi, Zahra" goes before "Zahra Karimi" could half-match it). Any letter case: a name typed in capitals,
-    as manifests print them, is the same name."""
-    if not text:
-        return text
-    folded = text.casefold()
-    for name, instead in replacements:
-        if name.casefold() in folded:
-            text = re.sub(re.escape(name), lambda _match: instead, text, flags=re.IGNORECASE)
-            folded = text.casefold()
-    return text
+class NameReplacer:
+    """Writes names in free text as something else: whole names only (never inside a longer word: "Karimi Ahmadzai"
+    keeps its "zai"), in any letter case and spacing ("KARIMI  AHMAD", "Karimi,Ahmad"), the longest name first. A
+    name mapped to None is left as it is: a person's own name, which a shorter name of someone else must not cut
+    into ("Ahmadi, Ali Reza" is not "Ahmadi, Ali" and "Reza")."""
+
+    def __init__(self, replacements):
+        names = {}
+        for name, instead in replacements:
+            if name and name.strip():
+                names.setdefault(_key(name), (name.strip(), instead))
+        self.instead = {key: instead for key, (_name, instead) in names.items()}
+        ordered = sorted((name for name, _instead in names.values()), key=len, reverse=True)
+        self.pattern = (re.compile(r"(?<!\w)(?:" + "|".join(map(_loose, ordered)) + r")(?!\w)", re.IGNORECASE)
+                        if ordered else None)
+
+    def __call__(self, text):
+        if not text or self.pattern is None:
+            return text
+        return self.pattern.sub(self._replace, text)
+
+    def _replace(self, match):
+        instead = self.instead.get(_key(match.group(0)))
+        return match.group(0) if instead is None else instead
+
+
+def _key(name):
+    """A name as compared: one space between its parts, ", " for a comma, letter case folded."""
+    return re.sub(r"\s+", " ", re.sub(r"\s*,\s*", ", ", name.strip())).casefold()
+
+
+def _loose(name):
+    """A name's pattern: its parts as written, any spacing between them, a comma with or without spaces."""
+    parts = re.split(r"(\s*,\s*|\s+)", name)
+    return "".join((r"\s*,\s*" if "," in part else r"\s+") if i % 2 else re.escape(part)
+                   for i, part in enumerate(parts))

@@ -467,3 +467,16 @@ def test_the_retention_takes_a_name_out_in_any_letter_case():
     assert batch.scrub("Called ZAHRA KARIMI at the gate; karimi, zahra boarded") == (
         f"Called {NAME_REMOVED} at the gate; {NAME_REMOVED} boarded")
     assert batch.scrub_data({"person": "Karimi, Zahra", "n": 2}) == {"person": NAME_REMOVED, "n": 2}
+
+
+def test_names_are_replaced_whole_in_any_spacing_and_ones_own_name_is_never_cut_into():
+    from movements.words import NameReplacer
+
+    replace = NameReplacer([("Ahmadi, Ali Reza", None), ("Ali Reza", None), ("Ahmadi, Ali", "[father]"),
+                            ("Ali Ahmadi", "[father]"), ("Karimi, Ahmad", "[spouse]"), ("Ahmad", "[spouse]")])
+
+    assert replace("Passport of Ahmadi, Ali Reza renewed") == "Passport of Ahmadi, Ali Reza renewed"
+    assert replace("Ali Reza and Ahmadi, Ali at the clinic") == "Ali Reza and [father] at the clinic"
+    assert replace("KARIMI,AHMAD and karimi ,  ahmad; Ahmad's visa") == "[spouse] and [spouse]; [spouse]'s visa"
+    assert replace("Karimi Ahmadzai and Ahmadi came") == "Karimi Ahmadzai and Ahmadi came"  # other names, whole
+    assert replace("") == "" and replace(None) is None

@@ -162,3 +162,24 @@ def test_a_medical_decision_about_another_member_and_a_search_for_their_name_sta
     # The spouse's own record tells the decision in full.
     assert (f"Medical staff cleared Karimi, Ahmad for boarding {departure.code} without a fit-to-travel check in the "
             "window.") in [row["What changed"] for row in rows_of(theirs, "Changes to the case's data")]
+
+
+def test_a_medical_holds_reasons_are_not_in_anyones_own_record_and_other_holds_name_members_by_relationship(
+        ops, medic, tmp_path):
+    from movements import transitions
+    from tests.conftest import case_in
+
+    case = case_in("approved", ops, members=2)
+    pa, spouse = case.members.order_by("id")
+    case = transitions.hold(case, by=medic, category="medical", reason="Active TB: Karimi, Ahmad in treatment")
+    case = transitions.resume(case, by=medic, reason="Ahmad's treatment completed")
+    case = transitions.hold(case, by=ops, category="security", reason="Re-check of Karimi, Ahmad asked by IRCC")
+
+    record = record_json(pa, tmp_path)
+
+    states = [(row["Change"], row["Reason"]) for row in rows_of(record, "State history of the case")]
+    medical = "(a medical hold: its reasons are with medical staff)"
+    assert ("hold: Approved → On hold", medical) in states
+    assert ("resume: On hold → Approved", medical) in states
+    assert ("hold: Approved → On hold", "Re-check of [spouse] asked by IRCC") in states
+    assert "Active TB" not in json.dumps(record, ensure_ascii=False) and "treatment" not in json.dumps(record)
