@@ -422,7 +422,12 @@ def test_reading_a_medical_exam_in_the_admin_names_its_person(client, superuser)
     assert (entry.kind, entry.case_numbers, entry.person_id) == ("admin", [case.case_number], exam.person_id)
 
 
-def test_a_missing_admin_record_logs_nothing(client, superuser):
+def test_a_departure_read_in_the_admin_names_the_cases_booked_on_it(client, superuser, ops):
+    departure = make_departure(ops)
+    first, second = book(ready_case(ops), ops, departure), book(ready_case(ops), ops, departure)
     client.force_login(superuser)
-    assert client.get("/admin/movements/case/999999/change/").status_code == 302  # "does not exist", and back
-    assert entries() == []
+
+    assert client.get(f"/admin/travel/departure/{departure.pk}/change/").status_code == 200
+
+    (entry,) = entries(kind="admin")
+    assert entry.case_numbers == sorted([first.case_number, second.case_number])

@@ -65,7 +65,8 @@ def make_final(modeladmin, request, queryset):
 
 
 @admin.register(Departure)
-class DepartureAdmin(admin.ModelAdmin):
+class DepartureAdmin(ReadsLoggedMixin, admin.ModelAdmin):
+    case_path = "bookings__case__case_number"  # its bookings and log name the families
     list_display = ("code", "mode", "state", "departure_date", "destination_country", "final_destination",
                     "seat_block")
     list_filter = ("state", "mode", "destination_country")
@@ -133,7 +134,8 @@ class RuleExceptionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(DepartureLogEntry)
-class DepartureLogEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class DepartureLogEntryAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
+    case_path = "departure__bookings__case__case_number"
     list_display = ("at", "departure", "actor", "action", "summary")
     list_filter = ("action",)
     search_fields = ("departure__code",)
