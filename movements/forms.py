@@ -48,7 +48,11 @@ def page_version_field():
 
 
 class SavedRowsFormSet(BaseInlineFormSet):
-    """An inline formset whose rows' hidden ids, missing or garbled, say so in words (not "Select a valid choice")."""
+    """An inline formset whose rows' hidden ids, missing or garbled, say so in words (not "Select a valid choice"),
+    as does a row count past its limit."""
+
+    default_error_messages = {"too_many_forms": "This page takes at most %(num)d rows: reload the page. Nothing was "
+                                                "saved."}
 
     def add_fields(self, form, index):
         super().add_fields(form, index)
@@ -201,6 +205,9 @@ def protected_records(instance):
 
 
 class BaseMemberFormSet(SavedRowsFormSet):
+    default_error_messages = {"too_many_forms": "A case takes at most %(num)d members here: reload the page. Nothing "
+                                                "was saved."}
+
     def __init__(self, *args, show_contact=True, allow_membership_changes=True, **kwargs):
         self.show_contact = show_contact
         self.allow_membership_changes = allow_membership_changes
@@ -263,12 +270,19 @@ class BaseMemberFormSet(SavedRowsFormSet):
             seen[individual_id] = form
 
 
+# The most rows a page's formset takes. A forged row count (members-TOTAL_FORMS=2000) would otherwise have the
+# server build that many forms, each with its lists of countries and languages, for a minute and more: past the
+# server's timeout, and a way to take the site down.
+MAX_MEMBERS = 100
+MAX_DOCUMENTS = 10
 MemberFormSet = inlineformset_factory(
     Case, Person, form=PersonForm, formset=BaseMemberFormSet, extra=1, can_delete=True,
+    max_num=MAX_MEMBERS, absolute_max=MAX_MEMBERS, validate_max=True,
 )
 # A new case: rows for a family of six; rows left empty add nobody.
 NewCaseMemberFormSet = inlineformset_factory(
     Case, Person, form=PersonForm, formset=BaseMemberFormSet, extra=6, can_delete=False,
+    max_num=MAX_MEMBERS, absolute_max=MAX_MEMBERS, validate_max=True,
 )
 
 
@@ -326,6 +340,7 @@ class TravelDocumentForm(forms.ModelForm):
 
 DocumentFormSet = inlineformset_factory(
     Person, TravelDocument, form=TravelDocumentForm, formset=SavedRowsFormSet, extra=2, can_delete=True,  # a passport and a second document
+    max_num=MAX_DOCUMENTS, absolute_max=MAX_DOCUMENTS, validate_max=True,
 )
 
 

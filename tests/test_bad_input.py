@@ -668,7 +668,7 @@ KINDS = {
     "id": ("missing", "empty", "letters", "nowhere", "huge", "nul"),
     "version": ("empty", "letters", "stale", "huge"),
     "token": ("long", "nul"),
-    "management": ("missing", "letters"),  # (a huge count would draw a thousand rows again)
+    "management": ("missing", "letters", "huge"),  # a huge count: refused without drawing the rows
 }
 # What a message about each kind of bad value says, besides naming the field (or standing at it).
 WHAT = {
@@ -727,7 +727,7 @@ def what_it_says(spec, kind):
     if kind in spec.what:
         return spec.what[kind]
     if spec.kind == "management":
-        return ROWS
+        return r"at most \d+" if kind == "huge" else ROWS
     said = WHAT[kind]
     # "Reload the page" is the whole explanation only for what the user did not type: a hidden field, a box or
     # choice the page drew (a value it never offered means a page out of date). A typed value is told what is wrong.

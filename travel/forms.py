@@ -146,6 +146,9 @@ class RoadLegForm(forms.Form):
 class BaseLegFormSet(forms.BaseFormSet):
     """The legs in order: the rows already stored (unless removed) and the extra rows someone filled in."""
 
+    default_error_messages = {"too_many_forms": "A departure has at most %(num)d legs (flights or vehicles): reload "
+                                                "the page."}
+
     def _kept(self, form, index):
         if self._should_delete_form(form):
             return False
@@ -166,7 +169,7 @@ class BaseLegFormSet(forms.BaseFormSet):
 
 def leg_formset(mode, *, extra):
     return forms.formset_factory(AirLegForm if mode == Mode.AIR else RoadLegForm, formset=BaseLegFormSet,
-                                 extra=extra, can_delete=True, max_num=12, validate_max=True)
+                                 extra=extra, can_delete=True, max_num=12, absolute_max=12, validate_max=True)
 
 
 def leg_initial(leg):
