@@ -119,12 +119,16 @@ def parse_key(text, order=BY_PRIORITY):
     return order.parse(text)
 
 
+# A page number past any list (a billion cases): beyond it, the offset would overflow the database's integer.
+MAX_PAGE_NUMBER = 10**9 // 5
+
+
 def _parse_number(text):
     try:
         number = int(text)
     except (TypeError, ValueError):
         return 1
-    return max(number, 1)
+    return min(max(number, 1), MAX_PAGE_NUMBER)
 
 
 @dataclass

@@ -1,3 +1,5 @@
+import datetime
+
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -23,11 +25,28 @@ class AccessLogFilter(forms.Form):
             raise forms.ValidationError(f"No user is called “{name}”.")
         return name
 
+    def clean_since(self):
+        return _plausible(self.cleaned_data["since"])
+
+    def clean_until(self):
+        return _plausible(self.cleaned_data["until"])
+
     def clean(self):
         data = super().clean()
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             raise forms.ValidationError("The period ends before it starts.")
         return data
+
+
+def _plausible(day):
+    """A period's end within the years the log can hold (0001-01-01 or 9999-12-31 would overflow the time arithmetic
+    that turns a day into the moments it spans)."""
+    if day is not None and not EARLIEST <= day <= LATEST:
+        raise forms.ValidationError(f"Give a date from {EARLIEST.year} to {LATEST.year} ({day.isoformat()} is not).")
+    return day
+
+
+EARLIEST, LATEST = datetime.date(2000, 1, 1), datetime.date(2999, 12, 31)
 
 
 class SubjectForm(forms.Form):

@@ -431,3 +431,16 @@ def test_a_departure_read_in_the_admin_names_the_cases_booked_on_it(client, supe
 
     (entry,) = entries(kind="admin")
     assert entry.case_numbers == sorted([first.case_number, second.case_number])
+
+
+@pytest.mark.parametrize("query, message", [
+    ({"since": "0001-01-01"}, "Give a date from 2000 to 2999 (0001-01-01 is not)."),
+    ({"until": "9999-12-31"}, "Give a date from 2000 to 2999 (9999-12-31 is not)."),
+])
+def test_a_period_past_what_the_log_can_hold_is_refused_with_a_message_not_a_500(client, dpo, query, message):
+    client.force_login(dpo)
+
+    response = client.get("/privacy/", query)
+
+    assert response.status_code == 400  # as for every filter the page did not understand
+    assert message in page_text(response)
