@@ -19,6 +19,7 @@ from movements.models import (
     TravelDocument, TravelMedicalNeeds,
 )
 from movements.transitions import SPECS
+from movements.words import CONTROL_CHARACTER
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -62,7 +63,26 @@ class SavedRowsFormSet(BaseInlineFormSet):
                                   "invalid": ROW_OUT_OF_DATE}
 
 
-class CaseForm(forms.ModelForm):
+class PrintableText:
+    """A form whose text refuses control characters, as the referral import does: no name, code or note holds one,
+    and they would reach printed manifests, the airline's passenger data and exports. A multi-line field keeps its
+    tabs and line breaks."""
+
+    def clean(self):
+        data = super().clean()
+        for name, value in list(data.items()):
+            field = self.fields.get(name)
+            if not isinstance(value, str) or not isinstance(field, forms.CharField):
+                continue
+            if isinstance(field.widget, forms.Textarea):
+                value = value.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+            if found := CONTROL_CHARACTER.search(value):
+                self.add_error(name, f"This holds a control character (U+{ord(found.group()):04X}), which no name, "
+                                     "code or note has: remove it.")
+        return data
+
+
+class CaseForm(PrintableText, forms.ModelForm):
     version = page_version_field()
 
     class Meta:
@@ -132,7 +152,7 @@ def _latin_name(value):
     return value
 
 
-class PersonForm(forms.ModelForm):
+class PersonForm(PrintableText, forms.ModelForm):
     class Meta:
         model = Person
         fields = [
@@ -286,7 +306,7 @@ NewCaseMemberFormSet = inlineformset_factory(
 )
 
 
-class TravelDocumentForm(forms.ModelForm):
+class TravelDocumentForm(PrintableText, forms.ModelForm):
     # Scanners and people put spaces inside the lines: accept them here; the zone is cleaned before it is checked.
     mrz_line1 = forms.CharField(label="MRZ line 1", required=False, max_length=60, widget=forms.TextInput(
         attrs={"class": "mono", "maxlength": 60, "spellcheck": "false", "autocapitalize": "characters"}))
@@ -344,7 +364,7 @@ DocumentFormSet = inlineformset_factory(
 )
 
 
-class TransitionForm(forms.Form):
+class TransitionForm(PrintableText, forms.Form):
     transition = forms.ChoiceField(choices=[(name, spec.label) for name, spec in SPECS.items()])
     reason = forms.CharField(required=False, max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}))
     version = forms.IntegerField(min_value=1)
@@ -426,7 +446,7 @@ def moment_field(label, help_text=""):
     return forms.DateTimeField(required=False, label=label, help_text=help_text, widget=DATETIME_INPUT)
 
 
-class MedicalExamForm(forms.ModelForm):
+class MedicalExamForm(PrintableText, forms.ModelForm):
     examined_at = moment_field(
         "Examined at (fit-to-travel checks)",
         "When the fit-to-travel check was done: it counts for boarding only within the hours before departure the "

@@ -36,6 +36,7 @@ from movements.phones import PhoneError, parse_phone
 from movements.search import LATIN_NAME, person_search_text
 from movements.spreadsheets import FORMULA_STARTS
 from movements.ssr import parse_ssr
+from movements.words import CONTROL_CHARACTER
 from movements.workbook_reader import cut
 from movements.words import counted
 
@@ -56,7 +57,6 @@ LOOKUP_CHUNK = 500  # below SQLite's limit on query parameters
 # (and refused); an error shows a few dozen characters of a value, never the whole of it.
 MAX_CELL_CHARS = 1000
 SHOWN_VALUE_CHARS = 60
-CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: no name, date or code holds one
 # A report keeps the first errors of each kind and counts the rest: a file with every cell wrong has millions.
 MAX_ISSUES_PER_KIND = 50
 MAX_ISSUES = 500
@@ -126,6 +126,18 @@ class ImportIssue:
 def visible(text):
     """Draw control characters as their Unicode pictures (NUL as ␀), other text unchanged."""
     return text if text.isprintable() else CONTROL_CHARACTER.sub(_picture, text)
+
+
+def _text_with_stray_nuls(head):
+    """A text file with a NUL or two typed into a cell, not a binary one: it reads as UTF-8 and its NULs are a
+    handful. It goes on to the cell check, which names the row and the column, rather than being refused whole."""
+    if head.count(b"\x00") > 8:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start >= len(head) - 3  # only a character cut at the end of the part looked at
+    return True
 
 
 def _picture(match):
@@ -312,7 +324,7 @@ def _decode(data):
         except UnicodeDecodeError:
             raise FileRefused("The file starts like UTF-16 text but cannot be read as such: save it again as "
                               "“CSV UTF-8”.") from None
-    if b"\x00" in data[:65536]:
+    if b"\x00" in data[:65536] and not _text_with_stray_nuls(data[:65536]):
         raise FileRefused("This is not a CSV text file (it holds binary data). Export the referrals as CSV or XLSX.")
     try:
         return data.decode("utf-8-sig")

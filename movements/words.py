@@ -3,6 +3,8 @@ taken out of free text."""
 
 import re
 
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: no name, date, code or note holds one
+
 IRREGULAR = {"person": "people"}
 
 

@@ -5,13 +5,14 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from movements.history import user_label
+from movements.forms import PrintableText
 from movements.once import SubmittedOnceMixin
 from orientation.models import Session
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class SessionForm(SubmittedOnceMixin, forms.ModelForm):
+class SessionForm(SubmittedOnceMixin, PrintableText, forms.ModelForm):
     trainers = forms.ModelMultipleChoiceField(
         queryset=get_user_model().objects.none(), widget=forms.CheckboxSelectMultiple, required=True,
         help_text="Users in the trainer group.",
@@ -55,7 +56,7 @@ class SessionForm(SubmittedOnceMixin, forms.ModelForm):
         return data
 
 
-class EnrolForm(forms.Form):
+class EnrolForm(PrintableText, forms.Form):
     case_number = forms.CharField(max_length=30, label="Case number", help_text="Enrols every eligible member.")
 
     def clean_case_number(self):

@@ -115,6 +115,23 @@ def field_errors(response):
 # --- creating a case ------------------------------------------------------------------------------
 
 
+def test_a_control_character_in_a_name_or_note_is_refused_as_the_import_refuses_it_and_the_rest_is_kept(olga):
+    data = new_case_data(member_overrides={1: {"native_name": "احمد\x07 کریمی"}}, notes="Line one\nline\x1b two")
+
+    response = olga.post("/cases/new/", data)
+
+    assert response.status_code == 400
+    assert response.context["formset"].forms[1].errors["native_name"] == [
+        "This holds a control character (U+0007), which no name, code or note has: remove it."]
+    assert response.context["form"].errors["notes"] == [
+        "This holds a control character (U+001B), which no name, code or note has: remove it."]
+    assert response.context["formset"].forms[0]["family_name"].value() == "Karimi"  # what was typed stays
+    assert not Case.objects.exists()
+    data = new_case_data(notes="Line one\r\n\tline two")  # a note's line breaks and tabs are text
+
+    assert olga.post("/cases/new/", data).status_code == 302
+
+
 def test_it_creates_a_case_with_two_members(olga, ops):
     response = olga.post("/cases/new/", new_case_data())
 

@@ -207,6 +207,19 @@ def test_hostile_files_get_a_clear_message_and_save_nothing(name, data, message)
 
 
 @pytest.mark.django_db
+def test_a_nul_typed_into_one_cell_is_named_by_row_and_column_not_called_a_binary_file():
+    rows = sample_rows()
+    rows[1]["family_name"] = "Kari\x00mi"
+
+    report = run_import(to_csv(rows, COLUMNS), "r.csv")
+
+    assert not report.applied
+    (error,) = [e for e in report.errors if "control character" in e.message]
+    assert (error.row, error.column) == (3, "family_name")  # the header is line 1
+    assert "U+0000" in error.message and not any("binary" in e.message for e in report.errors)
+
+
+@pytest.mark.django_db
 def test_a_file_over_the_size_limit_is_refused(settings):
     settings.SAFAR_MAX_UPLOAD_BYTES = 1024 * 1024
     report = run_import(SAMPLE * 200, "big.csv")

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from movements.countries import COUNTRY_CHOICES
-from movements.forms import page_version_field
+from movements.forms import PrintableText, page_version_field
 from movements.once import SubmittedOnceMixin
 from movements.models import NOTE_MAX_LENGTH
 from travel.airports import airport, unknown_airport_message
@@ -46,7 +46,7 @@ def escort_users():
     return get_user_model().objects.filter(groups__name="escort", is_active=True).order_by("first_name", "username")
 
 
-class DepartureForm(forms.Form):
+class DepartureForm(PrintableText, forms.Form):
     destination_country = forms.ChoiceField(choices=COUNTRY_CHOICES, initial="CAN")
     final_destination = forms.CharField(label="Final destination (city)", max_length=100,
                                         help_text="Where the families are met, e.g. Toronto.")
@@ -84,7 +84,7 @@ class NewDepartureForm(SubmittedOnceMixin, DepartureForm):
     """Planning a departure: saved once however often the page is sent."""
 
 
-class AirLegForm(forms.Form):
+class AirLegForm(PrintableText, forms.Form):
     carrier = forms.CharField(label="Airline", max_length=2, help_text="IATA code, e.g. TK.")
     flight_number = forms.CharField(label="Flight", max_length=5, help_text="e.g. 255.")
     origin = forms.CharField(label="From (airport)", max_length=3, help_text="IATA code, e.g. DYU.")
@@ -120,7 +120,7 @@ def _zone_choices():
     return [(z, z) for z in sorted(time_zones()) if "/" in z and not z.startswith(("Etc/", "SystemV/"))]
 
 
-class RoadLegForm(forms.Form):
+class RoadLegForm(PrintableText, forms.Form):
     vehicle = forms.CharField(max_length=100, help_text="e.g. Bus, white Yutong.")
     plate = forms.CharField(label="Number plate", max_length=20)
     driver = forms.CharField(max_length=100, required=False)
@@ -203,14 +203,14 @@ class BoardFilterForm(forms.Form):
         return month
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(PrintableText, forms.Form):
     reason = forms.CharField(max_length=2000, required=False)
 
     def clean_reason(self):
         return self.cleaned_data["reason"].replace("\x00", "").strip()
 
 
-class ExceptionForm(forms.Form):
+class ExceptionForm(PrintableText, forms.Form):
     rule = forms.ChoiceField(choices=RuleCode.choices)
     granted_by = forms.CharField(max_length=200, label="Granted by",
                                  help_text="e.g. IRCC Resettlement Operations Centre (Ottawa).")
