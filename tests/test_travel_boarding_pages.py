@@ -263,6 +263,25 @@ def test_closing_from_the_page_is_refused_while_anyone_waits_then_done(client, o
     assert "Boarding closed: " in page_text(client.get(response["Location"]))
 
 
+def test_a_refused_arrival_shows_its_page_again_with_the_time_typed_and_the_cases_ticked(
+        client, clock, ops, escort, flight, family):
+    for passenger in Passenger.objects.filter(departure=flight):
+        boarding.mark(flight, passenger, "boarded", by=escort)
+    boarding.close_boarding(flight, by=escort)
+    clock.move_to(LANDED)
+    client.force_login(escort)
+
+    # Before the departure left: refused, with the reason.
+    response = client.post(f"/departures/{flight.code}/arrival/", {
+        "scope": "cases", "case_number": family.case_number, "arrived_at": "2026-06-15T10:00"})
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'name="arrived_at" id="id_arrived_at" value="2026-06-15T10:00"' in page
+    assert f'value="{family.case_number}" checked' in page
+    assert Case.objects.get(pk=family.pk).state == "departed"
+
+
 def test_the_arrival_is_confirmed_on_its_page_and_surveillance_shows_to_operations_only(
         client, clock, ops, escort, unhcr, flight, family):
     yasin = pax(family, "Yasin").person

@@ -24,6 +24,7 @@ from movements import once, reads, transitions
 from movements.access import access_for, visible_cases
 from movements.case_pages import add_principals
 from movements.models import REASON_MAX_LENGTH, Case, HoldCategory, Person
+from movements.forms import PrintableText
 from movements.once import SubmittedOnceMixin
 from travel import boarding, boarding_page
 from travel.access import get_departure_for_user
@@ -267,12 +268,13 @@ def arrival(request, code):
     departure = _departure(request, code)
     last = boarding.final_leg(departure)
     zone = last.local_arrival().tzinfo if last else zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    typed = {}  # a refused confirmation: the page again, with what was typed and ticked, not a blank form
     if request.method == "POST":
         form = ArrivalForm(request.POST)
+        numbers = [number.replace("\x00", "")[:30] for number in request.POST.getlist("case_number")]
         if form.is_valid():
             when = form.cleaned_data["arrived_at"]
             arrived_at = when.replace(tzinfo=zone) if when else None
-            numbers = [number.replace("\x00", "")[:30] for number in request.POST.getlist("case_number")]
             cases = list(Case.objects.filter(case_number__in=numbers)) if request.POST.get("scope") == "cases" else None
             try:
                 if cases is not None and not cases:
@@ -287,9 +289,10 @@ def arrival(request, code):
                                               + (f"; {departure.code} has arrived." if result.whole else "."))
                 else:
                     messages.info(request, "Their arrival was confirmed already.")
+                return redirect(reverse("travel_arrival", args=[departure.code]))
         else:
             messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-        return redirect(reverse("travel_arrival", args=[departure.code]))
+        typed = {"arrived_at": request.POST.get("arrived_at", "")[:16], "cases": set(numbers)}
     access = access_for(request.user)
     bookings = list(Booking.objects.filter(departure=departure, status=BookingStatus.ACTIVE)
                     .select_related("case", "arrival_confirmed_by").order_by("case__case_number"))
@@ -306,18 +309,20 @@ def arrival(request, code):
     if bookings:  # the families, by name (and who reports to public health)
         reads.record(reads.Kind.DEPARTURE, request=request, cases=[booking.case for booking in bookings],
                      target=departure.code, detail={"page": "arrival"})
+    for booking in bookings:
+        booking.ticked = booking.case.case_number in typed.get("cases", ())
     return render(request, "travel/arrival.html", {
         "departure": departure, "last": last, "bookings": bookings,
         "waiting": [b for b in bookings if b.arrived_at is None], "surveillance": surveillance,
         "surveillance_days": settings.SAFAR_SURVEILLANCE_DAYS,
-        "not_yet_due": last is not None and last.arrives_at > timezone.now(),
-    })
+        "not_yet_due": last is not None and last.arrives_at > timezone.now(), "typed_arrived_at": typed.get("arrived_at"),
+    }, status=400 if typed else 200)
 
 
 # --- incidents ----------------------------------------------------------------------------------------------------
 
 
-class IncidentForm(SubmittedOnceMixin, forms.Form):
+class IncidentForm(SubmittedOnceMixin, PrintableText, forms.Form):
     kind = forms.ChoiceField(choices=[("", "— what happened —")] + IncidentKind.choices)
     place = forms.CharField(max_length=100)
     at = LocalDateTimeField(label="When", required=False)
