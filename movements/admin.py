@@ -63,6 +63,7 @@ class ReadOnlyMixin:
     def has_delete_permission(self, request, obj=None):
         return False
 
+
 class ReadsLoggedMixin:
     """The admin is one more door to personal data, and reads through it are logged as the pages' are
     (`movements.reads`, kind "admin"): a record's page names its case (and its person), a list page the cases it
