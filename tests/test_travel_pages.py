@@ -242,6 +242,23 @@ def test_an_exception_is_recorded_from_the_departures_page(client, ops):
     assert 'data-code="arrival_day"' not in page
 
 
+def test_a_refused_exception_comes_back_filled_in_with_what_was_typed_once(client, ops):
+    departure = make_departure(ops, legs=tk_legs(datetime.date(2026, 12, 11)))
+    typed = {"rule": "arrival_day", "granted_by": "IRCC ROC-O", "reference": "R-1", "reason": "Sponsor receives"}
+    client.force_login(ops)
+    client.post(f"/departures/{departure.code}/exceptions/", typed)
+
+    response = client.post(f"/departures/{departure.code}/exceptions/", typed, follow=True)  # recorded already
+
+    page = response.content.decode()
+    assert "already" in page_text(response)
+    form = response.context["exception_form"]
+    assert {name: form[name].value() for name in typed} == typed
+    assert '<details open><summary>Record an exception granted by the destination</summary>' in page
+    again = client.get(f"/departures/{departure.code}/")  # read once: the next drawing is blank
+    assert again.context["exception_form"]["granted_by"].value() is None
+
+
 # --- the case page's panel -----------------------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from movements import once, reads
+from movements import kept, once, reads
 from movements.access import access_for, visible_cases
 from movements.forms import why_refused
 from movements.models import Person
@@ -103,7 +103,8 @@ def departure_detail(request, code):
         "can_book": can_book(user),
         "can_record_exceptions": can_record_exceptions(user) and departure.state in UPCOMING_STATES,
         "can_see_reasons": access.can_see_clearance_details,
-        "exception_form": ExceptionForm(),
+        # Filled in again with what was typed when the last try was refused (movements.kept).
+        "exception_form": ExceptionForm(initial=kept.take(request, f"exception:{departure.code}")),
         "actions": _actions(departure) if manage else [],
     })
     context.update(day_of_travel(departure, request.user, access))
@@ -364,11 +365,13 @@ def record_exception(request, code):
             why_refused(form, name, form.fields[name].label or name.replace("_", " ").capitalize())
             for name in form.errors if name in form.fields) + " Choose the rule and give who granted the exception "
             "and why.")
-        return redirect(departure_url(departure))
-    try:
-        services.record_exception(departure, by=request.user, **form.cleaned_data)
-    except TravelError as e:
-        _refusal(request, e)
     else:
-        messages.success(request, "Exception recorded.")
+        try:
+            services.record_exception(departure, by=request.user, **form.cleaned_data)
+        except TravelError as e:
+            _refusal(request, e)
+        else:
+            messages.success(request, "Exception recorded.")
+            return redirect(departure_url(departure))
+    kept.keep(request, f"exception:{departure.code}", request.POST, list(ExceptionForm.base_fields))
     return redirect(departure_url(departure))
