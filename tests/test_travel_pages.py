@@ -259,6 +259,21 @@ def test_a_refused_exception_comes_back_filled_in_with_what_was_typed_once(clien
     assert again.context["exception_form"]["granted_by"].value() is None
 
 
+def test_a_cancellation_refused_for_a_page_out_of_date_keeps_the_reason_typed(client, ops):
+    departure = make_departure(ops, legs=tk_legs(datetime.date(2026, 12, 10)))
+    client.force_login(ops)
+    reason = "IRCC moved the families to the January flight"
+
+    # A version the departure no longer has: someone else changed it while the reason was typed.
+    refused = client.post(f"/departures/{departure.code}/cancel/", {"version": departure.version + 1,
+                                                                     "reason": reason}, follow=True)
+
+    assert Departure.objects.get(pk=departure.pk).state == "open"
+    assert f'<textarea id="reason-cancel" name="reason" rows="2" required maxlength="2000">{reason}</textarea>' in (
+        refused.content.decode())
+    assert f">{reason}</textarea>" not in client.get(f"/departures/{departure.code}/").content.decode()  # once
+
+
 # --- the case page's panel -----------------------------------------------------------------------------------------
 
 

@@ -105,7 +105,7 @@ def departure_detail(request, code):
         "can_see_reasons": access.can_see_clearance_details,
         # Filled in again with what was typed when the last try was refused (movements.kept).
         "exception_form": ExceptionForm(initial=kept.take(request, f"exception:{departure.code}")),
-        "actions": _actions(departure) if manage else [],
+        "actions": _actions(departure, request) if manage else [],
     })
     context.update(day_of_travel(departure, request.user, access))
     context.update(manifest_panel(departure, user))
@@ -133,9 +133,11 @@ ALLOWED = {
 }
 
 
-def _actions(departure):
+def _actions(departure, request):
+    """The departure's buttons, each reason box filled in again with what was typed when its last try was refused."""
     return [{"name": name, "label": ACTIONS[name][0], "reason": ACTIONS[name][1], "confirm": ACTIONS[name][2],
-             "style": ACTIONS[name][3]} for name in ALLOWED.get(departure.state, [])]
+             "style": ACTIONS[name][3], "typed": kept.take(request, f"action:{departure.code}:{name}").get("reason", "")}
+            for name in ALLOWED.get(departure.state, [])]
 
 
 @login_required
@@ -148,18 +150,19 @@ def departure_action(request, code, action):
     version = _int(request.POST.get("version"))
     if version is None:  # the page's version is how a stale page is told apart: without it, nothing moves
         messages.error(request, OUT_OF_DATE, extra_tags="code-stale")
-        return redirect(departure_url(departure))
-    if _reason_refused(request, form):
-        return redirect(departure_url(departure))
-    kwargs = {"by": request.user, "expected_version": version}
-    if ACTIONS[action][1]:
-        kwargs["reason"] = form.cleaned_data.get("reason", "")
-    try:
-        moved = SERVICES[action](departure, **kwargs)
-    except TravelError as e:
-        _refusal(request, e)
-    else:
-        messages.success(request, f"{moved.code} is now {moved.get_state_display().lower()}.")
+    elif not _reason_refused(request, form):
+        kwargs = {"by": request.user, "expected_version": version}
+        if ACTIONS[action][1]:
+            kwargs["reason"] = form.cleaned_data.get("reason", "")
+        try:
+            moved = SERVICES[action](departure, **kwargs)
+        except TravelError as e:
+            _refusal(request, e)
+        else:
+            messages.success(request, f"{moved.code} is now {moved.get_state_display().lower()}.")
+            return redirect(departure_url(departure))
+    # Refused (most often a page out of date: someone else moved the departure): the reason typed waits for the page.
+    kept.keep(request, f"action:{departure.code}:{action}", request.POST, ["reason"])
     return redirect(departure_url(departure))
 
 
