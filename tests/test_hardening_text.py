@@ -168,3 +168,19 @@ def test_counts_in_messages_are_written_out_in_the_singular_and_the_plural():
     assert [counted(1, "case"), counted(12, "case"), counted(0, "error"), counted(1_250, "row")] == [
         "1 case", "12 cases", "0 errors", "1,250 rows"]
     assert (counted(1, "new person", "new people"), counted(45, "person")) == ("1 new person", "45 people")
+
+
+def test_a_hold_refused_for_a_page_out_of_date_comes_back_with_its_reason_and_kind(client, ops):
+    case = transitions.accept(make_case(1), by=ops)
+    client.force_login(ops)
+    reason = "IRCC asked for a security re-check of the family"
+
+    response = client.post(f"/cases/{case.case_number}/transition/", {
+        "transition": "hold", "reason": reason, "version": case.version + 1, "category": "security",
+    }, follow=True)
+
+    page = response.content.decode()
+    assert Case.objects.get(pk=case.pk).state == "in_processing"
+    assert f'aria-describedby="reason-note">{reason}</textarea>' in page
+    assert '<option value="security" selected>' in page
+    assert reason not in client.get(f"/cases/{case.case_number}/").content.decode()  # read once

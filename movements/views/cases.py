@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from movements import case_edits, history, hooks, medical, memo, readiness, reads, transitions
+from movements import case_edits, history, hooks, kept, medical, memo, readiness, reads, transitions
 from movements.access import access_for, get_case_for_user, visible_cases
 from movements import case_pages
 from movements.case_pages import page_of_cases
@@ -189,6 +189,7 @@ def case_detail(request, case_number):
             "requirements": readiness.requirements(),
             "timeline": timeline,
             "transitions": transitions.available_transitions(case, request.user),
+            "typed": kept.take(request, f"transition:{case.case_number}"),  # a refused try's reason, once
             "transition_url": reverse("case_transition", args=[case.case_number]),
             "hold_categories": _hold_categories(request.user),
             "panels": sorted(hooks.case_panels.collect(request, case, access), key=lambda p: p.order),
@@ -227,7 +228,7 @@ def case_transition(request, case_number):
             messages.error(request, "Nothing was changed: " + why_refused(form, "reason", "the reason"))
         else:
             messages.error(request, "That request was incomplete; reload the page and try again.")
-        return redirect(case_url(case))
+        return _refused_back(request, case)
     name = form.cleaned_data["transition"]
     params = {"category": form.cleaned_data["category"]} if name == "hold" else {}
     try:
@@ -240,7 +241,7 @@ def case_transition(request, case_number):
             raise PermissionDenied(e.message) from None
         # The readiness panel of the case page lists the blockers themselves.
         messages.error(request, e.message, extra_tags=f"code-{e.code}")
-        return redirect(case_url(case))
+        return _refused_back(request, case)
     spec = transitions.SPECS[name]
     messages.success(request, f"Case {case.case_number} {spec.past}.")
     return redirect(case_url(case))
@@ -248,6 +249,13 @@ def case_transition(request, case_number):
 
 def case_url(case):
     return reverse("case_detail", args=[case.case_number])
+
+
+def _refused_back(request, case):
+    """Back to the case page, whose form for that transition is filled in again with the reason typed (and the kind
+    of hold chosen): a refusal, most often a page out of date, must not cost the text (movements.kept)."""
+    kept.keep(request, f"transition:{case.case_number}", request.POST, ["transition", "reason", "category"])
+    return redirect(case_url(case))
 
 
 def _save_case_with_members(request, form, formset, *, creating):
