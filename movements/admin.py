@@ -88,14 +88,24 @@ class ReadsLoggedMixin:
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         response = super().changeform_view(request, object_id, form_url, extra_context)
         if object_id is not None and request.method == "GET" and response.status_code == 200:
-            paths = [self.case_path] + ([self.person_path] if self.person_path else [])
-            found = list(self.model._default_manager.filter(pk=unquote(object_id)).values_list(*paths))
-            if found:  # one row, or one per person of a record that names several (an incident)
-                people = {row[1] for row in found} if self.person_path else set()
-                reads.record(reads.Kind.ADMIN, request=request, cases=sorted({row[0] for row in found if row[0]}),
-                             person=people.pop() if len(people) == 1 else None,
-                             target=f"{self.opts.verbose_name} {unquote(object_id)}"[:200])
+            self._record_read(request, object_id, self.opts.verbose_name)
         return response
+
+    def history_view(self, request, object_id, extra_context=None):
+        """The admin's change history of a record names what changed and often whom: a read of it too."""
+        response = super().history_view(request, object_id, extra_context)
+        if response.status_code == 200:
+            self._record_read(request, object_id, f"history of {self.opts.verbose_name}")
+        return response
+
+    def _record_read(self, request, object_id, what):
+        paths = [self.case_path] + ([self.person_path] if self.person_path else [])
+        found = list(self.model._default_manager.filter(pk=unquote(object_id)).values_list(*paths))
+        if found:  # one row, or one per person of a record that names several (an incident)
+            people = {row[1] for row in found} if self.person_path else set()
+            reads.record(reads.Kind.ADMIN, request=request, cases=sorted({row[0] for row in found if row[0]}),
+                         person=people.pop() if len(people) == 1 else None,
+                         target=f"{what} {unquote(object_id)}"[:200])
 
 
 class PrivacyMixin:

@@ -444,3 +444,15 @@ def test_a_period_past_what_the_log_can_hold_is_refused_with_a_message_not_a_500
 
     assert response.status_code == 400  # as for every filter the page did not understand
     assert message in page_text(response)
+
+
+def test_a_records_history_in_the_admin_is_logged_as_a_read_of_it(client, superuser):
+    case = make_case(1)
+    person = case.members.get()
+    client.force_login(superuser)
+
+    assert client.get(f"/admin/movements/person/{person.pk}/history/").status_code == 200
+
+    (entry,) = entries(kind="admin")
+    assert (entry.case_numbers, entry.person_id, entry.target) == (
+        [case.case_number], person.pk, f"history of person {person.pk}")
