@@ -47,7 +47,8 @@ def test_the_demo_has_departures_in_every_state_with_their_families_and_runs_twi
 def test_the_demo_is_refused_where_settings_do_not_allow_it_and_changes_nothing(settings):
     settings.SAFAR_DEMO_DATA = False
 
-    with pytest.raises(CommandError, match="only where DEBUG is on, or on a training server that sets SAFAR_DEMO_DATA=1"):
+    with pytest.raises(CommandError, match="only where DEBUG is on, or on a training server that sets "
+                                           "SAFAR_DEMO_DATA=1"):
         call_command("seed_demo", stdout=io.StringIO())
 
     assert not User.objects.exists() and not Case.objects.exists()

@@ -136,7 +136,8 @@ ALLOWED = {
 def _actions(departure, request):
     """The departure's buttons, each reason box filled in again with what was typed when its last try was refused."""
     return [{"name": name, "label": ACTIONS[name][0], "reason": ACTIONS[name][1], "confirm": ACTIONS[name][2],
-             "style": ACTIONS[name][3], "typed": kept.take(request, f"action:{departure.code}:{name}").get("reason", "")}
+             "style": ACTIONS[name][3],
+             "typed": kept.take(request, f"action:{departure.code}:{name}").get("reason", "")}
             for name in ALLOWED.get(departure.state, [])]
 
 

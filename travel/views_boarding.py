@@ -315,7 +315,8 @@ def arrival(request, code):
         "departure": departure, "last": last, "bookings": bookings,
         "waiting": [b for b in bookings if b.arrived_at is None], "surveillance": surveillance,
         "surveillance_days": settings.SAFAR_SURVEILLANCE_DAYS,
-        "not_yet_due": last is not None and last.arrives_at > timezone.now(), "typed_arrived_at": typed.get("arrived_at"),
+        "not_yet_due": last is not None and last.arrives_at > timezone.now(),
+        "typed_arrived_at": typed.get("arrived_at"),
     }, status=400 if typed else 200)
 
 

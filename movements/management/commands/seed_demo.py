@@ -3,9 +3,9 @@
 Idempotent: users are updated in place and a case whose proGres id already exists is left alone,
 so running it twice changes nothing. It refuses (and changes nothing) where settings.SAFAR_DEMO_DATA is off (DEBUG
 off, unless a training server says otherwise), and on a database that holds cases it did not make: made-up families
-would mix with real ones, in every list and in the status export to UNHCR. Cases reach their states through the real transition
-services, so every demo case has an honest history; a step that a plug-in owns (`hooks.transition_owners`)
-is left to that plug-in, which takes the case on through its own services.
+would mix with real ones, in every list and in the status export to UNHCR. Cases reach their states through the
+real transition services, so every demo case has an honest history; a step that a plug-in owns
+(`hooks.transition_owners`) is left to that plug-in, which takes the case on through its own services.
 """
 
 import datetime
