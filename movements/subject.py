@@ -37,7 +37,11 @@ def others_redacted(person):
     """A function that writes, in a text of the case's history, each other member's name as their relationship
     ("[spouse]": the full name in any of its forms, or the given name alone), and a name the change log once wrote
     of a member since removed or renamed as "[another member]". The record is this person's, given on their
-    request; the others' names and data are theirs. This person's own names are left as they are."""
+    request; the others' names and data are theirs. This person's own names are left as they are.
+
+    Made once per person object: every app's part of the record asks for it (movements, travel, the access log)."""
+    if "_others_redacted" in person.__dict__:
+        return person.__dict__["_others_redacted"]
     own = history.name_forms(person.family_name, person.given_name, person.native_name)
     own |= {person.given_name, person.family_name}
     replacements = [(name, None) for name in own]
@@ -49,7 +53,9 @@ def others_redacted(person):
         if len(given or "") >= 3:  # "Ahmad's visa pending"
             replacements.append((given, instead))
     replacements += [(name, "[another member]") for name in history.names_written([person.case_id])]
-    return NameReplacer(replacements)  # the first mapping of a name wins: one's own, then the members'
+    # The first mapping of a name wins: one's own, then the members'.
+    person.__dict__["_others_redacted"] = NameReplacer(replacements)
+    return person.__dict__["_others_redacted"]
 
 
 @hooks.subject_records.register

@@ -4,6 +4,8 @@ person or the limit. Time is frozen on Friday 2026-11-20 (Dushanbe); the usual f
 2026-12-09: TK 255 DYU 05:45 → IST 09:05, TK 17 IST 14:20 → YYZ 18:05 (local times)."""
 
 import datetime
+import shutil
+import subprocess
 
 import pytest
 import time_machine
@@ -336,14 +338,19 @@ def test_the_member_cards_ime_badge_reads_the_journeys_end_as_the_blocker_does(c
     assert '<span class="badge blocked">Medically cleared until' in page
 
 
+def overnight_with_a_child(ops, born_on, seat_block=20):
+    """The overnight departure with a parent and a child born on `born_on` booked on it."""
+    departure = overnight(ops, seat_block=seat_block)
+    family = ready_case(ops, members=2)
+    set_birth(family.members.order_by("id")[1], born_on)
+    services.book_case(departure, family, by=ops)
+    return departure
+
+
 def test_a_child_who_turns_2_during_the_journey_holds_a_seat_throughout(ops):
     # 1 when TK 255 leaves, 2 on the day TK 17 flies: the airline sells them a seat on TK 17, so the seat block
     # must hold one for them.
-    departure = overnight(ops, seat_block=2)
-    family = ready_case(ops, members=2)
-    set_birth(family.members.order_by("id")[1], born(2024, 12, 10))
-
-    services.book_case(departure, family, by=ops)
+    departure = overnight_with_a_child(ops, born(2024, 12, 10), seat_block=2)
 
     counts = seats(departure)
     assert (counts.adults, counts.children, counts.infants, counts.seats) == (1, 1, 0, 2)
@@ -351,16 +358,11 @@ def test_a_child_who_turns_2_during_the_journey_holds_a_seat_throughout(ops):
     assert error.code == "no_seats_left" and "has 0 seats free of 2" in error.message
 
 
-@pytest.mark.skipif(__import__("shutil").which("pdftotext") is None, reason="pdftotext (poppler-utils) missing")
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) missing")
 def test_the_departure_page_and_the_manifest_say_a_child_who_turns_2_on_the_way_holds_a_seat(client, ops):
-    import subprocess
-
     from travel.manifest import render_manifest
 
-    departure = overnight(ops)
-    family = ready_case(ops, members=2)
-    set_birth(family.members.order_by("id")[1], born(2024, 12, 10))
-    services.book_case(departure, family, by=ops)
+    departure = overnight_with_a_child(ops, born(2024, 12, 10))
     client.force_login(ops)
 
     page = visible_text(client.get(f"/departures/{departure.code}/"))
@@ -384,11 +386,7 @@ def test_a_pregnancy_is_counted_on_the_last_day_of_an_overnight_journey(ops):
 
 
 def test_a_child_who_turns_2_the_day_after_the_journey_ends_is_still_an_infant(ops):
-    departure = overnight(ops, seat_block=1)
-    family = ready_case(ops, members=2)
-    set_birth(family.members.order_by("id")[1], born(2024, 12, 11))
-
-    services.book_case(departure, family, by=ops)
+    departure = overnight_with_a_child(ops, born(2024, 12, 11), seat_block=1)
 
     counts = seats(departure)
     assert (counts.adults, counts.children, counts.infants, counts.seats) == (1, 0, 1, 1)
