@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
-from movements import once, reads
+from movements import kept, once, reads
 from movements.access import visible_cases
 from orientation import services
 from orientation.access import can_manage, can_use_orientation, get_session_for_user, visible_sessions
@@ -124,6 +124,9 @@ def session_detail(request, code):
         "can_close": can_proceed(session.close),
         "can_reopen": can_proceed(session.reopen),
         "state_changes": session.state_changes.select_related("changed_by"),
+        # A refused close or reopen's reason, once (movements.kept).
+        "typed_close": kept.take(request, f"session:{session.code}:close").get("reason", ""),
+        "typed_reopen": kept.take(request, f"session:{session.code}:reopen").get("reason", ""),
     })
 
 
@@ -160,6 +163,8 @@ def session_state(request, code, action):
                                                 reason=request.POST.get("reason", "").replace("\x00", ""))
     except services.OrientationError as e:
         messages.error(request, e.message)
+        # The reason typed waits in its box on the session's page (movements.kept).
+        kept.keep(request, f"session:{session.code}:{action}", request.POST, ["reason"])
     else:
         messages.success(request, f"Session {session.code} is now {session.get_state_display().lower()}.")
     return redirect(_session_url(session))

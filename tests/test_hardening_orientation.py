@@ -149,3 +149,16 @@ def test_the_trainer_sees_no_reopening_on_the_session_page(closed_session, train
 
     assert "/reopen/" not in page
     assert "This session is closed: its roll calls no longer change." in page
+
+
+def test_a_refused_reopening_keeps_the_reason_typed_for_the_page_once(closed_session, ops, client):
+    client.force_login(ops)
+    reason = "The paper list shows Ahmad present on day two. " * 45  # past 2,000 characters: pasted in full
+
+    refused = client.post(f"/orientation/sessions/{closed_session.code}/reopen/", {"reason": reason}, follow=True)
+
+    assert Session.objects.get(pk=closed_session.pk).state == "closed"
+    page = refused.content.decode()
+    assert "keep it to 2,000" in page
+    assert f">{reason}</textarea>" in page
+    assert "Ahmad present on day two" not in client.get(f"/orientation/sessions/{closed_session.code}/").content.decode()

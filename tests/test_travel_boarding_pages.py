@@ -408,6 +408,29 @@ def test_medical_staff_record_an_override_from_the_case_page(client, ops, medic,
     assert "Examined at the clinic" not in boarding_page
 
 
+def test_a_refused_override_or_withdrawal_keeps_the_reason_typed_beside_its_person(client, medic, flight, family):
+    MedicalExam.objects.filter(person__case=family, kind="ftt").delete()
+    zahra, omid = pax(family).person, pax(family, "Omid").person
+    client.force_login(medic)
+    reason = "Examined at the clinic on the morning of the flight; the certificate follows. " * 30  # too long
+
+    refused = client.post("/departures/fit-to-travel-overrides/", {"person": zahra.pk, "reason": reason},
+                          follow=True)
+
+    assert not FitToTravelOverride.objects.exists()
+    page = refused.content.decode()
+    assert "keep it to 2,000" in page_text(refused)
+    assert '<details class="overrides" data-testid="overrides" open>' in page
+    assert f'id="override-{zahra.pk}" name="reason" required maxlength="2000" value="{reason}">' in page
+    assert f'id="override-{omid.pk}" name="reason" required maxlength="2000" value="">' in page
+    override = boarding.record_override(flight, zahra, by=medic, reason="Examined at the clinic")
+    withdrawal = client.post(f"/departures/fit-to-travel-overrides/{override.pk}/withdraw/", {"reason": reason},
+                             follow=True).content.decode()
+    assert f'id="revoke-{override.pk}" name="reason" required maxlength="2000" value="{reason}">' in withdrawal
+    again = client.get(f"/cases/{family.case_number}/").content.decode()
+    assert reason not in again and '<details class="overrides" data-testid="overrides">' in again
+
+
 def test_the_case_timeline_tells_unhcr_of_an_override_without_its_medical_fact(client, ops, medic, unhcr, flight,
                                                                               family):
     zahra = pax(family).person

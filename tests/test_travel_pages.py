@@ -2,6 +2,7 @@
 refused by a clear message that saves nothing, and a fixed number of queries whatever the size."""
 
 import datetime
+import html
 import re
 
 import pytest
@@ -327,6 +328,62 @@ def test_cancelling_a_booking_from_the_case_page_needs_a_reason(client, ops, fli
 
     assert with_reason.redirect_chain[-1][0] == f"/cases/{booking.case.case_number}/"
     assert Case.objects.get(pk=booking.case_id).state == "ready"
+
+
+# A reason past the box's 2,000 characters (pasted, or sent by a script) is refused; the box gets it back, once.
+LONG_REASON = "IRCC asked to hold the family until the new medical results arrive. " * 30
+
+
+def box_value(response, box_id):
+    """What the page's text box `box_id` holds (None when the page has no such box)."""
+    found = re.search(rf'<input type="text" id="{box_id}" name="reason"[^>]*?(?: value="([^"]*)")?>',
+                      response.content.decode())
+    return None if found is None else html.unescape(found.group(1) or "")
+
+
+@pytest.mark.parametrize("back", ["case", "departure"])
+def test_a_refused_cancellation_keeps_its_reason_in_its_box_once(client, ops, flight, back):
+    booking = Booking.objects.get(departure=flight)
+    client.force_login(ops)
+    page, box = (f"/cases/{booking.case.case_number}/", "cancel-booking") if back == "case" else (
+        f"/departures/{flight.code}/", f"cancel-{booking.pk}")
+
+    refused = client.post(f"/departures/{flight.code}/bookings/{booking.pk}/cancel/",
+                          {"back": back, "reason": LONG_REASON}, follow=True)
+
+    assert refused.redirect_chain[-1][0] == page
+    assert "2,000" in page_text(refused) and Case.objects.get(pk=booking.case_id).state == "booked"
+    assert box_value(refused, box) == LONG_REASON
+    assert box_value(client.get(page), box) == ""
+
+
+def test_a_refused_exclusion_keeps_the_member_chosen_and_the_reason(client, ops):
+    case = ready_case(ops, members=3)
+    omid = case.members.get(given_name="Omid")
+    client.force_login(ops)
+
+    refused = client.post("/departures/exclusions/new/", {"person": omid.pk, "reason": LONG_REASON}, follow=True)
+
+    assert not case.travel_exclusions.exists()
+    page = refused.content.decode()
+    assert "<details open><summary>Exclude a member from travel" in page
+    assert f'<option value="{omid.pk}" selected>' in page
+    assert box_value(refused, "exclude-reason") == LONG_REASON
+    again = client.get(f"/cases/{case.case_number}/")
+    assert box_value(again, "exclude-reason") == "" and " selected>" not in again.content.decode()
+
+
+def test_a_refused_inclusion_keeps_its_reason_beside_its_member(client, ops):
+    case = ready_case(ops, members=3)
+    first = services.exclude_member(case.members.get(given_name="Omid"), by=ops, reason="IRCC refused him")
+    second = services.exclude_member(case.members.get(given_name="Ahmad"), by=ops, reason="IRCC refused him")
+    client.force_login(ops)
+
+    refused = client.post(f"/departures/exclusions/{second.pk}/lift/", {"reason": LONG_REASON}, follow=True)
+
+    assert case.travel_exclusions.filter(lifted_at__isnull=True).count() == 2
+    assert box_value(refused, f"include-{second.pk}") == LONG_REASON
+    assert box_value(refused, f"include-{first.pk}") == ""
 
 
 @pytest.mark.parametrize("role", ["unhcr", "medical"])

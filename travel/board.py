@@ -125,6 +125,7 @@ class BookedCase:
     excluded: list  # TravelExclusion rows
     not_ready: list
     before_boarding: list
+    typed_reason: str = ""  # a refused cancellation's reason, back in its box (movements.kept)
 
 
 def departure_page(departure, access):

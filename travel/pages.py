@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from movements import hooks, memo
+from movements import hooks, kept, memo
 from movements.hooks import NavEntry, Panel
 from movements.models import CaseState
 from travel import rules, services
@@ -73,7 +73,32 @@ def travel_panel(request, case, access):
     may_split = context.get("may_exclude") and len(context["members"]) > 1
     if not (booking or exclusions or may_split or "offers" in context):
         return []
+    _fill_typed(context, kept.take(request, panel_typing(case)))
     return [Panel("travel/case_panel.html", context, title="Travel", order=10)]
+
+
+def panel_typing(case):
+    return f"travel:{case.case_number}"
+
+
+def keep_panel_typing(request, case, form):
+    """A refused form of the case's travel panel: what was typed in it (the reason, the member chosen) waits for the
+    case page, which fills that form in again, once (movements.kept). `form` names which of the panel's forms."""
+    kept.keep(request, panel_typing(case), {**request.POST.dict(), "form": form}, ["form", "person", "reason"])
+
+
+def _fill_typed(context, typed):
+    """Each reason box of the panel, with what was typed in it when its form was last refused (else empty)."""
+    which, reason = typed.get("form"), typed.get("reason", "")
+    context["typed_cancel"] = reason if which == "cancel" else ""
+    context["typed_exclude"] = typed if which == "exclude" else {}
+    for exclusion in context["exclusions"]:
+        exclusion.typed_reason = reason if which == f"include:{exclusion.pk}" else ""
+    context["override_rows"] = [
+        (person, override, reason if which == (f"revoke:{override.pk}" if override else f"override:{person.pk}")
+         else "")
+        for person, override in context.get("override_rows", [])]
+    context["overrides_open"] = bool(which) and which.startswith(("override:", "revoke:"))
 
 
 def _day_of_travel(user, case, booking, access):

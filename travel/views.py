@@ -23,6 +23,7 @@ from travel.forms import (
     BoardFilterForm, DepartureForm, ExceptionForm, NewDepartureForm, ReasonForm, leg_formset, leg_initial,
 )
 from travel.manifest_views import manifest_panel
+from travel.pages import keep_panel_typing
 from travel.models import UPCOMING_STATES, Booking, DepartureState, Mode, TravelExclusion
 from travel.services import Planned, TravelError
 
@@ -107,6 +108,10 @@ def departure_detail(request, code):
         "exception_form": ExceptionForm(initial=kept.take(request, f"exception:{departure.code}")),
         "actions": _actions(departure, request) if manage else [],
     })
+    # A refused cancellation's reason, back in the box of the booking it was typed for (movements.kept).
+    typed = kept.take(request, f"cancel:{departure.code}")
+    for item in context["booked"]:
+        item.typed_reason = typed.get("reason", "") if typed.get("form") == str(item.booking.pk) else ""
     context.update(day_of_travel(departure, request.user, access))
     context.update(manifest_panel(departure, user))
     shown = {b.booking.case.case_number for b in context["booked"]} | {b.case.case_number for b in context["cancelled"]}
@@ -301,17 +306,24 @@ def cancel_booking(request, code, booking_id):
     if not can_book(request.user):  # before anything about the request: a refusal, not a correction to make
         raise PermissionDenied("Only operations staff cancel bookings.")
     booking = get_object_or_404(Booking, pk=booking_id, departure=departure)
-    back = _case_url(booking.case) if request.POST.get("back") == "case" else departure_url(departure)
+    on_case = request.POST.get("back") == "case"
+    back = _case_url(booking.case) if on_case else departure_url(departure)
     form = ReasonForm(request.POST)
-    if _reason_refused(request, form):
-        return redirect(back)
-    try:
-        services.cancel_booking(booking, by=request.user, reason=form.cleaned_data.get("reason", ""))
-    except TravelError as e:
-        _refusal(request, e)
+    if not _reason_refused(request, form):
+        try:
+            services.cancel_booking(booking, by=request.user, reason=form.cleaned_data.get("reason", ""))
+        except TravelError as e:
+            _refusal(request, e)
+        else:
+            messages.success(request, f"Booking of case {booking.case.case_number} on {departure.code} cancelled; "
+                                      "the case is ready again.")
+            return redirect(back)
+    # Refused: the reason typed waits in its box on the page the refusal leads back to.
+    if on_case:
+        keep_panel_typing(request, booking.case, "cancel")
     else:
-        messages.success(request, f"Booking of case {booking.case.case_number} on {departure.code} cancelled; the "
-                                  "case is ready again.")
+        kept.keep(request, f"cancel:{departure.code}", {**request.POST.dict(), "form": str(booking.pk)},
+                  ["form", "reason"])
     return redirect(back)
 
 
@@ -327,14 +339,15 @@ def exclude_member(request):
                                 "page and try again.", extra_tags="code-no_such_person")
         return redirect(reverse("case_list"))
     form = ReasonForm(request.POST)
-    if _reason_refused(request, form):
-        return redirect(_case_url(person.case))
-    try:
-        services.exclude_member(person, by=request.user, reason=form.cleaned_data.get("reason", ""))
-    except TravelError as e:
-        _refusal(request, e)
-    else:
-        messages.success(request, f"{person.full_name} is excluded from travel.")
+    if not _reason_refused(request, form):
+        try:
+            services.exclude_member(person, by=request.user, reason=form.cleaned_data.get("reason", ""))
+        except TravelError as e:
+            _refusal(request, e)
+        else:
+            messages.success(request, f"{person.full_name} is excluded from travel.")
+            return redirect(_case_url(person.case))
+    keep_panel_typing(request, person.case, "exclude")
     return redirect(_case_url(person.case))
 
 
@@ -346,14 +359,15 @@ def include_member(request, exclusion_id):
     exclusion = get_object_or_404(TravelExclusion.objects.select_related("case", "person"), pk=exclusion_id,
                                   case__in=visible_cases(request.user))
     form = ReasonForm(request.POST)
-    if _reason_refused(request, form):
-        return redirect(_case_url(exclusion.case))
-    try:
-        services.include_member(exclusion, by=request.user, reason=form.cleaned_data.get("reason", ""))
-    except TravelError as e:
-        _refusal(request, e)
-    else:
-        messages.success(request, f"{exclusion.person.full_name} travels with the case again.")
+    if not _reason_refused(request, form):
+        try:
+            services.include_member(exclusion, by=request.user, reason=form.cleaned_data.get("reason", ""))
+        except TravelError as e:
+            _refusal(request, e)
+        else:
+            messages.success(request, f"{exclusion.person.full_name} travels with the case again.")
+            return redirect(_case_url(exclusion.case))
+    keep_panel_typing(request, exclusion.case, f"include:{exclusion.pk}")
     return redirect(_case_url(exclusion.case))
 
 

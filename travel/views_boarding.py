@@ -29,6 +29,7 @@ from movements.once import SubmittedOnceMixin
 from travel import boarding, boarding_page
 from travel.access import get_departure_for_user
 from travel.forms import LocalDateTimeField
+from travel.pages import keep_panel_typing
 from travel.models import (
     BoardingStatus, Booking, BookingStatus, DepartureState, FitToTravelOverride, IncidentKind, Passenger,
     SplitRequest,
@@ -414,6 +415,7 @@ def override(request):
                                  reason=_reason(request.POST.get("reason")))
     except TravelError as e:
         _refused(request, e)
+        keep_panel_typing(request, person.case, f"override:{person.pk}")
     else:
         messages.success(request, f"{person.full_name} may board {passenger.departure.code} without a fit-to-travel "
                                   "check in the window (override recorded).")
@@ -429,6 +431,7 @@ def override_revoke(request, override_id):
         boarding.revoke_override(found, by=request.user, reason=_reason(request.POST.get("reason")))
     except TravelError as e:
         _refused(request, e)
+        keep_panel_typing(request, found.person.case, f"revoke:{found.pk}")
     else:
         messages.success(request, f"Override for {found.person.full_name} withdrawn.")
     return redirect(reverse("case_detail", args=[found.person.case.case_number]))
