@@ -42,6 +42,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import SUBSETN, TTFont
 from reportlab.pdfgen import canvas
+from reportlab import platypus
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
@@ -198,6 +199,26 @@ def _drawn(text):
 
 
 @lru_cache(maxsize=512)
+def unprintable(scripts):
+    """What paper shows instead of text in scripts no shipped font covers."""
+    return f"[{', '.join(scripts)} script — no font to print it]"
+
+
+def printable(text):
+    """The text with each run of words that no shipped font can print named instead (`unprintable`): the rest of a
+    note stays on paper. (A name goes through `layout`, which names the whole name's script and keeps the name for
+    copying.)"""
+    if not missing_scripts(text):
+        return text
+    words = []
+    for word in text.split(" "):
+        missing = missing_scripts(word)
+        word = unprintable(missing) if missing else word
+        if not (missing and words and words[-1] == word):
+            words.append(word)
+    return " ".join(words)
+
+
 def missing_scripts(text):
     """The scripts of the characters in `text` that no shipped font covers ("Ethiopic", "CJK"), in order; empty
     when the text can be printed."""
@@ -400,8 +421,7 @@ def layout(text, role, width, base=None):
             return [Line([(latin, text, w, False)], w, height, baseline)]
     missing = missing_scripts(text) if not text.isascii() else ()
     if missing:
-        note = f"[{', '.join(missing)} script — no font to print it]"
-        return _fit(layout(note, role, width), width, actual_text=text)
+        return _fit(layout(unprintable(missing), role, width), width, actual_text=text)
     rtl = is_rtl(text)
     base = base or direction(text)
     words = text.split()
@@ -572,6 +592,18 @@ class NumberedCanvas(canvas.Canvas):
         width, _ = self._pagesize
         self.setFont(self.footer_font, self.footer_size)
         self.drawRightString(width - self.footer_right, self.footer_baseline, f"Page {self._pageNumber} of {total}")
+
+
+class Table(platypus.Table):
+    """ReportLab's table with its cells set in the shipped font. Its default, Helvetica (never embedded), is set on the
+    canvas before every cell is drawn, even a cell holding only flowables, and so was listed in every file with a
+    table: print shops' and PDF/A checks refuse that. A `style` given sets its own fonts over this one."""
+
+    def __init__(self, data, *args, style=None, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.setStyle([("FONTNAME", (0, 0), (-1, -1), SANS)])
+        if style is not None:
+            self.setStyle(style)
 
 
 class Document:

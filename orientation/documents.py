@@ -10,10 +10,10 @@ from django.utils import timezone
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.units import mm
-from reportlab.platypus import Spacer, Table, TableStyle
+from reportlab.platypus import Spacer, TableStyle
 
 from movements.history import user_label
-from movements.pdf import SANS, Document, Role, ScriptText, paragraph
+from movements.pdf import SANS, Document, Role, ScriptText, Table, paragraph
 
 # Certificate roles.
 ORGANISATION = Role(14)

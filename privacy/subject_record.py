@@ -12,10 +12,12 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Spacer, TableStyle
 
 from movements import hooks, reads
-from movements.pdf import SANS, SANS_BOLD, Document, Role, ScriptText, direction, is_rtl, paragraph
+from movements.pdf import (
+    SANS, SANS_BOLD, Document, Role, ScriptText, Table, direction, is_rtl, paragraph, printable,
+)
 
 TITLE = Role(16, bold=True)
 NAME = Role(14, bold=True)
@@ -64,7 +66,7 @@ def filename(person, extension):
 
 def _text(value, role, width=None):
     """A value as flowables: right-to-left text shaped (in pieces, each kept whole), other text as a paragraph."""
-    value = str(value)
+    value = printable(str(value))  # a script with no shipped font is named, never drawn as empty boxes
     if is_rtl(value):
         words, pieces, current = value.split(" "), [], ""
         for word in words:

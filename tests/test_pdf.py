@@ -18,7 +18,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas as pdfcanvas
 from reportlab.platypus import Spacer
 
-from movements.pdf import ARABIC, ZWNJ, Document, Role, ScriptText, for_print, layout, missing_scripts, register_fonts
+from movements.pdf import (
+    ARABIC, ZWNJ, Document, Role, ScriptText, Table, for_print, layout, missing_scripts, printable, register_fonts,
+)
 from movements.qr import LEVEL, MASK, QRFlowable, qr_matrix
 
 needs_poppler = pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils is not installed")
@@ -187,11 +189,25 @@ def test_a_note_in_english_quoting_dari_reads_left_to_right_with_the_dari_in_its
 
 @needs_poppler
 def test_every_font_in_a_printed_document_is_embedded():
-    content = document_with(ScriptText("Karimi, Zahra · کریمی زهرا · Ғуломова", NAME))
+    # A table too: ReportLab sets its default font (Helvetica, never embedded) for every cell it draws.
+    content = document_with(ScriptText("Karimi, Zahra · کریمی زهرا · Ғуломова", NAME),
+                            Table([[ScriptText("Karimi, Zahra", NAME), "PA"]]))
 
-    fonts = subprocess.run(["pdffonts", "-"], input=content, capture_output=True, check=True).stdout.decode()
-    rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
-    assert rows and all(row[-5] == "yes" for row in rows), fonts  # the "emb" column
+    fonts = embedded_fonts(content)
+    assert fonts and all(embedded for _, embedded in fonts), fonts
+
+
+def embedded_fonts(content):
+    """(font name, embedded?) for each font the PDF lists, as poppler's pdffonts reads them."""
+    listing = subprocess.run(["pdffonts", "-"], input=content, capture_output=True, check=True).stdout.decode()
+    rows = [line.split() for line in listing.splitlines()[2:] if line.strip()]
+    return [(row[0], row[-5] == "yes") for row in rows]  # the "emb" column
+
+
+def test_a_text_in_a_script_with_no_font_is_named_and_the_rest_kept():
+    assert printable("Zahra said ዘሃራ ከሪሚ in Amharic") == \
+        "Zahra said [Ethiopic script — no font to print it] in Amharic"
+    assert printable("کریمی زهرا") == "کریمی زهرا"
 
 
 def test_a_script_with_no_shipped_font_is_named_instead_of_drawn_as_boxes():
@@ -231,8 +247,9 @@ def test_a_closed_sessions_attendance_sheet_is_the_record_with_its_corrections(o
     services.change_session_state(Session.objects.get(pk=session.pk), "close", by=ops)
     client.force_login(trainer)
 
-    text = " ".join(pdftotext(client.get(f"/orientation/sessions/{session.code}/attendance-sheet.pdf").content,
-                              "-raw").split())
+    sheet = client.get(f"/orientation/sessions/{session.code}/attendance-sheet.pdf").content
+    text = " ".join(pdftotext(sheet, "-raw").split())
+    assert all(embedded for _, embedded in embedded_fonts(sheet))
     assert "Attendance record" in text
     assert "Karimi, Zahra" in text and "Karimi, Ahmad" in text
     assert "P L P" in text.split("Karimi, Zahra", 1)[1][:80]

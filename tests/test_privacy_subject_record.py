@@ -3,6 +3,7 @@ read back with pdftotext) and as JSON; from a command or the dpo's page, each pr
 
 import io
 import json
+import re
 import shutil
 import subprocess
 import unicodedata
@@ -130,6 +131,23 @@ def test_a_long_note_in_any_script_runs_across_pages(family, tmp_path):
     text = pdf_text(subject_record.as_pdf(pa, sections, produced), tmp_path)
     assert "Зарина Каримова" in text
     assert "یادداشت پزشکی" in text
+
+
+@needs_pdftotext
+def test_a_name_in_a_script_with_no_font_is_named_in_the_record_and_every_font_is_embedded(family, tmp_path):
+    from privacy import subject_record
+    from tests.test_pdf import embedded_fonts
+
+    _case, pa, _ = family
+    Person.objects.filter(pk=pa.pk).update(native_name="ሕሩት ወልደ ጊዮርጊስ")  # Ethiopic: no shipped font
+    pa.refresh_from_db()
+    sections, produced = subject_record.produce(pa, actor="test")
+    content = subject_record.as_pdf(pa, sections, produced)
+
+    text = re.sub(r"\s+", " ", pdf_text(content, tmp_path))
+    assert "Name in own script [Ethiopic script — no font to print it]" in text  # the row, not empty boxes
+    fonts = embedded_fonts(content)
+    assert fonts and all(embedded for _, embedded in fonts), fonts
 
 
 def record_json(person, tmp_path):

@@ -399,6 +399,35 @@ def test_every_page_of_a_convoy_says_which_vehicle_each_family_rides_in(ops, esc
 
 
 @needs_poppler
+def test_every_font_of_the_manifest_is_embedded(family, flight):
+    from tests.test_pdf import embedded_fonts
+
+    fonts = embedded_fonts(render_manifest(flight))
+
+    assert fonts and all(embedded for _, embedded in fonts), fonts  # print shops and PDF/A checks refuse others
+
+
+@needs_poppler
+@pytest.mark.parametrize("long_names", [2, 3, 4])
+def test_a_convoy_whose_first_family_does_not_fit_the_first_page_starts_it_there(ops, escort, long_names):
+    road = convoy(ops, escort, seats=(24, 4))
+    large = ready_case(ops, members=13, destination_country="TJK")
+    # Names that take two lines make the family, with its vehicle's heading, more than the first page holds (below
+    # its summary) but not more than a page: it used to go whole to page 2, page 1 listing nobody.
+    for person in large.members.order_by("id")[:long_names]:
+        Person.objects.filter(pk=person.pk).update(family_name="Abdurahmonzoda-Khudoiberdievna-Sharipova")
+    services.book_case(road, large, by=ops)
+    booked(ops, road, 3, destination_country="TJK")
+
+    pages = pdf_pages(render_manifest(road))
+
+    ids = [p.progres_individual_id for p in large.members.order_by("id")]
+    assert "Vehicle 1: Bus" in pages[0] and ids[0] in pages[0], "page 1 lists nobody"
+    assert [sum(page.count(i) for page in pages) for i in ids] == [1] * 13  # each once: nobody lost or repeated
+    assert all(any(i in page for i in ids) or number == len(pages) for number, page in enumerate(pages, start=1))
+
+
+@needs_poppler
 def test_a_convoy_whose_last_vehicle_is_empty_signs_a_page_that_lists_passengers(ops, escort):
     road = convoy(ops, escort, seats=(60, 4))  # every family fits the bus: the minibus stays empty
     # Families are added one at a time until the list has grown by two pages, so that its end passes every point of

@@ -37,7 +37,7 @@ from django.utils import timezone
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, Spacer, TableStyle
 
 from movements.countries import country_name
 from movements import reads
@@ -45,7 +45,7 @@ from movements.history import user_label
 from movements.medical import MedicalStatus
 from movements.models import DocumentType, MedicalExam, TravelDocument, TravelMedicalNeeds, family_order
 from movements.pdf import (
-    CONDENSED, CONDENSED_BOLD, Document, Role, ScriptText, direction, draw_lines, layout, missing_scripts,
+    CONDENSED, CONDENSED_BOLD, Document, Role, ScriptText, Table, direction, draw_lines, layout, missing_scripts,
 )
 from movements.qr import QRFlowable
 from movements.ssr import combined_ssr
@@ -688,6 +688,18 @@ class VehicleStart(KeepTogether):
     def __init__(self, heading, first):
         super().__init__([heading, first])
         self.heading, self.first = heading, first
+
+    def split(self, availWidth, availHeight):  # noqa: N803
+        # Where nothing is drawn yet (the first page, below its summary), they do not go to the next page together,
+        # which would leave this one listing nobody: the heading and the rows that fit, the family continued.
+        if getattr(self, "_wrapInfo", None) != (availWidth, availHeight):
+            self.wrap(availWidth, availHeight)  # KeepTogether's: its height (_H), for every split it is asked for
+        if self._H > availHeight and _at_top(self) and len(self.first.rows) >= 2:
+            _, heading_height = self.heading.wrap(availWidth, availHeight)
+            k = min(self.first.rows_fitting(availHeight - heading_height), len(self.first.rows) - 1)
+            if k:
+                return [self.heading, *self.first.split_after(k)]
+        return super().split(availWidth, availHeight)
 
 
 def _at_top(flowable):
