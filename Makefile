@@ -20,8 +20,10 @@ migrate: $(STAMP)
 seed: migrate
 	$(PY) manage.py seed_demo
 
+# Another port: `make run PORT=8792`. The printed QR codes link to SAFAR_BASE_URL, which follows the port unless set.
+PORT ?= 8000
 run: seed
-	$(PY) manage.py runserver 127.0.0.1:8000
+	SAFAR_BASE_URL="$${SAFAR_BASE_URL:-http://127.0.0.1:$(PORT)}" $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # The production server: DEBUG off, so SECRET_KEY and ALLOWED_HOSTS must be set (README, "Production server").
 serve: $(STAMP)

@@ -3,11 +3,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from config.health import healthz
-from movements.views.accounts import LogoutView
+from movements.views.accounts import LoginView, LogoutView
 
 urlpatterns = [
     path("healthz/", healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", LogoutView.as_view(), name="logout"),
     # Our own template names: the admin's password pages keep theirs (registration/password_change_*.html).
     path("accounts/password_change/",

@@ -14,7 +14,7 @@ from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from movements import hooks, memo
+from movements import history, hooks, memo
 from movements.models import REASON_MAX_LENGTH, Person, states_where
 from orientation.access import can_manage
 from orientation.models import (
@@ -175,6 +175,48 @@ def enrol_case(session, case, *, by):
         Enrolment.objects.bulk_create([Enrolment(session=session, person=p, enrolled_by=by) for p in eligible])
     _refresh_readiness(case)
     return eligible, refused
+
+
+def remove_case(session, case, *, by, reason):
+    """Take a family enrolled by mistake (the wrong session, the wrong case number) out of a session, while no day
+    of it has a mark for any of its members: a mark is attendance on record, kept with its enrolment (mark them
+    absent instead). Their places free up, and they may be enrolled elsewhere. Told in the case's history, with the
+    reason. Returns the people taken out."""
+    if by is not None and not can_manage(by):
+        raise OrientationError("forbidden", "Only operations staff take a family out of a session.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise OrientationError("reason_required", "Give the reason the family is taken out of the session (e.g. "
+                                                  "enrolled in the wrong session by mistake).")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise OrientationError(
+            "reason_too_long",
+            f"The reason has {len(reason):,} characters; keep it to {REASON_MAX_LENGTH:,} (a sentence or two).",
+        )
+    with transaction.atomic():
+        session = Session.objects.select_for_update().get(pk=session.pk)
+        if session.state == SessionState.CLOSED:
+            raise OrientationError("session_closed", f"{session.code} is closed: its participants no longer change.")
+        enrolments = list(session.enrolments.filter(person__case=case).select_related("person"))
+        if not enrolments:
+            raise OrientationError("not_enrolled", f"Nobody of case {case.case_number} is enrolled in {session.code}.")
+        marked = sorted({a.enrolment.person.full_name for a in Attendance.objects.filter(
+            enrolment__in=enrolments).select_related("enrolment__person")})
+        if marked:
+            raise OrientationError(
+                "attendance_recorded",
+                f"Nobody was taken out: {'; '.join(marked)} of case {case.case_number} "
+                f"{'has' if len(marked) == 1 else 'have'} attendance recorded in {session.code}, which stays on "
+                "record with the enrolment. If they did not attend, mark them absent.")
+        people = [e.person for e in sorted(enrolments, key=lambda e: e.person.family_position)]
+        # Enrolment.delete refuses (an enrolment is kept with its attendance): these have none.
+        Enrolment.objects.filter(pk__in=[e.pk for e in enrolments]).delete()
+        names = "; ".join(p.full_name for p in people)
+        history.log_change(case, by=by, summary=f"Taken out of orientation session {session.code}: {names}. "
+                                                f"Reason: {reason}",
+                           data={"session": session.code, "people": len(people)})
+    _refresh_readiness(case)
+    return people
 
 
 # --- roll call ------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ urlpatterns = [
     path("sessions/new/", views.session_create, name="orientation_session_create"),
     path("sessions/<str:code>/", views.session_detail, name="orientation_session"),
     path("sessions/<str:code>/enrol/", views.session_enrol, name="orientation_enrol"),
+    path("sessions/<str:code>/take-out/", views.session_remove, name="orientation_remove"),
     path("sessions/<str:code>/start/", views.session_state, {"action": "start"}, name="orientation_session_start"),
     path("sessions/<str:code>/close/", views.session_state, {"action": "close"}, name="orientation_session_close"),
     path("sessions/<str:code>/reopen/", views.session_state, {"action": "reopen"}, name="orientation_session_reopen"),

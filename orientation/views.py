@@ -19,6 +19,13 @@ from orientation.forms import EnrolForm, SessionForm
 from orientation.models import ATTENDED, AttendanceChange, AttendanceStatus, Session, SessionDay, SessionState
 
 
+def _days_text(days):
+    """“Day 1 (Sun 29 Nov)”, “Days 1 and 2 (Sun 29 Nov, Mon 30 Nov)”."""
+    numbers = [str(day.number) for day in days]
+    said = numbers[0] if len(numbers) == 1 else f"{', '.join(numbers[:-1])} and {numbers[-1]}"
+    return f"Day{'s' if len(days) > 1 else ''} {said} ({', '.join(f'{day.date:%a %d %b}' for day in days)})"
+
+
 def _session_url(session):
     return reverse("orientation_session", args=[session.code])
 
@@ -127,7 +134,22 @@ def session_detail(request, code):
         # A refused close or reopen's reason, once (movements.kept).
         "typed_close": kept.take(request, f"session:{session.code}:close").get("reason", ""),
         "typed_reopen": kept.take(request, f"session:{session.code}:reopen").get("reason", ""),
+        # The families that may be taken out (enrolled by mistake): none of their members has a mark here.
+        "removable": _removable(enrolments) if session.state != "closed" else [],
+        "typed_remove": kept.take(request, f"remove:{session.code}"),
     })
+
+
+def _removable(enrolments):
+    """(case number, "DYU-2026-00044 — Qaderi, Sohrab and 1 more") for the families none of whose members has a mark
+    in the session, in the list's order."""
+    marked = {e.person.case.case_number for e in enrolments if any(e.marks)}
+    families = {}
+    for e in enrolments:
+        if e.person.case.case_number not in marked:
+            families.setdefault(e.person.case.case_number, []).append(e.person.full_name)
+    return [(number, f"{number} — {names[0]}" + (f" and {len(names) - 1} more" if len(names) > 1 else ""))
+            for number, names in families.items()]
 
 
 @login_required
@@ -149,8 +171,39 @@ def session_enrol(request, code):
         messages.error(request, e.message)
         return redirect(_session_url(session))
     messages.success(request, f"Enrolled from {case.case_number}: " + ", ".join(p.full_name for p in enrolled) + ".")
+    passed = [day for day in session.ordered_days if day.date < timezone.localdate()]
+    if enrolled and passed:  # enrolled late (or recorded late, from paper): the days gone by count too
+        messages.warning(request, f"{_days_text(passed)} of {session.code} {'has' if len(passed) == 1 else 'have'} "
+                                  "passed: the family completes orientation in this session only if the roll call "
+                                  f"of {'that day' if len(passed) == 1 else 'those days'} marks them present. "
+                                  "Otherwise enrol them in a later session.")
     if refused:
         messages.info(request, "Not enrolled: " + "; ".join(f"{p.full_name} ({reason})" for p, reason in refused))
+    return redirect(_session_url(session))
+
+
+@login_required
+@require_POST
+def session_remove(request, code):
+    """Take a family enrolled by mistake out of the session (operations; before any mark of theirs)."""
+    session = get_session_for_user(request.user, code, manage=True)
+    number = request.POST.get("case_number", "").replace("\x00", "").strip()[:40]
+    case = visible_cases(request.user).filter(case_number=number).first() if number else None
+    if case is None:
+        messages.error(request, "Nobody was taken out: choose the family's case from the list (reload the page if "
+                                "it is not there).")
+        return redirect(_session_url(session))
+    try:
+        people = services.remove_case(session, case, by=request.user,
+                                      reason=request.POST.get("reason", "").replace("\x00", ""))
+    except services.OrientationError as e:
+        if e.code == "forbidden":
+            raise PermissionDenied(e.message) from None
+        messages.error(request, e.message)
+        kept.keep(request, f"remove:{session.code}", request.POST, ["case_number", "reason"])
+    else:
+        messages.success(request, f"Taken out of {session.code}: " + "; ".join(p.full_name for p in people) +
+                                  f". Case {case.case_number} may be enrolled in another session.")
     return redirect(_session_url(session))
 
 

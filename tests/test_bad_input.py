@@ -113,6 +113,7 @@ def more(world, django_db_blocker):
         learners = transitions.perform(transitions.perform(make_case(2, orientation=False), "accept", by=ops),
                                        "approve", by=ops)
         orientation_services.enrol_case(m.running, learners, by=ops)
+        m.learners = learners
         m.running = orientation_services.change_session_state(m.running, "start", by=ops)
         m.enrolments = list(m.running.enrolments.order_by("id"))
 
@@ -561,6 +562,10 @@ TARGETS = [
     Target("orientation_enrol", OPS, (F("case_number", "id", words=CASE_WORDS),),
            lambda w, m, t: {"case_number": w.unoriented.case_number},
            url=lambda w, m: reverse("orientation_enrol", args=[m.planned_session.code])),
+    Target("orientation_remove", OPS, (F("case_number", "id", words=CASE_WORDS),
+                                       F("reason", "text", words=REASON_WORDS)),
+           lambda w, m, t: {"case_number": m.learners.case_number, "reason": REASON},
+           url=lambda w, m: reverse("orientation_remove", args=[m.running.code])),
     Target("orientation_session_start", OPS, (), lambda w, m, t: {},
            url=lambda w, m: reverse("orientation_session_start", args=[m.planned_session.code])),
     Target("orientation_session_close", OPS, (F("reason", "text", required=False, words=REASON_WORDS),),

@@ -131,7 +131,7 @@ def test_an_operations_officer_books_a_case_from_its_page_and_the_board_counts_t
     page = new_page(browser)
     log_in(page, live_server, ops, "/departures/")
     row = page.locator(f'tr[data-code="{departure.code}"]')
-    assert row.get_by_test_id("seats").inner_text() == "0 / 10 of 10"
+    assert row.get_by_test_id("seats").inner_text() == "0 used, 10 free of 10"
 
     page.goto(f"{live_server.url}/cases/{case.case_number}/")
     offer = page.get_by_test_id("book-on").locator(f'li[data-code="{departure.code}"]')
@@ -145,7 +145,7 @@ def test_an_operations_officer_books_a_case_from_its_page_and_the_board_counts_t
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Departures").click()
     page.wait_for_url(re.compile(r"/departures/$"))
     row = page.locator(f'tr[data-code="{departure.code}"]')
-    assert row.get_by_test_id("seats").inner_text() == "3 / 7 of 10"
+    assert row.get_by_test_id("seats").inner_text() == "3 used, 7 free of 10"
     assert "3 (3 adults, 0 children, 0 infants)" in row.get_by_test_id("passengers").inner_text()
 
 

@@ -585,6 +585,51 @@ def test_a_trainer_lands_on_their_sessions(trainer, client):
     assert client.get("/").url == "/orientation/"
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("first_day, warned", [
+    (TODAY - datetime.timedelta(days=1), "Day 1 (Thu 19 Nov) of {code} has passed: the family completes orientation "
+                                         "in this session only if the roll call of that day marks them present."),
+    (TODAY - datetime.timedelta(days=2), "Days 1 and 2 (Wed 18 Nov, Thu 19 Nov) of {code} have passed"),
+    (TODAY, None),
+])
+def test_enrolling_in_a_session_whose_first_days_have_passed_says_what_completing_needs(client, ops, trainer,
+                                                                                        first_day, warned):
+    session = make_session(trainer, first_day=first_day)
+    case = approved_case(ops, members=2)
+    client.force_login(ops)
+
+    page = client.post(f"/orientation/sessions/{session.code}/enrol/", {"case_number": case.case_number},
+                       follow=True).content.decode()
+
+    assert session.enrolments.count() == 2
+    if warned:
+        assert '<li class="msg warning ">' + warned.format(code=session.code) in page
+    else:
+        assert "has passed" not in page and "have passed" not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role, lands_on", [("medical", "/medical/"), ("trainer", "/orientation/"),
+                                            ("operations", "/"), ("escort", "/")])
+def test_each_role_that_opens_the_sites_address_lands_on_its_work_after_logging_in(client, personas, role,
+                                                                                   lands_on):
+    user = personas[role]
+    user.set_password("a long demo password")
+    user.save()
+    login_page = client.get("/", follow=True).redirect_chain[-1][0]
+    assert login_page == "/accounts/login/?next=/"
+
+    response = client.post(login_page, {"username": user.get_username(), "password": "a long demo password"},
+                           follow=True)
+
+    assert response.redirect_chain[-1][0] == lands_on
+    # Any other page asked for is where log-in leads, whatever the role.
+    client.logout()
+    asked = client.post("/accounts/login/?next=/accounts/password_change/",
+                        {"username": user.get_username(), "password": "a long demo password"})
+    assert asked.url == "/accounts/password_change/"
+
+
 def test_a_persons_own_record_gives_their_marks_and_corrections_in_words(ops, trainer):
     from orientation.subject import orientation_record
 
@@ -598,3 +643,84 @@ def test_a_persons_own_record_gives_their_marks_and_corrections_in_words(ops, tr
 
     marks = sections["Attendance marks as recorded and corrected"]
     assert [row[3:] for row in marks.rows] == [("recorded: Absent", "—"), ("Absent → Late", "Came after the bus strike")]
+
+
+# --- a family enrolled by mistake -----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_operations_take_out_a_family_enrolled_by_mistake_and_enrol_it_in_the_right_session(client, ops, trainer):
+    wrong, right = make_session(trainer), make_session(trainer, first_day=TODAY + datetime.timedelta(days=7))
+    case = approved_case(ops, members=2)
+    services.enrol_case(wrong, case, by=ops)
+    client.force_login(ops)
+    page = client.get(f"/orientation/sessions/{wrong.code}/").content.decode()
+    assert f'<option value="{case.case_number}">{case.case_number} — Karimi, Zahra and 1 more</option>' in page
+
+    taken = client.post(f"/orientation/sessions/{wrong.code}/take-out/",
+                        {"case_number": case.case_number, "reason": "Enrolled in the Dari session by mistake"},
+                        follow=True)
+
+    assert f"Taken out of {wrong.code}: Karimi, Zahra; Karimi, Ahmad." in taken.content.decode()
+    assert not wrong.enrolments.exists()
+    change = case.changes.order_by("-id").first()
+    assert change.summary == (f"Taken out of orientation session {wrong.code}: Karimi, Zahra; Karimi, Ahmad. "
+                              "Reason: Enrolled in the Dari session by mistake") and change.user == ops
+    enrolled, refused = services.enrol_case(right, case, by=ops)  # no longer "already enrolled in …"
+    assert len(enrolled) == 2 and refused == []
+
+
+@pytest.mark.django_db
+def test_a_family_with_a_mark_stays_enrolled_and_the_reason_typed_is_kept(client, ops, trainer):
+    session = make_session(trainer)
+    case = approved_case(ops, members=2)
+    services.enrol_case(session, case, by=ops)
+    zahra = session.enrolments.get(person__given_name="Zahra")
+    services.record_roll_call(day(session, 1), {zahra.pk: "absent"}, by=trainer)
+    client.force_login(ops)
+    assert "Take out a family enrolled by mistake" not in client.get(
+        f"/orientation/sessions/{session.code}/").content.decode()  # nobody to offer
+
+    refused = client.post(f"/orientation/sessions/{session.code}/take-out/",
+                          {"case_number": case.case_number, "reason": "Wrong session"}, follow=True).content.decode()
+
+    assert session.enrolments.count() == 2
+    assert (f"Nobody was taken out: Karimi, Zahra of case {case.case_number} has attendance recorded in "
+            f"{session.code}, which stays on record with the enrolment. If they did not attend, mark them absent."
+            ) in refused
+    with pytest.raises(services.OrientationError) as no_reason:
+        services.remove_case(session, case, by=ops, reason=" ")
+    assert no_reason.value.code == "reason_required"
+
+
+@pytest.mark.django_db
+def test_a_refused_take_out_keeps_the_family_chosen_and_the_reason(client, ops, trainer):
+    session = make_session(trainer)
+    first, second = approved_case(ops, members=1), approved_case(ops, members=1)
+    for case in (first, second):
+        services.enrol_case(session, case, by=ops)
+    client.force_login(ops)
+    reason = "Enrolled in the wrong session. " * 70  # past 2,000 characters
+
+    page = client.post(f"/orientation/sessions/{session.code}/take-out/",
+                       {"case_number": second.case_number, "reason": reason}, follow=True).content.decode()
+
+    assert session.enrolments.count() == 2 and "keep it to 2,000" in page
+    assert f'<option value="{second.case_number}" selected>' in page
+    assert f'value="{reason}"' in page
+    assert "<details class=\"gap-above\" open>" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["trainer", "medical", "escort", "unhcr"])
+def test_only_operations_take_a_family_out_of_a_session(client, personas, ops, role):
+    session = make_session(personas["trainer"])
+    case = approved_case(ops, members=1)
+    services.enrol_case(session, case, by=ops)
+    client.force_login(personas[role])
+
+    response = client.post(f"/orientation/sessions/{session.code}/take-out/",
+                           {"case_number": case.case_number, "reason": "Mistake"})
+
+    assert response.status_code in (403, 404)
+    assert session.enrolments.count() == 1

@@ -113,7 +113,7 @@ def test_the_board_shows_date_route_seats_passengers_blockers_and_escorts(client
     row = re.search(rf'<tr data-code="{flight.code}">(.*?)</tr>', page, re.S).group(1)
     assert "Wed 09 Dec 2026" in row
     assert "DYU → IST → YYZ" in row
-    assert re.search(r"<strong>2</strong> / 18 <small>of 20</small>", row)  # the infant sits on a lap
+    assert re.search(r"<strong>2</strong> used, 18 free <small>of 20</small>", row)  # the infant sits on a lap
     assert "(2 adults, 0 children, 1 infant)" in row
     assert "Eraj" in row or "eraj" in row
     assert "none" in row  # no blockers

@@ -136,6 +136,8 @@ POLICY = {
     "orientation_session_create": GET(OPS),
     "orientation_session": GET(OPS, TRAINER, code=SESSION),
     "orientation_enrol": POST(OPS, code=SESSION, data=lambda w, role: {"case_number": w.waiting.case_number}),
+    "orientation_remove": POST(OPS, code=SESSION, data=lambda w, role: {"case_number": w.waiting.case_number,
+                                                                         "reason": REASON}),
     "orientation_session_start": POST(OPS, code=SESSION),
     "orientation_session_close": POST(OPS, code=SESSION),
     "orientation_session_reopen": POST(OPS, code=SESSION, data=lambda w, role: {"reason": REASON}),

@@ -392,7 +392,7 @@ def update_departure(departure, *, by, expected_version=None, legs=None, escorts
             _check_escorts(escorts)
             current = set(dep.escorts.values_list("pk", flat=True))
             if current != {u.pk for u in escorts}:
-                changes["escorts"] = ", ".join(u.get_username() for u in escorts) or "none"
+                changes["escorts"] = ", ".join(history.user_label(u) for u in escorts) or "none"
         if not changes:
             return dep
         if new_legs is not None:
@@ -474,7 +474,7 @@ def finalise_departure(departure, *, by, expected_version=None, via="", at=None)
         if breaches:
             raise _refused(breaches, f"{dep.code} cannot be made final:")
         return _finish_move(dep, "finalise", f"{dep.code} made final: passenger list locked with "
-                            f"{facts.counts.people} passengers ({facts.counts.describe()}).", by=by, via=via,
+                            f"{facts.counts.people} passenger{'s' if facts.counts.people != 1 else ''} ({facts.counts.describe()}).", by=by, via=via,
                             reason="", at=at or timezone.now(),
                             data={"cases": len(bookings), "passengers": facts.counts.people,
                                   "seats": f"{facts.seats_taken} of {dep.seat_block}"})

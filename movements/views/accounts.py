@@ -1,5 +1,18 @@
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
+from django.urls import reverse
+
+
+class LoginView(auth_views.LoginView):
+    """Log-in. Whoever came by the site's address (the dashboard, where log-in sends everyone back to) goes to
+    their role's own work instead, as from the log-in page itself: medical staff to their work list, a trainer to
+    their sessions. Any other page asked for is where log-in leads."""
+
+    redirect_authenticated_user = True
+
+    def get_redirect_url(self):
+        url = super().get_redirect_url()
+        return "" if url == reverse("dashboard") else url  # "": settings.LOGIN_REDIRECT_URL, the start page
 
 
 class LogoutView(auth_views.LogoutView):
