@@ -26,6 +26,7 @@ viewer copies), and `missing_scripts` lets the caller report it in the log.
 
 import io
 import re
+import struct
 import unicodedata
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -88,6 +89,8 @@ def _logical(code):
     reverse: viewers put a right-to-left run back in logical order character by character, ligature letters
     included (pdftotext and pdf.js both do), which turns the reversed pair into لا."""
     char = chr(code)
+    if code in _PRIVATE_LETTERS:  # a joining form with no character of its own
+        return _PRIVATE_LETTERS[code]
     if 0xFB50 <= code <= 0xFDFF or 0xFE70 <= code <= 0xFEFF:
         letters = unicodedata.normalize("NFKC", char) or char
         return letters[::-1] if len(letters) > 1 and is_rtl(letters) else letters
@@ -118,6 +121,8 @@ def register_fonts():
     for name, filename in _FILES.items():
         if name not in registered:
             pdfmetrics.registerFont(_LogicalTTFont(name, str(FONT_DIR / filename)))
+    if not _PRIVATE_LETTERS:
+        _add_joining_forms([pdfmetrics.getFont(ARABIC).face, pdfmetrics.getFont(ARABIC_BOLD).face])
     pdfmetrics.registerFontFamily(SANS, normal=SANS, bold=SANS_BOLD, italic=SANS, boldItalic=SANS_BOLD)
     pdfmetrics.registerFontFamily(CONDENSED, normal=CONDENSED, bold=CONDENSED_BOLD, italic=CONDENSED,
                                   boldItalic=CONDENSED_BOLD)
@@ -162,9 +167,22 @@ def get_display(text, base_dir=None):
     """Text in visual order. python-bidi's fast implementation does not mirror brackets (rule L4): in a right-to-
     left run "(" must be drawn as ")" and the other way round, or "شیر (شېرو)" prints as "شیر )شېرو(". Text
     with a character that mirrors goes through its full implementation, which does."""
+    private = {char for char in text if ord(char) in _PRIVATE_LETTERS}
+    if private:
+        # A joining form's private-use character reads left to right to the bidirectional algorithm, which would
+        # turn "ملالۍ ځدراڼ" into "ملالځ ۍدراڼ": an Arabic character stands in for each while the text is reordered.
+        free = (char for char in _STAND_INS if char not in text)
+        stand_in = {ord(char): next(free) for char in sorted(private)}
+        back = {ord(char): chr(code) for code, char in stand_in.items()}
+        return get_display(text.translate(stand_in), base_dir=base_dir).translate(back)
     if any(unicodedata.mirrored(char) for char in text):
         return _reorder_mirroring(text, base_dir=base_dir)
     return _reorder(text, base_dir=base_dir)
+
+
+# Arabic presentation forms (right to left, never mirrored), to stand in for private-use characters in reordering.
+_STAND_INS = [chr(code) for code in [*range(0xFB50, 0xFDFF), *range(0xFE70, 0xFEFD)]
+              if unicodedata.bidirectional(chr(code)) == "AL" and not unicodedata.mirrored(chr(code))]
 
 
 class _ReadOnce:
@@ -186,11 +204,85 @@ class _ReadOnce:
 
 _reshaper = arabic_reshaper.ArabicReshaper()
 _reshaper.configuration = _ReadOnce(_reshaper.configuration)
-reshape = _reshaper.reshape  # arabic_reshaper.reshape, with the default settings
+
+
+def reshape(text):
+    """arabic_reshaper.reshape with the default settings, and the letters of the fonts' own joining forms
+    (`_add_joining_forms`: Pashto's ځ څ ښ ګ ڼ ټ ۍ among them)."""
+    if not _registered:
+        register_fonts()
+    return _reshaper.reshape(text)
+
+
+# --- letters that Unicode gives no presentation forms ------------------------------------------------------------
+# arabic-reshaper joins letters by swapping in Unicode's presentation forms (ﺑ for ب at a word's start). Many
+# letters of Pashto, Sindhi, Urdu and Kurdish have none (ځ, ښ, ګ, ڼ, ټ, ۍ…), so it left them in their stand-alone
+# form and cut the word around them: "ملالۍ" printed as "ملال ۍ". The fonts draw their joining forms all the same,
+# as glyphs with no character of their own, named by the convention "uni0681.init", ".medi", ".fina". Each such
+# glyph gets a private-use character (in both weights, the same one), arabic-reshaper's table learns it as that
+# letter's form, and the text layer maps it back to the letter (`_logical`), as for the presentation forms.
+
+_JOINING_FORMS = {1: "init", 2: "medi", 3: "fina"}  # arabic-reshaper's form indexes (0 is the isolated form)
+_PRIVATE_FIRST = 0xF300  # the private-use characters given to those glyphs (none of the fonts uses this range)
+_PRIVATE_LETTERS = {}  # private-use code → the letter whose form it draws (for the text layer)
+
+
+def _glyph_names(face):
+    """A TrueType font's glyph names by glyph id, from its post table (version 2.0; {} for the others)."""
+    data = face.get_table("post")
+    if len(data) < 34 or struct.unpack(">I", data[:4])[0] != 0x00020000:
+        return {}
+    (count,) = struct.unpack(">H", data[32:34])
+    indexes = struct.unpack(f">{count}H", data[34:34 + 2 * count])
+    position, names = 34 + 2 * count, []
+    while position < len(data):
+        length = data[position]
+        names.append(data[position + 1:position + 1 + length].decode("latin-1"))
+        position += 1 + length
+    # Indexes below 258 are the standard Macintosh names (.notdef, space, A…), which no joining form has.
+    return {gid: names[i - 258] for gid, i in enumerate(indexes) if 258 <= i < 258 + len(names)}
+
+
+def _add_joining_forms(faces):
+    """Give each joining form the fonts draw but Unicode does not encode a private-use character in every face, and
+    teach arabic-reshaper's table those forms (a letter it did not know, it left unjoined)."""
+    glyphs = [{name: gid for gid, name in _glyph_names(face).items()} for face in faces]
+    letters = dict(_reshaper.letters)
+    code = _PRIVATE_FIRST
+    for letter_code in [*range(0x0620, 0x0700), *range(0x0750, 0x0780)]:
+        letter = chr(letter_code)
+        if not all(letter_code in face.charToGlyph for face in faces):
+            continue
+        known = list(letters.get(letter, (letter, "", "", "")))
+        if known[0] and not all(ord(known[0]) in face.charToGlyph for face in faces):
+            known[0] = letter  # the letter itself is drawn in its isolated form
+        changed = False
+        for form, suffix in _JOINING_FORMS.items():
+            if known[form] and all(ord(known[form]) in face.charToGlyph for face in faces):
+                continue  # a presentation form the fonts draw
+            name = f"uni{letter_code:04X}.{suffix}"
+            if not all(name in names for names in glyphs):
+                known[form] = ""  # no such form: the letter does not join on that side
+                changed = True
+                continue
+            for face, names in zip(faces, glyphs):
+                if code in face.charToGlyph:
+                    raise ValueError(f"U+{code:04X} is already a character of {face.name}")
+                gid = names[name]
+                face.charToGlyph[code] = gid
+                face.glyphToChar.setdefault(gid, []).append(code)
+                face.charWidths[code] = face._pdfScale(face.hmetrics[gid][0])
+            known[form], _PRIVATE_LETTERS[code] = chr(code), letter
+            code += 1
+            changed = True
+        if changed and any(known[1:]):
+            letters[letter] = tuple(known)
+    _reshaper.letters = letters
 
 
 def _arabic_letter(char):
-    return "\u0600" <= char <= "\u08ff" or "\ufb50" <= char <= "\ufeff"
+    return ("\u0600" <= char <= "\u08ff" or "\ufb50" <= char <= "\ufeff"
+            or ord(char) in _PRIVATE_LETTERS)  # a joining form with no character of its own
 
 
 def _drawn(text):

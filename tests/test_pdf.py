@@ -19,7 +19,7 @@ from reportlab.pdfgen import canvas as pdfcanvas
 from reportlab.platypus import Spacer
 
 from movements.pdf import (
-    ARABIC, ZWNJ, Document, Role, ScriptText, Table, for_print, layout, missing_scripts, printable, register_fonts,
+    ARABIC, ARABIC_BOLD, ZWNJ, Document, Role, ScriptText, Table, for_print, layout, missing_scripts, printable, register_fonts,
 )
 from movements.qr import LEVEL, MASK, QRFlowable, qr_matrix
 
@@ -53,6 +53,40 @@ def pixels(content):
         image = Path(folder, "page.pgm").read_bytes()
     assert len(image) > 100_000
     return image
+
+
+# Pashto letters with no presentation form in Unicode: the fonts draw their joining forms, which they name.
+PASHTO = {"ملالۍ": {"ۍ": "uni06CD.fina"}, "ښکلې": {"ښ": "uni069A.init"}, "ځدراڼ": {"ځ": "uni0681.init"},
+          "ګلالۍ": {"ګ": "uni06AB.init", "ۍ": "uni06CD.fina"}, "ټکړ": {"ټ": "uni067C.init", "ړ": "uni0693.fina"},
+          "څښتن": {"څ": "uni0685.init", "ښ": "uni069A.medi"}}
+
+
+@pytest.mark.parametrize("font", [ARABIC, ARABIC_BOLD])
+@pytest.mark.parametrize("word", list(PASHTO))
+def test_pashto_letters_join_in_the_forms_the_font_draws_for_them(word, font):
+    from reportlab.pdfbase import pdfmetrics
+
+    from movements.pdf import _glyph_names, reshape
+
+    register_fonts()
+    face = pdfmetrics.getFont(font).face
+    names = _glyph_names(face)
+    drawn = [names.get(face.charToGlyph[ord(c)], "") for c in reshape(word)]  # logical order, one glyph a letter
+
+    for letter, form in PASHTO[word].items():
+        assert form in drawn, (letter, drawn)  # before: the letter's stand-alone glyph, its neighbours cut off
+
+
+@needs_poppler
+def test_a_pashto_name_reads_back_in_order_with_its_words_in_place():
+    names = "ملالۍ ځدراڼ · ځرغونه ښکلې ځدراڼ · تورېالی ټکړ"
+    content = document_with(ScriptText(names, NAME), ScriptText("Zahra ګلالۍ ستانکزۍ", NAME))
+
+    text = logical(pdftotext(content))
+
+    for name in ("ملالۍ ځدراڼ", "ځرغونه ښکلې ځدراڼ", "تورېالی ټکړ", "ګلالۍ ستانکزۍ"):
+        assert name in text  # every letter in the text layer, words not swapped around a space
+    assert all(embedded for _, embedded in embedded_fonts(content))
 
 
 @needs_poppler
