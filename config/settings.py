@@ -148,7 +148,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# The PDFs' fonts, also served to pages (/static/fonts/…): a device without an Arabic font that has Pashto's
+# letters still shows every name in its own script (safar.css, `.native`).
+STATICFILES_DIRS = [BASE_DIR / "static", ("fonts", BASE_DIR / "movements" / "fonts")]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -108,13 +108,24 @@ def save_case(form, formset, *, by, creating):
     return case
 
 
+def _labels(form, names):
+    """The changed fields as the form labels them ("planned travel date, visa / COPR reference"): the timeline is
+    read by people. The change's data keeps the field names."""
+    said = []
+    for name in names:
+        field = form.fields.get(name)
+        label = str(field.label) if field is not None and field.label else name.replace("_", " ")
+        said.append(label if label[:2].isupper() else label[:1].lower() + label[1:])  # "IME date" stays
+    return ", ".join(said)
+
+
 def _log_edit(user, case, form, formset):
     """One CaseChange row naming what changed (field names, never values: the log is widely read)."""
     parts = []
     data = {}
     case_fields = [f for f in form.changed_data if f != "version"]
     if case_fields:
-        parts.append(f"case ({', '.join(case_fields)})")
+        parts.append(f"case ({_labels(form, case_fields)})")
         data["case"] = case_fields
     for member in formset.forms if formset is not None else ():
         name = member.instance.full_name
@@ -123,7 +134,7 @@ def _log_edit(user, case, form, formset):
             data.setdefault("removed", []).append(name)
         elif member.has_changed():
             if member.instance.pk and member.initial:
-                parts.append(f"{name} ({', '.join(member.changed_data)})")
+                parts.append(f"{name} ({_labels(member, member.changed_data)})")
                 data.setdefault("members", {})[name] = list(member.changed_data)
             else:
                 parts.append(f"added {name}")

@@ -85,7 +85,7 @@ def orientation_notes(people):
         elif status.enrolments:
             session, days, marks = status.enrolments[-1]
             attended = sum(1 for d in days if marks.get(d.number) in ("present", "late"))
-            state = "closed" if session.state == SessionState.CLOSED else "in progress"
+            state = {SessionState.CLOSED: "closed", SessionState.PLANNED: "not begun"}.get(session.state, "in progress")
             notes[person.pk] = [(f"Orientation {session.code} ({state}): {attended} of {len(days)} days attended",
                                  "warn")]
     return notes

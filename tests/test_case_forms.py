@@ -333,6 +333,10 @@ def test_editing_saves_the_changes_and_bumps_the_version(olga):
     ahmad.refresh_from_db()
     assert ahmad.given_name == "Ahmad Shah"
     assert str(ahmad.phone) == "+992934904548"
+    # The timeline says what changed in the form's words; the change's data keeps the field names.
+    change = stored.changes.order_by("-id").first()
+    assert change.summary == "Edited: case (notes); Karimi, Ahmad Shah (given name, phone)"
+    assert change.data == {"case": ["notes"], "members": {"Karimi, Ahmad Shah": ["given_name", "phone"]}}
 
 
 def test_editing_can_add_a_member(olga):

@@ -491,6 +491,11 @@ def test_the_case_page_shows_each_members_orientation_status(ops, trainer, clien
     page = client.get(f"/cases/{case.case_number}/").content.decode()
     assert f"Orientation {session.code} (in progress): 1 of 3 days attended" in page
     assert timezone.localdate() == TODAY
+    later = make_session(trainer, first_day=TODAY + datetime.timedelta(days=7), state="planned")
+    waiting = approved_case(ops, members=1)
+    services.enrol_case(later, waiting, by=ops)
+    page = client.get(f"/cases/{waiting.case_number}/").content.decode()
+    assert f"Orientation {later.code} (not begun): 0 of 3 days attended" in page
 
 
 @pytest.mark.django_db

@@ -274,6 +274,17 @@ def test_special_attention_is_said_in_words_and_never_names_a_diagnosis(ops, fli
 
 
 @needs_poppler
+def test_a_stretcher_with_a_medif_says_escort_needed_once(ops, flight, family):
+    ahmad = family.members.get(given_name="Ahmad")
+    TravelMedicalNeeds.objects.filter(person=ahmad).update(wheelchair="", stretcher=True, medical_escort=True)
+
+    text = flat("\n".join(pdf_pages(render_manifest(flight), raw=True)))
+
+    assert "Stretcher — escort needed; MEDIF form with the carrier" in text
+    assert text.lower().count("escort needed") == 1
+
+
+@needs_poppler
 def test_children_travelling_without_an_adult_are_unaccompanied_minors_with_an_escort(ops, flight):
     case = ready_case(ops, members=2)
     case.members.update(date_of_birth=datetime.date(2012, 3, 3))

@@ -56,6 +56,7 @@ logger = logging.getLogger("safar.manifest")
 
 # --- what the rows say ----------------------------------------------------------------------------------------
 
+ESCORT_NEEDED = "escort needed"
 DUTIES = {
     # What the escort does about each SSR code, in words (mode-neutral: a plane or a bus).
     "WCHR": "wheelchair for long distances (walks a little)",
@@ -291,9 +292,12 @@ def _duties(rows):
     for infant in infants[len(companions):]:
         infant.attention.append("infant with no one to hold them — see operations")
     for row in rows:
-        for code in row.ssr:
-            if code in DUTIES:
-                row.attention.append(DUTIES[code])
+        duties = [DUTIES[code] for code in row.ssr if code in DUTIES]
+        for n, duty in enumerate(duties):
+            # "Escort needed" once, said by the first duty that needs it (a stretcher with a MEDIF, say).
+            if n and ESCORT_NEEDED in duty and any(ESCORT_NEEDED in d for d in duties[:n]):
+                duty = duty.replace(f" — {ESCORT_NEEDED}", "").replace(f"{ESCORT_NEEDED}; ", "")
+            row.attention.append(duty)
         if row.surveillance:
             row.attention.append(f"report to public health within {settings.SAFAR_SURVEILLANCE_DAYS} days of arrival")
 
