@@ -56,6 +56,6 @@ def bulk_caseload(n, *, start=0, members=3, batch=2000):
         person_ids = Person.objects.filter(case_id__in=ids.values()).values_list("pk", flat=True)
         TravelDocument.objects.bulk_create(
             TravelDocument(person_id=pk, number=f"B{pk:09d}", issuing_country="AFG",
-                           expiry_date=datetime.date(2030, 1, 1))
+                           expiry_date=today + datetime.timedelta(days=5 * 365))
             for pk in person_ids
         )

@@ -129,15 +129,17 @@ def complete_orientation(people, *, days_ago=20):
 
 
 def make_case(
-    members=1, *, documents=True, visas=True, expiry=datetime.date(2030, 1, 1), ime=True, ime_date=None,
+    members=1, *, documents=True, visas=True, expiry=None, ime=True, ime_date=None,
     orientation=True, **fields
 ):
     """A case with `members` people (the first is the PA).
 
-    Each member has a passport valid until `expiry`, a visa/COPR reference and an IME (M1, no TB) taken on
+    Each member has a passport valid until `expiry` (default: five years from today, as its IME and orientation
+    follow today: the suite must pass on any day), a visa/COPR reference and an IME (M1, no TB) taken on
     `ime_date` (default: 30 days before today), and those aged 13 or over have completed orientation, unless
     told not: such a case has no readiness blocker.
     """
+    expiry = expiry or timezone.localdate() + datetime.timedelta(days=5 * 365)
     n = next(_counter)
     fields.setdefault("progres_case_id", f"870-26C{n:05d}")
     fields.setdefault("referral_date", datetime.date(2026, 3, 1))

@@ -108,6 +108,7 @@ def test_another_users_code_and_content_make_nothing_and_show_nothing_of_theirs(
     assert MedicalExam.objects.count() == 1
 
 
+@time_machine.travel(datetime.datetime(2026, 11, 20, 9, tzinfo=datetime.timezone.utc), tick=False)  # days ahead
 def test_a_session_sent_twice_is_planned_once(ops, trainer, client):
     client.force_login(ops)
     body = {"submission": drawn_code(client.get("/orientation/sessions/new/")), "curriculum": "adult",

@@ -119,6 +119,32 @@ def test_a_connection_of_exactly_60_minutes_is_accepted(ops):
     assert services.create_departure(plan(legs), by=ops).legs.count() == 2
 
 
+@pytest.mark.parametrize("lands, leaves, minutes", [
+    # Frankfurt's clocks go from 02:00 to 03:00 on 28 March 2027: 01:30 → 03:20 is 50 minutes, not 110.
+    ("2027-03-28 01:30", "2027-03-28 03:20", 50),
+])
+def test_a_connection_is_measured_in_real_minutes_on_the_night_clocks_go_forward(ops, lands, leaves, minutes):
+    legs = [leg("TK 1587", "IST", "FRA", "2027-03-27 23:10", lands),
+            leg("LH 470", "FRA", "YYZ", leaves, "2027-03-28 06:10")]
+
+    error = refused(lambda: services.create_departure(plan(legs), by=ops))
+
+    assert error.code == "connection_too_short"
+    assert f"a {minutes}-minute connection; at least 60 minutes are needed" in error.message
+
+
+def test_a_connection_on_the_night_clocks_go_back_is_measured_in_real_minutes(ops):
+    # Frankfurt's clocks go from 03:00 back to 02:00 on 31 October 2027. Landing 02:30 (the first 02:30, summer
+    # time, 00:30 UTC) and leaving 03:15 (winter time, 02:15 UTC) is 105 minutes, not 45.
+    legs = [leg("TK 1587", "IST", "FRA", "2027-10-31 00:40", "2027-10-31 02:30"),
+            leg("LH 470", "FRA", "YYZ", "2027-10-31 03:15", "2027-10-31 06:10")]
+
+    departure = services.create_departure(plan(legs), by=ops)
+
+    first, second = departure.legs.order_by("number")
+    assert (second.departs_at - first.arrives_at) == datetime.timedelta(minutes=105)
+
+
 def test_legs_that_do_not_meet_are_refused(ops):
     legs = [leg("TK 255", "DYU", "IST", "2026-12-09 05:45", "2026-12-09 09:05"),
             leg("TK 17", "SAW", "YYZ", "2026-12-09 14:20", "2026-12-09 18:05")]

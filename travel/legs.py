@@ -59,13 +59,15 @@ def describe(moment, zone_name):
 
 
 def _aware(value, zone_name):
-    """A naive wall-clock time made aware in its zone; None when no such local time exists (clocks went forward)."""
+    """A naive wall-clock time read in its zone, as a moment in UTC; None when no such local time exists (clocks
+    went forward). In UTC, not in the zone: Python compares and subtracts two times of one zone on the wall clock,
+    so a connection at Frankfurt on the night clocks go forward (01:30 → 03:20, really 50 minutes) measured 110."""
     if timezone.is_aware(value):
-        return value
+        return value.astimezone(datetime.timezone.utc)
     zone = zoneinfo.ZoneInfo(zone_name)
-    moment = value.replace(tzinfo=zone)
+    moment = value.replace(tzinfo=zone).astimezone(datetime.timezone.utc)
     # A time skipped when clocks go forward does not survive the round trip through UTC.
-    if moment.astimezone(datetime.timezone.utc).astimezone(zone).replace(tzinfo=None) != value:
+    if moment.astimezone(zone).replace(tzinfo=None) != value:
         return None
     return moment
 
