@@ -27,6 +27,7 @@ viewer copies), and `missing_scripts` lets the caller report it in the log.
 import io
 import re
 import struct
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -36,6 +37,7 @@ from xml.sax.saxutils import escape
 import arabic_reshaper
 from bidi import get_display as _reorder
 from bidi.algorithm import get_display as _reorder_mirroring
+from reportlab import platypus
 from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
@@ -43,7 +45,6 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import SUBSETN, TTFont
 from reportlab.pdfgen import canvas
-from reportlab import platypus
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
@@ -115,18 +116,22 @@ def _to_unicode_cmap(fontname, subset):
 _registered = False
 
 
+_registering = threading.Lock()  # threads of one process (gthread workers, runserver) register the fonts once
+
+
 def register_fonts():
     global _registered
-    registered = set(pdfmetrics.getRegisteredFontNames())
-    for name, filename in _FILES.items():
-        if name not in registered:
-            pdfmetrics.registerFont(_LogicalTTFont(name, str(FONT_DIR / filename)))
-    if not _PRIVATE_LETTERS:
-        _add_joining_forms([pdfmetrics.getFont(ARABIC).face, pdfmetrics.getFont(ARABIC_BOLD).face])
-    pdfmetrics.registerFontFamily(SANS, normal=SANS, bold=SANS_BOLD, italic=SANS, boldItalic=SANS_BOLD)
-    pdfmetrics.registerFontFamily(CONDENSED, normal=CONDENSED, bold=CONDENSED_BOLD, italic=CONDENSED,
-                                  boldItalic=CONDENSED_BOLD)
-    _registered = True
+    with _registering:
+        registered = set(pdfmetrics.getRegisteredFontNames())
+        for name, filename in _FILES.items():
+            if name not in registered:
+                pdfmetrics.registerFont(_LogicalTTFont(name, str(FONT_DIR / filename)))
+        if not _PRIVATE_LETTERS:
+            _add_joining_forms([pdfmetrics.getFont(ARABIC).face, pdfmetrics.getFont(ARABIC_BOLD).face])
+        pdfmetrics.registerFontFamily(SANS, normal=SANS, bold=SANS_BOLD, italic=SANS, boldItalic=SANS_BOLD)
+        pdfmetrics.registerFontFamily(CONDENSED, normal=CONDENSED, bold=CONDENSED_BOLD, italic=CONDENSED,
+                                      boldItalic=CONDENSED_BOLD)
+        _registered = True
 
 
 @lru_cache(maxsize=None)
@@ -275,9 +280,22 @@ def _add_joining_forms(faces):
             known[form], _PRIVATE_LETTERS[code] = chr(code), letter
             code += 1
             changed = True
-        if changed and any(known[1:]):
-            letters[letter] = tuple(known)
+        if changed:
+            letters[letter] = _consistent(known)
     _reshaper.letters = letters
+
+
+def _consistent(forms):
+    """A letter's forms as arabic-reshaper can use them: it joins a letter to the next one when it has a medial
+    form, and then gives it its initial form at a word's start, so a medial form needs the initial one (Noto names
+    ڂ's "uni0682.inti": with a medial form and no initial one, the letter vanished at a word's start); and it joins
+    a letter to the one before when it has a final form."""
+    isolated, initial, medial, final = forms
+    if not (initial and medial):
+        initial = medial = ""  # joins to the next letter in both forms or not at all
+    if not final:
+        medial = initial = ""  # a letter joined on its left only cannot stand in a word's middle
+    return (isolated, initial, medial, final)
 
 
 def _arabic_letter(char):
@@ -290,7 +308,6 @@ def _drawn(text):
     return [c for c in text if unicodedata.category(c) != "Cf" and not c.isspace()]
 
 
-@lru_cache(maxsize=512)
 def unprintable(scripts):
     """What paper shows instead of text in scripts no shipped font covers."""
     return f"[{', '.join(scripts)} script — no font to print it]"
@@ -311,6 +328,7 @@ def printable(text):
     return " ".join(words)
 
 
+@lru_cache(maxsize=512)
 def missing_scripts(text):
     """The scripts of the characters in `text` that no shipped font covers ("Ethiopic", "CJK"), in order; empty
     when the text can be printed."""
@@ -693,7 +711,8 @@ class Table(platypus.Table):
 
     def __init__(self, data, *args, style=None, **kwargs):
         super().__init__(data, *args, **kwargs)
-        self.setStyle([("FONTNAME", (0, 0), (-1, -1), SANS)])
+        if "cellStyles" not in kwargs:  # a piece of a table split across pages has its cells' styles already
+            self.setStyle([("FONTNAME", (0, 0), (-1, -1), SANS)])
         if style is not None:
             self.setStyle(style)
 

@@ -212,8 +212,11 @@ def remove_case(session, case, *, by, reason):
         # Enrolment.delete refuses (an enrolment is kept with its attendance): these have none.
         Enrolment.objects.filter(pk__in=[e.pk for e in enrolments]).delete()
         names = "; ".join(p.full_name for p in people)
+        # The reason is read by those who read other reasons (transitions, exclusions), not by UNHCR: it may tell
+        # why a family cannot attend (an illness).
         history.log_change(case, by=by, summary=f"Taken out of orientation session {session.code}: {names}. "
                                                 f"Reason: {reason}",
+                           summary_for_all=f"Taken out of orientation session {session.code}: {names}.",
                            data={"session": session.code, "people": len(people)})
     _refresh_readiness(case)
     return people

@@ -135,7 +135,7 @@ def session_detail(request, code):
         "typed_close": kept.take(request, f"session:{session.code}:close").get("reason", ""),
         "typed_reopen": kept.take(request, f"session:{session.code}:reopen").get("reason", ""),
         # The families that may be taken out (enrolled by mistake): none of their members has a mark here.
-        "removable": _removable(enrolments) if session.state != "closed" else [],
+        "removable": _removable(enrolments) if session.state != SessionState.CLOSED else [],
         "typed_remove": kept.take(request, f"remove:{session.code}"),
     })
 
@@ -175,7 +175,8 @@ def session_enrol(request, code):
     if enrolled and passed:  # enrolled late (or recorded late, from paper): the days gone by count too
         messages.warning(request, f"{_days_text(passed)} of {session.code} {'has' if len(passed) == 1 else 'have'} "
                                   "passed: the family completes orientation in this session only if the roll call "
-                                  f"of {'that day' if len(passed) == 1 else 'those days'} marks them present. "
+                                  f"of {'that day' if len(passed) == 1 else 'those days'} marks them present (or "
+                                  "late). "
                                   "Otherwise enrol them in a later session.")
     if refused:
         messages.info(request, "Not enrolled: " + "; ".join(f"{p.full_name} ({reason})" for p, reason in refused))
@@ -199,8 +200,11 @@ def session_remove(request, code):
     except services.OrientationError as e:
         if e.code == "forbidden":
             raise PermissionDenied(e.message) from None
-        messages.error(request, e.message)
-        kept.keep(request, f"remove:{session.code}", request.POST, ["case_number", "reason"])
+        if e.code == "not_enrolled":  # most often the same request sent twice: the first took them out
+            messages.info(request, e.message)
+        else:
+            messages.error(request, e.message)
+            kept.keep(request, f"remove:{session.code}", request.POST, ["case_number", "reason"])
     else:
         messages.success(request, f"Taken out of {session.code}: " + "; ".join(p.full_name for p in people) +
                                   f". Case {case.case_number} may be enrolled in another session.")

@@ -16,7 +16,7 @@ from reportlab.platypus import KeepTogether, Spacer, TableStyle
 
 from movements import hooks, reads
 from movements.pdf import (
-    SANS, SANS_BOLD, Document, Role, ScriptText, Table, direction, is_rtl, paragraph, printable,
+    SANS, SANS_BOLD, Document, Role, ScriptText, Table, direction, is_rtl, missing_scripts, paragraph, printable,
 )
 
 TITLE = Role(16, bold=True)
@@ -66,7 +66,12 @@ def filename(person, extension):
 
 def _text(value, role, width=None):
     """A value as flowables: right-to-left text shaped (in pieces, each kept whole), other text as a paragraph."""
-    value = printable(str(value))  # a script with no shipped font is named, never drawn as empty boxes
+    value = str(value)
+    # A script with no shipped font is named, never drawn as empty boxes: a name wholly in it through `layout`,
+    # which keeps the name in the text layer (for copying); in a longer text, the words it cannot print.
+    if missing_scripts(value) and all(missing_scripts(word) for word in value.split()):
+        return [ScriptText(value, role)]
+    value = printable(value)
     if is_rtl(value):
         words, pieces, current = value.split(" "), [], ""
         for word in words:

@@ -309,3 +309,12 @@ def fly(departure, by, *, at=None):
 
     board_everyone(departure, by, at=at)
     return boarding.close_boarding(departure, by=by, at=at).departure
+
+
+def embedded_fonts(content):
+    """(font name, embedded?) for each font a PDF lists, as poppler's pdffonts reads them."""
+    import subprocess
+
+    listing = subprocess.run(["pdffonts", "-"], input=content, capture_output=True, check=True).stdout.decode()
+    rows = [line.split() for line in listing.splitlines()[2:] if line.strip()]
+    return [(row[0], row[-5] == "yes") for row in rows]  # the "emb" column

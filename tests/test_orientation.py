@@ -592,8 +592,9 @@ def test_a_trainer_lands_on_their_sessions(trainer, client):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("first_day, warned", [
-    (TODAY - datetime.timedelta(days=1), "Day 1 (Thu 19 Nov) of {code} has passed: the family completes orientation "
-                                         "in this session only if the roll call of that day marks them present."),
+    (TODAY - datetime.timedelta(days=1), "Day 1 (Thu 19 Nov) of {code} has passed: the family completes "
+                                         "orientation in this session only if the roll call of that day marks them "
+                                         "present (or late)."),
     (TODAY - datetime.timedelta(days=2), "Days 1 and 2 (Wed 18 Nov, Thu 19 Nov) of {code} have passed"),
     (TODAY, None),
 ])
@@ -673,6 +674,26 @@ def test_operations_take_out_a_family_enrolled_by_mistake_and_enrol_it_in_the_ri
                               "Reason: Enrolled in the Dari session by mistake") and change.user == ops
     enrolled, refused = services.enrol_case(right, case, by=ops)  # no longer "already enrolled in …"
     assert len(enrolled) == 2 and refused == []
+
+
+@pytest.mark.django_db
+def test_a_take_out_sent_twice_says_so_and_its_reason_is_not_for_unhcr(client, ops, trainer, unhcr):
+    session = make_session(trainer)
+    case = approved_case(ops, members=1)
+    services.enrol_case(session, case, by=ops)
+    client.force_login(ops)
+    body = {"case_number": case.case_number, "reason": "Mother in hospital for treatment"}
+
+    client.post(f"/orientation/sessions/{session.code}/take-out/", body)
+    again = client.post(f"/orientation/sessions/{session.code}/take-out/", body, follow=True).content.decode()
+
+    assert f'<li class="msg info ">Nobody of case {case.case_number} is enrolled in {session.code}.</li>' in again
+    assert "<details class=\"gap-above\" open>" not in again  # nothing to fill in again
+    assert "Mother in hospital" in client.get(f"/cases/{case.case_number}/").content.decode()
+    client.force_login(unhcr)
+    page = client.get(f"/cases/{case.case_number}/").content.decode()
+    assert f"Taken out of orientation session {session.code}: Karimi, Zahra." in page
+    assert "Mother in hospital" not in page
 
 
 @pytest.mark.django_db

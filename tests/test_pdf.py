@@ -9,7 +9,9 @@ import re
 import shutil
 import string
 import subprocess
+import sys
 import unicodedata
+from pathlib import Path
 
 import pytest
 from reportlab.graphics.barcode import qrencoder
@@ -19,9 +21,11 @@ from reportlab.pdfgen import canvas as pdfcanvas
 from reportlab.platypus import Spacer
 
 from movements.pdf import (
-    ARABIC, ARABIC_BOLD, ZWNJ, Document, Role, ScriptText, Table, for_print, layout, missing_scripts, printable, register_fonts,
+    ARABIC, ARABIC_BOLD, ZWNJ, Document, Role, ScriptText, Table, for_print, layout, missing_scripts, printable,
+    register_fonts,
 )
 from movements.qr import LEVEL, MASK, QRFlowable, qr_matrix
+from tests.conftest import embedded_fonts
 
 needs_poppler = pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils is not installed")
 NAME = Role(12)
@@ -75,6 +79,32 @@ def test_pashto_letters_join_in_the_forms_the_font_draws_for_them(word, font):
 
     for letter, form in PASHTO[word].items():
         assert form in drawn, (letter, drawn)  # before: the letter's stand-alone glyph, its neighbours cut off
+
+
+def test_every_letter_of_the_table_joins_as_arabic_reshaper_can_draw_it():
+    from movements.pdf import _reshaper, reshape
+
+    register_fonts()
+    for letter, (isolated, initial, medial, final) in _reshaper.letters.items():
+        assert bool(initial) == bool(medial), letter  # it gives the initial form to a letter with a medial one
+        assert final or not medial, letter
+    # Noto names ڂ's initial form "uni0682.inti": ڂ joins only the letter before it, and is never dropped.
+    assert reshape("ڂب")[0] == "ڂ"
+
+
+def test_threads_that_print_at_once_register_the_fonts_once():
+    script = ("import sys, threading; sys.setswitchinterval(1e-6); from movements import pdf\n"
+              "errors = []\n"
+              "def run():\n"
+              "    try: pdf.reshape('ملالۍ')\n"
+              "    except Exception as e: errors.append(repr(e))\n"
+              "threads = [threading.Thread(target=run) for _ in range(6)]\n"
+              "[t.start() for t in threads]; [t.join() for t in threads]\n"
+              "print(errors or 'ok', len(pdf._PRIVATE_LETTERS))\n")
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                             cwd=Path(__file__).resolve().parent.parent).stdout.split()
+        assert out == ["ok", "288"]
 
 
 @needs_poppler
@@ -229,13 +259,6 @@ def test_every_font_in_a_printed_document_is_embedded():
 
     fonts = embedded_fonts(content)
     assert fonts and all(embedded for _, embedded in fonts), fonts
-
-
-def embedded_fonts(content):
-    """(font name, embedded?) for each font the PDF lists, as poppler's pdffonts reads them."""
-    listing = subprocess.run(["pdffonts", "-"], input=content, capture_output=True, check=True).stdout.decode()
-    rows = [line.split() for line in listing.splitlines()[2:] if line.strip()]
-    return [(row[0], row[-5] == "yes") for row in rows]  # the "emb" column
 
 
 def test_a_text_in_a_script_with_no_font_is_named_and_the_rest_kept():

@@ -135,8 +135,9 @@ def test_a_long_note_in_any_script_runs_across_pages(family, tmp_path):
 
 @needs_pdftotext
 def test_a_name_in_a_script_with_no_font_is_named_in_the_record_and_every_font_is_embedded(family, tmp_path):
+    from movements.pdf import layout
     from privacy import subject_record
-    from tests.test_pdf import embedded_fonts
+    from tests.conftest import embedded_fonts
 
     _case, pa, _ = family
     Person.objects.filter(pk=pa.pk).update(native_name="ሕሩት ወልደ ጊዮርጊስ")  # Ethiopic: no shipped font
@@ -145,9 +146,15 @@ def test_a_name_in_a_script_with_no_font_is_named_in_the_record_and_every_font_i
     content = subject_record.as_pdf(pa, sections, produced)
 
     text = re.sub(r"\s+", " ", pdf_text(content, tmp_path))
-    assert "Name in own script [Ethiopic script — no font to print it]" in text  # the row, not empty boxes
+    assert "Name in own script ሕሩት ወልደ ጊዮርጊስ" in text  # the row's text layer: copied, it is the name
+    (row,) = subject_record._text("ሕሩት ወልደ ጊዮርጊስ", subject_record.CELL)  # and drawn: the script named
+    (line,) = layout(row.text, row.role, 300)
+    assert "".join(run[1] for run in line.runs) == "[Ethiopic script — no font to print it]"
     fonts = embedded_fonts(content)
     assert fonts and all(embedded for _, embedded in fonts), fonts
+    # In a longer text, only the words it cannot print are named.
+    (note,) = subject_record._text("Sister ሕሩት called", subject_record.CELL)
+    assert note.text == "Sister [Ethiopic script — no font to print it] called"
 
 
 def record_json(person, tmp_path):

@@ -411,7 +411,7 @@ def test_every_page_of_a_convoy_says_which_vehicle_each_family_rides_in(ops, esc
 
 @needs_poppler
 def test_every_font_of_the_manifest_is_embedded(family, flight):
-    from tests.test_pdf import embedded_fonts
+    from tests.conftest import embedded_fonts
 
     fonts = embedded_fonts(render_manifest(flight))
 

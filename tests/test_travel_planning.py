@@ -119,18 +119,15 @@ def test_a_connection_of_exactly_60_minutes_is_accepted(ops):
     assert services.create_departure(plan(legs), by=ops).legs.count() == 2
 
 
-@pytest.mark.parametrize("lands, leaves, minutes", [
+def test_a_connection_is_measured_in_real_minutes_on_the_night_clocks_go_forward(ops):
     # Frankfurt's clocks go from 02:00 to 03:00 on 28 March 2027: 01:30 → 03:20 is 50 minutes, not 110.
-    ("2027-03-28 01:30", "2027-03-28 03:20", 50),
-])
-def test_a_connection_is_measured_in_real_minutes_on_the_night_clocks_go_forward(ops, lands, leaves, minutes):
-    legs = [leg("TK 1587", "IST", "FRA", "2027-03-27 23:10", lands),
-            leg("LH 470", "FRA", "YYZ", leaves, "2027-03-28 06:10")]
+    legs = [leg("TK 1587", "IST", "FRA", "2027-03-27 23:10", "2027-03-28 01:30"),
+            leg("LH 470", "FRA", "YYZ", "2027-03-28 03:20", "2027-03-28 06:10")]
 
     error = refused(lambda: services.create_departure(plan(legs), by=ops))
 
     assert error.code == "connection_too_short"
-    assert f"a {minutes}-minute connection; at least 60 minutes are needed" in error.message
+    assert "a 50-minute connection; at least 60 minutes are needed" in error.message
 
 
 def test_a_connection_on_the_night_clocks_go_back_is_measured_in_real_minutes(ops):

@@ -473,9 +473,10 @@ def finalise_departure(departure, *, by, expected_version=None, via="", at=None)
         breaches = departure_breaches(dep, facts, bookings)
         if breaches:
             raise _refused(breaches, f"{dep.code} cannot be made final:")
+        people = facts.counts.people
         return _finish_move(dep, "finalise", f"{dep.code} made final: passenger list locked with "
-                            f"{facts.counts.people} passenger{'s' if facts.counts.people != 1 else ''} ({facts.counts.describe()}).", by=by, via=via,
-                            reason="", at=at or timezone.now(),
+                            f"{people} passenger{'s' if people != 1 else ''} ({facts.counts.describe()}).",
+                            by=by, via=via, reason="", at=at or timezone.now(),
                             data={"cases": len(bookings), "passengers": facts.counts.people,
                                   "seats": f"{facts.seats_taken} of {dep.seat_block}"})
 
