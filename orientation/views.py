@@ -318,12 +318,16 @@ def suggestions(request):
     for person in services.suggestions():
         language = person.get_language_display() or "Language not recorded"
         groups.setdefault(language, {}).setdefault(person.case, []).append(person)
-    open_sessions = Session.objects.exclude(state="closed").order_by("id")
+    open_sessions = Session.objects.exclude(state=SessionState.CLOSED).prefetch_related("days").order_by("id")
     shown = {case.case_number for cases in groups.values() for case in cases}
     if shown:
         reads.record(reads.Kind.WAITING, request=request, cases=sorted(shown), target="suggestions")
+    by_language = {}
+    for session in open_sessions:
+        by_language.setdefault(session.get_language_display(), []).append(session)
     return render(request, "orientation/suggestions.html", {
-        "groups": sorted((lang, list(cases.items())) for lang, cases in groups.items()),
+        # Each language with its families and the open sessions held in it (each family enrolled in one click).
+        "groups": sorted((lang, list(cases.items()), by_language.get(lang, [])) for lang, cases in groups.items()),
         "sessions": open_sessions,
         "total": sum(len(p) for cases in groups.values() for p in cases.values()),
     })

@@ -282,11 +282,33 @@ def test_the_suggestions_list_those_waiting_by_language(ops, client):
     transitions.approve(transitions.accept(done, by=ops), by=ops)
     client.force_login(ops)
     page = client.get("/orientation/suggestions/")
-    groups = dict(page.context["groups"])
+    groups = {language: cases for language, cases, _sessions in page.context["groups"]}
     assert list(groups) == ["Dari"]
     assert [(case.pk, [p.given_name for p in people]) for case, people in groups["Dari"]] == [
         (waiting.pk, ["Zahra", "Ahmad"])
     ]
+    assert "No open session is held in Dari" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_family_waiting_is_enrolled_from_the_list_in_a_session_of_its_language(ops, trainer, client):
+    dari = make_session(trainer, first_day=TODAY + datetime.timedelta(days=3), state="planned")
+    make_session(trainer, first_day=TODAY + datetime.timedelta(days=3), language="pus", state="planned")
+    waiting = approved_case(ops, members=2)
+    waiting.members.update(language="prs")
+    client.force_login(ops)
+    page = client.get("/orientation/suggestions/").content.decode()
+
+    # One button per open session in the family's language (not the Pashto one), each posting the case.
+    assert page.count('<button type="submit">Enrol in ') == 1
+    assert (f'<form method="post" action="/orientation/sessions/{dari.code}/enrol/" class="inline-form">'
+            in page)
+    response = client.post(f"/orientation/sessions/{dari.code}/enrol/", {"case_number": waiting.case_number},
+                           follow=True)
+
+    assert dari.enrolments.count() == 2
+    assert "Nobody is waiting for orientation." in client.get("/orientation/suggestions/").content.decode()
+    assert response.redirect_chain[-1][0] == f"/orientation/sessions/{dari.code}/"
 
 
 # --- documents -----------------------------------------------------------------------------------------

@@ -403,6 +403,19 @@ def test_operations_upload_preview_then_confirm(ops, client):
     record.refresh_from_db()
     assert record.status == "imported" and record.content is None
     assert Person.objects.count() == 45
+    # The result names each new family by its principal applicant, and that read is logged.
+    from django.utils.html import escape
+
+    from privacy.models import AccessLogEntry
+
+    result = client.get(f"/imports/{record.pk}/").content.decode()
+    for case in Case.objects.all():
+        pa = case.members.get(relationship="PA")
+        row = (f'<td><a href="/cases/{case.case_number}/">{case.case_number}</a></td>'
+               f'<td>{escape(f"{pa.family_name}, {pa.given_name}")}</td><td class="num">{case.members.count()}</td>')
+        assert row in result
+    logged = AccessLogEntry.objects.get(kind="case_list", target=f"import of {record.filename}")
+    assert sorted(logged.cases.split()) == sorted(Case.objects.values_list("case_number", flat=True))
     again = client.post(f"/imports/{record.pk}/confirm/", follow=True)
     assert "nothing to confirm" in again.content.decode()
     assert Person.objects.count() == 45

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +16,8 @@ from django.core.files.uploadhandler import FileUploadHandler
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from movements.models import Case, ReferralUpload
+from movements import reads
+from movements.models import Case, Person, ReferralUpload
 from movements.referral_import import checksum, run_import, visible
 
 
@@ -134,10 +136,20 @@ def import_detail(request, upload_id):
     report = upload.report
     new_cases = []
     if upload.status == ReferralUpload.Status.IMPORTED and report.get("new_cases"):
-        # The case numbers given at import, linked (one query; a very large import lists its first ones).
+        # The case numbers given at import, linked, with whom each family is, as the case list names it (two
+        # queries; a very large import lists its first ones).
         shown = report["new_cases"][:NEW_CASES_SHOWN]
-        numbers = dict(Case.objects.filter(progres_case_id__in=shown).values_list("progres_case_id", "case_number"))
-        new_cases = [(numbers.get(progres_id), progres_id) for progres_id in shown]
+        found = {progres_id: (number, members) for progres_id, number, members in Case.objects.filter(
+            progres_case_id__in=shown).annotate(members_count=Count("members")).values_list(
+            "progres_case_id", "case_number", "members_count")}
+        principals = {progres_id: f"{family}, {given}" for progres_id, family, given in Person.objects.filter(
+            case__progres_case_id__in=shown, relationship="PA").values_list(
+            "case__progres_case_id", "family_name", "given_name")}
+        new_cases = [(*found.get(progres_id, (None, 0)), progres_id, principals.get(progres_id, ""))
+                     for progres_id in shown]
+        # The list names families: one read for the access log ("who looked at this case?").
+        reads.record(reads.Kind.CASE_LIST, request=request, cases=[c[0] for c in new_cases if c[0]],
+                     target=f"import of {upload.filename}"[:200])
     return render(request, "movements/import_detail.html", {
         "upload": upload, "report": report, "earlier": earlier, "new_cases": new_cases,
         "more_new_cases": max(0, len(report.get("new_cases") or []) - NEW_CASES_SHOWN),
