@@ -32,6 +32,14 @@ class OrientationError(Exception):
         self.message = message
 
 
+def _check_length(reason):
+    if len(reason) > REASON_MAX_LENGTH:
+        raise OrientationError(
+            "reason_too_long",
+            f"The reason has {len(reason):,} characters; keep it to {REASON_MAX_LENGTH:,} (a sentence or two).",
+        )
+
+
 @dataclass
 class OrientationStatus:
     person_id: int
@@ -188,11 +196,7 @@ def remove_case(session, case, *, by, reason):
     if not reason:
         raise OrientationError("reason_required", "Give the reason the family is taken out of the session (e.g. "
                                                   "enrolled in the wrong session by mistake).")
-    if len(reason) > REASON_MAX_LENGTH:
-        raise OrientationError(
-            "reason_too_long",
-            f"The reason has {len(reason):,} characters; keep it to {REASON_MAX_LENGTH:,} (a sentence or two).",
-        )
+    _check_length(reason)
     with transaction.atomic():
         session = Session.objects.select_for_update().get(pk=session.pk)
         if session.state == SessionState.CLOSED:
@@ -238,11 +242,7 @@ def record_roll_call(day, marks, *, by, reason=""):
     Returns a RollCallResult. Raises OrientationError (and saves nothing) on any problem.
     """
     reason = (reason or "").strip()
-    if len(reason) > REASON_MAX_LENGTH:
-        raise OrientationError(
-            "reason_too_long",
-            f"The reason has {len(reason):,} characters; keep it to {REASON_MAX_LENGTH:,} (a sentence or two).",
-        )
+    _check_length(reason)
     valid = set(AttendanceStatus.values)
     with transaction.atomic():
         session = Session.objects.select_for_update().get(pk=day.session_id)
@@ -321,11 +321,7 @@ def change_session_state(session, action, *, by, reason=""):
             "Give a reason: a closed session is reopened only to correct its roll calls, and certificates already "
             "printed may no longer hold.",
         )
-    if len(reason) > REASON_MAX_LENGTH:
-        raise OrientationError(
-            "reason_too_long",
-            f"The reason has {len(reason):,} characters; keep it to {REASON_MAX_LENGTH:,} (a sentence or two).",
-        )
+    _check_length(reason)
     with transaction.atomic():
         locked = Session.objects.select_for_update().get(pk=session.pk)
         method = getattr(locked, action)

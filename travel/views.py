@@ -54,6 +54,21 @@ def _reason_refused(request, form):
     return True
 
 
+def _with_reason(request, act, done):
+    """A small form that gives a reason: `act(reason)` once the reason is valid. True when it was done (the message
+    `done` queued); False when refused, the reason's fault or the service's told in a message."""
+    form = ReasonForm(request.POST)
+    if _reason_refused(request, form):
+        return False
+    try:
+        act(form.cleaned_data.get("reason", ""))
+    except TravelError as e:
+        _refusal(request, e)
+        return False
+    messages.success(request, done)
+    return True
+
+
 # --- the board ------------------------------------------------------------------------------------------------
 
 
@@ -308,16 +323,10 @@ def cancel_booking(request, code, booking_id):
     booking = get_object_or_404(Booking, pk=booking_id, departure=departure)
     on_case = request.POST.get("back") == "case"
     back = _case_url(booking.case) if on_case else departure_url(departure)
-    form = ReasonForm(request.POST)
-    if not _reason_refused(request, form):
-        try:
-            services.cancel_booking(booking, by=request.user, reason=form.cleaned_data.get("reason", ""))
-        except TravelError as e:
-            _refusal(request, e)
-        else:
-            messages.success(request, f"Booking of case {booking.case.case_number} on {departure.code} cancelled; "
-                                      "the case is ready again.")
-            return redirect(back)
+    if _with_reason(request, lambda reason: services.cancel_booking(booking, by=request.user, reason=reason),
+                    f"Booking of case {booking.case.case_number} on {departure.code} cancelled; the case is ready "
+                    "again."):
+        return redirect(back)
     # Refused: the reason typed waits in its box on the page the refusal leads back to.
     if on_case:
         keep_panel_typing(request, booking.case, "cancel")
@@ -338,15 +347,9 @@ def exclude_member(request):
         messages.error(request, "Nobody was excluded: that member is not in a case you may change. Reload the case "
                                 "page and try again.", extra_tags="code-no_such_person")
         return redirect(reverse("case_list"))
-    form = ReasonForm(request.POST)
-    if not _reason_refused(request, form):
-        try:
-            services.exclude_member(person, by=request.user, reason=form.cleaned_data.get("reason", ""))
-        except TravelError as e:
-            _refusal(request, e)
-        else:
-            messages.success(request, f"{person.full_name} is excluded from travel.")
-            return redirect(_case_url(person.case))
+    if _with_reason(request, lambda reason: services.exclude_member(person, by=request.user, reason=reason),
+                    f"{person.full_name} is excluded from travel."):
+        return redirect(_case_url(person.case))
     keep_panel_typing(request, person.case, "exclude")
     return redirect(_case_url(person.case))
 
@@ -358,15 +361,9 @@ def include_member(request, exclusion_id):
         raise PermissionDenied("Only operations staff include members in travel.")
     exclusion = get_object_or_404(TravelExclusion.objects.select_related("case", "person"), pk=exclusion_id,
                                   case__in=visible_cases(request.user))
-    form = ReasonForm(request.POST)
-    if not _reason_refused(request, form):
-        try:
-            services.include_member(exclusion, by=request.user, reason=form.cleaned_data.get("reason", ""))
-        except TravelError as e:
-            _refusal(request, e)
-        else:
-            messages.success(request, f"{exclusion.person.full_name} travels with the case again.")
-            return redirect(_case_url(exclusion.case))
+    if _with_reason(request, lambda reason: services.include_member(exclusion, by=request.user, reason=reason),
+                    f"{exclusion.person.full_name} travels with the case again."):
+        return redirect(_case_url(exclusion.case))
     keep_panel_typing(request, exclusion.case, f"include:{exclusion.pk}")
     return redirect(_case_url(exclusion.case))
 
