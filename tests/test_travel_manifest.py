@@ -152,6 +152,23 @@ def test_the_header_gives_the_flights_in_local_times_the_pnr_and_the_escort_with
 
 
 @needs_poppler
+def test_a_time_that_happens_twice_that_night_is_printed_with_its_zone(ops):
+    # Frankfurt's clocks go back from 03:00 to 02:00 on 31 October 2027: the second 02:30 (winter time, CET).
+    night = datetime.date(2027, 10, 31)
+    first = LegInput(carrier="TK", flight_number="1587", origin="IST", destination="FRA",
+                     departs=datetime.datetime.combine(night, datetime.time(0, 40)),
+                     arrives=datetime.datetime.combine(night, datetime.time(2, 30)), arrives_fold=1)
+    second = LegInput(carrier="LH", flight_number="470", origin="FRA", destination="YYZ",
+                      departs=datetime.datetime.combine(night, datetime.time(4, 15)),
+                      arrives=datetime.datetime.combine(night, datetime.time(7, 10)))
+    departure = make_departure(ops, legs=[first, second])
+
+    text = flat(pdf_pages(render_manifest(departure))[0])
+
+    assert "TK 1587 IST 00:40 → FRA 02:30 CET · LH 470 FRA 04:15 → YYZ 07:10" in text
+
+
+@needs_poppler
 def test_it_is_a_draft_until_the_departure_is_final_then_final_with_the_time(ops, flight, family):
     draft = pdf_pages(render_manifest(flight))
     assert "DRAFT" in draft[0] and "FINAL" not in draft[0]

@@ -147,7 +147,7 @@ def test_the_board_filters_by_state_and_month(client, ops, flight):
 def test_a_departures_page_shows_local_times_with_their_time_zones(client, ops, flight):
     page = page_text(get(client, ops, f"/departures/{flight.code}/"))
 
-    assert "Wed 09 Dec 2026 05:45</time><br><small class=\"tz\" title=\"Asia/Dushanbe\">+05 · Asia/Dushanbe" in page
+    assert "Wed 09 Dec 2026 05:45</time><br><small class=\"tz\" title=\"Asia/Dushanbe\">UTC+05:00 · Asia/Dushanbe" in page
     assert "Wed 09 Dec 2026 18:05</time><br><small class=\"tz\" title=\"America/Toronto\">EST · America/Toronto" in page
     assert "Toronto Pearson International Airport" in page
 
@@ -457,6 +457,49 @@ def test_a_leg_in_the_past_on_the_form_is_named_and_nothing_is_saved(client, ops
     assert "Leg 1 (TK 255 DYU→IST) leaves 2026-11-19 05:45 Asia/Dushanbe, which has already passed." in \
         page_text(response)
     assert not Departure.objects.exists()
+
+
+def clocks_go_back_post(**extra):
+    # Istanbul → Frankfurt landing at 02:30 on 31 October 2027, which happens twice there (clocks go back at 03:00).
+    data = form_post(**{"0__carrier": "TK", "0__flight_number": "1587", "0__origin": "IST",
+                        "0__departs": "2027-10-31T00:40", "0__destination": "FRA", "0__arrives": "2027-10-31T02:30",
+                        "1__carrier": "LH", "1__flight_number": "470", "1__origin": "FRA",
+                        "1__departs": "2027-10-31T04:15", "1__destination": "YYZ", "1__arrives": "2027-10-31T07:10"})
+    data.update(extra)
+    return data
+
+
+def test_a_time_that_happens_twice_on_the_form_asks_which_and_keeps_what_was_typed(client, ops):
+    client.force_login(ops)
+
+    response = client.post("/departures/new/?mode=air", clocks_go_back_post())
+
+    assert response.status_code == 400 and not Departure.objects.exists()
+    page = page_text(response)
+    assert "2027-10-31 02:30 happens twice in Europe/Berlin" in page
+    assert "Which 02:30?" in page
+    assert re.search(r'<input type="radio" name="legs-0-arrives_fold" value="0"[^>]*>\s*the first \(CEST, UTC\+02:00\)',
+                     page)
+    assert re.search(r'<input type="radio" name="legs-0-arrives_fold" value="1"[^>]*>\s*the second \(CET, UTC\+01:00\)',
+                     page)
+    assert 'value="2027-10-31T04:15"' in page  # nothing typed is lost
+    # The other times happen once: no choice is offered for them.
+    assert 'type="radio" name="legs-0-departs_fold"' not in page
+    assert 'type="radio" name="legs-1-departs_fold"' not in page
+
+    response = client.post("/departures/new/?mode=air", clocks_go_back_post(**{"legs-0-arrives_fold": "1"}))
+
+    departure = Departure.objects.get()
+    assert response.status_code == 302
+    first = departure.legs.get(number=1)
+    assert first.arrives_at == datetime.datetime(2027, 10, 31, 1, 30, tzinfo=datetime.timezone.utc)
+    # The departure's page names the zone of that 02:30 (Django's date:"T" prints nothing for such a time).
+    shown = page_text(client.get(f"/departures/{departure.code}/"))
+    assert ('<time datetime="2027-10-31T02:30:00+01:00">Sun 31 Oct 2027 02:30</time><br><small class="tz" '
+            'title="Europe/Berlin">CET · Europe/Berlin') in shown
+    # Editing the departure keeps which 02:30 it is.
+    edit = page_text(client.get(f"/departures/{departure.code}/edit/"))
+    assert '<input type="hidden" name="legs-0-arrives_fold" value="1"' in edit
 
 
 def test_a_short_connection_on_the_form_names_the_legs(client, ops):

@@ -130,16 +130,52 @@ def test_a_connection_is_measured_in_real_minutes_on_the_night_clocks_go_forward
     assert "a 50-minute connection; at least 60 minutes are needed" in error.message
 
 
-def test_a_connection_on_the_night_clocks_go_back_is_measured_in_real_minutes(ops):
-    # Frankfurt's clocks go from 03:00 back to 02:00 on 31 October 2027. Landing 02:30 (the first 02:30, summer
-    # time, 00:30 UTC) and leaving 03:15 (winter time, 02:15 UTC) is 105 minutes, not 45.
+def night_clocks_go_back(first_landing_fold=None, second_leaving_fold=None):
+    # Frankfurt's clocks go from 03:00 back to 02:00 on 31 October 2027: 02:30 happens twice, at 00:30 UTC (summer
+    # time) and at 01:30 UTC (winter time). 03:15 happens once (02:15 UTC).
     legs = [leg("TK 1587", "IST", "FRA", "2027-10-31 00:40", "2027-10-31 02:30"),
             leg("LH 470", "FRA", "YYZ", "2027-10-31 03:15", "2027-10-31 06:10")]
+    legs[0].arrives_fold = first_landing_fold
+    legs[1].departs_fold = second_leaving_fold
+    return legs
+
+
+def test_a_time_that_happens_twice_as_clocks_go_back_is_refused_until_someone_says_which(ops):
+    error = refused(lambda: services.create_departure(plan(night_clocks_go_back()), by=ops))
+
+    assert error.code == "ambiguous_local_time"
+    assert error.problems[0].index == 0 and error.problems[0].field == "arrives"
+    assert error.problems[0].zone == "Europe/Berlin"
+    assert ("Leg 1 (TK 1587 IST→FRA): 2027-10-31 02:30 happens twice in Europe/Berlin, as the clocks go back that "
+            "night: say which, the first (CEST, UTC+02:00) or the second (CET, UTC+01:00).") in error.message
+    assert not Departure.objects.exists()
+
+
+def test_a_connection_on_the_night_clocks_go_back_is_measured_in_real_minutes(ops):
+    # Landing at the first 02:30 (00:30 UTC) and leaving 03:15 (02:15 UTC) is 105 minutes, not 45.
+    departure = services.create_departure(plan(night_clocks_go_back(first_landing_fold=0)), by=ops)
+
+    first, second = departure.legs.order_by("number")
+    assert first.arrives_at == datetime.datetime(2027, 10, 31, 0, 30, tzinfo=UTC)
+    assert (second.departs_at - first.arrives_at) == datetime.timedelta(minutes=105)
+
+
+def test_the_second_reading_of_a_time_that_happens_twice_is_an_hour_later(ops):
+    # Landing at the second 02:30 (01:30 UTC) leaves 45 minutes to the 03:15 flight.
+    error = refused(lambda: services.create_departure(plan(night_clocks_go_back(first_landing_fold=1)), by=ops))
+
+    assert error.code == "connection_too_short"
+    assert "a 45-minute connection; at least 60 minutes are needed" in error.message
+    assert "2027-10-31 02:30 Europe/Berlin (UTC+01:00)" in error.message
+
+
+def test_which_reading_is_asked_only_of_a_time_that_happens_twice(ops):
+    # A choice given for a time that happens once changes nothing (the form always sends one).
+    legs = night_clocks_go_back(first_landing_fold=0, second_leaving_fold=1)
 
     departure = services.create_departure(plan(legs), by=ops)
 
-    first, second = departure.legs.order_by("number")
-    assert (second.departs_at - first.arrives_at) == datetime.timedelta(minutes=105)
+    assert departure.legs.get(number=2).departs_at == datetime.datetime(2027, 10, 31, 2, 15, tzinfo=UTC)
 
 
 def test_legs_that_do_not_meet_are_refused(ops):

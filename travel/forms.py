@@ -13,7 +13,7 @@ from movements.forms import PrintableText, page_version_field
 from movements.once import SubmittedOnceMixin
 from movements.models import NOTE_MAX_LENGTH
 from travel.airports import airport, unknown_airport_message
-from travel.legs import LegInput, time_zones
+from travel.legs import LegInput, readings, time_zones
 from travel.models import DepartureState, Mode, RuleCode
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
@@ -40,6 +40,39 @@ class LocalDateTimeField(forms.Field):
                 raise ValidationError(f"{parsed.year} is not a year a departure is planned in; check the date.")
             return parsed
         raise ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class TimeReadingMixin:
+    """Which of a local time that happens twice (the night clocks go back) a leg means: `departs_fold` and
+    `arrives_fold`, hidden until `travel.legs` finds such a time, then offered as a choice beside it (`ask_which`)."""
+
+    FOLDS = {"departs", "arrives"}
+
+    def add_fold_fields(self):
+        for name in self.FOLDS:
+            self.fields[f"{name}_fold"] = forms.TypedChoiceField(
+                label="Which one?", choices=[("0", "the first"), ("1", "the second")], coerce=int,
+                empty_value=None, required=False, widget=forms.HiddenInput)
+        # Each choice right after its time.
+        order = []
+        for name in self.fields:
+            if not name.endswith("_fold"):
+                order.append(name)
+                if name in self.FOLDS:
+                    order.append(f"{name}_fold")
+        self.order_fields(order)
+
+    def ask_which(self, name, value, zone_name):
+        """Offer the two readings of `value` (naive, in `zone_name`) for the time field `name`."""
+        field = self.fields[f"{name}_fold"]
+        choices = [(str(fold), f"the {'first' if fold == 0 else 'second'} ({said})")
+                   for fold, said in readings(value, zone_name)]
+        field.choices = choices
+        field.widget = forms.RadioSelect(choices=choices)
+        field.label = self[f"{name}_fold"].label = f"Which {value:%H:%M}?"  # the bound field has read it already
+
+    def folds(self):
+        return {f"{name}_fold": self.cleaned_data.get(f"{name}_fold") for name in self.FOLDS}
 
 
 def escort_users():
@@ -84,13 +117,17 @@ class NewDepartureForm(SubmittedOnceMixin, DepartureForm):
     """Planning a departure: saved once however often the page is sent."""
 
 
-class AirLegForm(PrintableText, forms.Form):
+class AirLegForm(TimeReadingMixin, PrintableText, forms.Form):
     carrier = forms.CharField(label="Airline", max_length=2, help_text="IATA code, e.g. TK.")
     flight_number = forms.CharField(label="Flight", max_length=5, help_text="e.g. 255.")
     origin = forms.CharField(label="From (airport)", max_length=3, help_text="IATA code, e.g. DYU.")
     departs = LocalDateTimeField(label="Leaves (local time there)")
     destination = forms.CharField(label="To (airport)", max_length=3, help_text="IATA code, e.g. IST.")
     arrives = LocalDateTimeField(label="Lands (local time there)")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_fold_fields()
 
     def _airport(self, name):
         code = self.cleaned_data[name].strip().upper()
@@ -113,14 +150,14 @@ class AirLegForm(PrintableText, forms.Form):
     def leg_input(self):
         d = self.cleaned_data
         return LegInput(origin=d["origin"], destination=d["destination"], departs=d["departs"], arrives=d["arrives"],
-                        carrier=d["carrier"], flight_number=d["flight_number"])
+                        carrier=d["carrier"], flight_number=d["flight_number"], **self.folds())
 
 
 def _zone_choices():
     return [(z, z) for z in sorted(time_zones()) if "/" in z and not z.startswith(("Etc/", "SystemV/"))]
 
 
-class RoadLegForm(PrintableText, forms.Form):
+class RoadLegForm(TimeReadingMixin, PrintableText, forms.Form):
     vehicle = forms.CharField(max_length=100, help_text="e.g. Bus, white Yutong.")
     plate = forms.CharField(label="Number plate", max_length=20)
     driver = forms.CharField(max_length=100, required=False)
@@ -135,12 +172,13 @@ class RoadLegForm(PrintableText, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].choices = _zone_choices()
         self.fields["time_zone"].initial = settings.TIME_ZONE
+        self.add_fold_fields()
 
     def leg_input(self):
         d = self.cleaned_data
         return LegInput(origin=d["origin"], destination=d["destination"], departs=d["departs"], arrives=d["arrives"],
                         vehicle=d["vehicle"], plate=d["plate"], driver=d["driver"], seats=d["seats"],
-                        time_zone=d["time_zone"])
+                        time_zone=d["time_zone"], **self.folds())
 
 
 class BaseLegFormSet(forms.BaseFormSet):
@@ -173,9 +211,12 @@ def leg_formset(mode, *, extra):
 
 
 def leg_initial(leg):
-    """A stored leg as its form shows it: local times where it leaves and where it arrives."""
+    """A stored leg as its form shows it: local times where it leaves and where it arrives (and, for a local time that
+    happens twice, which of the two it is)."""
+    departs, arrives = leg.local_departure(), leg.local_arrival()
     initial = {"origin": leg.origin, "destination": leg.destination,
-               "departs": leg.local_departure().replace(tzinfo=None), "arrives": leg.local_arrival().replace(tzinfo=None)}
+               "departs": departs.replace(tzinfo=None), "arrives": arrives.replace(tzinfo=None),
+               "departs_fold": departs.fold, "arrives_fold": arrives.fold}
     if leg.carrier:
         initial.update(carrier=leg.carrier, flight_number=leg.flight_number)
     else:

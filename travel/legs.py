@@ -16,6 +16,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.utils import timezone
 
+from movements.templatetags.safar import zone_abbreviation
 from travel.airports import airport, unknown_airport_message
 from travel.models import Leg, Mode
 
@@ -36,6 +37,10 @@ class LegInput:
     driver: str = ""
     seats: int | None = None
     time_zone: str = ""  # road only: the zone of both places ("" = the mission's TIME_ZONE)
+    # Which of a local time that happens twice (clocks going back): 0 the first (summer time), 1 the second. Only
+    # read for such a time; without it, such a time is refused rather than guessed.
+    departs_fold: int | None = None
+    arrives_fold: int | None = None
 
     @classmethod
     def from_leg(cls, leg):
@@ -50,26 +55,68 @@ class Problem:
     message: str
     index: int | None = None  # which leg (0-based), for the form
     field: str = ""
+    zone: str = ""  # the time zone a local time was read in (a time that happens twice: the form offers both)
 
 
 def describe(moment, zone_name):
-    """“2026-12-09 05:45 Asia/Dushanbe” — a local time with the zone it is read in."""
+    """“2026-12-09 05:45 Asia/Dushanbe” — a local time with the zone it is read in (and its offset from UTC, when the
+    clocks going back make that local time happen twice)."""
     local = timezone.localtime(moment, zoneinfo.ZoneInfo(zone_name))
+    if happens_twice(local):
+        offset = local.strftime("%z")
+        return f"{local:%Y-%m-%d %H:%M} {zone_name} (UTC{offset[:3]}:{offset[3:]})"
     return f"{local:%Y-%m-%d %H:%M} {zone_name}"
 
 
-def _aware(value, zone_name):
-    """A naive wall-clock time read in its zone, as a moment in UTC; None when no such local time exists (clocks
-    went forward). In UTC, not in the zone: Python compares and subtracts two times of one zone on the wall clock,
-    so a connection at Frankfurt on the night clocks go forward (01:30 → 03:20, really 50 minutes) measured 110."""
+def happens_twice(local):
+    """Whether this local time (aware, in its zone) happens twice, the night the clocks go back."""
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+
+
+def clock(local, fmt="%H:%M"):
+    """A local time as printed ("02:30"), with its zone's abbreviation or offset when the clocks going back make it
+    happen twice that night ("02:30 CET"): a manifest's reader must not take the wrong one."""
+    if not happens_twice(local):
+        return f"{local:{fmt}}"
+    return f"{local:{fmt}} {zone_abbreviation(local)}"
+
+
+def _aware(value, zone_name, fold=None):
+    """A naive wall-clock time read in its zone, as a moment in UTC. In UTC, not in the zone: Python compares and
+    subtracts two times of one zone on the wall clock, so a connection at Frankfurt on the night clocks go forward
+    (01:30 → 03:20, really 50 minutes) measured 110.
+
+    Returns NO_SUCH_TIME for a time skipped when clocks go forward, and TWICE for a time that happens twice when
+    they go back (02:30 in Frankfurt on 25 October 2026 is 00:30 or 01:30 UTC) unless `fold` says which."""
     if timezone.is_aware(value):
         return value.astimezone(datetime.timezone.utc)
     zone = zoneinfo.ZoneInfo(zone_name)
-    moment = value.replace(tzinfo=zone).astimezone(datetime.timezone.utc)
-    # A time skipped when clocks go forward does not survive the round trip through UTC.
-    if moment.astimezone(zone).replace(tzinfo=None) != value:
-        return None
-    return moment
+    first = value.replace(tzinfo=zone, fold=0)
+    second = value.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        # Skipped: the wall clock jumped over it, and it does not survive the round trip through UTC.
+        if first.astimezone(datetime.timezone.utc).astimezone(zone).replace(tzinfo=None) != value:
+            return NO_SUCH_TIME
+        if fold not in (0, 1):
+            return TWICE
+        return (second if fold else first).astimezone(datetime.timezone.utc)
+    return first.astimezone(datetime.timezone.utc)
+
+
+NO_SUCH_TIME = "no such local time"
+TWICE = "happens twice"
+
+
+def readings(value, zone_name):
+    """The two readings of a local time that happens twice: [(fold, "CEST, UTC+02:00"), (fold, "CET, UTC+01:00")]."""
+    zone = zoneinfo.ZoneInfo(zone_name)
+    said = []
+    for fold in (0, 1):
+        local = value.replace(tzinfo=zone, fold=fold)
+        offset = local.strftime("%z")
+        utc = f"UTC{offset[:3]}:{offset[3:]}"
+        said.append((fold, f"{local.tzname()}, {utc}" if local.tzname()[:1].isalpha() else utc))
+    return said
 
 
 def _label(item, number):
@@ -141,16 +188,25 @@ def check_legs(mode, items, *, now=None, unchanged=()):
             if not leg.seats or leg.seats < 1:
                 problems.append(Problem("missing", f"Leg {number}: give the vehicle's seats for passengers.", index,
                                         "seats"))
-        leg.departs_at = _aware(item.departs, leg.origin_tz)
-        leg.arrives_at = _aware(item.arrives, leg.destination_tz)
+        leg.departs_at = _aware(item.departs, leg.origin_tz, item.departs_fold)
+        leg.arrives_at = _aware(item.arrives, leg.destination_tz, item.arrives_fold)
         for moment, field_name, zone_name, raw in ((leg.departs_at, "departs", leg.origin_tz, item.departs),
                                                   (leg.arrives_at, "arrives", leg.destination_tz, item.arrives)):
-            if moment is None:
+            if moment is NO_SUCH_TIME:
                 problems.append(Problem(
                     "no_such_local_time",
                     f"{label}: {raw:%Y-%m-%d %H:%M} does not exist in {zone_name} (the clocks go forward then).",
                     index, field_name))
-        if leg.departs_at is None or leg.arrives_at is None:
+            elif moment is TWICE:
+                (_, first), (_, second) = readings(raw, zone_name)
+                problems.append(Problem(
+                    "ambiguous_local_time",
+                    f"{label}: {raw:%Y-%m-%d %H:%M} happens twice in {zone_name}, as the clocks go back that night: "
+                    f"say which, the first ({first}) or the second ({second}). The ticket or the airline's "
+                    "schedule in UTC tells.",
+                    index, field_name, zone_name))
+        if not (isinstance(leg.departs_at, datetime.datetime) and isinstance(leg.arrives_at, datetime.datetime)):
+            leg.departs_at = leg.arrives_at = None
             continue
         if leg.arrives_at <= leg.departs_at:
             problems.append(Problem(

@@ -49,6 +49,7 @@ from movements.pdf import (
 )
 from movements.qr import QRFlowable
 from movements.ssr import combined_ssr
+from travel.legs import clock
 from travel.models import DepartureLogEntry, DepartureState, ManifestDownload, Mode, Passenger
 from travel.rules import ADULT, CHILD, INFANT, Ages, age_on
 
@@ -413,8 +414,8 @@ def legs_line(departure, legs):
     for leg in legs:
         leaves, arrives = leg.local_departure(), leg.local_arrival()
         what = leg.flight if departure.is_air else f"{leg.number}. {leg.vehicle} {leg.plate}".strip()
-        parts.append(f"{what} {leg.origin} {leaves:%H:%M}{_days_later(leaves, day)} → "
-                     f"{leg.destination} {arrives:%H:%M}{_days_later(arrives, day)}")
+        parts.append(f"{what} {leg.origin} {clock(leaves)}{_days_later(leaves, day)} → "
+                     f"{leg.destination} {clock(arrives)}{_days_later(arrives, day)}")
     return " · ".join(parts) or "no legs yet"
 
 
@@ -670,8 +671,8 @@ def _vehicle_heading(vehicle, width):
     over = vehicle.seats_taken - seats
     leaves, arrives, day = leg.local_departure(), leg.local_arrival(), leg.departure.departure_date
     text = (f"Vehicle {leg.number}: {leg.vehicle} {leg.plate} · driver {leg.driver or '—'} · {leg.origin} "
-            f"{leaves:%H:%M}{_days_later(leaves, day)} → {leg.destination} "
-            f"{arrives:%H:%M}{_days_later(arrives, day)} · "
+            f"{clock(leaves)}{_days_later(leaves, day)} → {leg.destination} "
+            f"{clock(arrives)}{_days_later(arrives, day)} · "
             f"{vehicle.passengers} passengers, {vehicle.seats_taken} of {seats} seats"
             + (f" — {over} OVER" if over > 0 else ""))
     check = f"{BOX} Boarded: all {vehicle.passengers} aboard, luggage loaded — time ______  escort ________"

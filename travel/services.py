@@ -29,7 +29,7 @@ from movements.models import Case, CaseState, Person, states_where
 from movements.transitions import TransitionError
 from travel import rules
 from travel.facts import facts_for, passenger_counts
-from travel.legs import check_legs, schedule
+from travel.legs import check_legs, clock, schedule
 from travel.models import (
     Booking, BookingStatus, Departure, DepartureLogEntry, DepartureState, Leg, Mode, Passenger, RuleCode,
     RuleException, TravelExclusion,
@@ -287,7 +287,8 @@ def _new_code(departure_date, final):
 
 
 def _legs_data(legs):
-    return [f"{leg.label} {leg.local_departure():%Y-%m-%d %H:%M} → {leg.local_arrival():%Y-%m-%d %H:%M}"
+    return [f"{leg.label} {clock(leg.local_departure(), '%Y-%m-%d %H:%M')} → "
+            f"{clock(leg.local_arrival(), '%Y-%m-%d %H:%M')}"
             for leg in legs]
 
 
@@ -423,7 +424,7 @@ def _unchanged(stored_legs, items):
     same = set()
     for index, (leg, item) in enumerate(zip(stored_legs, items)):
         if timezone.is_naive(item.departs):
-            departs = item.departs.replace(tzinfo=leg.local_departure().tzinfo)
+            departs = item.departs.replace(tzinfo=leg.local_departure().tzinfo, fold=item.departs_fold or 0)
         else:
             departs = item.departs
         if (item.origin or "").strip().upper() == leg.origin.upper() and departs == leg.departs_at:

@@ -275,7 +275,10 @@ def _attach(error, form, formset):
     placed = False
     for problem in error.problems:
         if problem.index is not None and problem.index < len(filled) and problem.field in filled[problem.index].fields:
-            filled[problem.index].add_error(problem.field, problem.message)
+            leg_form = filled[problem.index]
+            if problem.code == "ambiguous_local_time":
+                leg_form.ask_which(problem.field, leg_form.cleaned_data[problem.field], problem.zone)
+            leg_form.add_error(problem.field, problem.message)
             placed = True
         else:
             form.add_error(None, problem.message)
