@@ -11,8 +11,8 @@ import datetime
 import pytest
 import time_machine
 
-from movements import transitions
-from movements.models import Case, CaseChange, CaseTransition, MedicalExam
+from movements import readiness, transitions
+from movements.models import Case, CaseChange, CaseTransition, MedicalExam, TravelMedicalNeeds
 from tests.conftest import make_user, pass_pre_embarkation, ready_case, make_departure
 from travel import boarding, services
 from travel.facts import passenger_counts
@@ -480,6 +480,31 @@ def test_a_case_that_may_no_longer_depart_stops_the_whole_closing(clock, ops, es
     assert error.code == "blocked"
     assert "visa" in error.message
     assert set(Case.objects.filter(pk__in=[c.pk for c in cases]).values_list("state", flat=True)) == {"booked"}
+    assert Departure.objects.get(pk=flight.pk).state == "final"
+
+
+def test_closing_refused_for_a_medical_reason_tells_the_escort_no_medical_fact(clock, ops, escort):
+    cases = [ready_case(ops), ready_case(ops)]
+    flight = final_flight(ops, escort, *cases)
+    at_the_gate(clock, *cases)
+    for case in cases:
+        mark_all(flight, case, "boarded", escort)
+    # After boarding, medical staff record a pregnancy past the airline's limit without a certificate.
+    zahra = cases[1].members.get(given_name="Zahra")
+    TravelMedicalNeeds.objects.update_or_create(person=zahra, defaults={
+        "pregnancy_weeks": 37, "pregnancy_weeks_on": FLIGHT_DAY})
+
+    as_escort = refused(lambda: boarding.close_boarding(flight, by=escort))
+    as_ops = refused(lambda: boarding.close_boarding(flight, by=ops))
+
+    # What holds the family back is the pregnancy (as medical staff read it on the case page)...
+    assert any("pregnan" in b.message for b in readiness.blockers_for(Case.objects.get(pk=cases[1].pk)))
+    # ...which the escort does not read in the refusal; operations do, as on their case page.
+    assert as_escort.code == as_ops.code == "blocked"
+    assert "Zahra — medical clearance for travel pending" in as_escort.message
+    assert "pregnan" not in as_escort.message.lower() and "week" not in as_escort.message.lower()
+    assert {b.code for b in as_escort.breaches} == {"medical_clearance"}
+    assert "Zahra — 37 weeks pregnant" in as_ops.message
     assert Departure.objects.get(pk=flight.pk).state == "final"
 
 

@@ -580,6 +580,11 @@ def close_boarding(departure, *, by, seen_change=None, via="", at=None):
             except TravelError as e:
                 refusals.append(e)
         if refusals:
+            # Readiness blockers as this user may read them: an escort reads "medical clearance for travel pending",
+            # never the pregnancy or the hold behind it (as when marking one person, `_boarding_checks`).
+            access = access_for(by) if by is not None else None
+            for e in refusals:
+                e.breaches = rules.shown(e.breaches, access) if access is not None else e.breaches
             raise TravelError(
                 refusals[0].code,
                 f"Boarding of {dep.code} cannot close: {len(refusals)} of {len(bookings)} cases may not depart. "

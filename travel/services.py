@@ -25,6 +25,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from movements import history, hooks, memo, readiness, transitions
+from movements.access import access_for
 from movements.models import Case, CaseState, Person, states_where
 from movements.transitions import TransitionError
 from travel import rules
@@ -55,7 +56,11 @@ class TravelError(Exception):
         self.problems = list(problems)
 
 
-def _refused(breaches, intro):
+def _refused(breaches, intro, *, by):
+    """A refusal listing its breaches as `by` may read them: a medical readiness blocker is "medical clearance for
+    travel pending" to all but medical staff, in the message, the breaches and the code alike (`rules.shown`)."""
+    if by is not None:
+        breaches = rules.shown(breaches, access_for(by))
     first = breaches[0]
     return TravelError(first.code, intro + " " + " ".join(_sentence(b.message) for b in breaches), breaches)
 
@@ -473,7 +478,7 @@ def finalise_departure(departure, *, by, expected_version=None, via="", at=None)
         facts = facts_for([dep])[dep.pk]
         breaches = departure_breaches(dep, facts, bookings)
         if breaches:
-            raise _refused(breaches, f"{dep.code} cannot be made final:")
+            raise _refused(breaches, f"{dep.code} cannot be made final:", by=by)
         people = facts.counts.people
         return _finish_move(dep, "finalise", f"{dep.code} made final: passenger list locked with "
                             f"{people} passenger{'s' if people != 1 else ''} ({facts.counts.describe()}).",
@@ -541,7 +546,7 @@ def book_case(departure, case, *, by, expected_version=None, via="", at=None):
             raise TravelError("nobody_travels", f"Nobody in case {locked.case_number} travels.")
         breaches = booking_check(dep, locked, people)
         if breaches:
-            raise _refused(breaches, f"Case {locked.case_number} cannot be booked on {dep.code}:")
+            raise _refused(breaches, f"Case {locked.case_number} cannot be booked on {dep.code}:", by=by)
         booking = Booking.objects.create(departure=dep, case=locked, booked_by=by, booked_at=at)
         Passenger.objects.bulk_create([Passenger(booking=booking, departure=dep, person=p) for p in people])
         counts = rules.travellers_on(people, dep)
@@ -696,7 +701,7 @@ def include_member(exclusion, *, by, reason, via="", at=None):
             people = travelling_members(case, also=[person])
             breaches = booking_check(dep, case, people, joining=[p for p in people if p.pk == person.pk])
             if breaches:
-                raise _refused(breaches, f"{person.full_name} cannot join case {case.case_number} on {dep.code}:")
+                raise _refused(breaches, f"{person.full_name} cannot join case {case.case_number} on {dep.code}:", by=by)
             Passenger.objects.create(booking=booking, departure=dep, person=person)
             _log(dep, "member_included", f"{person.full_name} (case {case.case_number}) travels again; one place "
                  "taken.", by=by, via=via, reason=reason, at=at,
