@@ -76,7 +76,7 @@ def save_case(form, formset, *, by, creating):
                 case.save()
                 record_creation(case, by=by)
             else:
-                locked = Case.objects.select_for_update().get(pk=case.pk)
+                locked = Case.objects.select_for_update(no_key=True).get(pk=case.pk)
                 if form.cleaned_data.get("version") != locked.version:
                     raise EditRefused("conflict", CONFLICT_MESSAGE)
                 fields = [f for f in form.Meta.fields if f in form.fields]

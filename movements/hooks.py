@@ -184,6 +184,17 @@ before_transition = Hook(
     then nothing of the transition, nor of any provider's work, is saved.""",
 )
 
+transition_locks = Hook(
+    "transition_locks",
+    """Inside a case transition's transaction, before the case row is locked: a plug-in whose own rows the
+    transition will change (a booked case's seats, released when it is held or withdrawn) locks the rows its own
+    services lock before a case, so that the two always take their locks in one order (a departure, then the case)
+    and never wait for each other in opposite orders (PostgreSQL would end one of them with a deadlock error).
+
+    Called with the case as read before the lock and the transition's name; returns nothing. Row locks in Safar
+    are `select_for_update(no_key=True)`: inserting a row that refers to a locked one does not wait for it.""",
+)
+
 transition_owners = Hook(
     "transition_owners",
     """Transitions that only a plug-in may perform, because its own record justifies them (a booking needs a

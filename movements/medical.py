@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from movements import hooks, readiness
 from movements.models import (
-    ExamKind, HoldCategory, MedicalExam, OutcomeProfile, Person, TBStatus, TravelMedicalNeeds, states_where,
+    Case, ExamKind, HoldCategory, MedicalExam, OutcomeProfile, Person, TBStatus, TravelMedicalNeeds, states_where,
 )
 from movements.ssr import MEDIF_CODES
 
@@ -305,10 +305,17 @@ def record_exam(exam, *, by):
     with transaction.atomic():
         exam.recorded_by = exam.recorded_by or by
         exam.save()
-        case = exam.person.case
-        if exam.tb_status == TBStatus.ACTIVE and case.state_policy.holdable:
-            transitions.hold(case, by=by, reason=AUTO_HOLD_REASON, category=HoldCategory.MEDICAL,
-                             via="" if by else "medical result")
+        if exam.tb_status == TBStatus.ACTIVE:
+            # The case as it is now, not as the form read it: another member's result may have held it meanwhile.
+            case = Case.objects.get(pk=exam.person.case_id)
+            if case.state_policy.holdable:
+                try:
+                    transitions.hold(case, by=by, reason=AUTO_HOLD_REASON, category=HoldCategory.MEDICAL,
+                                     via="" if by else "medical result")
+                except transitions.TransitionError as e:
+                    # Held (or withdrawn, or gone) between that read and the lock: the result is kept all the same.
+                    if e.code != "not_allowed":
+                        raise
     return exam
 
 

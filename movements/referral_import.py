@@ -774,9 +774,20 @@ def _plan(parsed, report, fields=PERSON_FIELDS, case_fields=CASE_COLUMNS, lock=F
         locked = {}
         touched = sorted({c.pk for c in existing_cases.values()} | {p.case_id for p in existing_people.values()})
         for chunk in _chunks(touched):
-            for case in Case.objects.select_for_update().filter(pk__in=chunk).order_by("pk"):
+            for case in Case.objects.select_for_update(no_key=True).filter(pk__in=chunk).order_by("pk"):
                 locked[case.pk] = case
         existing_cases = {key: locked[case.pk] for key, case in existing_cases.items()}
+        # The people too are read again under their cases' locks: another file may have renamed one meanwhile, and
+        # the search index is rebuilt from what is read here.
+        known = [p.pk for p in existing_people.values()]
+        existing_people = {}
+        for chunk in _chunks(known):
+            for person in Person.objects.filter(pk__in=chunk):
+                existing_people[person.progres_individual_id] = person
+        moved = sorted({p.case_id for p in existing_people.values()} - set(locked))
+        for chunk in _chunks(moved):  # moved to another case meanwhile (by another file): lock that one as well
+            for case in Case.objects.select_for_update(no_key=True).filter(pk__in=chunk).order_by("pk"):
+                locked[case.pk] = case
         for person in existing_people.values():
             person.case = locked[person.case_id]
 

@@ -178,8 +178,11 @@ def perform(case, name, *, by, reason="", expected_version=None, via="", perform
 
     try:
         with transaction.atomic():
+            # Plug-ins first lock what their services lock before a case (`hooks.transition_locks`).
+            for provider in hooks.transition_locks.providers:
+                provider(case, name)
             # Lock the row: a second request on the same case waits here, then sees the first one's result.
-            locked = Case.objects.select_for_update().get(pk=case.pk)
+            locked = Case.objects.select_for_update(no_key=True).get(pk=case.pk)
             if expected_version is not None and locked.version != expected_version:
                 raise TransitionError("conflict", CONFLICT_MESSAGE)
             method = getattr(locked, name)

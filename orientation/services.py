@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from movements import history, hooks, memo
-from movements.models import REASON_MAX_LENGTH, Person, states_where
+from movements.models import REASON_MAX_LENGTH, Case, Person, states_where
 from orientation.access import can_manage
 from orientation.models import (
     ATTENDED, Attendance, AttendanceChange, AttendanceStatus, Enrolment, Session, SessionChange, SessionState,
@@ -151,9 +151,12 @@ def enrol_case(session, case, *, by):
     All or nothing on capacity: if the eligible members do not all fit, nobody is enrolled.
     """
     with transaction.atomic():
-        session = Session.objects.select_for_update().get(pk=session.pk)
+        session = Session.objects.select_for_update(no_key=True).get(pk=session.pk)
         if session.state == SessionState.CLOSED:
             raise OrientationError("session_closed", f"{session.code} is closed; enrol in a planned or running session.")
+        # The case too (after the session, as everywhere), and what is checked is read under that lock: two
+        # officers enrolling one family in two sessions at once would otherwise both find it enrolled nowhere.
+        case = Case.objects.select_for_update(no_key=True).get(pk=case.pk)
         if case.state not in ENROLLABLE_STATES:
             # One message for the case, not the same refusal once per member.
             raise OrientationError(
@@ -198,7 +201,7 @@ def remove_case(session, case, *, by, reason):
                                                   "enrolled in the wrong session by mistake).")
     _check_length(reason)
     with transaction.atomic():
-        session = Session.objects.select_for_update().get(pk=session.pk)
+        session = Session.objects.select_for_update(no_key=True).get(pk=session.pk)
         if session.state == SessionState.CLOSED:
             raise OrientationError("session_closed", f"{session.code} is closed: its participants no longer change.")
         enrolments = list(session.enrolments.filter(person__case=case).select_related("person"))
@@ -245,7 +248,7 @@ def record_roll_call(day, marks, *, by, reason=""):
     _check_length(reason)
     valid = set(AttendanceStatus.values)
     with transaction.atomic():
-        session = Session.objects.select_for_update().get(pk=day.session_id)
+        session = Session.objects.select_for_update(no_key=True).get(pk=day.session_id)
         if session.state == SessionState.CLOSED:
             # Its completions count and its certificates may be printed: only a reopening changes it.
             raise OrientationError(
@@ -264,7 +267,7 @@ def record_roll_call(day, marks, *, by, reason=""):
         bad = [k for k, v in marks.items() if v not in valid]
         if bad:
             raise OrientationError("bad_status", "Each mark is present, late or absent.")
-        existing = {a.enrolment_id: a for a in Attendance.objects.select_for_update().filter(day=day)}
+        existing = {a.enrolment_id: a for a in Attendance.objects.select_for_update(no_key=True).filter(day=day)}
         corrections = [k for k, v in marks.items() if k in existing and existing[k].status != v]
         if corrections and not reason:
             names = ", ".join(enrolments[k].person.full_name for k in corrections)
@@ -323,7 +326,7 @@ def change_session_state(session, action, *, by, reason=""):
         )
     _check_length(reason)
     with transaction.atomic():
-        locked = Session.objects.select_for_update().get(pk=session.pk)
+        locked = Session.objects.select_for_update(no_key=True).get(pk=session.pk)
         method = getattr(locked, action)
         if not can_proceed(method):
             raise OrientationError(

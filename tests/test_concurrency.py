@@ -185,7 +185,7 @@ def test_an_import_that_renames_a_member_waits_for_a_booking_in_progress_and_the
         try:
             with transaction.atomic():
                 # The booking service locks the case, then does its work (a departure's checks take a moment).
-                Case.objects.select_for_update().get(pk=case.pk)
+                Case.objects.select_for_update(no_key=True).get(pk=case.pk)
                 booking_holds_the_lock.set()
                 time.sleep(1.0)
                 transitions.perform(case, "book", by=ops, performer="travel")

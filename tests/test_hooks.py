@@ -83,7 +83,7 @@ def test_every_hook_says_when_it_fires_and_what_it_may_return():
     assert {"readiness_requirements", "travel_plans", "before_transition", "transition_owners", "resume_targets",
             "case_panels", "member_notes", "navigation", "start_pages", "dashboard_cards", "case_scopes",
             "demo_data", "fit_to_travel_overrides", "readiness_preload", "personal_data_read", "retention_shredders",
-            "subject_records", "case_page_reads"} <= set(catalogue)
+            "subject_records", "case_page_reads", "transition_locks"} <= set(catalogue)
     for name, hook in catalogue.items():
         assert len(hook.__doc__) > 80, name
 
@@ -236,6 +236,24 @@ def test_a_transition_hook_runs_inside_the_transaction_and_its_data_is_logged(op
     record = CaseTransition.objects.filter(case=case).latest("id")
     assert record.data == {"released_from": "DEP-20270110-YYZ", "hold_category": "family"}
     assert held.changes.filter(summary="2 seats released").exists()
+
+
+def test_a_plugin_locks_its_own_rows_before_the_transition_locks_the_case(ops):
+    order = []
+
+    @hooks.transition_locks.register
+    def standin_departure_first(case, name):
+        order.append(("plug-in locks", name, case.pk))
+
+    @hooks.before_transition.register
+    def standin_seats(event):
+        order.append(("case locked", event.name, event.case.pk))
+
+    case = case_in("booked", ops)
+    order.clear()
+    transitions.hold(case, by=ops, reason="Family emergency", category="family")
+
+    assert order == [("plug-in locks", "hold", case.pk), ("case locked", "hold", case.pk)]
 
 
 def test_a_veto_refuses_the_transition_and_nothing_of_it_or_the_plugins_work_is_saved(ops):

@@ -257,7 +257,7 @@ class Decided:
 def _booking_on(dep, case, *, lock=True):
     query = Booking.objects.filter(departure=dep, case=case, status=BookingStatus.ACTIVE).select_related("case")
     if lock:
-        query = query.select_for_update(of=("self",))
+        query = query.select_for_update(of=("self",), no_key=True)
     return query.first()
 
 
@@ -354,7 +354,7 @@ def keep_case_behind(departure, case, *, by, reason="", hold_category="", hold_r
 
 
 def _withdraw_pending_split(dep, case, *, by, at, why):
-    split = (SplitRequest.objects.select_for_update().filter(departure=dep, case=case, status=SplitStatus.PENDING)
+    split = (SplitRequest.objects.select_for_update(no_key=True).filter(departure=dep, case=case, status=SplitStatus.PENDING)
              .first())
     if split is None:
         return None
@@ -434,7 +434,7 @@ def decide_split(split, *, by, approve, note="", via="", at=None):
         dep = _lock(split.departure)
         _require_boarding(by, dep)
         _require_boarding_open(dep, at)
-        split = SplitRequest.objects.select_for_update().select_related("case").get(pk=split.pk)
+        split = SplitRequest.objects.select_for_update(no_key=True).select_related("case").get(pk=split.pk)
         case = split.case
         if split.status != SplitStatus.PENDING:
             done = split.status == (SplitStatus.APPROVED if approve else SplitStatus.REFUSED)
@@ -649,7 +649,7 @@ def confirm_arrival(departure, *, by, cases=None, arrived_at=None, via="", at=No
                               "arrived, or give the time it arrived.")
         if arrived_at is not None and not (dep.departs_at < arrived_at <= at + datetime.timedelta(minutes=5)):
             raise TravelError("bad_time", "The arrival time must be after the departure left and not in the future.")
-        waiting = list(Booking.objects.select_for_update(of=("self",)).filter(
+        waiting = list(Booking.objects.select_for_update(of=("self",), no_key=True).filter(
             departure=dep, status=BookingStatus.ACTIVE, arrived_at__isnull=True).select_related("case")
             .order_by("case__case_number"))
         chosen = waiting
@@ -812,7 +812,7 @@ def revoke_override(override, *, by, reason, via="", at=None):
     at = at or timezone.now()
     with transaction.atomic():
         dep = _lock(override.departure)
-        override = FitToTravelOverride.objects.select_for_update().select_related("person").get(pk=override.pk)
+        override = FitToTravelOverride.objects.select_for_update(no_key=True).select_related("person").get(pk=override.pk)
         if override.revoked_at is not None:
             return override
         if dep.state not in (D.OPEN, D.FINAL):

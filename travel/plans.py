@@ -41,6 +41,7 @@ def departure_plan(case):
 
 
 hooks.before_transition.register(services.release_for_transition, key="travel.release_seats")
+hooks.transition_locks.register(services.lock_departure_first, key="travel.departure_first")
 hooks.resume_targets.register(services.resume_target, key="travel.resume_ready")
 hooks.fit_to_travel_overrides.register(boarding.overridden_people, key="travel.fit_to_travel_overrides")
 hooks.readiness_preload.register(boarding.preload_overrides, key="travel.preload_overrides")

@@ -8,8 +8,10 @@ an append-only `DepartureLogEntry` with a data payload in the same transaction, 
 (`hooks.transition_owners`), and the booking row is written first, so readiness sees the departure's date.
 The day of travel (boarding, no-shows, departure and arrival) is in `travel.boarding`.
 
-Locks are always taken departure first, then case: a hold or a withdrawal (which holds the case lock when it
-releases a booking, see `release_for_transition`) never waits for a departure lock.
+Locks are always taken departure first, then case: a hold or a withdrawal of a booked case, which releases its
+seats, locks the departure before the case too (`lock_departure_first`, through `hooks.transition_locks`). Row locks
+are `FOR NO KEY UPDATE` (`select_for_update(no_key=True)`): the log and boarding rows that refer to a locked
+departure or case are written without waiting for its lock.
 
 `at=` (default now) is the moment the action happens, for the log and for "in the past" checks; only the demo
 data passes another one, to lay down an honest history of departures that have already flown.
@@ -82,7 +84,7 @@ def _log(departure, action, summary, *, by, via="", reason="", data=None, at=Non
 
 
 def _lock(departure, expected_version=None):
-    locked = Departure.objects.select_for_update().get(pk=departure.pk)
+    locked = Departure.objects.select_for_update(no_key=True).get(pk=departure.pk)
     if expected_version is not None and locked.version != expected_version:
         raise TravelError("conflict", f"{locked.code} changed while you were looking at it (someone else saved it "
                                       "first). Nothing was changed by you; check it below and try again if needed.")
@@ -525,7 +527,7 @@ def book_case(departure, case, *, by, expected_version=None, via="", at=None):
     at = at or timezone.now()
     with transaction.atomic():
         dep = _lock(departure)
-        locked = Case.objects.select_for_update().get(pk=case.pk)
+        locked = Case.objects.select_for_update(no_key=True).get(pk=case.pk)
         if expected_version is not None and locked.version != expected_version:
             raise TravelError("conflict", transitions.CONFLICT_MESSAGE)
         current = Booking.objects.filter(case=locked, status=BookingStatus.ACTIVE).select_related("departure").first()
@@ -583,7 +585,7 @@ def cancel_booking(booking, *, by, reason, via="", at=None):
     at = at or timezone.now()
     with transaction.atomic():
         dep = _lock(booking.departure)
-        booking = Booking.objects.select_for_update(of=("self",)).select_related("case").get(pk=booking.pk)
+        booking = Booking.objects.select_for_update(of=("self",), no_key=True).select_related("case").get(pk=booking.pk)
         if not booking.is_active:
             raise TravelError("not_booked", f"Case {booking.case.case_number} is no longer booked on {dep.code}.")
         if dep.state != D.OPEN:
@@ -594,15 +596,28 @@ def cancel_booking(booking, *, by, reason, via="", at=None):
     return booking
 
 
+def lock_departure_first(case, name):
+    """`hooks.transition_locks`: a hold or a withdrawal of a booked case will release its seats (below), so it
+    locks the departure before the case, as every service here does. Without it, a medical hold racing an escort's
+    mark, a booking's cancellation or the closing of boarding ended one of them with a deadlock (a 500 at the gate).
+    Read without a lock: a booking made after this look waits for nothing it needs."""
+    if name not in ("hold", "withdraw"):
+        return
+    departure_id = (Booking.objects.filter(case_id=case.pk, status=BookingStatus.ACTIVE)
+                    .values_list("departure_id", flat=True).first())
+    if departure_id is not None:
+        list(Departure.objects.select_for_update(no_key=True).filter(pk=departure_id).values_list("pk", flat=True))
+
+
 def release_for_transition(event):
     """`hooks.before_transition`: a booked case put on hold or withdrawn gives up its seats in the same
     transaction; the departure's history says so, and the case's log row names the departure.
 
-    The case row is locked by the transition; the departure's is not taken here (locks go departure first):
-    releasing seats can only make room, so a booking counting seats at this moment is never over-sold."""
+    The departure is locked before the case (`lock_departure_first`); releasing seats can only make room, so a
+    booking counting seats at this moment is never over-sold."""
     if event.name not in ("hold", "withdraw") or event.from_state != CaseState.BOOKED:
         return
-    booking = (Booking.objects.select_for_update(of=("self",)).select_related("departure")
+    booking = (Booking.objects.select_for_update(of=("self",), no_key=True).select_related("departure")
                .filter(case_id=event.case.pk, status=BookingStatus.ACTIVE).first())
     if booking is None:
         return
@@ -637,7 +652,7 @@ def _lock_case_and_booking(case):
     """(locked departure or None, locked case, active booking or None), locks taken departure first."""
     booking = Booking.objects.filter(case=case, status=BookingStatus.ACTIVE).select_related("departure").first()
     dep = _lock(booking.departure) if booking else None
-    locked = Case.objects.select_for_update().get(pk=case.pk)
+    locked = Case.objects.select_for_update(no_key=True).get(pk=case.pk)
     again = Booking.objects.filter(case=locked, status=BookingStatus.ACTIVE).first()
     if (again.pk if again else None) != (booking.pk if booking else None):
         raise TravelError("conflict", f"Case {locked.case_number} was booked or unbooked while you were looking at "
@@ -694,7 +709,7 @@ def include_member(exclusion, *, by, reason, via="", at=None):
     at = at or timezone.now()
     with transaction.atomic():
         dep, case, booking = _lock_case_and_booking(exclusion.case)
-        exclusion = TravelExclusion.objects.select_for_update().get(pk=exclusion.pk)
+        exclusion = TravelExclusion.objects.select_for_update(no_key=True).get(pk=exclusion.pk)
         if exclusion.lifted_at is not None:
             raise TravelError("not_excluded", f"{person.full_name} travels already.")
         if booking is not None:

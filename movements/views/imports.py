@@ -165,7 +165,7 @@ def import_discard(request, upload_id):
     """Drop a preview that will not be confirmed (a wrong file): its file is deleted, its record stays."""
     _require_import(request.user)
     with transaction.atomic():
-        upload = get_object_or_404(ReferralUpload.objects.select_for_update().defer("content"), pk=upload_id)
+        upload = get_object_or_404(ReferralUpload.objects.select_for_update(no_key=True).defer("content"), pk=upload_id)
         if upload.status != ReferralUpload.Status.PREVIEWED:
             messages.error(request, f"{upload.filename} is {upload.get_status_display().lower()}: there is no preview "
                                     "to discard.")
@@ -182,7 +182,7 @@ def import_confirm(request, upload_id):
     _require_import(request.user)
     expire_previews()
     with transaction.atomic():
-        upload = get_object_or_404(ReferralUpload.objects.select_for_update(), pk=upload_id)
+        upload = get_object_or_404(ReferralUpload.objects.select_for_update(no_key=True), pk=upload_id)
         if upload.status == ReferralUpload.Status.EXPIRED:
             messages.error(request, f"The preview of {upload.filename} expired: it was not confirmed within "
                                     f"{settings.SAFAR_IMPORT_PREVIEW_HOURS} hours. Upload the file again to import it.")
