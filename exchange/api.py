@@ -13,7 +13,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import generics, permissions, serializers
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -70,6 +70,15 @@ class StatusCursor(CursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def decode_cursor(self, request):
+        """DRF's decoding, refusing as "Invalid cursor" (404, like any cursor it cannot read) one whose position is
+        not a number: DRF would hand "p=abc" to the id filter, a 500."""
+        cursor = super().decode_cursor(request)
+        position = None if cursor is None or cursor.position is None else str(cursor.position)
+        if position is not None and not (position.isascii() and position.isdigit()):
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
 
 
 FILTERS = [
@@ -137,6 +146,9 @@ class ApiDocs(SpectacularSwaggerSplitView):
     """The API's documentation page (Swagger UI, served from the app by drf-spectacular-sidecar). Its scripts come
     from our own address like every page's, but Swagger UI styles itself inline and draws its icons as data: images:
     this page alone allows those two (movements.middleware keeps a policy a view sets)."""
+
+    # A page to read: OPTIONS would answer through the HTML renderer, which has no template for it (a 500).
+    http_method_names = ["get", "head"]
 
     @extend_schema(exclude=True)
     def get(self, request, *args, **kwargs):

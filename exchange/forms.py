@@ -10,6 +10,10 @@ class StatusExportForm(forms.Form):
     destination = forms.ChoiceField(required=False, choices=[("", "Every destination"), *COUNTRY_CHOICES])
     state = forms.ChoiceField(required=False, choices=[("", "Every state"), *CaseState.choices])
     since = forms.DateField(
+        # Only YYYY-MM-DD, as the command and the API take it (and the date picker sends): Django's defaults would
+        # read a typed "12/01/2026" as 1 December, a much shorter delta for an officer who meant 12 January.
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": "Write the date as YYYY-MM-DD, e.g. 2026-11-22."},
         required=False, label="Status changed on or after",
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="For a weekly delta: the cases whose status changed since that day (mission time).",

@@ -10,6 +10,7 @@ import csv
 import datetime
 import io
 import operator
+import re
 import tempfile
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from movements.models import CaseState, Person
 from movements.spreadsheets import FORMULA_STARTS, neutralise
 
 CHUNK = 2000
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 
 # The columns of the contract, in its order: (column, attribute of a row).
 COLUMNS = [
@@ -167,7 +169,12 @@ def parse_filter(destination="", state="", since=""):
     since_date = None
     if since:
         try:
-            since_date = since if isinstance(since, datetime.date) else datetime.date.fromisoformat(since.strip())
+            if isinstance(since, datetime.date):
+                since_date = since
+            elif not ISO_DATE.fullmatch(since.strip()):  # fromisoformat would also take 20261130 and 2026-W48-1
+                raise ValueError(since)
+            else:
+                since_date = datetime.date.fromisoformat(since.strip())
         except ValueError:
             raise FilterError("since", f"“{since}” is not a date: write it as YYYY-MM-DD.") from None
         if since_date.year < 1990:

@@ -344,11 +344,41 @@ def test_an_api_page_runs_the_same_number_of_queries_however_many_cases(client, 
     assert page_queries() == few
 
 
-def test_a_bad_api_filter_is_a_400_naming_the_parameter(client, unhcr):
+@pytest.mark.parametrize("typed", ["soon", "2026-W48-1", "20261130", "2026-11-30T00:00"])
+def test_a_bad_api_filter_is_a_400_naming_the_parameter(client, unhcr, typed):
     token = Token.objects.create(user=unhcr)
-    response = client.get("/api/cases/", {"changed_since": "soon"}, HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = client.get("/api/cases/", {"changed_since": typed}, HTTP_AUTHORIZATION=f"Token {token.key}")
     assert response.status_code == 400
     assert "changed_since" in response.json()
+
+
+@pytest.mark.parametrize("position", ["abc", "", "1.5", "1\x00", "-1"])
+def test_a_cursor_whose_position_is_not_a_number_is_refused_as_invalid(client, unhcr, position):
+    import base64
+
+    token = Token.objects.create(user=unhcr)
+    cursor = base64.b64encode(f"p={position}".encode()).decode()
+
+    response = client.get("/api/cases/", {"cursor": cursor}, HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Invalid cursor"}
+
+
+def test_the_api_documentation_answers_options_without_an_error(client, unhcr):
+    client.force_login(unhcr)
+
+    response = client.options("/api/docs/")
+
+    assert response.status_code == 405
+
+
+@pytest.mark.parametrize("typed", ["12/01/2026", "01/12/2026", "2026-W48-1", "1 Dec 2026"])
+def test_the_exports_page_takes_a_date_only_as_yyyy_mm_dd(ursula, typed):
+    response = download(ursula, since=typed)
+
+    assert response.status_code == 400 or "attachment" not in response.get("Content-Disposition", "")
+    assert "Write the date as YYYY-MM-DD" in response.content.decode()
 
 
 def test_the_openapi_schema_validates_and_its_documentation_is_served_locally(client, unhcr):
