@@ -1,3 +1,4 @@
+import movements.converters  # noqa: F401 (the <id:…> converter)
 from django.urls import path
 
 from movements.views import cases, dashboard, imports, medical
@@ -11,15 +12,15 @@ urlpatterns = [
     path("cases/<str:case_number>/edit/", cases.case_edit, name="case_edit"),
     path("cases/<str:case_number>/transition/", cases.case_transition, name="case_transition"),
     path(
-        "cases/<str:case_number>/members/<int:person_id>/documents/",
+        "cases/<str:case_number>/members/<id:person_id>/documents/",
         cases.person_documents,
         name="person_documents",
     ),
     path("imports/", imports.import_list, name="import_list"),
-    path("imports/<int:upload_id>/", imports.import_detail, name="import_detail"),
-    path("imports/<int:upload_id>/confirm/", imports.import_confirm, name="import_confirm"),
-    path("imports/<int:upload_id>/discard/", imports.import_discard, name="import_discard"),
+    path("imports/<id:upload_id>/", imports.import_detail, name="import_detail"),
+    path("imports/<id:upload_id>/confirm/", imports.import_confirm, name="import_confirm"),
+    path("imports/<id:upload_id>/discard/", imports.import_discard, name="import_discard"),
     path("medical/", medical.work_list, name="medical_work_list"),
-    path("medical/people/<int:person_id>/", medical.person_record, name="medical_person"),
-    path("medical/people/<int:person_id>/exams/new/", medical.exam_create, name="medical_exam_create"),
+    path("medical/people/<id:person_id>/", medical.person_record, name="medical_person"),
+    path("medical/people/<id:person_id>/exams/new/", medical.exam_create, name="medical_exam_create"),
 ]

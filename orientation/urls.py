@@ -1,3 +1,4 @@
+import movements.converters  # noqa: F401 (the <id:…> converter)
 from django.urls import path
 
 from orientation import views
@@ -12,7 +13,7 @@ urlpatterns = [
     path("sessions/<str:code>/start/", views.session_state, {"action": "start"}, name="orientation_session_start"),
     path("sessions/<str:code>/close/", views.session_state, {"action": "close"}, name="orientation_session_close"),
     path("sessions/<str:code>/reopen/", views.session_state, {"action": "reopen"}, name="orientation_session_reopen"),
-    path("sessions/<str:code>/days/<int:number>/", views.roll_call, name="orientation_roll_call"),
+    path("sessions/<str:code>/days/<id:number>/", views.roll_call, name="orientation_roll_call"),
     path("sessions/<str:code>/attendance-sheet.pdf", views.attendance_sheet, name="orientation_attendance_sheet"),
-    path("sessions/<str:code>/certificates/<int:person_id>.pdf", views.certificate, name="orientation_certificate"),
+    path("sessions/<str:code>/certificates/<id:person_id>.pdf", views.certificate, name="orientation_certificate"),
 ]

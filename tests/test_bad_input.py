@@ -928,3 +928,24 @@ def test_the_read_only_api_refuses_a_post_with_a_message_and_changes_nothing(wor
     assert "not allowed" in response.json()["detail"]
     assert [t for t in changed_tables(before, database_state()) if t not in READS] == []
 
+
+
+# --- ids in addresses ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("address", [
+    "/orientation/sessions/{session}/certificates/{huge}.pdf", "/medical/people/{huge}/", "/imports/{huge}/",
+    "/cases/{case}/members/{huge}/documents/", "/departures/exclusions/{huge}/lift/",
+])
+def test_an_id_too_long_for_any_row_is_a_404_not_a_500(client, superuser, address):
+    from orientation.models import Session
+    from tests.conftest import make_case
+
+    case = make_case(1)
+    session = Session.objects.create(language="fa", location="Dushanbe") if not Session.objects.exists() \
+        else Session.objects.first()
+    client.force_login(superuser)
+
+    response = client.get(address.format(huge="9" * 20, case=case.case_number, session=session.code))
+
+    assert response.status_code == 404
