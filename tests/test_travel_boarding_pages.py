@@ -187,11 +187,17 @@ def test_an_undo_with_a_reason_puts_the_passenger_back_to_waiting(client, escort
     assert "code-reason_required" in page
     # Zahra's "Undo…" is open again, at the field to fill; Ahmad's stays closed.
     zahra, ahmad = pax(family).pk, pax(family, "Ahmad").pk
-    assert re.search(rf'<details class="bd-undo" open><summary>Undo…<span[^<]*</span></summary>\s*<label for="reason-{zahra}">', page)
+    assert re.search(rf'<details class="bd-undo" open><summary>Undo…<span[^<]*</span></summary>\s*<form [^>]*>.*?'
+                     rf'<label for="reason-{zahra}">', page, re.S)
     assert re.search(rf'id="reason-{zahra}"[^>]*autofocus aria-invalid="true" aria-describedby="why-{zahra}">', page)
     assert f'<p class="fielderror" id="why-{zahra}">Give the reason for undoing this mark.</p>' in page
-    assert re.search(rf'<details class="bd-undo"><summary>Undo…<span[^<]*</span></summary>\s*<label for="reason-{ahmad}">',
-                     page)
+    assert re.search(rf'<details class="bd-undo"><summary>Undo…<span[^<]*</span></summary>\s*<form [^>]*>.*?'
+                     rf'<label for="reason-{ahmad}">', page, re.S)
+    # Each undo is a form of its own, whose only button is that undo: Enter in the reason (a phone's Go key) sends
+    # it, and never the family's first "Mark boarded" (it did: someone still waiting was marked boarded).
+    undo_form = re.search(rf'<form [^>]*>(?:(?!</form>).)*id="reason-{zahra}"(?:(?!</form>).)*</form>', page, re.S)
+    assert re.findall(r'<button type="submit"[^>]*>', undo_form.group(0)) == [
+        f'<button type="submit" name="mark" value="{zahra}:waiting">']
     tap(client, flight, pax(family), "waiting", token="t3", reason="Tapped the wrong Karimi")
 
     assert pax(family).boarding == "waiting"
@@ -235,6 +241,10 @@ def test_operations_approve_a_split_the_escort_asked_for_on_the_boarding_page(cl
 
     page = page_text(client.get(url(flight)))
     assert "waiting for operations" in page and "Approve the split" in page
+    # Enter in the note does nothing (it approved, whatever the note said): the form's first button is disabled.
+    decision_form = re.search(rf'<form [^>]*action="[^"]*/splits/{split.pk}/"[^>]*>(?:(?!</form>).)*</form>', page, re.S)
+    first_button = re.search(r'<button type="submit"[^>]*>', decision_form.group(0)).group(0)
+    assert " disabled" in first_button and "decision" not in first_button
     departure_page = page_text(client.get(f"/departures/{flight.code}/"))
     assert "Splits waiting for operations" in departure_page
     client.post(url(flight, f"splits/{split.pk}/"), {"decision": "approve"})
