@@ -169,11 +169,13 @@ def test_a_double_tap_is_recorded_once(client, escort, flight, family):
     second = tap(client, flight, pax(family), "boarded", token="abc", q="karimi")
 
     assert first.status_code == second.status_code == 302
-    assert first["Location"] == url(flight) + f"?q=karimi#case-{family.case_number}"
+    # Back at the person just marked (the next to mark is below), not at the top of a family of perhaps nine.
+    assert first["Location"] == url(flight) + f"?q=karimi#pax-{pax(family).pk}"
     assert BoardingLogEntry.objects.count() == 1
     assert BoardingLogEntry.objects.get().request_id == f"abc:{pax(family).pk}:boarded"
     page = page_text(client.get(second["Location"]))
     assert "Zahra Karimi: boarded." in page and "Zahra Karimi: already boarded; nothing changed." in page
+    assert f'id="pax-{pax(family).pk}"' in page
 
 
 def test_an_undo_with_a_reason_puts_the_passenger_back_to_waiting(client, escort, flight, family):
