@@ -125,7 +125,8 @@ class CaseStatusList(generics.ListAPIView):
         if status_filter.state:
             cases = cases.filter(state=status_filter.state)
         if status_filter.since:
-            cases = cases.filter(state_changed_at__gte=_start_of_local_day(status_filter.since))
+            # Anything its rows say that changed, not only its last transition (`Case.status_changed_at`).
+            cases = cases.filter(status_changed_at__gte=_start_of_local_day(status_filter.since))
         members = Person.objects.only("id", "case_id", "progres_individual_id", "family_name", "given_name")
         return cases.prefetch_related(Prefetch("members", queryset=members.order_by("id"), to_attr="api_members"))
 

@@ -191,21 +191,32 @@ def people(status_filter, person_ids=None):
     progres_case_id, progres_individual_id, case_number, family_name, given_name, state, state changed at,
     destination, departure id, the case's own arrival date, and whether the person is excluded from travel.
     `person_ids` (ids, or a query giving them) narrows it to those people."""
+    from exchange.travel_facts import GONE_OR_BOOKED, STAYED_BEHIND_STATUS
+    from travel.models import BookingStatus
+
     queryset = Person.objects.all() if person_ids is None else Person.objects.filter(pk__in=person_ids)
+    # The case's active booking (at most one) and the person's open exclusion from travel (at most one), joined
+    # in the same query; the departures' own facts are read once per export (travel_facts.Departures).
+    queryset = queryset.annotate(
+        active_booking=FilteredRelation("case__bookings", condition=Q(case__bookings__status=BookingStatus.ACTIVE)),
+        open_exclusion=FilteredRelation("travel_exclusions", condition=Q(travel_exclusions__lifted_at__isnull=True)),
+    )
     if status_filter.destination:
         queryset = queryset.filter(case__destination_country=status_filter.destination)
     if status_filter.state:
-        queryset = queryset.filter(case__state=status_filter.state)
+        # The row's own status, as `_complete` writes it: a member who stayed behind in a split case is `ready`
+        # while the case is booked, departed or arrived (travel_facts).
+        stayed_behind = Q(case__state__in=GONE_OR_BOOKED, active_booking__departure_id__isnull=False,
+                          open_exclusion__id__isnull=False)
+        shown = Q(case__state=status_filter.state) & ~stayed_behind
+        if status_filter.state == STAYED_BEHIND_STATUS:
+            shown |= stayed_behind
+        queryset = queryset.filter(shown)
     if status_filter.since:
-        queryset = queryset.filter(case__state_changed_at__gte=_start_of_local_day(status_filter.since))
-    from travel.models import BookingStatus
-
-    # The case's active booking (at most one) and the person's open exclusion from travel (at most one), joined
-    # in the same query; the departures' own facts are read once per export (travel_facts.Departures).
-    return queryset.annotate(
-        active_booking=FilteredRelation("case__bookings", condition=Q(case__bookings__status=BookingStatus.ACTIVE)),
-        open_exclusion=FilteredRelation("travel_exclusions", condition=Q(travel_exclusions__lifted_at__isnull=True)),
-    ).order_by("case__case_number", "id").values_list(
+        # Anything the row says that changed (a transition, a member excluded or added, the flights moved), not only
+        # the last transition: `Case.status_changed_at`.
+        queryset = queryset.filter(case__status_changed_at__gte=_start_of_local_day(status_filter.since))
+    return queryset.order_by("case__case_number", "id").values_list(
         "case__progres_case_id", "progres_individual_id", "case__case_number", "family_name", "given_name",
         "case__state", "case__state_changed_at", "case__destination_country",
         "active_booking__departure_id", "active_booking__arrival_date", "open_exclusion__id",

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.deletion import ProtectedError
 
 from movements import history
-from movements.models import Case, Person, Relationship
+from movements.models import Case, Person, Relationship, status_changed
 
 # What each kind of change needs from the state policy, and how a refusal reads.
 _WHAT = {
@@ -97,6 +97,9 @@ def save_case(form, formset, *, by, creating):
                 demote_principals(demoted)
                 for member in members:
                     member.save()
+                if not creating and (formset.deleted_objects or formset.new_objects):
+                    # A member added or removed: a row of UNHCR's status export appears or goes.
+                    status_changed([case.pk])
             if not creating:
                 _log_edit(by, case, form, formset)
     except IntegrityError:

@@ -275,6 +275,14 @@ class CaseNumberCounter(models.Model):
 NEEDS_ATTENTION = Q(state__in=states_where("preparing"), blocker_count__gt=0)
 
 
+def status_changed(case_ids, at=None):
+    """Say that the status export's rows of these cases changed without a transition (`Case.status_changed_at`),
+    so that UNHCR's next "changed since" delta carries them."""
+    case_ids = list(case_ids)
+    if case_ids:
+        Case.objects.filter(pk__in=case_ids).update(status_changed_at=at or timezone.now())
+
+
 class Case(ConcurrentTransitionMixin, models.Model):
     case_number = models.CharField(max_length=30, unique=True, editable=False)
     progres_case_id = models.CharField(
@@ -289,6 +297,11 @@ class Case(ConcurrentTransitionMixin, models.Model):
     # The state is changed only by the transitions below, through movements.transitions.
     state = FSMField(default=S.REFERRED, choices=CaseState.choices, protected=True, db_index=True)
     state_changed_at = models.DateTimeField(default=timezone.now)
+    # When what the status export says of this case's members last changed: each transition, and what changes a
+    # member's row without one (a member excluded from travel or included again, a member added or removed, the
+    # booked departure's flights moved). UNHCR's weekly delta ("changed since") reads this; `state_changed_at` stays
+    # the export's status_date, "the date of the last transition" (DESIGN.md). See `status_changed`.
+    status_changed_at = models.DateTimeField(default=timezone.now, db_index=True)
     held_from = models.CharField(max_length=20, choices=CaseState.choices, blank=True)
     hold_category = models.CharField(max_length=10, choices=HoldCategory.choices, blank=True)
     hold_reason = reason_field()

@@ -30,7 +30,7 @@ from movements import workbook_reader
 from movements.countries import COUNTRIES, ICAO_SPECIAL_NATIONALITIES
 from movements.models import (
     CATEGORY_PATTERN, PROGRES_ID_PATTERN, Case, CaseChange, CaseNumberCounter, CaseState, CaseTransition, Person,
-    Priority, Relationship, Sex,
+    Priority, Relationship, Sex, status_changed,
 )
 from movements.phones import PhoneError, parse_phone
 from movements.search import LATIN_NAME, person_search_text
@@ -901,7 +901,8 @@ def _apply(plan, report, *, by, via):
     ) if new_case_ids else []
     created = Case.objects.bulk_create(
         [
-            Case(case_number=number, progres_case_id=case_id, state_changed_at=now, **plan.new_cases[case_id])
+            Case(case_number=number, progres_case_id=case_id, state_changed_at=now, status_changed_at=now,
+                 **plan.new_cases[case_id])
             for number, case_id in zip(numbers, new_case_ids)
         ],
         batch_size=1000,
@@ -937,6 +938,9 @@ def _apply(plan, report, *, by, via):
     Person.objects.bulk_create(
         [_person(values, case_pk[values["progres_case_id"]]) for _, values in plan.new_people], batch_size=1000
     )
+    # A member added to a case already known: a new row in UNHCR's status export ("changed since" carries it).
+    status_changed({case_pk[values["progres_case_id"]] for _, values in plan.new_people
+                    if values["progres_case_id"] in plan.cases}, at=now)
     for case, changed in plan.case_updates:
         # A queryset update: the state is not ours to check here, and pages open on the case see the new version.
         Case.objects.filter(pk=case.pk).update(**changed, version=F("version") + 1, updated_at=now)

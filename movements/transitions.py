@@ -225,11 +225,11 @@ def perform(case, name, *, by, reason="", expected_version=None, via="", perform
             for provider in hooks.before_transition.providers:
                 provider(event)
             locked.version += 1
-            locked.state_changed_at = timezone.now()
+            locked.state_changed_at = locked.status_changed_at = timezone.now()
             locked.save(
                 update_fields=[
-                    "state", "state_changed_at", "held_from", "hold_category", "hold_reason", "decision_date",
-                    "version", "updated_at",
+                    "state", "state_changed_at", "status_changed_at", "held_from", "hold_category", "hold_reason",
+                    "decision_date", "version", "updated_at",
                 ]
             )
             record = CaseTransition.objects.create(

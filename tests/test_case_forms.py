@@ -6,6 +6,7 @@ import re
 import pytest
 import time_machine
 from django.db.models import ProtectedError
+from django.utils import timezone
 
 from movements import transitions
 from movements.models import Case, CaseNumberCounter, CaseTransition, Person, TravelDocument
@@ -346,10 +347,14 @@ def test_editing_can_add_a_member(olga):
     data.update(member_fields(extra, progres_individual_id=f"{case.progres_case_id}-09", relationship="CHD",
                               given_name="Yasin", date_of_birth="2019-02-03"))
 
+    Case.objects.filter(pk=case.pk).update(status_changed_at=timezone.now() - datetime.timedelta(days=7))
+
     response = olga.post(f"/cases/{case.case_number}/edit/", data)
 
     assert response.status_code == 302, field_errors(response)
     assert case.members.count() == 2
+    # A new row in UNHCR's status export: the case's status counts as changed for the weekly delta.
+    assert Case.objects.get(pk=case.pk).status_changed_at >= timezone.now() - datetime.timedelta(minutes=1)
 
 
 def test_editing_can_remove_a_member(olga):
@@ -359,10 +364,13 @@ def test_editing_can_remove_a_member(olga):
     index = next(k.split("-")[1] for k, v in data.items() if k.endswith("-id") and v == str(ahmad.pk))
     data[f"members-{index}-DELETE"] = "on"
 
+    Case.objects.filter(pk=case.pk).update(status_changed_at=timezone.now() - datetime.timedelta(days=7))
+
     response = olga.post(f"/cases/{case.case_number}/edit/", data)
 
     assert response.status_code == 302, field_errors(response)
     assert [p.given_name for p in case.members.all()] == ["Zahra"]
+    assert Case.objects.get(pk=case.pk).status_changed_at >= timezone.now() - datetime.timedelta(minutes=1)
 
 
 def test_a_member_with_kept_records_cannot_be_removed(olga):

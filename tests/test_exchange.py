@@ -495,6 +495,86 @@ def test_a_member_left_behind_in_a_split_case_shows_their_own_status_and_no_trav
     assert _row_of(rows, case.members.order_by("id").first())["case_status"] == "booked"
 
 
+def booked_last_week(ops, members=3):
+    """A case booked on 2026-11-20 (a departure in December); the tests then act on 2026-11-27."""
+    from tests.conftest import book, ready_case
+
+    with time_machine.travel(datetime.datetime(2026, 11, 20, 6, tzinfo=datetime.UTC), tick=False):
+        case = ready_case(ops, members=members)
+        book(case, ops)
+    return Case.objects.get(pk=case.pk)
+
+
+def delta(client, **params):
+    return {r[1]: dict(zip(csv_rows(download(client))[0], r)) for r in csv_rows(download(client, **params))[1:]}
+
+
+def test_a_member_excluded_from_a_booked_case_reaches_the_weekly_delta(ursula, unhcr, ops):
+    from travel import services
+
+    case = booked_last_week(ops)
+    stays = case.members.order_by("id").last()
+    with time_machine.travel(datetime.datetime(2026, 11, 27, 6, tzinfo=datetime.UTC), tick=False):
+        services.exclude_member(stays, by=ops, reason="Destination refused this member (split decision)")
+
+        rows = delta(ursula, since="2026-11-27")
+        token = Token.objects.create(user=unhcr)
+        api = ursula.get("/api/cases/", {"changed_since": "2026-11-27"}, HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    # The whole case, its rows as they are now: the member's own status changed, not the case's.
+    assert set(rows) == set(case.members.values_list("progres_individual_id", flat=True))
+    assert rows[stays.progres_individual_id]["case_status"] == "ready"
+    assert {r["status_date"] for r in rows.values()} == {"2026-11-20"}  # still the date of the last transition
+    assert [c["case_number"] for c in api.json()["results"]] == [case.case_number]
+
+
+def test_flights_moved_bring_the_booked_families_into_the_weekly_delta(ursula, ops):
+    from tests.conftest import tk_legs
+    from travel import services
+    from travel.models import Booking
+
+    case = booked_last_week(ops, members=1)
+    departure = Booking.objects.get(case=case).departure
+    with time_machine.travel(datetime.datetime(2026, 11, 27, 6, tzinfo=datetime.UTC), tick=False):
+        assert delta(ursula, since="2026-11-27") == {}
+        later = departure.departure_date + datetime.timedelta(days=1)
+        services.update_departure(departure, by=ops, legs=tk_legs(later))
+
+        rows = delta(ursula, since="2026-11-27")
+
+    assert [r["departure_date"] for r in rows.values()] == [later.isoformat()]
+
+
+def test_a_member_added_to_a_known_case_reaches_the_weekly_delta(ursula, ops):
+    from movements.referral_import import run_import
+    from tests.test_referral_import import sample_rows, to_csv
+
+    rows = [r for r in sample_rows() if r["progres_case_id"] == sample_rows()[0]["progres_case_id"]]
+    with time_machine.travel(datetime.datetime(2026, 11, 20, 6, tzinfo=datetime.UTC), tick=False):
+        assert run_import(to_csv(rows[:-1]), "first.csv").applied
+    with time_machine.travel(datetime.datetime(2026, 11, 27, 6, tzinfo=datetime.UTC), tick=False):
+        assert run_import(to_csv(rows), "again.csv").applied
+
+        found = delta(ursula, since="2026-11-27")
+
+    assert set(found) == {r["progres_individual_id"] for r in rows}
+
+
+def test_the_state_filter_selects_each_row_by_its_own_status(ursula, ops):
+    from travel import services
+
+    case = booked_last_week(ops)
+    stays = case.members.order_by("id").last()
+    services.exclude_member(stays, by=ops, reason="Destination refused this member (split decision)")
+
+    booked, ready = delta(ursula, state="booked"), delta(ursula, state="ready")
+
+    assert stays.progres_individual_id not in booked and stays.progres_individual_id in ready
+    assert {r["case_status"] for r in booked.values()} == {"booked"}
+    assert {r["case_status"] for r in ready.values()} == {"ready"}
+    assert len(booked) == 2
+
+
 def test_a_road_convoy_shows_its_route(ursula, ops):
     from tests.conftest import book, make_departure, ready_case
     from travel.legs import LegInput

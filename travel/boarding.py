@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from movements import history, medical, readiness, transitions
 from movements.access import access_for
-from movements.models import REASON_MAX_LENGTH, Case, CaseState, HoldCategory, Person
+from movements.models import REASON_MAX_LENGTH, Case, CaseState, HoldCategory, Person, status_changed
 from travel import rules
 from travel.models import (
     BoardingLogEntry, BoardingStatus, Booking, BookingStatus, Departure, DepartureLogEntry, DepartureState,
@@ -472,6 +472,7 @@ def _approve(dep, split, people, no_shows, *, by, via, note, at):
         TravelExclusion(case=case, person=p.person, reason=exclusion_reason, excluded_by=by, excluded_at=at)
         for p in no_shows])
     Passenger.objects.filter(pk__in=[p.pk for p in no_shows]).update(active=False)
+    status_changed([case.pk], at=at)  # those who stay behind show their own status in UNHCR's export
     split.status, split.decided_by, split.decided_at, split.decision_note = SplitStatus.APPROVED, by, at, note
     split.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     history.log_change(case, by=by, via=via, at=at,

@@ -28,7 +28,7 @@ from django_fsm import can_proceed
 
 from movements import history, hooks, memo, readiness, transitions
 from movements.access import access_for
-from movements.models import Case, CaseState, Person, states_where
+from movements.models import Case, CaseState, Person, states_where, status_changed
 from movements.transitions import TransitionError
 from travel import rules
 from travel.facts import facts_for, passenger_counts
@@ -414,6 +414,10 @@ def update_departure(departure, *, by, expected_version=None, legs=None, escorts
               "departure_date", "arrives_at", "arrival_date")
         _log(dep, "changed", f"Departure changed: {', '.join(k.replace('_', ' ') for k in changes)}.", by=by,
              via=via, at=at, data=changes)
+        if "legs" in changes and has_bookings:
+            # The booked families' rows in UNHCR's status export (departure date, itinerary) changed with the legs.
+            status_changed(Booking.objects.filter(departure=dep, status=BookingStatus.ACTIVE)
+                           .values_list("case_id", flat=True), at=at)
         if schedule_changed and has_bookings:
             _refresh_later(Booking.objects.filter(departure=dep, status=BookingStatus.ACTIVE)
                            .values_list("case_id", flat=True))
@@ -685,6 +689,7 @@ def exclude_member(person, *, by, reason, via="", at=None):
                               "case instead.")
         exclusion = TravelExclusion.objects.create(case=case, person=person, reason=reason, excluded_by=by,
                                                    excluded_at=at)
+        status_changed([case.pk], at=at)  # once the case is booked or gone, the member's exported status differs
         history.log_change(case, by=by, via=via, at=at,
                            summary=f"{person.full_name} excluded from travel (split decision).",
                            data={"excluded_from_travel": person.full_name,
@@ -723,6 +728,7 @@ def include_member(exclusion, *, by, reason, via="", at=None):
                  data={"case": case.case_number, "person": person.full_name})
         exclusion.lifted_by, exclusion.lifted_at, exclusion.lift_reason = by, at, reason
         exclusion.save(update_fields=["lifted_by", "lifted_at", "lift_reason"])
+        status_changed([case.pk], at=at)
         history.log_change(case, by=by, via=via, at=at, summary=f"{person.full_name} travels with the case again.",
                            data={"included_in_travel": person.full_name})
         _refresh_later([case.pk])
