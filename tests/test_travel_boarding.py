@@ -284,7 +284,8 @@ def test_a_no_show_in_a_family_of_five_takes_the_whole_case_off_and_frees_five_s
     unbook = CaseTransition.objects.get(case=family, transition="unbook")
     assert (unbook.user, unbook.data) == (escort, {"departure": flight.code, "no_show": ["Karimi, Yasin"]})
     assert decided.summary == (f"Case {family.case_number} stays behind (no-show: Karimi, Yasin): taken off "
-                               f"{flight.code}, its 5 seats freed; the case is ready again.")
+                               f"{flight.code}, its 5 seats freed; the case is ready again. Offload: Karimi, Zahra; "
+                               "Karimi, Ahmad; Karimi, Omid had boarded — they and their checked luggage come off.")
     no_show = Incident.objects.get(kind="no_show")
     assert [p.given_name for p in no_show.people.all()] == ["Yasin"]
     assert (no_show.place, no_show.reported_by, no_show.note) == ("DYU", escort, "Yasin not at the airport by 04:30")

@@ -218,6 +218,20 @@ def test_a_refusal_is_shown_next_to_the_family_with_its_reason(client, escort, f
     assert "Karimi, Zahra — medical clearance for travel pending" in article
 
 
+def test_a_family_held_at_the_gate_after_boarding_is_listed_to_offload(client, medic, escort, flight, family):
+    from movements import transitions
+
+    client.force_login(escort)
+    tap(client, flight, pax(family, "Ahmad"), "boarded")
+    transitions.hold(Case.objects.get(pk=family.pk), by=medic, reason="Fever at the gate", category="medical")
+
+    page = page_text(client.get(url(flight)))
+
+    offload = re.search(r'<section class="card bd-offload".*?</section>', page, re.S).group(0)
+    assert "<strong>Karimi, Ahmad</strong>" in offload and "Zahra" not in offload
+    assert "Fever" not in offload  # a medical hold's reason is not the escort's to read
+
+
 def test_a_no_show_then_the_family_stays_behind_and_its_case_page_says_ready(client, ops, escort, flight, family):
     client.force_login(escort)
     tap(client, flight, pax(family, "Ahmad"), "boarded")
@@ -230,6 +244,16 @@ def test_a_no_show_then_the_family_stays_behind_and_its_case_page_says_ready(cli
     assert "stays behind (no-show: Karimi, Yasin)" in page and "its 5 seats freed" in page
     assert "Offload: Karimi, Ahmad had boarded" in page
     assert "<strong>boarded 0 of 0</strong>" in page
+    # Ahmad and his bags must come off: said on every view of the page until boarding closes, not once, and in
+    # the list of changes since the list was final.
+    for _ in range(2):
+        again = page_text(client.get(url(flight)))
+        offload = re.search(r'<section class="card bd-offload".*?</section>', again, re.S).group(0)
+        assert "Offload: 1 passenger and their checked luggage" in offload
+        assert f"<strong>Karimi, Ahmad</strong>" in offload and family.case_number in offload
+        assert "Yasin" not in offload  # he never boarded
+    changes = re.search(r'<ul class="plain bd-changes".*?</ul>', again, re.S).group(0)
+    assert "Offload: Karimi, Ahmad had boarded — they and their checked luggage come off." in changes
     client.force_login(ops)
     case_page = page_text(client.get(f"/cases/{family.case_number}/"))
     assert 'data-testid="case-state">Ready to travel<' in case_page

@@ -337,7 +337,9 @@ def keep_case_behind(departure, case, *, by, reason="", hold_category="", hold_r
         outcome = "on hold" if hold_category else "ready again"
         seats = _seats(dep, people)
         summary = (f"Case {case.case_number} stays behind (no-show: {'; '.join(names)}): taken off {dep.code}, "
-                   f"its {_seats_freed(seats, people)}; the case is {outcome}.")
+                   f"its {_seats_freed(seats, people)}; the case is {outcome}."
+                   + (f" Offload: {'; '.join(p.person.full_name for p in boarded)} had boarded — they and their "
+                      "checked luggage come off." if boarded else ""))
         _log(dep, "stays_behind", summary, by=by, via=via, reason=reason, at=at,
              data={"case": case.case_number, "no_show": names, "seats_freed": seats,
                    "boarded_then_offloaded": [p.person.full_name for p in boarded] or "none",

@@ -110,6 +110,9 @@ class Sheet:
     case_number: str = ""
     show: str = ""
     all_families: list = field(default_factory=list)
+    # Passengers who had boarded when their family was taken off the departure (stays behind, held at the gate):
+    # they and their checked luggage must come off before it leaves. Shown until boarding closes, not once.
+    offload: list = field(default_factory=list)
 
     @property
     def total(self):
@@ -210,9 +213,16 @@ def sheet(departure, access, *, q="", case_number="", show=""):
     if show in FILTERS:
         wanted = FILTERS[show]
         shown = [f for f in shown if f.count(wanted)]
+    offload = []
+    if departure.state == DepartureState.FINAL:
+        travelling = {pax.person_id for pax in passengers}
+        offload = [pax for pax in Passenger.objects.filter(departure=departure, active=False, boarding=B.BOARDED)
+                   .select_related("person", "booking__case").order_by("booking__case__case_number", "person_id")
+                   if pax.person_id not in travelling]
     result = Sheet(departure, legs, route_of(departure, legs), shown, len(ordered), counts[B.BOARDED],
                    counts[B.NO_SHOW], counts[B.WAITING], changes_since_final(departure), q=q.strip(),
-                   case_number=case_number, show=show if show in FILTERS else "", all_families=ordered)
+                   case_number=case_number, show=show if show in FILTERS else "", all_families=ordered,
+                   offload=offload)
     return result
 
 

@@ -209,10 +209,7 @@ def boarding_decide(request, code):
     pending = result.split is not None and result.split.is_pending
     _tell(request, messages.WARNING if pending else messages.SUCCESS if result.changed else messages.INFO,
           result.summary, case.case_number if decision == "split" else "")
-    if result.offloaded:
-        _tell(request, messages.WARNING,
-              f"Offload: {'; '.join(p.full_name for p in result.offloaded)} had boarded — they and their checked "
-              "luggage come off with the family.")
+    # Who had boarded and comes off is in the summary, and in the page's offload box until boarding closes.
     return _back(request, departure, case.case_number if decision == "split" else "")
 
 
