@@ -156,7 +156,7 @@ def test_a_departures_page_lists_booked_families_their_types_and_ssr_counts(clie
     page = page_text(get(client, ops, f"/departures/{flight.code}/"))
 
     assert "Karimi, Zahra" in page and "Karimi, Omid" in page
-    assert "<td>infant</td>" in page
+    assert '<td data-label="Type"><span>infant</span></td>' in page
     assert "INFT × 1" in page and "WCHR × 1" in page
     assert "Notification of arrival due by" in page
     assert "booked" in page and "Case " in page  # the history
