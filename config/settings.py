@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "movements.middleware.NulPathNotFoundMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "movements.middleware.DatabaseBusyMiddleware",  # a change the database stopped (deadlock, lock timeout): 503
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out log-in into the lockout page
 ]
 

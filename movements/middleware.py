@@ -41,6 +41,56 @@ class NulPathNotFoundMiddleware:
         return self.get_response(request)
 
 
+# What the database says when two requests changed the same rows at once and it stopped one of them: PostgreSQL's
+# deadlock_detected, serialization_failure and lock_not_available; SQLite's "database is locked" after its timeout.
+BUSY_SQLSTATES = {"40P01", "40001", "55P03"}
+
+
+def database_busy(exception):
+    """Whether this error is the database refusing a change because another was under way on the same rows."""
+    from django.db import OperationalError
+
+    if not isinstance(exception, OperationalError):
+        return False
+    cause = exception.__cause__
+    if getattr(cause, "sqlstate", None) in BUSY_SQLSTATES:
+        return True
+    return "database is locked" in str(exception)
+
+
+class DatabaseBusyMiddleware:
+    """A change the database stopped because another was changing the same rows at that moment (a deadlock both
+    waiting on each other, a lock held past SQLite's timeout) is a 503 saying so and asking to try again, not the
+    500 "something went wrong" page: every service changes its rows in one transaction, so nothing of it was saved.
+    Lock order keeps deadlocks away (travel.services, hooks.transition_locks); this answers the rare one left."""
+
+    MESSAGE = ("Someone else was changing the same records at that moment, and the database stopped your change: "
+               "it was not saved. Go back, check the page, and try again.")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not database_busy(exception):
+            return None
+        import logging
+
+        from django.http import JsonResponse
+        from django.shortcuts import render
+
+        logging.getLogger("django.request").warning("Database busy, change refused: %s %s (%s)", request.method,
+                                                    request.path, exception)
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"detail": self.MESSAGE}, status=503)
+        else:
+            response = render(request, "errors/503.html", {"message": self.MESSAGE}, status=503)
+        response["Retry-After"] = "5"
+        return response
+
+
 # Only our own scripts, styles, images and fonts; no plugins, no framing, forms post only here. The templates hold
 # no inline script, no inline style and no event-handler attribute (tests/test_hardening_web.py checks the pages).
 CONTENT_SECURITY_POLICY = "; ".join([

@@ -247,3 +247,74 @@ def test_the_admins_own_password_page_keeps_the_admins_look(superuser):
     page = logged_in(superuser).get("/admin/password_change/").content.decode()
 
     assert 'id="site-name"' in page and "Change your password" not in page
+
+
+# --- a change the database stopped -------------------------------------------------------------------------------
+
+
+def _deadlock():
+    import psycopg
+    from django.db import OperationalError
+
+    try:
+        raise psycopg.errors.DeadlockDetected("deadlock detected")
+    except psycopg.Error as cause:
+        error = OperationalError("deadlock detected")
+        error.__cause__ = cause
+        return error
+
+
+@pytest.mark.parametrize("error", [_deadlock, lambda: __import__("django.db").db.OperationalError(
+    "database is locked")])
+def test_a_change_the_database_stopped_is_a_503_that_says_try_again(client, ops, monkeypatch, error):
+    from movements import transitions
+    from tests.conftest import make_case
+
+    case = make_case(1)
+    client.force_login(ops)
+
+    def stopped(*args, **kwargs):
+        raise error()
+
+    monkeypatch.setattr(transitions, "perform", stopped)
+    response = client.post(f"/cases/{case.case_number}/transition/", {"transition": "accept", "version": case.version})
+
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    page = response.content.decode()
+    assert "Not saved: try again" in page and "the database stopped your change: it was not saved" in page
+
+
+def test_the_api_says_so_in_json(client, unhcr, monkeypatch):
+    from rest_framework.authtoken.models import Token
+
+    from exchange import api
+
+    token = Token.objects.create(user=unhcr)
+
+    def stopped(*args, **kwargs):
+        raise _deadlock()
+
+    monkeypatch.setattr(api, "parse_filter", stopped)
+    response = client.get("/api/cases/", HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    assert response.status_code == 503
+    assert "try again" in response.json()["detail"]
+
+
+def test_any_other_database_error_is_still_the_500_page(client, ops, monkeypatch):
+    from django.db import OperationalError
+
+    from movements import transitions
+    from tests.conftest import make_case
+
+    case = make_case(1)
+    client.force_login(ops)
+    client.raise_request_exception = False
+
+    def broken(*args, **kwargs):
+        raise OperationalError("no such table: movements_case")
+
+    monkeypatch.setattr(transitions, "perform", broken)
+    response = client.post(f"/cases/{case.case_number}/transition/", {"transition": "accept", "version": case.version})
+
+    assert response.status_code == 500
