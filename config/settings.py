@@ -5,6 +5,7 @@ SECRET_KEY and ALLOWED_HOSTS must be given; `manage.py check --deploy` is clean 
 """
 
 import datetime
+import tempfile
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -89,6 +90,17 @@ TEMPLATES = [
 WSGI_APPLICATION = "config.wsgi.application"
 
 DATABASES = {"default": parse_database_url(env_str("DATABASE_URL", "sqlite:///db.sqlite3"), BASE_DIR)}
+
+# Each process its own memory for what may be lost; the API's rate counts in a directory every worker of the server
+# shares (exchange/throttling.py), one per database so that two servers on one machine keep apart.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": env_str("SAFAR_THROTTLE_DIR", str(Path(tempfile.gettempdir()) / "safar-throttle")),
+        "KEY_PREFIX": str(DATABASES["default"].get("NAME", ""))[-60:],
+    },
+}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Wait for a writer instead of failing at once when two requests write together.
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
@@ -186,7 +198,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["exchange.throttling.UserRateThrottle"],  # counted across the server's workers
     "DEFAULT_THROTTLE_RATES": {"user": env_str("SAFAR_API_THROTTLE", "600/minute")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,

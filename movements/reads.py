@@ -32,6 +32,7 @@ class Kind:
     API = "api"
     SUBJECT_RECORD = "subject_record"
     ADMIN = "admin"
+    IMPORT_REPORT = "import_report"
 
     LABELS = {
         CASE_LIST: "Case list (a page of it)",
@@ -53,6 +54,7 @@ class Kind:
         API: "Status API (a page of it)",
         SUBJECT_RECORD: "A person's own record (subject request)",
         ADMIN: "Admin page (a record, or a page of a list)",
+        IMPORT_REPORT: "Referral import's report or preview (the file's rows it quotes)",
     }
 
 

@@ -434,6 +434,28 @@ def test_the_page_lists_every_error_of_a_refused_file(ops, client):
     assert record.status == "refused" and record.content is None
     assert client.post(f"/imports/{record.pk}/confirm/").status_code == 302
     assert counts() == (0, 0, 0, 0)
+    # The report quotes the file's cells (dates of birth, phones): reading it is logged.
+    from privacy.models import AccessLogEntry
+
+    logged = AccessLogEntry.objects.get(kind="import_report")
+    assert (logged.user, logged.target, logged.detail) == (
+        ops, "import of referrals-with-errors.csv", {"status": "refused", "errors": 9})
+
+
+@pytest.mark.django_db
+def test_reading_a_preview_that_would_change_known_people_is_logged_with_their_cases(ops, client):
+    from privacy.models import AccessLogEntry
+
+    assert run_import(SAMPLE, "first.csv").applied
+    rows = sample_rows()
+    rows[0] = dict(rows[0], phone="+992 93 555 0101")
+    client.force_login(ops)
+    response = upload(client, to_csv(rows), "again.csv")
+    client.get(response.url)
+
+    logged = AccessLogEntry.objects.get(kind="import_report")
+    number = Person.objects.get(progres_individual_id=rows[0]["progres_individual_id"]).case.case_number
+    assert logged.target == "import of again.csv" and logged.cases.split() == [number]
 
 
 @pytest.mark.django_db

@@ -150,6 +150,18 @@ def import_detail(request, upload_id):
         # The list names families: one read for the access log ("who looked at this case?").
         reads.record(reads.Kind.CASE_LIST, request=request, cases=[c[0] for c in new_cases if c[0]],
                      target=f"import of {upload.filename}"[:200])
+    elif report.get("errors") or report.get("updated_people") or report.get("updated_cases"):
+        # A refused file's report quotes its cells (names, dates of birth, phones, proGres ids), and a preview
+        # lists the known people and cases it would change: a read of personal data too.
+        people = sorted(report.get("updated_people") or {})[:NEW_CASES_SHOWN]
+        case_ids = sorted(report.get("updated_cases") or {})[:NEW_CASES_SHOWN]
+        cases = set(Person.objects.filter(progres_individual_id__in=people).values_list("case__case_number", flat=True)
+                    ) if people else set()
+        cases |= set(Case.objects.filter(progres_case_id__in=case_ids).values_list("case_number", flat=True)
+                     ) if case_ids else set()
+        reads.record(reads.Kind.IMPORT_REPORT, request=request, cases=cases,
+                     target=f"import of {upload.filename}"[:200],
+                     detail={"status": upload.status, "errors": len(report.get("errors") or [])})
     return render(request, "movements/import_detail.html", {
         "upload": upload, "report": report, "earlier": earlier, "new_cases": new_cases,
         "more_new_cases": max(0, len(report.get("new_cases") or []) - NEW_CASES_SHOWN),
