@@ -21,8 +21,10 @@ HIDDEN_FIELDS = {
                      "mrz_line2": "can_see_documents"},
     Case: {"hold_reason": "can_see_clearance_details", "hold_category": "can_see_clearance_details",
            "blockers": "can_see_clearance_details"},
-    # A transition's data tells what kind of hold it was.
-    CaseTransition: {"reason": "can_see_clearance_details", "data": "can_see_clearance_details"},
+    # A transition's data tells what kind of hold it was, and so does who held the case (a medical officer's hold is
+    # a medical one): the case page names "IOM staff" to these roles (history.shown_actor), the admin no one.
+    CaseTransition: {"reason": "can_see_clearance_details", "data": "can_see_clearance_details",
+                     "actor": "can_see_clearance_details", "user": "can_see_clearance_details"},
 }
 HIDDEN_MODELS = {MedicalExam: "can_see_medical", TravelMedicalNeeds: "can_see_clearance_details"}
 
@@ -130,6 +132,10 @@ class PrivacyMixin:
     def get_fields(self, request, obj=None):
         hidden = self.hidden_fields(request)
         return [f for f in super().get_fields(request, obj) if f not in hidden]
+
+    def get_list_display(self, request):
+        hidden = self.hidden_fields(request)
+        return [f for f in super().get_list_display(request) if f not in hidden]
 
 
 class StatePolicyMixin:

@@ -156,3 +156,40 @@ def test_the_admins_xlsx_export_holds_the_formulas_as_plain_text(formula_cases):
 
     assert sorted(cell.value for cell in cells) == ["'-CMD", "'=1+1", "'@SUM(A1)"]
     assert {cell.data_type for cell in cells} == {"s"}  # text, not a formula
+
+
+# --- what each role's staff user reaches --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_escort_staff_user_sees_in_the_admin_only_the_departures_assigned_to_them(escort, ops, client):
+    from tests.conftest import book, make_departure, make_user, ready_case
+    from travel.models import Booking
+
+    mine = make_departure(ops, escorts=[escort])
+    theirs = make_departure(ops, escorts=[make_user("farrukh", "escort")], pnr="Q9Z8Y7")
+    book(ready_case(ops), ops, departure=theirs)
+    client = staff(escort, client)
+
+    listing = client.get("/admin/travel/departure/").content.decode()
+    bookings = client.get("/admin/travel/booking/")
+
+    assert mine.code in listing and theirs.code not in listing
+    assert client.get(f"/admin/travel/departure/{theirs.pk}/change/").status_code in (302, 404)
+    if bookings.status_code == 200:
+        booked = Booking.objects.get(departure=theirs)
+        assert booked.case.case_number not in bookings.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_unhcr_staff_user_does_not_learn_from_the_admin_who_held_a_case(unhcr, medic, client):
+    medical_hold = transitions.hold(make_case(1), by=medic, reason="Active TB", category="medical")
+    record = medical_hold.transitions.get(transition="hold")
+    client = staff(unhcr, client)
+
+    listing = client.get("/admin/movements/casetransition/").content.decode()
+    page = client.get(f"/admin/movements/casetransition/{record.pk}/change/").content.decode()
+
+    assert record.actor  # what the admin showed in its list and on the record
+    for text in (listing, page):
+        assert record.actor not in text

@@ -7,9 +7,10 @@ those allowed to change them.
 
 from django.contrib import admin, messages
 
-from movements.access import access_for
+from movements.access import access_for, visible_cases
 from movements.admin import ReadOnlyMixin, ReadsLoggedMixin
 from travel import services
+from travel.access import visible_departures
 from travel.models import (
     BoardingLogEntry, Booking, Departure, DepartureLogEntry, DestinationRule, EscortProfile, FitToTravelOverride,
     Incident, Leg, ManifestDownload, Passenger, RuleException, SplitRequest, TravelExclusion,
@@ -64,8 +65,20 @@ def make_final(modeladmin, request, queryset):
     _run(modeladmin, request, queryset, services.finalise_departure, "made final")
 
 
+class DeparturesOfUserMixin:
+    """Only the departures this user may open on the pages (`visible_departures`: an escort's own), and the records
+    of those departures: staff status must not show an escort every flight with its PNR, legs and families."""
+
+    departure_path = "departure"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(
+            **{f"{self.departure_path}__in": visible_departures(request.user).values("pk")})
+
+
 @admin.register(Departure)
-class DepartureAdmin(ReadsLoggedMixin, admin.ModelAdmin):
+class DepartureAdmin(DeparturesOfUserMixin, ReadsLoggedMixin, admin.ModelAdmin):
+    departure_path = "pk"
     case_path = "bookings__case__case_number"  # its bookings and log name the families
     list_display = ("code", "mode", "state", "departure_date", "destination_country", "final_destination",
                     "seat_block")
@@ -91,7 +104,7 @@ class DepartureAdmin(ReadsLoggedMixin, admin.ModelAdmin):
 
 
 @admin.register(Booking)
-class BookingAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
+class BookingAdmin(DeparturesOfUserMixin, ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("case", "departure", "status", "booked_at", "cancelled_at")
     list_filter = ("status",)
     search_fields = ("case__case_number", "departure__code")
@@ -105,7 +118,7 @@ class BookingAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Passenger)
-class PassengerAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
+class PassengerAdmin(DeparturesOfUserMixin, ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
     case_path, person_path = "booking__case__case_number", "person_id"
     list_display = ("person", "departure", "booking", "active")
     list_filter = ("active",)
@@ -119,6 +132,9 @@ class TravelExclusionAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("person", "case", "excluded_at", "lifted_at")
     list_select_related = ("person", "case")
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(case__in=visible_cases(request.user).values("pk"))
+
     def get_fields(self, request, obj=None):
         fields = ["case", "person", "excluded_by", "excluded_at", "lifted_by", "lifted_at"]
         if access_for(request.user).can_see_clearance_details:
@@ -128,13 +144,13 @@ class TravelExclusionAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(RuleException)
-class RuleExceptionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class RuleExceptionAdmin(DeparturesOfUserMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("departure", "rule", "granted_by", "recorded_by", "recorded_at")
     list_select_related = ("departure", "recorded_by")
 
 
 @admin.register(DepartureLogEntry)
-class DepartureLogEntryAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
+class DepartureLogEntryAdmin(DeparturesOfUserMixin, ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
     case_path = "departure__bookings__case__case_number"
     list_display = ("at", "departure", "actor", "action", "summary")
     list_filter = ("action",)
@@ -161,7 +177,7 @@ class DestinationRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(BoardingLogEntry)
-class BoardingLogEntryAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
+class BoardingLogEntryAdmin(DeparturesOfUserMixin, ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
     person_path = "person_id"
     list_display = ("at", "departure", "person", "from_status", "to_status", "actor")
     list_filter = ("to_status",)
@@ -172,7 +188,7 @@ class BoardingLogEntryAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Incident)
-class IncidentAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
+class IncidentAdmin(DeparturesOfUserMixin, ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
     case_path, person_path = "people__case__case_number", "people"
     list_display = ("at", "departure", "kind", "place", "actor")
     list_filter = ("kind",)
@@ -182,7 +198,7 @@ class IncidentAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(SplitRequest)
-class SplitRequestAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
+class SplitRequestAdmin(DeparturesOfUserMixin, ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("departure", "case", "status", "requested_by", "decided_by")
     list_filter = ("status",)
     list_select_related = ("departure", "case", "requested_by", "decided_by")
@@ -191,7 +207,7 @@ class SplitRequestAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(FitToTravelOverride)
-class FitToTravelOverrideAdmin(ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
+class FitToTravelOverrideAdmin(DeparturesOfUserMixin, ReadsLoggedMixin, ReadOnlyMixin, admin.ModelAdmin):
     case_path, person_path = "person__case__case_number", "person_id"
     list_display = ("departure", "person", "recorded_by", "recorded_at", "revoked_at")
     list_select_related = ("departure", "person", "recorded_by")
@@ -217,7 +233,7 @@ class EscortProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(ManifestDownload)
-class ManifestDownloadAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class ManifestDownloadAdmin(DeparturesOfUserMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("at", "departure", "document", "status", "actor", "passengers")
     list_filter = ("document", "status")
     search_fields = ("departure__code", "actor")
