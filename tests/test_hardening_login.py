@@ -204,6 +204,8 @@ def test_the_log_out_address_typed_in_asks_rather_than_logging_out_or_answering_
     assert client.get("/").status_code == 200  # still logged in: a GET (a link, an image) logs nobody out
     done = client.post("/accounts/logout/")
     assert done.status_code == 302 and done["Location"] == "/accounts/login/"
+    # A shared computer's browser forgets what it kept of the pages read.
+    assert done["Clear-Site-Data"] == '"cache", "storage"'
     assert client.get("/").status_code == 302
 
 

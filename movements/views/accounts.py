@@ -26,3 +26,11 @@ class LogoutView(auth_views.LogoutView):
         if not request.user.is_authenticated:
             return redirect("login")
         return render(request, "registration/logout_confirm.html")
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        # A field office's computers are shared: the browser forgets the pages it kept (case pages, lists, PDFs
+        # opened) and what scripts stored, once whoever read them has logged out. Pages are sent no-store already;
+        # this clears what an older copy or the back button could still show.
+        response["Clear-Site-Data"] = '"cache", "storage"'
+        return response
