@@ -71,6 +71,16 @@ class StatusCursor(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def get_page_size(self, request):
+        """`page_size` from 1 to 500; any other value is refused (400) rather than read as the default 100."""
+        given = request.query_params.get(self.page_size_query_param)
+        if given is None:
+            return self.page_size
+        if not (given.isascii() and given.isdigit() and 1 <= int(given) <= self.max_page_size):
+            raise ValidationError({self.page_size_query_param: [
+                f"Give a number of cases from 1 to {self.max_page_size} (“{given[:20]}” is not one)."]})
+        return int(given)
+
     def decode_cursor(self, request):
         """DRF's decoding, refusing as "Invalid cursor" (404, like any cursor it cannot read) one whose position is
         not a number: DRF would hand "p=abc" to the id filter, a 500."""
@@ -113,6 +123,11 @@ class CaseStatusList(generics.ListAPIView):
         unknown = sorted(set(params) - KNOWN_PARAMETERS)
         if unknown:
             raise ValidationError({name: [_unknown_parameter(name)] for name in unknown})
+        # A filter given twice (state=booked&state=ready) would be read as its last value alone.
+        repeated = sorted(name for name in params if len(params.getlist(name)) > 1)
+        if repeated:
+            raise ValidationError({name: ["Give this parameter once: the list takes one value of it."]
+                                   for name in repeated})
         try:
             status_filter = parse_filter(params.get("destination", ""), params.get("state", ""),
                                          params.get("changed_since", ""))
@@ -160,7 +175,7 @@ class ApiDocs(SpectacularSwaggerSplitView):
 
 
 @extend_schema(exclude=True)
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])
 @permission_classes([permissions.IsAuthenticated, MayExportStatus])
 def api_root(request, format=None):
     """The API's entry point: where its resources, schema and documentation are."""
@@ -169,3 +184,11 @@ def api_root(request, format=None):
         "schema": reverse("api_schema", request=request, format=format),
         "docs": reverse("api_docs", request=request, format=format),
     })
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+@permission_classes([permissions.AllowAny])
+def api_not_found(request, *args, **kwargs):
+    """Any other address under /api/: a 404 in JSON, as a program reading the API expects, not an HTML page."""
+    raise NotFound("No such address in the API: see /api/ for what there is.")

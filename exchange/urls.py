@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from exchange import api, views
@@ -9,4 +9,5 @@ urlpatterns = [
     path("api/cases/", api.CaseStatusList.as_view(), name="api_cases"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", api.ApiDocs.as_view(url_name="api_schema"), name="api_docs"),
+    re_path(r"^api/", api.api_not_found),  # last: any other address under /api/ is a JSON 404
 ]

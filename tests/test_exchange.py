@@ -662,3 +662,36 @@ def test_the_rate_is_counted_where_every_worker_process_reads_it(client, unhcr, 
     key = UserRateThrottle.cache_format % {"scope": "user", "ident": unhcr.pk}
 
     assert len(another_worker.get(key)) == 2
+
+
+# --- the API refuses what it would otherwise misread ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", ["-1", "0", "abc", "501", "1e2", "١٠"])
+def test_a_page_size_out_of_range_is_refused_not_read_as_the_default(client, unhcr, size):
+    token = Token.objects.create(user=unhcr)
+
+    response = client.get("/api/cases/", {"page_size": size}, HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    assert response.status_code == 400
+    assert "from 1 to 500" in response.json()["page_size"][0]
+
+
+def test_a_filter_given_twice_is_refused_not_read_as_its_last_value(client, unhcr):
+    token = Token.objects.create(user=unhcr)
+
+    response = client.get("/api/cases/?state=booked&state=ready", HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    assert response.status_code == 400 and "once" in response.json()["state"][0]
+
+
+def test_any_other_api_address_is_a_json_404_and_the_root_answers_head(client, unhcr):
+    token = Token.objects.create(user=unhcr)
+    auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+
+    missing = client.get("/api/cases/1/", **auth)
+
+    assert missing.status_code == 404 and missing["Content-Type"] == "application/json"
+    assert "see /api/" in missing.json()["detail"]
+    assert client.head("/api/", **auth).status_code == 200
+    assert client.get("/api/cases/", {"page_size": "500"}, **auth).status_code == 200
