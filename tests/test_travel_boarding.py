@@ -392,7 +392,7 @@ def test_a_family_with_a_lap_infant_that_stays_behind_frees_the_seats_it_held(cl
     boarding.mark(flight, pax(case, "Ahmad"), "no_show", by=escort)
     client.force_login(escort)
     page = client.get(f"/departures/{flight.code}/boarding/").content.decode()
-    assert f"Take the whole family {case.case_number} off {flight.code}? Their 2 seats are freed." in page
+    assert f"Take the whole KARIMI family ({case.case_number}) off {flight.code}? Their 2 seats are freed." in page
 
     decided = boarding.keep_case_behind(flight, case, by=escort)
 

@@ -280,6 +280,21 @@ def test_operations_approve_a_split_the_escort_asked_for_on_the_boarding_page(cl
     assert not pax(family, "Yasin").active
 
 
+def test_the_arrival_page_says_when_the_principal_applicant_of_a_split_family_stayed_behind(client, ops, escort,
+                                                                                             flight, family):
+    boarding.mark(flight, pax(family, "Zahra"), "no_show", by=escort)
+    boarding.request_split(flight, family, by=ops, reason="Zahra follows on the next flight; IRCC informed")
+    for given in ("Ahmad", "Omid", "Hadia", "Yasin"):
+        boarding.mark(flight, pax(family, given), "boarded", by=escort)
+    boarding.close_boarding(flight, by=escort)
+    client.force_login(escort)
+
+    page = page_text(client.get(f"/departures/{flight.code}/arrival/"))
+
+    # The family is known by its principal applicant's name, who is not on the plane: said, not to be looked for.
+    assert re.search(r"<strong>Karimi, Zahra</strong>.*?<small>\(stayed behind\)</small> — 4 passengers", page, re.S)
+
+
 def test_closing_from_the_page_is_refused_while_anyone_waits_then_done(client, ops, escort, flight, family):
     client.force_login(escort)
     page = page_text(client.get(url(flight)))

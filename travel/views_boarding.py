@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from movements import once, reads, transitions
 from movements.access import access_for, visible_cases
 from movements.case_pages import add_principals
-from movements.models import REASON_MAX_LENGTH, Case, HoldCategory, Person
+from movements.models import REASON_MAX_LENGTH, Case, HoldCategory, Person, Relationship
 from movements.forms import PrintableText
 from movements.once import SubmittedOnceMixin
 from travel import boarding, boarding_page
@@ -300,13 +300,19 @@ def arrival(request, code):
     bookings = list(Booking.objects.filter(departure=departure, status=BookingStatus.ACTIVE)
                     .select_related("case", "arrival_confirmed_by").order_by("case__case_number"))
     counts = {}
-    for booking_id in Passenger.objects.filter(departure=departure, active=True).values_list("booking_id", flat=True):
+    principal_travels = set()
+    for booking_id, relationship in Passenger.objects.filter(departure=departure, active=True).values_list(
+            "booking_id", "person__relationship"):
         counts[booking_id] = counts.get(booking_id, 0) + 1
-    # Each family by its principal applicant's name as well as its number: how people at the destination know them.
+        if relationship == Relationship.PA:
+            principal_travels.add(booking_id)
+    # Each family by its principal applicant's name as well as its number: how people at the destination know them
+    # (and said when that person stayed behind in a split family, not to be looked for at the arrival).
     add_principals([booking.case for booking in bookings])
     surveillance = []
     for booking in bookings:
         booking.people = counts.get(booking.pk, 0)
+        booking.principal_stayed = booking.pk not in principal_travels
         if access.can_see_clearance_details and booking.arrival_date:
             surveillance += [(booking.case, person, due) for person, due in boarding.surveillance_due(booking)]
     if bookings:  # the families, by name (and who reports to public health)
