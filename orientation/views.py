@@ -233,7 +233,8 @@ def roll_call(request, code, number):
     day = get_object_or_404(SessionDay, session=session, number=number)
     enrolments = _participants(session, session.ordered_days)
     choices = AttendanceStatus.choices
-    error = None
+    error = error_code = None
+    reason = ""
     if request.method == "POST":
         marks = {}
         for enrolment in enrolments:
@@ -247,8 +248,8 @@ def roll_call(request, code, number):
             reason = request.POST.get("reason", "").replace("\x00", "")
             result = services.record_roll_call(day, marks, by=request.user, reason=reason)
         except services.OrientationError as e:
-            error = e.message
-            # Keep what the trainer tapped, so nothing is lost.
+            error, error_code = e.message, e.code
+            # Keep what the trainer tapped and typed, so nothing is lost.
             for enrolment in enrolments:
                 enrolment.marks[day.number - 1] = marks.get(enrolment.pk, enrolment.marks[day.number - 1])
         else:
@@ -273,6 +274,8 @@ def roll_call(request, code, number):
     _record_read(request, session, named + [h.attendance.enrolment for h in history], day=day.number)
     return render(request, "orientation/roll_call.html", {
         "session": session, "day": day, "rows": rows, "choices": choices, "error": error,
+        # A refusal about the reason is shown at the reason's field too, and the page opens there (at the bottom).
+        "reason_error": error if error_code in ("reason_required", "reason_too_long") else "", "typed_reason": reason,
         "unmarked": sum(1 for r in rows if not r["mark"]),
         "not_yet": not_yet, "closed": closed, "history": history,
     }, status=400 if error else 200)

@@ -1,6 +1,7 @@
 """Canadian Orientation Abroad: eligibility, capacity, roll calls and their history, completion, documents, access."""
 
 import datetime
+import re
 import shutil
 import subprocess
 import unicodedata
@@ -420,6 +421,14 @@ def test_a_trainer_records_a_day_in_one_request_and_a_correction_keeps_what_was_
     assert "give a reason for the correction" in page
     assert f'id="m-{ahmad.pk}-late" value="late" checked' in page  # the tap is not lost
     assert Attendance.objects.get(enrolment=ahmad).status == "absent"
+    # The page opens at the reason's field, marked, with the message beside it (it is at the bottom of a phone).
+    assert re.search(r'<input type="text" name="reason" id="id_reason"[^>]* autofocus aria-invalid="true" '
+                     r'aria-describedby="reason-error">', page)
+    assert '<p class="fielderror" id="reason-error">You changed marks already saved' in page
+    # A reason too long is refused, and comes back as typed.
+    too_long = "x" * 2001
+    response = client.post(url, {f"mark-{ahmad.pk}": "late", "reason": too_long})
+    assert response.status_code == 400 and f'value="{too_long}"' in response.content.decode()
 
     response = client.post(url, {f"mark-{ahmad.pk}": "late", "reason": "came after lunch"}, follow=True)
     assert "Day 1 saved: 0 recorded, 1 corrected, 0 unchanged." in response.content.decode()
