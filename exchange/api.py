@@ -188,7 +188,8 @@ def api_root(request, format=None):
 
 @extend_schema(exclude=True)
 @api_view(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
-@permission_classes([permissions.AllowAny])
+@permission_classes([permissions.IsAuthenticated])
 def api_not_found(request, *args, **kwargs):
-    """Any other address under /api/: a 404 in JSON, as a program reading the API expects, not an HTML page."""
+    """Any other address under /api/: a 404 in JSON, as a program reading the API expects, not an HTML page (401
+    without a token, as everywhere in the API)."""
     raise NotFound("No such address in the API: see /api/ for what there is.")

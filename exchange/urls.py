@@ -9,5 +9,5 @@ urlpatterns = [
     path("api/cases/", api.CaseStatusList.as_view(), name="api_cases"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", api.ApiDocs.as_view(url_name="api_schema"), name="api_docs"),
-    re_path(r"^api/", api.api_not_found),  # last: any other address under /api/ is a JSON 404
+    re_path(r"^api/(?P<rest>.*)$", api.api_not_found, name="api_not_found"),  # last: any other, a JSON 404
 ]

@@ -177,6 +177,7 @@ POLICY = {
     "api_cases": GET(OPS, UNHCR),
     "api_schema": GET(OPS, UNHCR),
     "api_docs": GET(OPS, UNHCR),
+    "api_not_found": GET(rest=lambda world: "cases/1/"),  # any other address under /api/: 404 for all, in JSON
     # --- data protection: the dpo only -------------------------------------------------------------------------------
     "privacy_access_log": GET(DPO),
     "privacy_subject": GET(DPO, query=lambda w: {"person": w.zahra.progres_individual_id}),
