@@ -442,6 +442,17 @@ def check_header(header):
     return seen, issues
 
 
+def _excel_serial_hint(text):
+    """"; 37516 looks like …": a whole number where a date belongs is most often a date as Excel stores it (days
+    since 30 December 1899), shown as a number because its column is not formatted as a date. Said, with the date
+    it would be, but not taken: a workbook may count from 1904, and a plain number may be anything else."""
+    if not (text.isascii() and text.isdigit() and 10_000 <= int(text) <= 80_000):  # 1927 to 2119
+        return ""
+    day = datetime.date(1899, 12, 30) + datetime.timedelta(days=int(text))
+    return (f"; {text} looks like a date as Excel stores it ({day.isoformat()}?) in a cell not formatted as a date: "
+            "format the column as a date, or write the date as YYYY-MM-DD")
+
+
 # --- checking rows -------------------------------------------------------------------------------------
 
 
@@ -500,7 +511,7 @@ class RowChecker:
                 continue
             parsed = _iso_date(text)
             if parsed is None:
-                fail(column, "not an ISO date (YYYY-MM-DD)")
+                fail(column, "not an ISO date (YYYY-MM-DD)" + _excel_serial_hint(text))
             elif parsed > self.today:
                 fail(column, f"{label} in the future")
             elif parsed < datetime.date(1900, 1, 1):

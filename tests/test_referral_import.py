@@ -623,6 +623,32 @@ def test_xlsx_date_cells_and_numeric_phone_cells_are_read_as_the_contract_means(
 
 
 @pytest.mark.django_db
+def test_a_date_in_a_cell_not_formatted_as_a_date_is_refused_with_what_it_looks_like():
+    # Excel keeps a date as a serial number of days (1 is 1 January 1900; =DATE(2023,1,1) is 44927): in a column
+    # formatted "General" the cell holds that number, and openpyxl reads it as such.
+    from openpyxl import Workbook
+
+    rows = sample_rows()[:2]
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(list(rows[0].keys()))
+    for row in rows:
+        values = list(row.values())
+        values[list(row).index("date_of_birth")] = 44927
+        sheet.append(values)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    report = run_import(buffer.getvalue(), "general.xlsx")
+
+    assert not report.ok and not Person.objects.exists()
+    first = report.errors[0]
+    assert (first.row, first.column, first.value) == (2, "date_of_birth", "44927")
+    assert ("44927 looks like a date as Excel stores it (2023-01-01?) in a cell not formatted as a date: format "
+            "the column as a date, or write the date as YYYY-MM-DD") in first.message
+
+
+@pytest.mark.django_db
 def test_names_must_be_latin_script_as_on_the_travel_document():
     rows = sample_rows()
     rows[2]["given_name"] = rows[2]["native_name"].split()[0]
