@@ -5,7 +5,6 @@ SECRET_KEY and ALLOWED_HOSTS must be given; `manage.py check --deploy` is clean 
 """
 
 import datetime
-import tempfile
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -91,15 +90,11 @@ WSGI_APPLICATION = "config.wsgi.application"
 
 DATABASES = {"default": parse_database_url(env_str("DATABASE_URL", "sqlite:///db.sqlite3"), BASE_DIR)}
 
-# Each process its own memory for what may be lost; the API's rate counts in a directory every worker of the server
-# shares (exchange/throttling.py), one per database so that two servers on one machine keep apart.
+# Each process its own memory for what may be lost; the API's rate counts in the database, which every worker of
+# the server shares (exchange/throttling.py; the table is made by exchange's migration 0004).
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "throttle": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": env_str("SAFAR_THROTTLE_DIR", str(Path(tempfile.gettempdir()) / "safar-throttle")),
-        "KEY_PREFIX": str(DATABASES["default"].get("NAME", ""))[-60:],
-    },
+    "throttle": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "safar_api_throttle"},
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Wait for a writer instead of failing at once when two requests write together.

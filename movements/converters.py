@@ -1,4 +1,3 @@
-import movements.converters  # noqa: F401 (the <id:…> converter)
 """URL converters."""
 
 from django.urls import register_converter

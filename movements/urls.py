@@ -1,4 +1,3 @@
-import movements.converters  # noqa: F401 (the <id:…> converter)
 from django.urls import path
 
 from movements.views import cases, dashboard, imports, medical

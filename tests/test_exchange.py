@@ -623,14 +623,7 @@ def test_the_admins_status_export_is_logged_as_every_export_and_offers_the_contr
 # --- the rate limit -----------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def throttle_dir(settings, tmp_path):
-    settings.CACHES = {**settings.CACHES, "throttle": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path / "throttle")}}
-    return tmp_path / "throttle"
-
-
-def test_the_api_limits_each_user_and_says_when_to_come_back(client, unhcr, ops, throttle_dir, monkeypatch):
+def test_the_api_limits_each_user_and_says_when_to_come_back(client, unhcr, ops, monkeypatch):
     from exchange.throttling import UserRateThrottle
 
     monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {"user": "3/minute"})
@@ -645,11 +638,12 @@ def test_the_api_limits_each_user_and_says_when_to_come_back(client, unhcr, ops,
     assert client.get("/api/cases/", HTTP_AUTHORIZATION=f"Token {other.key}").status_code == 200  # per user
 
 
-def test_the_rate_is_counted_where_every_worker_process_reads_it(client, unhcr, throttle_dir, monkeypatch):
+def test_the_rate_is_counted_where_every_worker_process_reads_it(client, unhcr, monkeypatch):
     """gunicorn's workers are separate processes: each has its own memory (Django's default cache), and DRF's
-    throttle counted there let a user through once per worker. The counts are in a directory: a cache opened
-    afresh on it, as another worker opens it, reads the same history."""
-    from django.core.cache.backends.filebased import FileBasedCache
+    throttle counted there let a user through once per worker. The counts are in the database: a cache opened
+    afresh on its table, as another worker opens it, reads the same history."""
+    from django.conf import settings
+    from django.core.cache.backends.db import DatabaseCache
 
     from exchange.throttling import UserRateThrottle
 
@@ -658,7 +652,7 @@ def test_the_rate_is_counted_where_every_worker_process_reads_it(client, unhcr, 
     for _ in range(2):
         client.get("/api/cases/", HTTP_AUTHORIZATION=f"Token {token.key}")
 
-    another_worker = FileBasedCache(str(throttle_dir), {})
+    another_worker = DatabaseCache(settings.CACHES["throttle"]["LOCATION"], {})
     key = UserRateThrottle.cache_format % {"scope": "user", "ident": unhcr.pk}
 
     assert len(another_worker.get(key)) == 2

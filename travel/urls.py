@@ -1,4 +1,3 @@
-import movements.converters  # noqa: F401 (the <id:…> converter)
 from django.urls import include, path
 
 from travel import manifest_views, views

@@ -1,4 +1,3 @@
-import movements.converters  # noqa: F401 (the <id:…> converter)
 """The day of travel's addresses. `/departures/<code>/boarding/` (name `travel_boarding`) is a contract: the
 manifest prints a QR code of `/departures/<code>/boarding/?case=<case number>` for each family."""
 
