@@ -478,16 +478,20 @@ def test_a_time_that_happens_twice_on_the_form_asks_which_and_keeps_what_was_typ
     page = page_text(response)
     assert "2027-10-31 02:30 happens twice in Europe/Berlin" in page
     assert "Which 02:30?" in page
-    assert re.search(r'<input type="radio" name="legs-0-arrives_fold" value="0"[^>]*>\s*the first \(CEST, UTC\+02:00\)',
-                     page)
-    assert re.search(r'<input type="radio" name="legs-0-arrives_fold" value="1"[^>]*>\s*the second \(CET, UTC\+01:00\)',
-                     page)
+    assert re.search(r'<input type="radio" name="legs-0-arrives_fold" value="2027-10-31T02:30\|0"[^>]*>\s*'
+                     r'the first \(CEST, UTC\+02:00\)', page)
+    assert re.search(r'<input type="radio" name="legs-0-arrives_fold" value="2027-10-31T02:30\|1"[^>]*>\s*'
+                     r'the second \(CET, UTC\+01:00\)', page)
     assert 'value="2027-10-31T04:15"' in page  # nothing typed is lost
     # The other times happen once: no choice is offered for them.
     assert 'type="radio" name="legs-0-departs_fold"' not in page
     assert 'type="radio" name="legs-1-departs_fold"' not in page
 
-    response = client.post("/departures/new/?mode=air", clocks_go_back_post(**{"legs-0-arrives_fold": "1"}))
+    # A choice made for another time is not read for this one (the time was changed after choosing): asked again.
+    stale = client.post("/departures/new/?mode=air", clocks_go_back_post(**{"legs-0-arrives_fold": "2026-10-25T02:30|1"}))
+    assert stale.status_code == 400 and "Which 02:30?" in page_text(stale)
+
+    response = client.post("/departures/new/?mode=air", clocks_go_back_post(**{"legs-0-arrives_fold": "2027-10-31T02:30|1"}))
 
     departure = Departure.objects.get()
     assert response.status_code == 302
@@ -499,7 +503,32 @@ def test_a_time_that_happens_twice_on_the_form_asks_which_and_keeps_what_was_typ
             'title="Europe/Berlin">CET · Europe/Berlin') in shown
     # Editing the departure keeps which 02:30 it is.
     edit = page_text(client.get(f"/departures/{departure.code}/edit/"))
-    assert '<input type="hidden" name="legs-0-arrives_fold" value="1"' in edit
+    assert '<input type="hidden" name="legs-0-arrives_fold" value="2027-10-31T02:30|1"' in edit
+    assert '<input type="hidden" name="legs-0-departs_fold" id' in edit  # 00:40 happens once: nothing to keep
+
+
+def test_a_leg_edited_into_a_time_that_happens_twice_is_asked_which(client, ops):
+    # Planned for the night before (02:30 happens once), then moved to the night the clocks go back.
+    night_before = {"0__carrier": "TK", "0__flight_number": "1587", "0__origin": "IST", "0__departs": "2027-10-30T00:40",
+                    "0__destination": "FRA", "0__arrives": "2027-10-30T02:30", "1__carrier": "LH",
+                    "1__flight_number": "470", "1__origin": "FRA", "1__departs": "2027-10-30T04:15",
+                    "1__destination": "YYZ", "1__arrives": "2027-10-30T07:10"}
+    client.force_login(ops)
+    assert client.post("/departures/new/?mode=air", form_post(**night_before)).status_code == 302
+    departure = Departure.objects.get()
+    edit = client.get(f"/departures/{departure.code}/edit/")
+    version = edit.context["form"]["version"].value()
+    # What the page carries back of its hidden choices of reading, as a browser posts them.
+    hidden = dict(re.findall(r'<input type="hidden" name="(legs-\d-\w+_fold)"(?: value="([^"]*)")?', page_text(edit)))
+    moved = {key: value.replace("2027-10-30", "2027-10-31") for key, value in night_before.items()}
+    data = {**form_post(**moved), **hidden, "legs-INITIAL_FORMS": "2", "version": version}
+
+    response = client.post(f"/departures/{departure.code}/edit/", data)
+
+    assert response.status_code == 400
+    assert "2027-10-31 02:30 happens twice in Europe/Berlin" in page_text(response)
+    assert departure.legs.get(number=1).arrives_at == datetime.datetime(2027, 10, 30, 0, 30,
+                                                                       tzinfo=datetime.timezone.utc)
 
 
 def test_a_short_connection_on_the_form_names_the_legs(client, ops):

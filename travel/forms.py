@@ -13,7 +13,7 @@ from movements.forms import PrintableText, page_version_field
 from movements.once import SubmittedOnceMixin
 from movements.models import NOTE_MAX_LENGTH
 from travel.airports import airport, unknown_airport_message
-from travel.legs import LegInput, readings, time_zones
+from travel.legs import LegInput, happens_twice, readings, time_zones
 from travel.models import DepartureState, Mode, RuleCode
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
@@ -44,15 +44,17 @@ class LocalDateTimeField(forms.Field):
 
 class TimeReadingMixin:
     """Which of a local time that happens twice (the night clocks go back) a leg means: `departs_fold` and
-    `arrives_fold`, hidden until `travel.legs` finds such a time, then offered as a choice beside it (`ask_which`)."""
+    `arrives_fold`, hidden until `travel.legs` finds such a time, then offered as a choice beside it (`ask_which`).
 
-    FOLDS = {"departs", "arrives"}
+    A choice names the time it was made for ("2027-10-31T02:30|1"): a time changed afterwards is asked about
+    afresh, never read with a choice made for another."""
+
+    FOLDS = ("departs", "arrives")
 
     def add_fold_fields(self):
         for name in self.FOLDS:
-            self.fields[f"{name}_fold"] = forms.TypedChoiceField(
-                label="Which one?", choices=[("0", "the first"), ("1", "the second")], coerce=int,
-                empty_value=None, required=False, widget=forms.HiddenInput)
+            self.fields[f"{name}_fold"] = forms.CharField(label="Which one?", required=False, max_length=20,
+                                                          widget=forms.HiddenInput)
         # Each choice right after its time.
         order = []
         for name in self.fields:
@@ -65,14 +67,24 @@ class TimeReadingMixin:
     def ask_which(self, name, value, zone_name):
         """Offer the two readings of `value` (naive, in `zone_name`) for the time field `name`."""
         field = self.fields[f"{name}_fold"]
-        choices = [(str(fold), f"the {'first' if fold == 0 else 'second'} ({said})")
+        choices = [(fold_value(value, fold), f"the {'first' if fold == 0 else 'second'} ({said})")
                    for fold, said in readings(value, zone_name)]
-        field.choices = choices
         field.widget = forms.RadioSelect(choices=choices)
         field.label = self[f"{name}_fold"].label = f"Which {value:%H:%M}?"  # the bound field has read it already
 
     def folds(self):
-        return {f"{name}_fold": self.cleaned_data.get(f"{name}_fold") for name in self.FOLDS}
+        """{"departs_fold": 0, 1 or None, …}: a choice counts only for the very time it was made for."""
+        found = {}
+        for name in self.FOLDS:
+            chosen, when = self.cleaned_data.get(f"{name}_fold") or "", self.cleaned_data.get(name)
+            found[f"{name}_fold"] = next((fold for fold in (0, 1) if when and chosen == fold_value(when, fold)),
+                                         None)
+        return found
+
+
+def fold_value(when, fold):
+    """A choice of reading as the form sends it: the wall-clock time it is for, and which (0 or 1)."""
+    return f"{when:%Y-%m-%dT%H:%M}|{fold}"
 
 
 def escort_users():
@@ -215,8 +227,10 @@ def leg_initial(leg):
     happens twice, which of the two it is)."""
     departs, arrives = leg.local_departure(), leg.local_arrival()
     initial = {"origin": leg.origin, "destination": leg.destination,
-               "departs": departs.replace(tzinfo=None), "arrives": arrives.replace(tzinfo=None),
-               "departs_fold": departs.fold, "arrives_fold": arrives.fold}
+               "departs": departs.replace(tzinfo=None), "arrives": arrives.replace(tzinfo=None)}
+    for name, local in (("departs", departs), ("arrives", arrives)):
+        if happens_twice(local):  # which of the two it is, for that time only
+            initial[f"{name}_fold"] = fold_value(local.replace(tzinfo=None), local.fold)
     if leg.carrier:
         initial.update(carrier=leg.carrier, flight_number=leg.flight_number)
     else:
