@@ -10,7 +10,7 @@ from import_export.admin import ExportMixin
 from movements import reads
 from movements.access import access_for
 from movements.forms import MedicalExamForm, TravelMedicalNeedsForm
-from movements.models import Case, CaseTransition, MedicalExam, Person, TravelDocument, TravelMedicalNeeds
+from movements.models import Case, CaseTransition, MedicalExam, Person, TravelDocument, TravelMedicalNeeds, status_changed
 from movements.spreadsheets import neutralise
 
 # What a role may not see, and so neither read in a form nor filter a list on: field -> the Access property that
@@ -209,13 +209,18 @@ class CaseAdmin(ReadsLoggedMixin, StatePolicyMixin, PrivacyMixin, ExportMixin, a
     list_display = ("case_number", "progres_case_id", "state", "priority", "destination_country", "blocker_count")
     list_filter = ("state", "priority", "destination_country")
     search_fields = ("case_number", "progres_case_id", "members__search_text")
-    readonly_fields = ("case_number", "state", "state_changed_at", "held_from", "hold_category", "hold_reason", "version",
-                       "blocker_count", "readiness_checked_at", "created_at", "updated_at")
+    readonly_fields = ("case_number", "state", "state_changed_at", "status_changed_at", "held_from", "hold_category",
+                       "hold_reason", "version", "blocker_count", "readiness_checked_at", "created_at", "updated_at")
     exclude = ("blockers",)
     inlines = [PersonInline, CaseTransitionInline]
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if change and formset.model is Person and formset.new_objects:
+            status_changed([form.instance.pk])  # a new row in UNHCR's status export
 
     def save_model(self, request, obj, form, change):
         obj.version += 1 if change else 0
@@ -260,6 +265,13 @@ class PersonAdmin(ReadsLoggedMixin, StatePolicyMixin, PrivacyMixin, admin.ModelA
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        moved_from = form.initial.get("case") if change and "case" in form.changed_data else None
+        super().save_model(request, obj, form, change)
+        if moved_from is not None or not change:
+            # A row of UNHCR's status export moves to another case (or a new one appears).
+            status_changed([pk for pk in (moved_from, obj.case_id) if pk is not None])
 
     def get_inlines(self, request, obj):
         return self.inlines if access_for(request.user).can_see_documents else []

@@ -61,11 +61,13 @@ def database_busy(exception):
 class DatabaseBusyMiddleware:
     """A change the database stopped because another was changing the same rows at that moment (a deadlock both
     waiting on each other, a lock held past SQLite's timeout) is a 503 saying so and asking to try again, not the
-    500 "something went wrong" page: every service changes its rows in one transaction, so nothing of it was saved.
+    500 "something went wrong" page: every service changes its rows in one transaction, so nothing of it was saved
+    (unless what failed ran after a commit, a readiness refresh or an admin action's next departure: hence "most
+    likely").
     Lock order keeps deadlocks away (travel.services, hooks.transition_locks); this answers the rare one left."""
 
     MESSAGE = ("Someone else was changing the same records at that moment, and the database stopped your change: "
-               "it was not saved. Go back, check the page, and try again.")
+               "it was most likely not saved. Go back, check the page, and try again if it is not there.")
 
     def __init__(self, get_response):
         self.get_response = get_response

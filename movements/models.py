@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models, transaction
 from django.utils.functional import cached_property
-from django.db.models import F, Q
-from django.db.models.functions import Coalesce
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from phonenumber_field.modelfields import PhoneNumberField
@@ -280,7 +280,9 @@ def status_changed(case_ids, at=None):
     so that UNHCR's next "changed since" delta carries them."""
     case_ids = list(case_ids)
     if case_ids:
-        Case.objects.filter(pk__in=case_ids).update(status_changed_at=at or timezone.now())
+        # Never earlier than it was: a change told with the moment it happened (`at`) must not hide a later one.
+        at = at or timezone.now()
+        Case.objects.filter(pk__in=case_ids).update(status_changed_at=Greatest("status_changed_at", Value(at)))
 
 
 class Case(ConcurrentTransitionMixin, models.Model):
@@ -301,7 +303,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
     # member's row without one (a member excluded from travel or included again, a member added or removed, the
     # booked departure's flights moved). UNHCR's weekly delta ("changed since") reads this; `state_changed_at` stays
     # the export's status_date, "the date of the last transition" (DESIGN.md). See `status_changed`.
-    status_changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    status_changed_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     held_from = models.CharField(max_length=20, choices=CaseState.choices, blank=True)
     hold_category = models.CharField(max_length=10, choices=HoldCategory.choices, blank=True)
     hold_reason = reason_field()

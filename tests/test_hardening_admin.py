@@ -166,9 +166,14 @@ def test_an_escort_staff_user_sees_in_the_admin_only_the_departures_assigned_to_
     from tests.conftest import book, make_departure, make_user, ready_case
     from travel.models import Booking
 
+    from django.contrib.auth.models import Permission
+
     mine = make_departure(ops, escorts=[escort])
     theirs = make_departure(ops, escorts=[make_user("farrukh", "escort")], pnr="Q9Z8Y7")
+    book(ready_case(ops), ops, departure=mine)
     book(ready_case(ops), ops, departure=theirs)
+    # Were the escort also given the bookings to read, they would be those of their own departures.
+    escort.user_permissions.add(Permission.objects.get(codename="view_booking"))
     client = staff(escort, client)
 
     listing = client.get("/admin/travel/departure/").content.decode()
@@ -176,9 +181,18 @@ def test_an_escort_staff_user_sees_in_the_admin_only_the_departures_assigned_to_
 
     assert mine.code in listing and theirs.code not in listing
     assert client.get(f"/admin/travel/departure/{theirs.pk}/change/").status_code in (302, 404)
-    if bookings.status_code == 200:
-        booked = Booking.objects.get(departure=theirs)
-        assert booked.case.case_number not in bookings.content.decode()
+    assert bookings.status_code == 200
+    shown = bookings.content.decode()
+    assert Booking.objects.get(departure=mine).case.case_number in shown
+    assert Booking.objects.get(departure=theirs).case.case_number not in shown
+    # A hold that released seats on their departure does not name who held the case (a medical officer's hold).
+    from movements.history import actor_label
+
+    medic = make_user("mehdi", "medical")
+    escort.user_permissions.add(Permission.objects.get(codename="view_departurelogentry"))
+    transitions.hold(Booking.objects.get(departure=mine).case, by=medic, reason="Fever", category="medical")
+    page = client.get(f"/admin/travel/departure/{mine.pk}/change/").content.decode()
+    assert "put on hold while booked" in page and actor_label(medic) not in page
 
 
 @pytest.mark.django_db
@@ -193,3 +207,65 @@ def test_a_unhcr_staff_user_does_not_learn_from_the_admin_who_held_a_case(unhcr,
     assert record.actor  # what the admin showed in its list and on the record
     for text in (listing, page):
         assert record.actor not in text
+
+
+# --- UNHCR's weekly delta follows what the admin changes ------------------------------------------------------------
+
+
+def _admin_form_data(response):
+    """What the admin's change page posts back as drawn: its form and every inline formset, with their values."""
+    data = {}
+    forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        forms += [inline.formset.management_form, *inline.formset.forms]
+    for form in forms:
+        for field in form:
+            value = field.value()
+            if value is None or value is False:
+                continue
+            if isinstance(value, (list, tuple)):
+                value = value[0] if value else ""
+            data[field.html_name] = "on" if value is True else str(value)
+    return data
+
+
+@pytest.mark.django_db
+def test_a_member_moved_to_another_case_in_the_admin_brings_both_cases_into_the_weekly_delta(superuser, client):
+    import datetime
+
+    from django.utils import timezone
+
+    from movements.models import Case
+
+    first, second = make_case(2), make_case(1)
+    week_ago = timezone.now() - datetime.timedelta(days=7)
+    Case.objects.filter(pk__in=[first.pk, second.pk]).update(status_changed_at=week_ago)
+    moving = first.members.order_by("id").last()
+    client.force_login(superuser)
+    data = _admin_form_data(client.get(f"/admin/movements/person/{moving.pk}/change/"))
+    data["case"] = str(second.pk)
+
+    response = client.post(f"/admin/movements/person/{moving.pk}/change/", data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    assert set(Case.objects.filter(status_changed_at__gt=week_ago).values_list("pk", flat=True)) == {
+        first.pk, second.pk}
+
+
+@pytest.mark.django_db
+def test_the_moment_a_status_changed_never_goes_back():
+    import datetime
+
+    from django.utils import timezone
+
+    from movements.models import Case, status_changed
+
+    case = make_case(1)
+    now = Case.objects.get(pk=case.pk).status_changed_at
+
+    status_changed([case.pk], at=now - datetime.timedelta(days=3))  # told late, with when it happened
+
+    assert Case.objects.get(pk=case.pk).status_changed_at == now
+    status_changed([case.pk], at=now + datetime.timedelta(minutes=5))
+    assert Case.objects.get(pk=case.pk).status_changed_at == now + datetime.timedelta(minutes=5)
+    assert timezone.is_aware(Case.objects.get(pk=case.pk).status_changed_at)

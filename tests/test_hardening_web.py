@@ -281,7 +281,7 @@ def test_a_change_the_database_stopped_is_a_503_that_says_try_again(client, ops,
 
     assert response.status_code == 503 and response["Retry-After"] == "5"
     page = response.content.decode()
-    assert "Not saved: try again" in page and "the database stopped your change: it was not saved" in page
+    assert "Not saved: try again" in page and "the database stopped your change: it was most likely not saved" in page
 
 
 def test_the_api_says_so_in_json(client, unhcr, monkeypatch):

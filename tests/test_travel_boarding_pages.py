@@ -230,6 +230,28 @@ def test_a_family_held_at_the_gate_after_boarding_is_listed_to_offload(client, m
     offload = re.search(r'<section class="card bd-offload".*?</section>', page, re.S).group(0)
     assert "<strong>Karimi, Ahmad</strong>" in offload and "Zahra" not in offload
     assert "Fever" not in offload  # a medical hold's reason is not the escort's to read
+    # The page named them: "who looked at this case?" says so.
+    assert family.case_number in AccessLogEntry.objects.filter(kind="boarding").latest("id").cases.split()
+
+
+def test_seats_released_by_a_hold_do_not_name_who_held_the_case_to_the_escort(client, medic, escort, ops, flight,
+                                                                              family):
+    from movements import transitions
+    from movements.history import actor_label
+
+    transitions.hold(Case.objects.get(pk=family.pk), by=medic, reason="Fever at the gate", category="medical")
+    held_by = actor_label(medic)
+    client.force_login(escort)
+
+    boarding_page = page_text(client.get(url(flight)))
+    departure_page = page_text(client.get(f"/departures/{flight.code}/"))
+
+    changes = re.search(r'<ul class="plain bd-changes".*?</ul>', boarding_page, re.S).group(0)
+    assert "put on hold while booked" in changes and "(IOM staff)" in changes and held_by not in changes
+    history = re.search(r'data-testid="departure-history">.*?</ol>', departure_page, re.S).group(0)
+    assert "put on hold while booked" in history and held_by not in history
+    client.force_login(ops)  # who may read clearance details reads who it was
+    assert held_by in page_text(client.get(f"/departures/{flight.code}/"))
 
 
 def test_a_no_show_then_the_family_stays_behind_and_its_case_page_says_ready(client, ops, escort, flight, family):

@@ -41,8 +41,13 @@ class LogInline(ReadOnlyMixin, admin.TabularInline):
     ordering = ("-at", "-id")
 
     def get_fields(self, request, obj=None):
+        # Without clearance details: no reasons, and nobody named (who held a case tells what kind of hold it was).
         fields = list(super().get_fields(request, obj))
-        return fields if access_for(request.user).can_see_clearance_details else [f for f in fields if f != "reason"]
+        return fields if access_for(request.user).can_see_clearance_details else [
+            f for f in fields if f not in ("reason", "actor")]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
 
 
 def _run(modeladmin, request, queryset, service, done):
@@ -158,10 +163,13 @@ class DepartureLogEntryAdmin(DeparturesOfUserMixin, ReadsLoggedMixin, ReadOnlyMi
     list_select_related = ("departure",)
 
     def get_fields(self, request, obj=None):
-        fields = ["departure", "at", "user", "actor", "action", "summary", "data"]
         if access_for(request.user).can_see_clearance_details:
-            fields.insert(6, "reason")
-        return fields
+            return ["departure", "at", "user", "actor", "action", "summary", "reason", "data"]
+        return ["departure", "at", "action", "summary", "data"]  # nobody named: who held a case tells the hold's kind
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        return shown if access_for(request.user).can_see_clearance_details else [f for f in shown if f != "actor"]
 
 
 @admin.register(DestinationRule)

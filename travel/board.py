@@ -168,6 +168,8 @@ def departure_page(departure, access):
     cancelled = list(Booking.objects.filter(departure=departure, status=BookingStatus.CANCELLED)
                      .select_related("case", "cancelled_by").order_by("-cancelled_at"))
     log = list(DepartureLogEntry.objects.filter(departure=departure).select_related("user").order_by("-at", "-id"))
+    for entry in log:
+        entry.shown_by = entry.shown_actor(access)
     deadlines = rules.deadlines(departure, facts.legs, facts.rule, facts.exception_rules, facts.counts,
                                 timezone.localdate())
     return {

@@ -213,6 +213,9 @@ def sheet(departure, access, *, q="", case_number="", show=""):
     if show in FILTERS:
         wanted = FILTERS[show]
         shown = [f for f in shown if f.count(wanted)]
+    changes = changes_since_final(departure)
+    for entry in changes:
+        entry.shown_by = entry.shown_actor(access)
     offload = []
     if departure.state == DepartureState.FINAL:
         travelling = {pax.person_id for pax in passengers}
@@ -220,7 +223,7 @@ def sheet(departure, access, *, q="", case_number="", show=""):
                    .select_related("person", "booking__case").order_by("booking__case__case_number", "person_id")
                    if pax.person_id not in travelling]
     result = Sheet(departure, legs, route_of(departure, legs), shown, len(ordered), counts[B.BOARDED],
-                   counts[B.NO_SHOW], counts[B.WAITING], changes_since_final(departure), q=q.strip(),
+                   counts[B.NO_SHOW], counts[B.WAITING], changes, q=q.strip(),
                    case_number=case_number, show=show if show in FILTERS else "", all_families=ordered,
                    offload=offload)
     return result

@@ -365,6 +365,17 @@ class DepartureLogEntry(AppendOnlyModel):
     def action_label(self):
         return self.ACTION_LABELS.get(self.action, self.action.replace("_", " "))
 
+    def shown_actor(self, access):
+        """Who this entry names for a viewer: seats released by a hold name "IOM staff" to those who may not read
+        clearance details (who held the case tells what kind of hold it was: history.shown_actor, on a case's
+        timeline)."""
+        if (self.action == "released" and (self.data or {}).get("transition") == "hold"
+                and not access.can_see_clearance_details):
+            from movements.history import NEUTRAL_ACTOR
+
+            return NEUTRAL_ACTOR
+        return self.actor
+
     def data_items(self):
         """The payload as (label, text) pairs, as the case timeline shows its rows' data."""
         items = []

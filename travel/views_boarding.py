@@ -125,7 +125,9 @@ def boarding_view(request, code):
     sheet = boarding_page.sheet(departure, access, q=q, case_number=request.GET.get("case", "")[:30],
                                 show=request.GET.get("show", ""))
     shown = {f.case.case_number for f in sheet.families}
-    reads.record(reads.Kind.BOARDING, request=request, cases=sorted(shown), target=departure.code,
+    # The families shown, and those whose members the offload box names.
+    named = shown | {pax.booking.case.case_number for pax in sheet.offload}
+    reads.record(reads.Kind.BOARDING, request=request, cases=sorted(named), target=departure.code,
                  detail={key: value[:100] for key, value in request.GET.items() if value})
     general, per_case = _split_messages(request, shown)
     for family in sheet.families:

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="case",
             name="status_changed_at",
-            field=models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+            field=models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False),
         ),
         migrations.RunPython(from_last_transition, migrations.RunPython.noop, elidable=True),
     ]

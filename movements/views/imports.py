@@ -150,7 +150,7 @@ def import_detail(request, upload_id):
         # The list names families: one read for the access log ("who looked at this case?").
         reads.record(reads.Kind.CASE_LIST, request=request, cases=[c[0] for c in new_cases if c[0]],
                      target=f"import of {upload.filename}"[:200])
-    elif report.get("errors") or report.get("updated_people") or report.get("updated_cases"):
+    if report.get("errors") or report.get("updated_people") or report.get("updated_cases"):
         # A refused file's report quotes its cells (names, dates of birth, phones, proGres ids), and a preview
         # lists the known people and cases it would change: a read of personal data too.
         people = sorted(report.get("updated_people") or {})[:NEW_CASES_SHOWN]
