@@ -6,7 +6,9 @@ from django.db import migrations
 
 
 def make_table(apps, schema_editor):
-    call_command("createcachetable", database=schema_editor.connection.alias, verbosity=0)
+    # (The tests replay data migrations without a schema editor, on the default database: tests/conftest.py.)
+    alias = schema_editor.connection.alias if schema_editor is not None else "default"
+    call_command("createcachetable", database=alias, verbosity=0)
 
 
 class Migration(migrations.Migration):
