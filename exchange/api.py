@@ -9,7 +9,7 @@ forbidden fields as the export: nothing medical, no phone, document or visa numb
 from django.db.models import Prefetch
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import generics, permissions, serializers
 from rest_framework.decorators import api_view, permission_classes
@@ -81,6 +81,14 @@ class StatusCursor(CursorPagination):
                 f"Give a number of cases from 1 to {self.max_page_size} (“{given[:20]}” is not one)."]})
         return int(given)
 
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+                parameter["description"] = f"Cases per page, 1 to {self.max_page_size} (100 when not given)."
+        return parameters
+
     def decode_cursor(self, request):
         """DRF's decoding, refusing as "Invalid cursor" (404, like any cursor it cannot read) one whose position is
         not a number: DRF would hand "p=abc" to the id filter, a 500."""
@@ -92,8 +100,9 @@ class StatusCursor(CursorPagination):
 
 
 FILTERS = [
-    OpenApiParameter("changed_since", OpenApiTypes.DATE, description="Cases whose status changed on or after "
-                     "this date (mission time)."),
+    OpenApiParameter("changed_since", OpenApiTypes.DATE, description="Cases whose rows changed on or after this "
+                     "date (YYYY-MM-DD, mission time): a transition, a member excluded from travel or included again, "
+                     "a member added or removed, the booked departure's flights moved."),
     OpenApiParameter("destination", OpenApiTypes.STR, description="ISO 3166-1 alpha-3, e.g. CAN."),
     OpenApiParameter("state", OpenApiTypes.STR, enum=CaseState.values),
 ]
@@ -109,7 +118,22 @@ def _unknown_parameter(name):
             "and page_size to page through it.")
 
 
-@extend_schema(parameters=FILTERS)
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What is wrong, in words.")
+
+
+ERRORS = {
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description="A parameter refused: each parameter named, with a list of "
+                         'messages, e.g. {"changed_since": ["“soon” is not a date: write it as YYYY-MM-DD."]}.'),
+    401: OpenApiResponse(DetailSerializer, description="No token, or an unknown or revoked one."),
+    403: OpenApiResponse(DetailSerializer, description="The token's user may not read the status list."),
+    404: OpenApiResponse(DetailSerializer, description="A cursor that cannot be read (\"Invalid cursor\")."),
+    429: OpenApiResponse(DetailSerializer, description="Past the rate limit; the Retry-After header says when."),
+    503: OpenApiResponse(DetailSerializer, description="The database was busy with the same records; try again."),
+}
+
+
+@extend_schema(parameters=FILTERS, responses={200: CaseStatusSerializer(many=True), **ERRORS})
 class CaseStatusList(generics.ListAPIView):
     """Cases and their members with their status, the same rows as the status export."""
 

@@ -692,3 +692,16 @@ def test_any_other_api_address_is_a_json_404_and_the_root_answers_head(client, u
     redirected = client.get("/api/cases?state=booked", **auth)
     assert redirected.status_code == 301 and redirected["Location"] == "/api/cases/?state=booked"
     assert client.get("/api/cases/", {"page_size": "500"}, **auth).status_code == 200
+
+
+def test_the_schema_says_what_each_refusal_looks_like_and_the_page_size_bounds(client, unhcr):
+    client.force_login(unhcr)
+
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+
+    operation = schema["paths"]["/api/cases/"]["get"]
+    assert {"200", "400", "401", "403", "404", "429", "503"} <= set(operation["responses"])
+    page_size = next(p for p in operation["parameters"] if p["name"] == "page_size")
+    assert (page_size["schema"]["minimum"], page_size["schema"]["maximum"]) == (1, 500)
+    changed_since = next(p for p in operation["parameters"] if p["name"] == "changed_since")
+    assert "a member excluded from travel" in changed_since["description"]
