@@ -598,24 +598,29 @@ def test_trailing_empty_columns_from_a_spreadsheet_export_are_ignored():
     assert len(report.new_people) == 45
 
 
-@pytest.mark.django_db
-def test_xlsx_date_cells_and_numeric_phone_cells_are_read_as_the_contract_means():
-    import datetime
-
+def xlsx_of(rows, **cells):
+    """The rows as an XLSX workbook (openpyxl), with `cells` (column → function of the row) giving some columns
+    typed values (a date, a number) instead of text."""
     from openpyxl import Workbook
 
-    rows = sample_rows()[:4]
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(list(rows[0].keys()))
     for row in rows:
-        values = list(row.values())
-        values[list(row).index("date_of_birth")] = datetime.datetime.fromisoformat(row["date_of_birth"] + " 13:45")
-        values[list(row).index("phone")] = 992934904548 if row["relationship"] == "PA" else None
-        sheet.append(values)
+        sheet.append([cells[column](row) if column in cells else value for column, value in row.items()])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    report = run_import(buffer.getvalue(), "dates.xlsx")
+    return buffer.getvalue()
+
+
+@pytest.mark.django_db
+def test_xlsx_date_cells_and_numeric_phone_cells_are_read_as_the_contract_means():
+    import datetime
+
+    rows = sample_rows()[:4]
+    data = xlsx_of(rows, date_of_birth=lambda row: datetime.datetime.fromisoformat(row["date_of_birth"] + " 13:45"),
+                   phone=lambda row: 992934904548 if row["relationship"] == "PA" else None)
+    report = run_import(data, "dates.xlsx")
     assert report.ok, report.errors[:2]
     pa = Person.objects.get(relationship="PA")
     assert pa.date_of_birth.isoformat() == rows[0]["date_of_birth"]
@@ -626,20 +631,7 @@ def test_xlsx_date_cells_and_numeric_phone_cells_are_read_as_the_contract_means(
 def test_a_date_in_a_cell_not_formatted_as_a_date_is_refused_with_what_it_looks_like():
     # Excel keeps a date as a serial number of days (1 is 1 January 1900; =DATE(2023,1,1) is 44927): in a column
     # formatted "General" the cell holds that number, and openpyxl reads it as such.
-    from openpyxl import Workbook
-
-    rows = sample_rows()[:2]
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.append(list(rows[0].keys()))
-    for row in rows:
-        values = list(row.values())
-        values[list(row).index("date_of_birth")] = 44927
-        sheet.append(values)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-
-    report = run_import(buffer.getvalue(), "general.xlsx")
+    report = run_import(xlsx_of(sample_rows()[:2], date_of_birth=lambda row: 44927), "general.xlsx")
 
     assert not report.ok and not Person.objects.exists()
     first = report.errors[0]
