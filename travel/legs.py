@@ -16,7 +16,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.utils import timezone
 
-from movements.templatetags.safar import zone_abbreviation
+from movements.templatetags.safar import utc_offset, zone_abbreviation
 from travel.airports import airport, unknown_airport_message
 from travel.models import Leg, Mode
 
@@ -63,8 +63,7 @@ def describe(moment, zone_name):
     clocks going back make that local time happen twice)."""
     local = timezone.localtime(moment, zoneinfo.ZoneInfo(zone_name))
     if happens_twice(local):
-        offset = local.strftime("%z")
-        return f"{local:%Y-%m-%d %H:%M} {zone_name} (UTC{offset[:3]}:{offset[3:]})"
+        return f"{local:%Y-%m-%d %H:%M} {zone_name} ({utc_offset(local)})"
     return f"{local:%Y-%m-%d %H:%M} {zone_name}"
 
 
@@ -113,9 +112,8 @@ def readings(value, zone_name):
     said = []
     for fold in (0, 1):
         local = value.replace(tzinfo=zone, fold=fold)
-        offset = local.strftime("%z")
-        utc = f"UTC{offset[:3]}:{offset[3:]}"
-        said.append((fold, f"{local.tzname()}, {utc}" if local.tzname()[:1].isalpha() else utc))
+        name = zone_abbreviation(local)
+        said.append((fold, f"{name}, {utc_offset(local)}" if name != utc_offset(local) else name))
     return said
 
 

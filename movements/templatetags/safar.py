@@ -23,8 +23,11 @@ def zone_abbreviation(local):
     if not local:
         return ""
     name = local.tzname() or ""
-    if name[:1].isalpha():
-        return name
+    return name if name[:1].isalpha() else utc_offset(local)
+
+
+def utc_offset(local):
+    """"UTC+05:00": an aware time's offset from UTC, as people read it."""
     offset = local.strftime("%z")
     return f"UTC{offset[:3]}:{offset[3:]}" if offset else ""
 
