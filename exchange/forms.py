@@ -19,6 +19,13 @@ class StatusExportForm(forms.Form):
         help_text="For a weekly delta: the cases whose status changed since that day (mission time).",
     )
 
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and data.get("destination"):
+            # "can" as the command and the API take it (a bookmarked or typed address), not "not a valid choice".
+            data = data.copy()
+            data["destination"] = data["destination"].strip().upper()
+        super().__init__(data, *args, **kwargs)
+
     def clean(self):
         data = super().clean()
         try:

@@ -115,6 +115,16 @@ def test_filters_by_destination_and_state_and_the_file_name_says_so(ursula, ops)
     assert f'filename="safar-status-{today}-CAN-approved-since-2026-01-01.csv"' in response["Content-Disposition"]
 
 
+def test_the_page_takes_a_destination_in_lower_case_as_the_command_and_the_api_do(ursula, ops):
+    canada = case_in("approved", ops)
+
+    response = download(ursula, destination="can ")
+
+    assert response.status_code == 200
+    assert {r[2] for r in csv_rows(response)[1:]} == {canada.case_number}
+    assert "-CAN" in response["Content-Disposition"]
+
+
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 def test_a_cell_a_spreadsheet_would_run_is_neutralised_in_csv_and_xlsx(ursula, start):
     case = make_case(1)
