@@ -1,5 +1,10 @@
+import logging
+
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY
+from django.db import OperationalError
+from django.http import JsonResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
@@ -48,8 +53,6 @@ BUSY_SQLSTATES = {"40P01", "40001", "55P03"}
 
 def database_busy(exception):
     """Whether this error is the database refusing a change because another was under way on the same rows."""
-    from django.db import OperationalError
-
     if not isinstance(exception, OperationalError):
         return False
     cause = exception.__cause__
@@ -78,11 +81,6 @@ class DatabaseBusyMiddleware:
     def process_exception(self, request, exception):
         if not database_busy(exception):
             return None
-        import logging
-
-        from django.http import JsonResponse
-        from django.shortcuts import render
-
         logging.getLogger("django.request").warning("Database busy, change refused: %s %s (%s)", request.method,
                                                     request.path, exception)
         if request.path.startswith("/api/"):

@@ -467,12 +467,18 @@ def test_closing_departs_every_boarded_case_in_one_step_and_logs_it(clock, ops, 
     assert log.summary == f"Boarding closed: {flight.code} left with 6 passengers in 3 cases."
 
 
-def test_a_case_that_may_no_longer_depart_stops_the_whole_closing(clock, ops, escort):
+def two_families_boarded(clock, ops, escort):
+    """Two ready families on a final flight, at the gate, every member marked boarded."""
     cases = [ready_case(ops), ready_case(ops)]
     flight = final_flight(ops, escort, *cases)
     at_the_gate(clock, *cases)
     for case in cases:
         mark_all(flight, case, "boarded", escort)
+    return cases, flight
+
+
+def test_a_case_that_may_no_longer_depart_stops_the_whole_closing(clock, ops, escort):
+    cases, flight = two_families_boarded(clock, ops, escort)
     # After boarding, a visa reference turns out to be missing: that case may not depart.
     cases[1].members.update(visa_reference="")
 
@@ -485,11 +491,7 @@ def test_a_case_that_may_no_longer_depart_stops_the_whole_closing(clock, ops, es
 
 
 def test_closing_refused_for_a_medical_reason_tells_the_escort_no_medical_fact(clock, ops, escort):
-    cases = [ready_case(ops), ready_case(ops)]
-    flight = final_flight(ops, escort, *cases)
-    at_the_gate(clock, *cases)
-    for case in cases:
-        mark_all(flight, case, "boarded", escort)
+    cases, flight = two_families_boarded(clock, ops, escort)
     # After boarding, medical staff record a pregnancy past the airline's limit without a certificate.
     zahra = cases[1].members.get(given_name="Zahra")
     TravelMedicalNeeds.objects.update_or_create(person=zahra, defaults={
