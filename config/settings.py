@@ -264,6 +264,9 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
 # A log-in ends when the browser closes (shared office computers), and after SESSION_COOKIE_AGE at the latest.
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+# Messages name families ("Case … booked", a person's name): they wait in the session, on the server, not in a
+# signed cookie that anyone holding it (a shared computer's browser, a proxy's log) can read.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

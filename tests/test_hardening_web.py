@@ -318,3 +318,20 @@ def test_any_other_database_error_is_still_the_500_page(client, ops, monkeypatch
     response = client.post(f"/cases/{case.case_number}/transition/", {"transition": "accept", "version": case.version})
 
     assert response.status_code == 500
+
+
+def test_a_message_naming_a_person_waits_on_the_server_not_in_a_cookie(medic, case):
+    """Django's default keeps messages in a signed cookie, which anyone holding it can read: "Travel medical needs of
+    <name> saved." sat in the browser and in any proxy's log. They wait in the session now."""
+    client = logged_in(medic)
+    person = case.members.first()
+
+    saved = client.post(f"/medical/people/{person.pk}/", {"needs-wheelchair": "WCHR"})
+
+    assert saved.status_code == 302
+    assert "messages" not in saved.cookies
+    shown = client.get(saved["Location"])
+    assert f"Travel medical needs of {person.full_name} saved." in shown.content.decode()
+    assert "messages" not in shown.cookies
+    # Shown once.
+    assert "Travel medical needs of" not in client.get(saved["Location"]).content.decode()
