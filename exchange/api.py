@@ -10,11 +10,12 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from drf_spectacular.views import SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import generics, permissions, serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
@@ -180,6 +181,17 @@ class CaseStatusList(generics.ListAPIView):
     def get_serializer(self, *args, **kwargs):
         kwargs.setdefault("context", {**self.get_serializer_context(), "travel": {}})
         return self.serializer_class(*args, **kwargs)
+
+
+class ApiSchema(SpectacularAPIView):
+    """The OpenAPI schema (YAML, or JSON with ?format=json). A refusal (not signed in, no role, an unknown format)
+    is JSON, as everywhere else under /api/: the YAML renderer wrote it as `detail: string: …` / `code: …`."""
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
 
 
 class ApiDocs(SpectacularSwaggerSplitView):

@@ -704,6 +704,22 @@ def test_any_other_api_address_is_a_json_404_and_the_root_answers_head(client, u
     assert client.get("/api/cases/", {"page_size": "500"}, **auth).status_code == 200
 
 
+def test_the_schema_is_yaml_but_its_refusals_are_json_like_the_rest_of_the_api(client, medic, unhcr):
+    # Before, the schema's YAML renderer wrote a refusal as "detail:\n  string: …\n  code: not_authenticated".
+    refusals = [(client.get("/api/schema/"), 401, "Authentication credentials were not provided.")]
+    client.force_login(medic)
+    refusals.append((client.get("/api/schema/"), 403, "Status data is for UNHCR liaison and operations staff."))
+    client.force_login(unhcr)
+    refusals.append((client.get("/api/schema/", {"format": "xml"}), 404, "Not found."))
+
+    for response, status, detail in refusals:
+        assert (response.status_code, response["Content-Type"]) == (status, "application/json")
+        assert response.json() == {"detail": detail}
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200 and schema["Content-Type"].startswith("application/vnd.oai.openapi")
+    assert schema.content.decode().startswith("openapi: 3")
+
+
 def test_the_schema_says_what_each_refusal_looks_like_and_the_page_size_bounds(client, unhcr):
     client.force_login(unhcr)
 
