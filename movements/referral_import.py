@@ -371,7 +371,7 @@ def _capped(text):
 def _read_xlsx(data):
     """The first worksheet's rows, within bounds (movements.workbook_reader): a ZIP bomb is refused unread."""
     try:
-        rows = workbook_reader.read_rows(
+        titles, rows = workbook_reader.read_rows(
             data, max_unpacked=settings.SAFAR_MAX_XLSX_UNPACKED_BYTES, max_chars=MAX_CELL_CHARS,
             # every distinct text of a file of the row limit, and a header
             max_strings=settings.SAFAR_MAX_IMPORT_ROWS * len(COLUMNS) + MAX_COLUMNS, width=MAX_COLUMNS + 1,
@@ -387,6 +387,15 @@ def _read_xlsx(data):
         raise FileRefused("The first row (the header) is empty.")
     while header and not header[-1].strip():
         header.pop()
+    if len(titles) > 1 and not any(cell.strip().lower() in COLUMNS for cell in header):
+        # A sheet of notes or instructions kept in front of the referral: "unknown column 'Read me'" would not say
+        # which sheet was read.
+        others = ", ".join(f"“{shorten(title)}”" for title in titles[1:6]) + (", …" if len(titles) > 6 else "")
+        raise FileRefused(
+            f"The first worksheet, “{shorten(titles[0])}”, has none of the contract's columns in its first row, and "
+            f"only the first worksheet is read. Move the referral's worksheet to the front (the workbook's other "
+            f"worksheets: {others}), or save it as a file of its own."
+        )
     if len(header) > MAX_COLUMNS:
         raise FileRefused(
             f"The header has more than {MAX_COLUMNS} columns; a referral file has the {len(COLUMNS)} columns of the "

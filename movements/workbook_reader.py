@@ -57,7 +57,8 @@ def megabytes(size):
 
 
 def read_rows(data, *, max_unpacked, max_chars, max_strings, width):
-    """Yield (row number, [cell texts]) for each row of the first worksheet that has a cell, the header first.
+    """Return the worksheets' names, in the workbook's order, and an iterator of (row number, [cell texts]) for each
+    row of the first worksheet that has a cell, the header first.
 
     Cells are strings (dates as YYYY-MM-DD, whole numbers without a decimal point), at most `width` per row: when
     a row has anything past that, its last cell is not empty, so that the caller sees a row wider than any header.
@@ -76,7 +77,7 @@ def read_rows(data, *, max_unpacked, max_chars, max_strings, width):
     if not reader.worksheets:
         raise WorkbookRefused("The workbook has no worksheet.")
     sheet = _Sheet(reader.shared_strings, workbook, max_chars, width)
-    return sheet.rows(archive, reader.worksheets[0])
+    return reader.titles, sheet.rows(archive, reader.worksheets[0])
 
 
 # --- the archive -------------------------------------------------------------------------------------------
@@ -171,6 +172,7 @@ class _WorkbookReader(ExcelReader):
         self.max_chars = max_chars
         self.max_strings = max_strings
         self.worksheets = []  # paths of the worksheets' XML, in the workbook's order
+        self.titles = []  # and their names, as the spreadsheet program shows them on the tabs
 
     def read_strings(self):
         part = self.package.find(SHARED_STRINGS)
@@ -179,9 +181,10 @@ class _WorkbookReader(ExcelReader):
                 self.shared_strings = _shared_strings(source, self.max_chars, self.max_strings)
 
     def read_worksheets(self):
-        for _sheet, relation in self.parser.find_sheets():
+        for sheet, relation in self.parser.find_sheets():
             if relation.target in self.valid_files and "chartsheet" not in relation.Type:
                 self.worksheets.append(relation.target)
+                self.titles.append(sheet.name)
 
     def workbook(self):
         self.read()

@@ -641,6 +641,32 @@ def test_a_date_in_a_cell_not_formatted_as_a_date_is_refused_with_what_it_looks_
 
 
 @pytest.mark.django_db
+def test_a_workbook_whose_first_sheet_is_notes_is_refused_naming_the_sheets():
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(xlsx_of(sample_rows()[:3])))
+    workbook.active.title = "Referrals"
+    notes = workbook.create_sheet("Read me", 0)  # in front, as a partner's template keeps its instructions
+    notes.append(["Read me"])
+    notes.append(["One row per person; dates as YYYY-MM-DD."])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    report = run_import(buffer.getvalue(), "template.xlsx")
+
+    assert not report.ok and not Person.objects.exists()
+    # Before: "unknown column 'Read me'; the contract's columns are …", and nothing said which sheet was read.
+    assert [issue.message for issue in report.errors] == [
+        "The first worksheet, “Read me”, has none of the contract's columns in its first row, and only the first "
+        "worksheet is read. Move the referral's worksheet to the front (the workbook's other worksheets: "
+        "“Referrals”), or save it as a file of its own."]
+    workbook.move_sheet("Referrals", offset=-1)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert run_import(buffer.getvalue(), "template.xlsx").ok
+
+
+@pytest.mark.django_db
 def test_names_must_be_latin_script_as_on_the_travel_document():
     rows = sample_rows()
     rows[2]["given_name"] = rows[2]["native_name"].split()[0]
