@@ -607,6 +607,23 @@ def test_a_stretcher_passenger_travels_only_with_an_escort(ops, escort):
     services.book_case(escorted, case, by=ops)
 
 
+def test_a_person_who_needs_a_medical_escort_travels_only_with_an_escort(ops, escort):
+    # DOMAIN.md: operational escorts go with unaccompanied minors and medical cases. Before, the flag only added
+    # MEDA to the manifest, and the family could be booked onto (and finalised on) a departure with no escort.
+    case = ready_case(ops)
+    TravelMedicalNeeds.objects.create(person=case.members.get(), medical_escort=True, medif_required=True,
+                                      medif_recorded_at=NOW)
+    alone = make_departure(ops, day=FLIGHT_DAY)
+    escorted = make_departure(ops, day=datetime.date(2026, 12, 10), escorts=[escort])
+
+    error = refused(lambda: services.book_case(alone, case, by=ops))
+
+    assert error.code == "escort_required"
+    assert f"Karimi, Zahra — medical escort needed (MEDA): travels only on a departure with an escort; {alone.code} " \
+        "has none." in error.message
+    services.book_case(escorted, case, by=ops)
+
+
 def test_an_unaccompanied_minor_travels_only_with_an_escort(ops, escort):
     case = ready_case(ops)
     set_birth(case.members.get(), born(2011, 5, 17))  # 15

@@ -170,7 +170,7 @@ def legs_arrival(departure, legs):
 
 def booking_breaches(departure, case, travellers, escort_count):
     """What one case's travellers need of their departure: an adult for each infant, an escort for a stretcher
-    passenger or an unaccompanied minor."""
+    passenger, a person medical staff say needs a medical escort, or an unaccompanied minor."""
     found = []
     infants = [t for t in travellers if t.kind == INFANT]
     companions = [t for t in travellers if t.age >= settings.SAFAR_INFANT_COMPANION_MIN_AGE]
@@ -192,6 +192,14 @@ def booking_breaches(departure, case, travellers, escort_count):
                 f"{t.person.full_name} — stretcher (STCR): travels only on a departure with an escort; "
                 f"{departure.code} has none.",
                 case_id=case.pk, person_id=t.person.pk, short="stretcher without an escort",
+            ))
+        elif (needs := t.person.needs_or_none) is not None and needs.medical_escort:
+            # Recorded by medical staff as "medical escort needed" (declared to the airline as MEDA).
+            found.append(Breach(
+                "escort_required",
+                f"{t.person.full_name} — medical escort needed (MEDA): travels only on a departure with an escort; "
+                f"{departure.code} has none.",
+                case_id=case.pk, person_id=t.person.pk, short="medical case without an escort",
             ))
     adults = [t for t in travellers if t.age >= settings.SAFAR_UNACCOMPANIED_MINOR_AGE]
     minors = [t for t in travellers if "UMNR" in t.ssr or (not adults and t.age < settings.SAFAR_UNACCOMPANIED_MINOR_AGE)]
