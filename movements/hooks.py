@@ -126,7 +126,7 @@ readiness_requirements = Hook(
     person and the fact — or nothing.
 
     Register with `code=` (the requirement's key; the same code again replaces it), `label=` (shown under
-    "What is checked"), `order=`, `gates=` (the transitions it must hold for, of `ALL_GATES`; default all
+    "What is checked"; a callable when it states a setting, read each time), `order=`, `gates=` (the transitions it must hold for, of `ALL_GATES`; default all
     three — a rule that can only be met in the last days before the flight, like a fit-to-fly certificate,
     gates only `depart`) and `confidential=` (blocker codes that only roles seeing clearance details may read
     in full; others read "medical clearance for travel pending").

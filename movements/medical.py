@@ -186,13 +186,15 @@ def pregnancy_within_limits(ctx):
 @readiness.register(
     code="pregnancy_certificate", order=33, gates=("depart",), confidential=("pregnancy_certificate",),
     titles={"pregnancy_certificate": "Fit-to-fly certificate for pregnancy due"}, link=medical_record_link,
-    label="From 28 weeks of pregnancy, a fit-to-fly certificate issued within the hours before departure "
-          "(due before boarding; it does not stop clearing or booking)",
+    label=lambda: f"From {settings.SAFAR_PREGNANCY_CERTIFICATE_WEEKS} weeks of pregnancy, a fit-to-fly certificate "
+                  f"issued within {settings.SAFAR_PREGNANCY_CERTIFICATE_HOURS} h before departure (due before "
+                  "boarding; it does not stop clearing or booking)",
 )
 def pregnancy_certificate(ctx):
     # A certificate can only be issued in the last days before the flight: it gates boarding (`depart`) alone, so
-    # the family is cleared and booked weeks ahead as flights are booked.
-    hours = settings.SAFAR_FIT_TO_TRAVEL_HOURS
+    # the family is cleared and booked weeks ahead as flights are booked. Its window is the airlines' (72 h), not the
+    # programme's fit-to-travel check's (SAFAR_FIT_TO_TRAVEL_HOURS, which DOMAIN.md leaves open for Canada).
+    hours = settings.SAFAR_PREGNANCY_CERTIFICATE_HOURS
     deadline = ctx.departure_deadline
     for person in ctx.travelling_members:
         found = _pregnancy(ctx, person)
@@ -387,7 +389,9 @@ def work_items(cases):
             fact = fact[len(title):].lstrip(" :—-,")  # "No IME recorded — no IME recorded" says it once
         from_day = None  # the day before which a check before boarding is not due yet (the fact says from when)
         if set(blocker.get("gates") or ()) == {"depart"} and case.flies_on:
-            from_day = case.flies_on - datetime.timedelta(days=settings.SAFAR_FIT_TO_TRAVEL_HOURS // 24)
+            hours = (settings.SAFAR_PREGNANCY_CERTIFICATE_HOURS if blocker.get("code") == "pregnancy_certificate"
+                     else settings.SAFAR_FIT_TO_TRAVEL_HOURS)
+            from_day = case.flies_on - datetime.timedelta(days=hours // 24)
         items.append(WorkItem(case=case, person=person, code=blocker.get("code", ""), title=title, fact=fact,
                               due=case.flies_on, from_day=from_day))
     return items

@@ -82,9 +82,15 @@ class Requirement:
         return self.gates == DUE_BEFORE_BOARDING
 
 
+def _label(label):
+    """A requirement's label: its text, or a callable's when the label states a setting (an age, a number of
+    weeks), so that the case page says what is checked, as it is configured."""
+    return label() if callable(label) else label
+
+
 def requirements():
     return [
-        Requirement(code=r.key, label=r.meta.get("label", r.key), check=r.provider, order=r.order,
+        Requirement(code=r.key, label=_label(r.meta.get("label", r.key)), check=r.provider, order=r.order,
                     gates=frozenset(r.meta.get("gates") or ALL_GATES),
                     confidential=frozenset(r.meta.get("confidential") or ()),
                     titles=dict(r.meta.get("titles") or {}), link=r.meta.get("link"))

@@ -37,7 +37,9 @@ def orientation_link(case, person, access):
     return reverse("orientation_suggestions") if can_manage(access.user) else None
 
 
-@readiness.register(code="orientation", label="Every member aged 13 or over has completed orientation", order=40,
+@readiness.register(code="orientation", order=40,
+                    label=lambda: f"Every member aged {settings.SAFAR_ORIENTATION_MIN_AGE} or over has completed "
+                                  "orientation",
                     titles={"orientation_missing": "Orientation not completed"}, link=orientation_link)
 def orientation_completed(ctx):
     if ctx.case.destination_country not in settings.SAFAR_ORIENTATION_DESTINATIONS:

@@ -63,7 +63,7 @@ def test_a_medic_lands_on_the_work_list_and_clears_a_pregnancy_certificate(live_
                                                                           settings):
     # The certificate is issued "within the hours before departure": widen that window so that the departure,
     # the next day Canada receives refugees (up to a week ahead), is within it today.
-    settings.SAFAR_FIT_TO_TRAVEL_HOURS = 24 * 9
+    settings.SAFAR_PREGNANCY_CERTIFICATE_HOURS = 24 * 9
     day = next_arrival_day(timezone.localdate() + datetime.timedelta(days=1))
     with time_machine.travel(timezone.now() - datetime.timedelta(days=30)):
         # Booked a month ago (booking deadlines hold then); the mother was 29 weeks pregnant.

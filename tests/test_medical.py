@@ -242,6 +242,37 @@ def test_a_fit_to_fly_certificate_within_72_hours_of_departure_satisfies_the_28_
 
 
 @pytest.mark.django_db
+def test_the_certificates_window_is_the_airlines_not_the_fit_to_travel_checks(settings):
+    # The fit-to-travel check's window is the programme's to set (Canada's is unconfirmed); the pregnancy
+    # certificate's is airline practice, 72 h. Before, a mission that set its check to 48 h refused a certificate
+    # issued 60 h before the flight, and told the medic "within 48 h".
+    settings.SAFAR_FIT_TO_TRAVEL_HOURS = 48
+    with at(2026, 11, 28):
+        case = make_case(1, planned_travel_date=datetime.date(2026, 11, 30))
+        needs = TravelMedicalNeeds.objects.create(
+            person=case.members.get(), pregnancy_weeks=30, pregnancy_weeks_on=datetime.date(2026, 11, 28),
+            fit_to_fly_certificate_at=datetime.datetime(2026, 11, 28, 7, tzinfo=UTC),  # 60 h before 30 Nov 19:00
+        )
+        assert boarding_codes(case) == []
+        settings.SAFAR_PREGNANCY_CERTIFICATE_HOURS = 24
+        (blocker,) = [b for b in readiness.blockers_for(case, gate="depart") if b.code == "pregnancy_certificate"]
+        assert blocker.message.endswith("needs a fit-to-fly certificate issued within 24 h before departure")
+
+
+@pytest.mark.django_db
+def test_what_is_checked_states_the_ages_and_weeks_as_configured(settings):
+    settings.SAFAR_ORIENTATION_MIN_AGE = 16
+    settings.SAFAR_PREGNANCY_CERTIFICATE_WEEKS = 27
+    settings.SAFAR_PREGNANCY_CERTIFICATE_HOURS = 48
+
+    labels = {r.code: r.label for r in readiness.requirements()}
+
+    assert labels["orientation"] == "Every member aged 16 or over has completed orientation"
+    assert labels["pregnancy_certificate"].startswith(
+        "From 27 weeks of pregnancy, a fit-to-fly certificate issued within 48 h before departure")
+
+
+@pytest.mark.django_db
 def test_stretcher_medical_and_oxygen_cases_need_a_medif():
     case = make_case(2)
     zahra, ahmad = case.members.order_by("id")
