@@ -487,6 +487,34 @@ def test_the_limit_per_flight_is_data_not_code(ops):
     assert "accepts at most 2 per flight" in error.message
 
 
+def test_the_limit_counts_every_departure_on_the_same_flight_not_one_booking(ops):
+    # DOMAIN.md: at most 75 refugees per *flight*. Two group bookings (two PNRs) on TK 255 and TK 17 the same day
+    # are one flight's refugees; before, each departure was checked alone, and together they could carry 150.
+    DestinationRule.objects.filter(country="CAN").update(max_refugees_per_flight=3)
+    first = make_departure(ops, day=FLIGHT_DAY, pnr="AAAAAA")
+    second = make_departure(ops, day=FLIGHT_DAY, pnr="BBBBBB")
+    elsewhere = make_departure(ops, day=FLIGHT_DAY, pnr="CCCCCC", destination_country="USA", final_destination="Chicago",
+                               legs=tk_legs(FLIGHT_DAY, to="ORD"))
+    services.book_case(first, ready_case(ops, members=2), by=ops)
+    services.book_case(elsewhere, ready_case(ops, members=1, destination_country="USA"), by=ops)  # not Canada's
+
+    services.book_case(second, ready_case(ops), by=ops)  # 2 + 1: at the limit
+    error = refused(lambda: services.book_case(second, ready_case(ops), by=ops))
+
+    assert error.code == "max_refugees"
+    assert (f"TK 255 from DYU on {FLIGHT_DAY.isoformat()} would carry 4 refugees to Canada: 2 on {second.code} and 2 "
+            f"on {first.code}; Canada accepts at most 3 per flight unless an exception is recorded.") in error.message
+    # A later flight the same day is another flight.
+    later = make_departure(ops, legs=tk_legs(FLIGHT_DAY + datetime.timedelta(days=1)), pnr="DDDDDD")
+    services.book_case(later, ready_case(ops, members=3), by=ops)
+    # Lowered after booking: making either departure final is refused too, then allowed by an exception.
+    DestinationRule.objects.filter(country="CAN").update(max_refugees_per_flight=2)
+    assert refused(lambda: services.finalise_departure(first, by=ops)).code == "max_refugees"
+    services.record_exception(first, rule="max_refugees", granted_by="IRCC ROC-O", reason="Charter approved", by=ops)
+    services.finalise_departure(first, by=ops)
+    assert refused(lambda: services.finalise_departure(second, by=ops)).code == "max_refugees"  # its own exception
+
+
 def test_a_flight_leaving_thursday_2330_and_landing_in_toronto_on_friday_is_refused(ops):
     legs = [
         LegInput(carrier="TK", flight_number="255", origin="DYU", destination="IST",

@@ -84,3 +84,23 @@ def test_a_hold_racing_a_booking_leaves_no_seat_taken_by_a_held_case(ops, medic)
         assert active == 1
     else:
         assert stored.state == "on_hold" and active == 0
+
+
+def test_two_departures_on_one_flight_booked_at_once_keep_the_limit_per_flight(ops):
+    # Each booking locks its own departure; the other departure on the same flights is not locked by it. Without a
+    # lock per flight both saw the other's passengers as not yet there, and together they passed the limit.
+    from travel.models import DestinationRule
+
+    DestinationRule.objects.filter(country="CAN").update(max_refugees_per_flight=3)
+    first = make_departure(ops, pnr="AAAAAA")
+    second = make_departure(ops, day=first.departure_date, pnr="BBBBBB")
+    services.book_case(first, ready_case(ops), by=ops)
+    cases = [ready_case(ops, members=2), ready_case(ops, members=2)]
+
+    results, errors = race(lambda: services.book_case(first, cases[0], by=ops),
+                           lambda: services.book_case(second, cases[1], by=ops))
+
+    assert sum(r is not None for r in results) == 1, errors
+    (loser,) = [e for e in errors if e is not None]
+    assert isinstance(loser, TravelError) and loser.code == "max_refugees", loser
+    assert Passenger.objects.filter(departure__in=[first, second], active=True).count() == 3

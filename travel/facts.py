@@ -12,8 +12,8 @@ from functools import reduce
 from django.conf import settings
 from django.db.models import Count, Q
 
-from travel.models import Departure, DestinationRule, Leg, Passenger, RuleException
-from travel.rules import ADULT, CHILD, INFANT, born_on_or_before, last_day
+from travel.models import D, Departure, DestinationRule, Leg, Mode, Passenger, RuleException
+from travel.rules import ADULT, CHILD, INFANT, born_on_or_before, flight_key, last_day
 
 
 def kind_filters(departures, prefix=""):
@@ -127,6 +127,9 @@ class Facts(Seats):
     rule: DestinationRule | None = None
     exceptions: list = field(default_factory=list)
     escort_count: int = 0
+    # Other departures to the same country on the same flights (group bookings under other PNRs): for each of this
+    # departure's flights ("TK 17 on 2026-12-09"), [(departure code, refugees on it)].
+    flight_mates: dict = field(default_factory=dict)
 
     @property
     def exception_rules(self):
@@ -151,8 +154,41 @@ def seats_for(departures, *, counts=None):
     return _legs_and_counts(list(departures), Seats, counts)
 
 
+def _flight_mates(departures, facts):
+    """Fill `Facts.flight_mates`: two queries when any of the departures flies a numbered flight, else none."""
+    wanted = {key for departure in departures if departure.is_air
+              for key in map(flight_key, facts[departure.pk].legs) if key is not None}
+    if not wanted:
+        return
+    flights = reduce(operator.or_, (Q(carrier__iexact=carrier, flight_number__endswith=number)
+                                    for carrier, number, _origin, _day in wanted))
+    on_flight = defaultdict(dict)  # flight key: {departure id: departure}, a departure asked about included
+    for leg in (Leg.objects.filter(flights, departure__mode=Mode.AIR).exclude(departure__state=D.CANCELLED)
+                .select_related("departure")):
+        key = flight_key(leg)
+        if key in wanted:
+            on_flight[key][leg.departure_id] = leg.departure
+    asked = {departure.pk for departure in departures}
+    others = {pk for found in on_flight.values() for pk in found} - asked
+    refugees = dict(Passenger.objects.filter(departure__in=others, active=True).values_list("departure_id")
+                    .annotate(n=Count("id")).order_by()) if others else {}
+
+    def people_on(pk):
+        return facts[pk].counts.people if pk in asked else refugees.get(pk, 0)
+
+    for departure in departures:
+        own = facts[departure.pk]
+        for key in {flight_key(leg) for leg in own.legs} & on_flight.keys():
+            mates = [(mate.code, people_on(pk)) for pk, mate in sorted(on_flight[key].items())
+                     if pk != departure.pk and mate.destination_country == departure.destination_country
+                     and people_on(pk)]
+            if mates:
+                own.flight_mates[key] = mates
+
+
 def facts_for(departures, *, counts=None):
-    """{departure id: Facts} for these departures, in five queries (four when `counts` are given)."""
+    """{departure id: Facts} for these departures, in five queries (four when `counts` are given), and two more when
+    they fly numbered flights (the other departures on those flights)."""
     departures = list(departures)
     facts = _legs_and_counts(departures, Facts, counts)
     if not facts:
@@ -168,4 +204,5 @@ def facts_for(departures, *, counts=None):
         facts[row["departure_id"]].escort_count = row["n"]
     for departure in departures:
         facts[departure.pk].rule = rules.get(departure.destination_country)
+    _flight_mates(departures, facts)
     return facts

@@ -132,20 +132,51 @@ def seats_breach(departure, taken, needed, case=None):
     )
 
 
-def destination_breaches(departure, legs, rule, exception_rules, refugees):
-    """The destination's rules for the whole departure (`refugees`: everyone on it, infants included)."""
+def flight_key(leg):
+    """A flight as an airline sells it: carrier, number, from, and the local date it leaves (None for a leg that is
+    not a numbered flight)."""
+    if not (leg.carrier and leg.flight_number):
+        return None
+    return (leg.carrier.upper(), leg.flight_number.lstrip("0"), leg.origin.upper(), leg.local_departure().date())
+
+
+def describe_flight(key):
+    carrier, number, origin, day = key
+    return f"{carrier} {number} from {origin} on {day.isoformat()}"
+
+
+def destination_breaches(departure, legs, rule, exception_rules, refugees, flight_mates=None):
+    """The destination's rules for the whole departure (`refugees`: everyone on it, infants included;
+    `flight_mates`: `Facts.flight_mates`, the other departures to the same country on its flights)."""
     if rule is None:
         return []
     found = []
     limit = rule.max_refugees_per_flight
-    if departure.mode == Mode.AIR and limit is not None and refugees > limit \
-            and RuleCode.MAX_REFUGEES not in exception_rules:
-        found.append(Breach(
-            "max_refugees",
-            f"{departure.code} would carry {refugees} refugees; {departure.destination_name} "
-            f"accepts at most {limit} per flight unless an exception is recorded.",
-            rule=RuleCode.MAX_REFUGEES, short=f"more than {limit} refugees",
-        ))
+    if departure.mode == Mode.AIR and limit is not None and RuleCode.MAX_REFUGEES not in exception_rules:
+        if refugees > limit:
+            found.append(Breach(
+                "max_refugees",
+                f"{departure.code} would carry {refugees} refugees; {departure.destination_name} "
+                f"accepts at most {limit} per flight unless an exception is recorded.",
+                rule=RuleCode.MAX_REFUGEES, short=f"more than {limit} refugees",
+            ))
+        else:
+            # The limit is per flight, not per booking: group bookings under other PNRs on the same flight count.
+            for key in dict.fromkeys(map(flight_key, legs)):  # in the journey's order
+                mates = (flight_mates or {}).get(key)
+                if not mates:
+                    continue
+                total = refugees + sum(n for _code, n in mates)
+                if total > limit:
+                    others = ", ".join(f"{n} on {code}" for code, n in mates)
+                    found.append(Breach(
+                        "max_refugees",
+                        f"{describe_flight(key)} would carry {total} refugees to {departure.destination_name}: "
+                        f"{refugees} on {departure.code} and {others}; {departure.destination_name} accepts at "
+                        f"most {limit} per flight unless an exception is recorded.",
+                        rule=RuleCode.MAX_REFUGEES, short=f"more than {limit} refugees on {key[0]} {key[1]}",
+                    ))
+                    break
     if legs and RuleCode.ARRIVAL_DAY not in exception_rules:
         region = region_of(departure, legs)
         arrival = legs_arrival(departure, legs)

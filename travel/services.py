@@ -18,10 +18,11 @@ data passes another one, to lay down an honest history of departures that have a
 """
 
 import functools
+import hashlib
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django_fsm import can_proceed
@@ -182,7 +183,9 @@ def booking_check(departure, case, people, *, joining=None, facts=None, with_rea
     `people` who would take new places (default: all; one member included again on a booked case). Pages call
     it without a lock to show why a departure cannot take a case; the services call it under the departure's lock.
     """
-    facts = facts or facts_for([departure])[departure.pk]
+    if facts is None:
+        _lock_flights(departure)
+        facts = facts_for([departure])[departure.pk]
     travellers = rules.travellers_on(people, departure)
     newcomers = travellers if joining is None else rules.travellers_on(joining, departure)
     found = []
@@ -190,11 +193,25 @@ def booking_check(departure, case, people, *, joining=None, facts=None, with_rea
     if seats:
         found.append(seats)
     found += rules.destination_breaches(departure, facts.legs, facts.rule, facts.exception_rules,
-                                        facts.counts.people + len(newcomers))
+                                        facts.counts.people + len(newcomers), facts.flight_mates)
     found += rules.booking_breaches(departure, case, travellers, facts.escort_count)
     if with_readiness:
         found += rules.readiness_breaches(case, departure, [p.pk for p in people])
     return found
+
+
+def _lock_flights(departure):
+    """In a booking's transaction: wait for any other booking on the same flights (under another departure, whose
+    lock this one does not take), so that two departures on one flight cannot each pass the per-flight limit with
+    the other's passengers not yet counted. PostgreSQL: a transaction-level advisory lock per flight, taken in
+    order after the departure's row lock; SQLite writes one transaction at a time (IMMEDIATE) already."""
+    if connection.vendor != "postgresql" or not connection.in_atomic_block or not departure.is_air:
+        return
+    keys = sorted({key for key in map(rules.flight_key, departure.legs.all()) if key is not None})
+    with connection.cursor() as cursor:
+        for key in keys:
+            lock = int.from_bytes(hashlib.sha256(f"flight:{key!r}".encode()).digest()[:8], "big", signed=True)
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock])
 
 
 def departure_breaches(departure, facts, bookings, *, with_readiness=True):
@@ -211,7 +228,7 @@ def departure_breaches(departure, facts, bookings, *, with_readiness=True):
     if seats:
         found.append(seats)
     found += rules.destination_breaches(departure, facts.legs, facts.rule, facts.exception_rules,
-                                        facts.counts.people)
+                                        facts.counts.people, facts.flight_mates)
     for booking in bookings:
         travellers = getattr(booking, "travellers", None)
         if travellers is None:
