@@ -5,6 +5,7 @@ running with a setting nobody intended (the approach of healthchecks' settings).
 """
 
 import os
+import re
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -39,6 +40,35 @@ def env_int(name, default, minimum=None):
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name}={value} is below the minimum of {minimum}.")
+    return value
+
+
+RATE = re.compile(r"(?P<count>[1-9][0-9]*)/(?P<period>second|minute|hour|day)")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def env_rate(name, default):
+    """A rate as Django REST framework's throttles read it, `N/second`, `N/minute`, `N/hour` or `N/day`. Checked
+    here: a bad value would otherwise pass every check and fail each request it limits."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if not RATE.fullmatch(value):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a rate: write a number of requests per second, minute, hour or day, e.g. "
+            f"600/minute."
+        )
+    return value
+
+
+def env_log_level(name, default):
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().upper()
+    if value not in LOG_LEVELS:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a logging level: use one of {', '.join(LOG_LEVELS)}.")
     return value
 
 

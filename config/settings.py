@@ -10,7 +10,8 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
-    env_base_url, env_bool, env_choices, env_days_by_key, env_int, env_list, env_str, parse_database_url,
+    env_base_url, env_bool, env_choices, env_days_by_key, env_int, env_list, env_log_level, env_rate, env_str,
+    parse_database_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -194,7 +195,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["exchange.throttling.UserRateThrottle"],  # counted across the server's workers
-    "DEFAULT_THROTTLE_RATES": {"user": env_str("SAFAR_API_THROTTLE", "600/minute")},
+    "DEFAULT_THROTTLE_RATES": {"user": env_rate("SAFAR_API_THROTTLE", "600/minute")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
@@ -291,5 +292,5 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": env_log_level("LOG_LEVEL", "WARNING")},
 }

@@ -18,6 +18,7 @@ SETTINGS_VARIABLES = [
     "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE",
     "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
     "BEHIND_TLS_PROXY", "LOG_LEVEL", "SAFAR_DB_PREPARED_STATEMENTS", "SAFAR_DEMO_DATA", "DATABASE_URL",
+    "SAFAR_API_THROTTLE",
 ]
 
 
@@ -224,6 +225,32 @@ def test_check_deploy_warns_when_the_manifests_qr_codes_would_open_a_loopback_ad
     assert f"(travel.W001) SAFAR_BASE_URL is {address}: the QR codes on printed manifests" in result.stderr
 
 
+@pytest.mark.parametrize("variable, value, message", [
+    # Before, "lots" passed every check and each API request then failed with a 500 (DRF parses the rate there).
+    ("SAFAR_API_THROTTLE", "lots", "SAFAR_API_THROTTLE='lots' is not a rate: write a number of requests per "
+                                   "second, minute, hour or day, e.g. 600/minute."),
+    ("SAFAR_API_THROTTLE", "0/minute", "SAFAR_API_THROTTLE='0/minute' is not a rate"),
+    ("SAFAR_API_THROTTLE", "600/fortnight", "SAFAR_API_THROTTLE='600/fortnight' is not a rate"),
+    # Before, "Unable to configure root logger", naming no variable.
+    ("LOG_LEVEL", "loud", "LOG_LEVEL='loud' is not a logging level: use one of DEBUG, INFO, WARNING, ERROR, "
+                          "CRITICAL."),
+])
+def test_a_bad_rate_or_log_level_stops_the_process_and_names_the_variable(variable, value, message):
+    result = run_django(["manage.py", "check"], **production(**{variable: value}))
+
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_rates_and_log_levels_are_read_as_written():
+    script = ("from django.conf import settings; "
+              "print(settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['user'], settings.LOGGING['root']['level'])")
+    result = run_django(["-c", f"import django; django.setup(); {script}"],
+                        **production(SAFAR_API_THROTTLE=" 30/Hour ", LOG_LEVEL="info"))
+
+    assert result.stdout.strip() == "30/hour INFO", result.stderr
+
+
 def test_seed_demo_refuses_under_production_settings_unless_a_training_server_says_so(tmp_path):
     database = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
 
@@ -342,3 +369,17 @@ def test_every_scheduled_job_in_deploy_runs_a_command_that_exists_and_each_is_sc
     assert all(name in get_commands() for name in cron)
     for stem in services:
         assert (deploy / f"{stem}.timer").exists(), stem
+
+
+def test_every_variable_the_settings_and_gunicorn_read_is_documented_in_the_readme():
+    # An operator reads the README, not config/: GUNICORN_FORWARDED_ALLOW_IPS (needed when the proxy is on another
+    # host), LOG_LEVEL and SAFAR_API_THROTTLE were read but not listed.
+    import re
+
+    read = set()
+    for path in (PROJECT / "config").rglob("*.py"):
+        read |= set(re.findall(r'(?:env_[a-z_]+|os\.environ\.get|os\.getenv)\(\s*"([A-Z][A-Z0-9_]+)"', path.read_text()))
+    readme = (PROJECT / "README.md").read_text()
+
+    assert {"DATABASE_URL", "GUNICORN_FORWARDED_ALLOW_IPS", "LOG_LEVEL"} <= read
+    assert sorted(name for name in read if f"`{name}`" not in readme) == []
