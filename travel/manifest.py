@@ -29,10 +29,10 @@ import datetime
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from django.conf import settings
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
@@ -161,15 +161,9 @@ class Manifest:
 
 
 def boarding_address(code, case_number):
-    """The absolute address of the boarding page opened on one family: `/departures/<code>/boarding/?case=…`.
-
-    The boarding page (url name `travel_boarding`) comes with travel part 2; until it is in this branch the path is
-    built from the same contract by string, so the printed codes are the same either way.
-    """
-    try:
-        path = reverse("travel_boarding", args=[code])
-    except NoReverseMatch:
-        path = f"/departures/{quote(code, safe='')}/boarding/"
+    """The absolute address of the boarding page opened on one family: `/departures/<code>/boarding/?case=…`
+    (DESIGN.md's contract; the url name is `travel_boarding`)."""
+    path = reverse("travel_boarding", args=[code])
     return f"{settings.SAFAR_BASE_URL}{path}?{urlencode({'case': case_number})}"
 
 
