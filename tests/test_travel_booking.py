@@ -635,7 +635,7 @@ def test_a_stretcher_passenger_travels_only_with_an_escort(ops, escort):
     services.book_case(escorted, case, by=ops)
 
 
-def test_a_person_who_needs_a_medical_escort_travels_only_with_an_escort(ops, escort):
+def test_a_person_who_needs_a_medical_escort_travels_only_with_an_escort(ops, escort, client):
     # DOMAIN.md: operational escorts go with unaccompanied minors and medical cases. Before, the flag only added
     # MEDA to the manifest, and the family could be booked onto (and finalised on) a departure with no escort.
     case = ready_case(ops)
@@ -650,6 +650,12 @@ def test_a_person_who_needs_a_medical_escort_travels_only_with_an_escort(ops, es
     assert f"Karimi, Zahra — medical escort needed (MEDA): travels only on a departure with an escort; {alone.code} " \
         "has none." in error.message
     services.book_case(escorted, case, by=ops)
+    # The escort leaves the departure: the board and the departure's page say what it now lacks.
+    escorted.escorts.clear()
+    client.force_login(ops)
+    assert "medical case without an escort" in visible_text(client.get("/departures/"))
+    assert "medical escort needed (MEDA): travels only on a departure with an escort" in \
+        visible_text(client.get(f"/departures/{escorted.code}/"))
 
 
 def test_an_unaccompanied_minor_travels_only_with_an_escort(ops, escort):

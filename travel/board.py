@@ -85,13 +85,14 @@ def board_rows(departure_ids):
     rows = (Passenger.objects.filter(departure__in=ordered, active=True)
             .values_list("departure_id", "booking_id", "booking__case_id", "booking__case__case_number", "person_id",
                          "person__family_name", "person__given_name", "person__date_of_birth",
-                         "person__special_needs", "person__medical_needs__stretcher"))
-    for dep_id, booking_id, case_id, case_number, person_id, family, given, born, needs, stretcher in rows:
+                         "person__special_needs", "person__medical_needs__stretcher",
+                         "person__medical_needs__medical_escort"))
+    for dep_id, booking_id, case_id, case_number, person_id, family, given, born, needs, stretcher, escort in rows:
         person = SimpleNamespace(pk=person_id, full_name=f"{family}, {given}", date_of_birth=born)
         codes = parse_ssr(needs)
         if stretcher and "STCR" not in codes:
             codes.append("STCR")
-        travellers[dep_id][booking_id].append(ages[dep_id].traveller(person, codes))
+        travellers[dep_id][booking_id].append(ages[dep_id].traveller(person, codes, bool(escort)))
         cases[booking_id] = SimpleNamespace(pk=case_id, case_number=case_number)
     counts = defaultdict(Counts)
     for dep_id, bookings in travellers.items():
@@ -136,9 +137,7 @@ def departure_page(departure, access):
         passengers[p.booking_id].append(p.person)
     for people in passengers.values():  # as the manifest and the boarding page list them
         people.sort(key=attrgetter("family_position"))
-    ages = rules.Ages.of(departure)
-    travellers = {booking_id: [ages.traveller(p, p.ssr_codes) for p in people]
-                  for booking_id, people in passengers.items()}
+    travellers = {booking_id: rules.travellers_on(people, departure) for booking_id, people in passengers.items()}
     counts = Counts()
     for people in travellers.values():
         counts.add(Counts.of(people))

@@ -72,8 +72,9 @@ class Ages:
             return INFANT
         return CHILD if date_of_birth > self.child_after else ADULT
 
-    def traveller(self, person, ssr):
-        return Traveller(person, age_on(person.date_of_birth, self.day), self.kind(person.date_of_birth), ssr)
+    def traveller(self, person, ssr, medical_escort=False):
+        return Traveller(person, age_on(person.date_of_birth, self.day), self.kind(person.date_of_birth), ssr,
+                         medical_escort)
 
 
 def last_day(departure):
@@ -95,6 +96,7 @@ class Traveller:
     age: int
     kind: str
     ssr: list = field(default_factory=list)
+    medical_escort: bool = False  # medical staff recorded "medical escort needed" (declared as MEDA)
 
     @property
     def takes_seat(self):
@@ -109,7 +111,7 @@ class Traveller:
 def travellers_on(people, departure):
     """Travellers for these people on the departure (their SSR codes read from what was loaded with them)."""
     ages = Ages.of(departure)
-    return [ages.traveller(p, p.ssr_codes) for p in people]
+    return [ages.traveller(p, p.ssr_codes, bool(p.needs_or_none and p.needs_or_none.medical_escort)) for p in people]
 
 
 # --- the rules ------------------------------------------------------------------------------------------------
@@ -224,8 +226,7 @@ def booking_breaches(departure, case, travellers, escort_count):
                 f"{departure.code} has none.",
                 case_id=case.pk, person_id=t.person.pk, short="stretcher without an escort",
             ))
-        elif (needs := t.person.needs_or_none) is not None and needs.medical_escort:
-            # Recorded by medical staff as "medical escort needed" (declared to the airline as MEDA).
+        elif t.medical_escort:
             found.append(Breach(
                 "escort_required",
                 f"{t.person.full_name} — medical escort needed (MEDA): travels only on a departure with an escort; "
