@@ -33,6 +33,7 @@ class Kind:
     SUBJECT_RECORD = "subject_record"
     ADMIN = "admin"
     IMPORT_REPORT = "import_report"
+    ORIENTATION_DECLINED = "declined_orientation"
 
     LABELS = {
         CASE_LIST: "Case list (a page of it)",
@@ -55,6 +56,7 @@ class Kind:
         SUBJECT_RECORD: "A person's own record (subject request)",
         ADMIN: "Admin page (a record, or a page of a list)",
         IMPORT_REPORT: "Referral import's report or preview (the file's rows it quotes)",
+        ORIENTATION_DECLINED: "Whether a person declines orientation (the page that records it)",
     }
 
 

@@ -165,3 +165,28 @@ class SessionChange(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.session} {self.from_state} → {self.to_state} ({self.action})"
+
+
+class Declined(models.Model):
+    """A person who said they will not attend orientation. Attendance is voluntary for the person (DOMAIN.md): once
+    recorded, their orientation no longer holds the family's travel. Withdrawn, with a reason, when they change
+    their mind (then they are due again); a withdrawn row stays as history."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="orientation_declines")
+    reason = reason_field()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdraw_reason = reason_field()
+
+    class Meta:
+        verbose_name = "orientation declined"
+        verbose_name_plural = "records of orientation declined"
+        ordering = ["-recorded_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["person"], condition=models.Q(withdrawn_at__isnull=True),
+                                               name="one_standing_decline_per_person")]
+
+    def __str__(self):
+        return f"{self.person} declined orientation"

@@ -1,6 +1,7 @@
 """What orientation adds to the case: a readiness requirement and a note beside each member."""
 
 from django.conf import settings
+from django.utils import timezone
 
 from movements import hooks, memo, readiness
 from orientation.models import SessionState
@@ -50,7 +51,7 @@ def orientation_completed(ctx):
     statuses = ctx.extra.get("orientation") or case_statuses(ctx.case, due)
     for person in due:
         status = statuses[person.pk]
-        if status.completed:
+        if status.completed or status.declined:  # attendance is voluntary (DOMAIN.md)
             continue
         if not status.enrolments:
             detail = "not enrolled in a session"
@@ -84,6 +85,10 @@ def orientation_notes(people):
         if status.completed:
             last_day = status.completed_in.last_day
             notes[person.pk] = [(f"Orientation completed ({status.completed_in.code}, {last_day:%Y-%m-%d})", "ok")]
+        elif status.declined:
+            # The reason is in the case's history, for those who read reasons.
+            notes[person.pk] = [(f"Orientation declined "
+                                 f"({timezone.localdate(status.declined.recorded_at):%Y-%m-%d})", "ok")]
         elif status.enrolments:
             session, days, marks = status.enrolments[-1]
             attended = sum(1 for d in days if marks.get(d.number) in ("present", "late"))

@@ -18,7 +18,8 @@ from movements import history, hooks, memo
 from movements.models import REASON_MAX_LENGTH, Case, Person, states_where
 from orientation.access import can_manage
 from orientation.models import (
-    ATTENDED, Attendance, AttendanceChange, AttendanceStatus, Enrolment, Session, SessionChange, SessionState,
+    ATTENDED, Attendance, AttendanceChange, AttendanceStatus, Declined, Enrolment, Session, SessionChange,
+    SessionState,
 )
 
 # Cases the destination accepted that have not yet left (the state policy's "preparing" column).
@@ -45,6 +46,7 @@ class OrientationStatus:
     person_id: int
     completed_in: Session | None = None
     enrolments: list = field(default_factory=list)  # (session, {day number: status}) for open/closed sessions
+    declined: Declined | None = None  # their standing refusal: orientation no longer holds their travel
 
     @property
     def completed(self):
@@ -52,10 +54,12 @@ class OrientationStatus:
 
 
 def statuses_for(people):
-    """OrientationStatus per person id, in three queries whatever the number of people: enrolments with their
-    sessions, the sessions' days, and the marks with their days."""
+    """OrientationStatus per person id, in four queries whatever the number of people: enrolments with their
+    sessions, the sessions' days, the marks with their days, and standing refusals."""
     ids = [p.pk for p in people]
     statuses = {pk: OrientationStatus(pk) for pk in ids}
+    for declined in Declined.objects.filter(person_id__in=ids, withdrawn_at__isnull=True):
+        statuses[declined.person_id].declined = declined
     enrolments = (
         Enrolment.objects.filter(person_id__in=ids)
         .select_related("session")
@@ -77,7 +81,8 @@ def case_statuses(case, people):
     read once, for readiness, the member notes and the blockers' links alike; the answer may hold more people."""
     if not memo.active():
         return statuses_for(people)
-    if memo.recall(("orientation.has_enrolments", case.pk)) is False:
+    if memo.recall(("orientation.has_enrolments", case.pk)) is False \
+            and memo.recall(("orientation.has_declined", case.pk)) is False:
         return {p.pk: OrientationStatus(p.pk) for p in (*memo.case_members(case), *people)}
     return memo.once(("orientation.statuses", case.pk), lambda: statuses_for(memo.case_members(case)))
 
@@ -85,9 +90,11 @@ def case_statuses(case, people):
 @hooks.case_page_reads.register(key="orientation")
 @functools.cache  # built once: each query resolves its own copy
 def case_page_reads():
-    """Whether any member was ever enrolled, read with the case on its page: until the family is enrolled in a
-    session, the page asks nothing more of orientation's tables."""
-    return {"orientation.has_enrolments": Exists(Enrolment.objects.filter(person__case_id=OuterRef("pk")))}
+    """Whether any member was ever enrolled, or declines, read with the case on its page: until then, the page asks
+    nothing more of orientation's tables."""
+    return {"orientation.has_enrolments": Exists(Enrolment.objects.filter(person__case_id=OuterRef("pk"))),
+            "orientation.has_declined": Exists(Declined.objects.filter(person__case_id=OuterRef("pk"),
+                                                                       withdrawn_at__isnull=True))}
 
 
 def describe_missing(session, days, marks):
@@ -126,6 +133,9 @@ def ineligibility(person, session, statuses=None):
     minimum = settings.SAFAR_ORIENTATION_MIN_AGE
     if person.case.state not in ENROLLABLE_STATES:
         return f"case {person.case.case_number} is {person.case.get_state_display().lower()} (approved, ready or booked cases only)"
+    if status.declined:
+        return (f"declined orientation ({timezone.localdate(status.declined.recorded_at).isoformat()}); withdraw that "
+                "first if they will attend after all")
     # Readiness asks for orientation of everyone of age on the day the family flies: one who comes of age between
     # the session and the flight may (and must) join, or the family could never be booked.
     flies = travel_day(person.case, timezone.localdate())
@@ -365,6 +375,76 @@ def _refresh_readiness(case):
     readiness.refresh_snapshot(Case.objects.get(pk=case.pk))
 
 
+def declined_people():
+    """People whose refusal of orientation stands, in cases still preparing to travel: the suggestions page lists
+    them, to be asked again or left be."""
+    return list(
+        Declined.objects.filter(withdrawn_at__isnull=True, person__case__state__in=ENROLLABLE_STATES)
+        .select_related("person__case", "recorded_by").order_by("person__case__case_number", "person_id")
+    )
+
+
+def record_declined(person, *, by, reason):
+    """Record that a person will not attend orientation (it is voluntary): it no longer holds their family's travel.
+    Told in the case's history with the reason (which UNHCR does not read: it may tell of an illness)."""
+    reason = _decline_reason(by, reason, "Give the reason they gave (e.g. caring for a newborn, does not wish to "
+                                         "attend).")
+    with transaction.atomic():
+        case, person, status = _locked(person)
+        if status.completed:
+            raise OrientationError("completed", f"{person.full_name} completed orientation in "
+                                                f"{status.completed_in.code}: there is nothing to decline.")
+        if status.declined:
+            raise OrientationError("already_declined", f"{person.full_name}'s refusal of orientation is on record "
+                                   f"since {timezone.localdate(status.declined.recorded_at).isoformat()}.")
+        declined = Declined.objects.create(person=person, reason=reason, recorded_by=by)
+        history.log_change(case, by=by, summary=f"Orientation declined by {person.full_name}. Reason: {reason}",
+                           summary_for_all=f"Orientation declined by {person.full_name}.",
+                           data={"person": person.full_name})
+    _refresh_readiness(case)
+    return declined
+
+
+def withdraw_declined(person, *, by, reason):
+    """They will attend after all: the refusal is withdrawn (kept as history), and their orientation is due again."""
+    reason = _decline_reason(by, reason, "Give the reason (e.g. asked to join the next session).")
+    with transaction.atomic():
+        case, person, status = _locked(person)
+        declined = status.declined
+        if declined is None:
+            raise OrientationError("not_declined", f"{person.full_name} has no refusal of orientation on record.")
+        declined.withdrawn_by, declined.withdrawn_at, declined.withdraw_reason = by, timezone.now(), reason
+        declined.save(update_fields=["withdrawn_by", "withdrawn_at", "withdraw_reason"])
+        history.log_change(case, by=by, summary=f"Orientation: {person.full_name} will attend after all. "
+                                                f"Reason: {reason}",
+                           summary_for_all=f"Orientation: {person.full_name} will attend after all.",
+                           data={"person": person.full_name})
+    _refresh_readiness(case)
+    return declined
+
+
+def _decline_reason(by, reason, ask):
+    if by is not None and not can_manage(by):
+        raise OrientationError("forbidden", "Only operations staff record that someone declines orientation.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise OrientationError("reason_required", ask)
+    _check_length(reason)
+    return reason
+
+
+def _locked(person):
+    """(case, person, status) read afresh under the case's lock, the case still preparing to travel."""
+    case = Case.objects.select_for_update(no_key=True).get(pk=person.case_id)
+    if case.state not in ENROLLABLE_STATES:
+        raise OrientationError(
+            "case_not_eligible",
+            f"Case {case.case_number} is {case.get_state_display().lower()}: orientation is recorded for approved, "
+            "ready or booked cases.")
+    person = Person.objects.select_related("case").get(pk=person.pk)
+    return case, person, statuses_for([person])[person.pk]
+
+
 def suggestions():
     """People who still need orientation: in an enrollable case, of age on the day it flies, not completed, not
     enrolled in an open session."""
@@ -380,7 +460,7 @@ def suggestions():
     waiting = []
     for person in people:
         status = statuses[person.pk]
-        if status.completed or not orientation_due(person, travel_day(person.case, today)):
+        if status.completed or status.declined or not orientation_due(person, travel_day(person.case, today)):
             continue
         if any(session.state != SessionState.CLOSED for session, _d, _m in status.enrolments):
             continue

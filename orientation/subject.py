@@ -3,7 +3,7 @@
 from movements import hooks
 from movements.hooks import RecordSection
 from movements.subject import text
-from orientation.models import Attendance, AttendanceChange, AttendanceStatus, Enrolment
+from orientation.models import Attendance, AttendanceChange, AttendanceStatus, Declined, Enrolment
 
 
 @hooks.subject_records.register
@@ -13,6 +13,7 @@ def orientation_record(person):
         "day__session").order_by("day__date", "id")
     changes = AttendanceChange.objects.filter(attendance__enrolment__person=person).select_related(
         "attendance__day__session").order_by("changed_at", "id")
+    declines = Declined.objects.filter(person=person).order_by("recorded_at", "id")
     return [
         RecordSection("Orientation sessions", order=50, columns=("Session", "Language", "Place", "Enrolled"),
                       rows=tuple((e.session.code, e.session.get_language_display(), e.session.location,
@@ -23,6 +24,9 @@ def orientation_record(person):
                       columns=("When", "Session", "Day", "Mark", "Reason"),
                       rows=tuple((text(c.changed_at), c.attendance.day.session.code, str(c.attendance.day.number),
                                   _change(c), text(c.reason)) for c in changes)),
+        RecordSection("Orientation declined", order=53, columns=("Recorded", "Reason", "Withdrawn", "Why"),
+                      rows=tuple((text(d.recorded_at), text(d.reason), text(d.withdrawn_at), text(d.withdraw_reason))
+                                 for d in declines)),
     ]
 
 

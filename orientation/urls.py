@@ -5,6 +5,7 @@ from orientation import views
 urlpatterns = [
     path("", views.session_list, name="orientation_sessions"),
     path("suggestions/", views.suggestions, name="orientation_suggestions"),
+    path("people/<id:person_id>/declined/", views.declined, name="orientation_declined"),
     path("sessions/new/", views.session_create, name="orientation_session_create"),
     path("sessions/<str:code>/", views.session_detail, name="orientation_session"),
     path("sessions/<str:code>/enrol/", views.session_enrol, name="orientation_enrol"),

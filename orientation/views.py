@@ -12,11 +12,14 @@ from django_fsm import can_proceed
 
 from movements import kept, once, reads
 from movements.access import visible_cases
+from movements.models import Person
 from orientation import services
 from orientation.access import can_manage, can_use_orientation, get_session_for_user, visible_sessions
 from orientation.documents import attendance_sheet_pdf, certificate_pdf
 from orientation.forms import EnrolForm, SessionForm
-from orientation.models import ATTENDED, AttendanceChange, AttendanceStatus, Session, SessionDay, SessionState
+from orientation.models import (
+    ATTENDED, AttendanceChange, AttendanceStatus, Declined, Session, SessionDay, SessionState,
+)
 
 
 def _days_text(days):
@@ -322,7 +325,9 @@ def suggestions(request):
         language = person.get_language_display() or "Language not recorded"
         groups.setdefault(language, {}).setdefault(person.case, []).append(person)
     open_sessions = Session.objects.exclude(state=SessionState.CLOSED).prefetch_related("days").order_by("id")
+    declined = services.declined_people()
     shown = {case.case_number for cases in groups.values() for case in cases}
+    shown |= {d.person.case.case_number for d in declined}
     if shown:
         reads.record(reads.Kind.WAITING, request=request, cases=sorted(shown), target="suggestions")
     by_language = {}
@@ -333,5 +338,46 @@ def suggestions(request):
         "groups": sorted((lang, list(cases.items()), by_language.get(lang, [])) for lang, cases in groups.items()),
         "sessions": open_sessions,
         "total": sum(len(p) for cases in groups.values() for p in cases.values()),
+        "declined": declined,
+        "min_age": settings.SAFAR_ORIENTATION_MIN_AGE,
     })
 
+
+
+@login_required
+def declined(request, person_id):
+    """Whether a person declines orientation (it is voluntary): record it, or withdraw it when they will attend after
+    all. Either way with a reason, told in the case's history."""
+    if not can_manage(request.user):
+        raise PermissionDenied("Only operations staff record that someone declines orientation.")
+    person = get_object_or_404(Person.objects.select_related("case").filter(case__in=visible_cases(request.user)),
+                               pk=person_id)
+    error, typed = "", ""
+    if request.method == "POST":
+        typed = request.POST.get("reason", "")
+        action = {"decline": services.record_declined, "withdraw": services.withdraw_declined}.get(
+            request.POST.get("action"))
+        if action is None:
+            error = "That request was incomplete; reload the page and try again."
+        else:
+            try:
+                action(person, by=request.user, reason=typed)
+            except services.OrientationError as e:
+                error = e.message
+            else:
+                messages.success(request, f"{person.full_name} declines orientation: their family's travel no longer "
+                                          "waits for it." if action is services.record_declined else
+                                 f"{person.full_name} will attend orientation after all: it is due again.")
+                return redirect(reverse("orientation_declined", args=[person.pk]))
+    reads.record(reads.Kind.ORIENTATION_DECLINED, request=request, cases=[person.case], person=person,
+                 target=f"{person.case.case_number}, member {person.pk}")
+    status = services.statuses_for([person])[person.pk]
+    response = render(request, "orientation/declined.html", {
+        "person": person, "status": status, "error": error, "typed": typed,
+        "due": services.orientation_due(person, services.travel_day(person.case, timezone.localdate())),
+        "min_age": settings.SAFAR_ORIENTATION_MIN_AGE,
+        "history": Declined.objects.filter(person=person).select_related("recorded_by", "withdrawn_by"),
+    })
+    if error:
+        response.status_code = 400
+    return response

@@ -14,7 +14,7 @@ from movements import readiness, transitions
 from movements.once import new_token
 from orientation import services
 from orientation.models import Attendance, AttendanceChange, Enrolment, Session, SessionDay
-from tests.conftest import make_case, make_user, page_text
+from tests.conftest import make_case, make_user, page_text, visible_text
 
 TODAY = datetime.date(2026, 11, 20)
 
@@ -264,6 +264,99 @@ def test_completion_makes_the_orientation_blocker_disappear(ops, trainer):
     assert transitions.clear(case, by=ops).state == "ready"
     case.refresh_from_db()
     assert case.blocker_count == 0
+
+
+@pytest.mark.django_db
+def test_a_person_who_declines_orientation_no_longer_holds_the_family_and_may_change_their_mind(ops, trainer, unhcr):
+    # DOMAIN.md: attendance is voluntary for the person. Before, one member who would not attend kept the whole
+    # family from being cleared, booked or flown, and nothing could be recorded.
+    case = approved_case(ops, members=2)
+    zahra, ahmad = case.members.order_by("id")
+
+    services.record_declined(ahmad, by=ops, reason="Works night shifts; does not wish to attend")
+
+    assert codes(case) == ["orientation_missing"]
+    assert readiness.blockers_for(case)[0].person_id == zahra.pk
+    change = case.changes.get()
+    assert change.summary == ("Orientation declined by Karimi, Ahmad. Reason: Works night shifts; does not wish to "
+                              "attend")
+    assert change.data["summary_for_all"] == "Orientation declined by Karimi, Ahmad."  # UNHCR does not read why
+    session = make_session(trainer)
+    enrolled, refused = services.enrol_case(session, case, by=ops)
+    assert enrolled == [zahra]
+    assert refused == [(ahmad, "declined orientation (2026-11-20); withdraw that first if they will attend after "
+                               "all")]
+    assert [p.pk for p in services.suggestions()] == []  # Zahra is enrolled; Ahmad declined
+    with pytest.raises(services.OrientationError) as again:
+        services.record_declined(ahmad, by=ops, reason="Asked twice")
+    assert again.value.code == "already_declined"
+
+    services.withdraw_declined(ahmad, by=ops, reason="Asked to join the next session")
+
+    assert codes(case) == ["orientation_missing", "orientation_missing"]
+    assert ahmad.orientation_declines.get().withdraw_reason == "Asked to join the next session"
+    with pytest.raises(services.OrientationError) as nothing:
+        services.withdraw_declined(ahmad, by=ops, reason="Again")
+    assert nothing.value.code == "not_declined"
+    for who, code in ((trainer, "forbidden"), (ops, "reason_required")):
+        with pytest.raises(services.OrientationError) as refused_decline:
+            services.record_declined(ahmad, by=who, reason="" if who == ops else "By a trainer")
+        assert refused_decline.value.code == code
+
+
+@pytest.mark.django_db
+def test_who_completed_orientation_cannot_decline_it(ops):
+    case = make_case(1)  # completed orientation
+    transitions.approve(transitions.accept(case, by=ops), by=ops)
+
+    with pytest.raises(services.OrientationError) as refused:
+        services.record_declined(case.members.get(), by=ops, reason="Changed their mind")
+
+    assert refused.value.code == "completed"
+    assert "completed orientation in" in refused.value.message
+
+
+@pytest.mark.django_db
+def test_declining_from_the_suggestions_page(ops, client):
+    case = approved_case(ops, members=2)
+    case.members.update(language="prs")
+    zahra, ahmad = case.members.order_by("id")
+    client.force_login(ops)
+    page = client.get("/orientation/suggestions/").content.decode()
+    address = f"/orientation/people/{ahmad.pk}/declined/"
+    assert f'href="{address}"' in page
+
+    missing = client.post(address, {"action": "decline", "reason": "   "})
+
+    assert missing.status_code == 400
+    assert "Nothing was saved." in missing.content.decode() and not ahmad.orientation_declines.exists()
+    typed = "x" * 2001
+    too_long = client.post(address, {"action": "decline", "reason": typed})
+    assert too_long.status_code == 400 and typed in too_long.content.decode()  # what was typed is kept
+    saved = client.post(address, {"action": "decline", "reason": "Caring for a newborn"}, follow=True)
+    assert saved.redirect_chain == [(address, 302)]
+    text = visible_text(saved)
+    assert "Karimi, Ahmad declines orientation: their family's travel no longer waits for it." in text
+    assert "Declined on 2026-11-20, recorded by" in text and "“Caring for a newborn”" in text
+    after = client.get("/orientation/suggestions/")
+    waiting = [p.given_name for _lang, cases, _s in after.context["groups"] for _case, people in cases for p in people]
+    assert waiting == ["Zahra"]
+    assert "Declined orientation (1)" in visible_text(after)
+    notes = client.get(f"/cases/{case.case_number}/").content.decode()
+    assert "Orientation declined (2026-11-20)" in notes and "Caring for a newborn" in notes  # the history, for ops
+    withdrawn = client.post(address, {"action": "withdraw", "reason": "Will come to the Dari session"}, follow=True)
+    assert "Karimi, Ahmad will attend orientation after all: it is due again." in visible_text(withdrawn)
+    assert client.post(address, {"action": "nonsense", "reason": "x"}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_only_operations_record_a_refusal(trainer, medic, client):
+    case = make_case(1, orientation=False)
+    address = f"/orientation/people/{case.members.get().pk}/declined/"
+    for user in (trainer, medic):
+        client.force_login(user)
+        assert client.post(address, {"action": "decline", "reason": "x"}).status_code == 403
+    assert not case.members.get().orientation_declines.exists()
 
 
 @pytest.mark.django_db

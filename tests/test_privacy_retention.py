@@ -18,7 +18,7 @@ from movements import case_edits, history, transitions
 from movements.models import (
     Case, CaseChange, CaseTransition, MedicalExam, Person, ReferralUpload, TravelDocument, TravelMedicalNeeds,
 )
-from orientation.models import AttendanceChange
+from orientation.models import AttendanceChange, Declined
 from privacy import retention
 from privacy.models import AccessLogEntry, AnonymisedCase, RetentionRun
 from tests.conftest import case_in, make_case
@@ -103,7 +103,7 @@ def test_the_setting_is_parsed_strictly(monkeypatch):
 
 def withdrawn_with_everything(ops, medic):
     """A withdrawn case with phones, notes, a hold reason in its history, a changed name in its change log, medical
-    needs, MRZ lines, an attendance correction with a reason."""
+    needs, MRZ lines, an attendance correction with a reason, a refusal of orientation with its reasons."""
     with time_machine.travel(at(CLOSED - datetime.timedelta(days=20)), tick=False):
         case = make_case(2, notes="Family lives with an uncle in Vahdat.")
         pa = case.members.order_by("id").first()
@@ -121,6 +121,8 @@ def withdrawn_with_everything(ops, medic):
         attendance = Attendance.objects.filter(enrolment__person=pa).first()
         AttendanceChange.objects.create(attendance=attendance, old_status="present", new_status="absent",
                                         reason="Zahra Karimi was ill")
+        Declined.objects.create(person=case.members.order_by("id").last(), reason="Ahmad is in hospital",
+                                withdrawn_at=timezone.now(), withdraw_reason="Out of hospital")
         case = transitions.perform(case, "accept", by=ops)
         case = transitions.perform(case, "hold", by=ops, reason="Threats from a neighbour", category="security")
     with time_machine.travel(at(CLOSED, 10), tick=False):
@@ -134,7 +136,7 @@ def snapshot(case):
     models = [(Case, {"pk": case.pk}), (Person, {"case": case}), (TravelDocument, {"person__case": case}),
               (MedicalExam, {"person__case": case}), (TravelMedicalNeeds, {"person__case": case}),
               (CaseTransition, {"case": case}), (CaseChange, {"case": case}),
-              (AttendanceChange, {"attendance__enrolment__person__case": case})]
+              (AttendanceChange, {"attendance__enrolment__person__case": case}), (Declined, {"person__case": case})]
     for model, filters in models:
         for obj in model.objects.filter(**filters):
             values = model_to_dict(obj, fields=[f.name for f in model._meta.concrete_fields])
@@ -155,6 +157,7 @@ ALLOWED = {
     "CaseTransition": {"reason", "data"},
     "CaseChange": {"summary", "data"},
     "AttendanceChange": {"reason"},
+    "Declined": {"reason", "withdraw_reason"},
 }
 
 
@@ -184,6 +187,7 @@ def test_the_listed_fields_go_and_nothing_else_changes(ops, medic):
     assert change.summary == "Edited: [name removed] (phone)"
     assert change.data == {"members": {"[name removed]": ["phone"]}}
     assert AttendanceChange.objects.get(attendance__enrolment__person=pa).reason == ""
+    assert list(Declined.objects.filter(person__case=due).values_list("reason", "withdraw_reason")) == [("", "")]
     exam = MedicalExam.objects.filter(person=pa).first()
     assert (exam.outcome, exam.tb_status, exam.notes, exam.kind, exam.exam_date) == ("", "", "", "ime", exam.exam_date)
     assert TravelMedicalNeeds.objects.get(person=pa).pregnancy_weeks is None
@@ -254,6 +258,7 @@ def test_the_dry_run_lists_per_kind_and_changes_nothing(ops, medic):
     assert lines["transition_reasons"] == 2  # the hold's and the withdrawal's reasons
     assert lines["change_texts"] == 1
     assert lines["attendance_reasons"] == 1
+    assert lines["orientation_declined_reasons"] == 1
     assert lines["case_notes"] == 1
 
 

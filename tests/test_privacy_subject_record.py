@@ -1,6 +1,7 @@
 """A person's own record: everything held about one person, from every app, as a PDF (names in their own script,
 read back with pdftotext) and as JSON; from a command or the dpo's page, each production logged."""
 
+import datetime
 import io
 import json
 import re
@@ -9,13 +10,14 @@ import subprocess
 import unicodedata
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from movements import history
+from movements import history, transitions
 from movements.models import MedicalExam, Person
 from privacy.models import AccessLogEntry
-from tests.conftest import book, make_departure, make_user, ready_case
+from tests.conftest import book, make_case, make_departure, make_user, ready_case
 
 pytestmark = pytest.mark.django_db
 
@@ -208,3 +210,19 @@ def test_a_medical_holds_reasons_are_not_in_anyones_own_record_and_other_holds_n
     assert ("resume: On hold → Approved", medical) in states
     assert ("hold: Approved → On hold", "Re-check of [spouse] asked by IRCC") in states
     assert "Active TB" not in json.dumps(record, ensure_ascii=False) and "treatment" not in json.dumps(record)
+
+
+def test_a_refusal_of_orientation_is_in_ones_own_record(ops, tmp_path):
+    from orientation import services
+    from orientation.models import Declined
+
+    case = make_case(2, orientation=False)
+    case = transitions.approve(transitions.accept(case, by=ops), by=ops)
+    pa, spouse = case.members.order_by("id")
+    with time_machine.travel(datetime.datetime(2026, 11, 20, 6, tzinfo=datetime.timezone.utc), tick=False):
+        services.record_declined(spouse, by=ops, reason="Caring for a newborn")
+
+    assert rows_of(record_json(spouse, tmp_path), "Orientation declined") == [
+        {"Recorded": "2026-11-20 11:00", "Reason": "Caring for a newborn", "Withdrawn": "—", "Why": "—"}]
+    assert rows_of(record_json(pa, tmp_path), "Orientation declined") == []
+    assert Declined.objects.count() == 1

@@ -133,6 +133,7 @@ POLICY = {
     # --- orientation ----------------------------------------------------------------------------------------------
     "orientation_sessions": GET(OPS, TRAINER),
     "orientation_suggestions": GET(OPS),
+    "orientation_declined": GET(OPS, person_id=CASE_MEMBER),
     "orientation_session_create": GET(OPS),
     "orientation_session": GET(OPS, TRAINER, code=SESSION),
     "orientation_enrol": POST(OPS, code=SESSION, data=lambda w, role: {"case_number": w.waiting.case_number}),
