@@ -129,6 +129,7 @@ def session_detail(request, code):
         "enrolments": enrolments,
         "completed": sum(1 for e in enrolments if e.completed_here),
         "can_manage": can_manage(request.user),
+        "min_age": settings.SAFAR_ORIENTATION_MIN_AGE,
         "enrol_form": EnrolForm(),
         "can_start": can_proceed(session.start),
         "can_close": can_proceed(session.close),
