@@ -361,8 +361,12 @@ def test_every_scheduled_job_in_deploy_runs_a_command_that_exists_and_each_is_sc
     from django.core.management import get_commands
 
     deploy = PROJECT / "deploy"
+    # The web server's unit runs gunicorn, kept running; every other unit is a daily job with its timer.
+    web = (deploy / "safar-web.service").read_text()
+    assert re.search(r"^ExecStart=\S+/gunicorn --config config/gunicorn\.conf\.py config\.wsgi$", web, re.M)
+    assert re.findall(r"^ExecStartPre=\S+ manage\.py (\w+)", web, re.M) == ["check", "migrate", "collectstatic"]
     services = {path.stem: re.search(r"^ExecStart=.*manage\.py (\w+)", path.read_text(), re.M).group(1)
-                for path in deploy.glob("*.service")}
+                for path in deploy.glob("*.service") if path.stem != "safar-web"}
     cron = re.findall(r"^[^#\n].*manage\.py (\w+)\s*$", (deploy / "crontab.example").read_text(), re.M)
 
     assert sorted(services.values()) == sorted(cron) == ["apply_retention", "refresh_readiness"]
