@@ -39,9 +39,9 @@ class NulPathNotFoundMiddleware:
     def __call__(self, request):
         if "\x00" in request.path:
             return page_not_found(request)
-        if request.path.startswith(reverse("admin:index")) and any(
-            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
-        ):
+        # The query string first: the admin's address is looked up only for the rare request with a NUL in it.
+        if any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()) \
+                and request.path.startswith(reverse("admin:index")):
             return bad_request(request)
         return self.get_response(request)
 
