@@ -4,6 +4,7 @@ passengers counted by type on each departure's own date (in SQL, from date-of-bi
 `rules.born_on_or_before`, so the counts agree with `Person.age_on` to the day).
 """
 
+import datetime
 import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -162,9 +163,13 @@ def _flight_mates(departures, facts):
         return
     flights = reduce(operator.or_, (Q(carrier__iexact=carrier, flight_number__endswith=number)
                                     for carrier, number, _origin, _day in wanted))
+    # Only legs leaving within a day of those dates (a daily flight's legs of other days are not read).
+    days = sorted(day for _carrier, _number, _origin, day in wanted)
+    window = (datetime.datetime.combine(days[0] - datetime.timedelta(days=1), datetime.time(), datetime.UTC),
+              datetime.datetime.combine(days[-1] + datetime.timedelta(days=2), datetime.time(), datetime.UTC))
     on_flight = defaultdict(dict)  # flight key: {departure id: departure}, a departure asked about included
-    for leg in (Leg.objects.filter(flights, departure__mode=Mode.AIR).exclude(departure__state=D.CANCELLED)
-                .select_related("departure")):
+    for leg in (Leg.objects.filter(flights, departs_at__range=window, departure__mode=Mode.AIR)
+                .exclude(departure__state=D.CANCELLED).select_related("departure")):
         key = flight_key(leg)
         if key in wanted:
             on_flight[key][leg.departure_id] = leg.departure
