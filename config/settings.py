@@ -233,6 +233,9 @@ SAFAR_FLIES_SOON_DAYS = env_int("SAFAR_FLIES_SOON_DAYS", 14, minimum=1)
 SAFAR_FIT_TO_TRAVEL_HOURS = env_int("SAFAR_FIT_TO_TRAVEL_HOURS", 72, minimum=1)
 # A passing pre-embarkation (fit-to-travel) check within those hours gates boarding (`depart`).
 SAFAR_FIT_TO_TRAVEL_REQUIRED = env_bool("SAFAR_FIT_TO_TRAVEL_REQUIRED", True)
+# Newborns under this many days old need medical clearance to fly (DOMAIN.md): a passing fit-to-travel check, even
+# where the programme does not require the check of everyone.
+SAFAR_NEWBORN_CLEARANCE_DAYS = env_int("SAFAR_NEWBORN_CLEARANCE_DAYS", 7, minimum=1)
 # Escorts mark passengers boarded or no-show from this many hours before the first leg leaves (a no-show marked
 # days ahead by mistake would take a family off its flight).
 SAFAR_BOARDING_OPENS_HOURS = env_int("SAFAR_BOARDING_OPENS_HOURS", 24, minimum=1)

@@ -226,30 +226,49 @@ def medif_recorded(ctx):
             yield _blocker("medif_missing", person, fact)
 
 
+def _fit_to_travel_label():
+    if settings.SAFAR_FIT_TO_TRAVEL_REQUIRED:
+        return "Every traveller passed a fit-to-travel check within the hours before departure (due before boarding)"
+    return (f"A newborn under {settings.SAFAR_NEWBORN_CLEARANCE_DAYS} days old on the day of departure passed a "
+            "fit-to-travel check within the hours before it (due before boarding)")
+
+
+def _newborn(person, ctx):
+    """Under SAFAR_NEWBORN_CLEARANCE_DAYS days old when the journey starts (DOMAIN.md: newborns under 7 days need
+    medical clearance)."""
+    return (ctx.travel_date - person.date_of_birth).days < settings.SAFAR_NEWBORN_CLEARANCE_DAYS
+
+
 @readiness.register(
     code="fit_to_travel", order=35, gates=("depart",), confidential=("fit_to_travel_missing",),
     titles={"fit_to_travel_missing": "Fit-to-travel check due"}, link=medical_record_link,
-    label="Every traveller passed a fit-to-travel check within the hours before departure (due before boarding)",
+    label=_fit_to_travel_label,
 )
 def fit_to_travel_checked(ctx):
-    if not settings.SAFAR_FIT_TO_TRAVEL_REQUIRED:
+    # Every traveller when the programme requires the check (the default); else a newborn still needs it.
+    people = ctx.travelling_members if settings.SAFAR_FIT_TO_TRAVEL_REQUIRED \
+        else [p for p in ctx.travelling_members if _newborn(p, ctx)]
+    if not people:
         return
     hours = settings.SAFAR_FIT_TO_TRAVEL_HOURS
     deadline = ctx.departure_deadline
     # Medical staff may waive the check for a traveller, in writing (a plug-in that knows the departure keeps it).
-    waived = set(hooks.fit_to_travel_overrides.collect(ctx)) if ctx.travelling_members else set()
+    waived = set(hooks.fit_to_travel_overrides.collect(ctx))
     if "fit_to_travel_passed" in ctx.extra:
         checked = ctx.extra["fit_to_travel_passed"]
     else:
-        checked = _passed_fit_to_travel([p.pk for p in ctx.travelling_members], deadline)
+        checked = _passed_fit_to_travel([p.pk for p in people], deadline)
     passed = waived | checked
     # The moment, not the day: for a flight at 23:50, a check on the morning three days before does not count.
     opens = timezone.localtime(deadline - datetime.timedelta(hours=hours))
-    for person in ctx.travelling_members:
+    for person in people:
         if person.pk not in passed:
+            newborn = ("" if settings.SAFAR_FIT_TO_TRAVEL_REQUIRED else
+                       f"a newborn ({(ctx.travel_date - person.date_of_birth).days} days old on "
+                       f"{ctx.travel_date.isoformat()}) needs medical clearance: ")
             yield _blocker("fit_to_travel_missing", person,
-                           f"no passing fit-to-travel check within {hours} h before {ctx.describe_travel_date()} "
-                           f"(checks count from {opens:%Y-%m-%d %H:%M})")
+                           f"{newborn}no passing fit-to-travel check within {hours} h before "
+                           f"{ctx.describe_travel_date()} (checks count from {opens:%Y-%m-%d %H:%M})")
 
 
 def _passed_fit_to_travel(person_ids, deadline):

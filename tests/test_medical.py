@@ -318,6 +318,32 @@ def test_a_fit_to_travel_check_counts_only_within_72_hours_before_departure():
 
 
 @pytest.mark.django_db
+def test_a_newborn_under_7_days_needs_a_fit_to_travel_check_even_where_the_programme_requires_none(settings):
+    # DOMAIN.md: newborns under 7 days need medical clearance. Before, with the check not required, a 3-day-old
+    # was cleared to board like anyone else.
+    settings.SAFAR_FIT_TO_TRAVEL_REQUIRED = False
+    with at(2026, 11, 28):
+        case = make_case(2, planned_travel_date=datetime.date(2026, 12, 1))
+        mother, baby = case.members.order_by("id")
+        type(baby).objects.filter(pk=baby.pk).update(date_of_birth=datetime.date(2026, 11, 26))  # 5 days old then
+
+        def due():
+            return [(b.person_id, b.message) for b in readiness.blockers_for(case, gate="depart")
+                    if b.code == "fit_to_travel_missing"]
+
+        (found,) = due()
+        assert found[0] == baby.pk
+        assert "a newborn (5 days old on 2026-12-01) needs medical clearance: no passing fit-to-travel check" in found[1]
+        labels = {r.code: r.label for r in readiness.requirements()}
+        assert labels["fit_to_travel"].startswith("A newborn under 7 days old on the day of departure passed a")
+        type(baby).objects.filter(pk=baby.pk).update(date_of_birth=datetime.date(2026, 11, 24))  # 7 days old
+        assert due() == []
+        type(baby).objects.filter(pk=baby.pk).update(date_of_birth=datetime.date(2026, 11, 26))
+        exam(baby, kind="ftt", fit_to_travel=True, examined_at=datetime.datetime(2026, 11, 30, 5, tzinfo=UTC))
+        assert due() == []
+
+
+@pytest.mark.django_db
 def test_a_medic_is_told_when_a_passing_check_was_done_too_early_to_count_for_the_booked_flight(ops, medic, client):
     with at(2026, 11, 20):
         case = ready_case(ops)
