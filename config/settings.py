@@ -236,6 +236,8 @@ SAFAR_FIT_TO_TRAVEL_REQUIRED = env_bool("SAFAR_FIT_TO_TRAVEL_REQUIRED", True)
 # Newborns under this many days old need medical clearance to fly (DOMAIN.md): a passing fit-to-travel check, even
 # where the programme does not require the check of everyone.
 SAFAR_NEWBORN_CLEARANCE_DAYS = env_int("SAFAR_NEWBORN_CLEARANCE_DAYS", 7, minimum=1)
+# Airlines ask for the MEDIF 48–72 h before the flight (DOMAIN.md): a booked case's missing MEDIF says by when.
+SAFAR_MEDIF_HOURS = env_int("SAFAR_MEDIF_HOURS", 72, minimum=1)
 # Escorts mark passengers boarded or no-show from this many hours before the first leg leaves (a no-show marked
 # days ahead by mistake would take a family off its flight).
 SAFAR_BOARDING_OPENS_HOURS = env_int("SAFAR_BOARDING_OPENS_HOURS", 24, minimum=1)

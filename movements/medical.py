@@ -223,6 +223,10 @@ def medif_recorded(ctx):
         if (codes or required) and not (status.needs and status.needs.medif_recorded_at):
             fact = (f"{'/'.join(codes)} needs a MEDIF sent to the airline" if codes
                     else "medical staff require a MEDIF: not yet sent to the airline")
+            if ctx.departs_at is not None:
+                # DOMAIN.md: airlines ask for it 48–72 h ahead; the flight is known, so the date is.
+                send_by = timezone.localtime(ctx.departs_at - datetime.timedelta(hours=settings.SAFAR_MEDIF_HOURS))
+                fact += f", by {send_by:%Y-%m-%d %H:%M} ({settings.SAFAR_MEDIF_HOURS} h before departure)"
             yield _blocker("medif_missing", person, fact)
 
 

@@ -292,6 +292,19 @@ def test_stretcher_medical_and_oxygen_cases_need_a_medif():
 
 
 @pytest.mark.django_db
+def test_a_booked_cases_missing_medif_says_by_when_the_airline_wants_it(ops):
+    with at(2026, 11, 20):
+        case = ready_case(ops)
+        travel.book_case(make_departure(ops, day=datetime.date(2026, 12, 9)), case, by=ops)  # TK 255 at 05:45
+        TravelMedicalNeeds.objects.create(person=case.members.order_by("id").first(), oxygen=True)
+
+        (blocker,) = [b for b in readiness.blockers_for(case) if b.code == "medif_missing"]
+
+    assert blocker.message == ("Karimi, Zahra — OXYG needs a MEDIF sent to the airline, by 2026-12-06 05:45 (72 h "
+                               "before departure)")
+
+
+@pytest.mark.django_db
 def test_travel_needs_show_on_the_case_page_as_ssr_codes(ops, client):
     case = make_case(1)
     TravelMedicalNeeds.objects.create(person=case.members.get(), wheelchair="WCHS", oxygen=True)
