@@ -10,6 +10,7 @@ from django.db.models.deletion import ProtectedError
 
 from movements import history
 from movements.models import Case, Person, Relationship, status_changed
+from movements.words import in_sentence
 
 # What each kind of change needs from the state policy, and how a refusal reads.
 _WHAT = {
@@ -152,10 +153,10 @@ def save_documents(case, person, formset, *, by):
     try:
         with transaction.atomic():
             formset.save()
-            parts = [f"added {d.get_document_type_display().lower()}" for d in formset.new_objects]
-            parts += [f"changed {d.get_document_type_display().lower()} ({', '.join(fields)})"
+            parts = [f"added {in_sentence(d.get_document_type_display())}" for d in formset.new_objects]
+            parts += [f"changed {in_sentence(d.get_document_type_display())} ({', '.join(fields)})"
                       for d, fields in formset.changed_objects]
-            parts += [f"removed {d.get_document_type_display().lower()}" for d in formset.deleted_objects]
+            parts += [f"removed {in_sentence(d.get_document_type_display())}" for d in formset.deleted_objects]
             if parts:
                 history.log_change(
                     case, by=by, summary=f"Travel documents of {person.full_name}: " + "; ".join(parts),

@@ -1,3 +1,4 @@
+import calendar
 import datetime
 import re
 from dataclasses import dataclass
@@ -608,6 +609,16 @@ def _mrz_date(yymmdd, past=False):
     return f"{year}-{yymmdd[2:4]}-{yymmdd[4:6]}"
 
 
+ICRC_VALID_MONTHS = 3
+
+
+def _months_after(day, months):
+    """The same day `months` later, or the month's last day when it has no such day (30 November + 3: 28 February)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month + 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+
+
 class DocumentType(models.TextChoices):
     PASSPORT = "passport", "Passport"
     ICRC = "icrc", "ICRC travel document"
@@ -649,6 +660,13 @@ class TravelDocument(models.Model):
         if bool(self.mrz_line1) != bool(self.mrz_line2):
             field = "mrz_line2" if self.mrz_line1 else "mrz_line1"
             raise ValidationError({field: "Give both MRZ lines, or neither."})
+        if self.document_type == DocumentType.ICRC and self.expiry_date:
+            # DOMAIN.md: valid 3 months at most (so issued last), and issued today at the latest.
+            latest = _months_after(timezone.localdate(), ICRC_VALID_MONTHS)
+            if self.expiry_date > latest:
+                raise ValidationError({"expiry_date": (
+                    f"An ICRC travel document is valid for {ICRC_VALID_MONTHS} months at most: an expiry after "
+                    f"{latest.isoformat()} cannot be right. Check the date.")})
         if not self.mrz_line1:
             return
         try:

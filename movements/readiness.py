@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from movements import hooks
 from movements.hooks import ALL_GATES
+from movements.words import in_sentence
 
 register = hooks.readiness_requirements.register
 
@@ -463,7 +464,7 @@ def travel_document_valid(ctx):
         latest = max(documents, key=lambda d: d.expiry_date)
         yield Blocker(
             "document_expired",
-            f"{person.full_name} — {latest.get_document_type_display().lower()} valid until "
+            f"{person.full_name} — {in_sentence(latest.get_document_type_display())} valid until "
             f"{latest.expiry_date.isoformat()}, before {ctx.describe_journey_end()}",
             person.pk,
         )

@@ -1,11 +1,20 @@
-"""Words in messages and texts: numbers in words ("1 case", "12 cases", "45 people" — never "case(s)"), and names
-taken out of free text."""
+"""Words in messages and texts: labels inside sentences, numbers in words ("1 case", "12 cases", "45 people" —
+never "case(s)"), and names taken out of free text."""
 
 import re
 
 CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: no name, date, code or note holds one
 
 IRREGULAR = {"person": "people"}
+
+
+def in_sentence(label):
+    """A choice's label inside a sentence: its first letter in lower case unless its first word is an abbreviation
+    ("Passport" → "passport", "ICRC travel document" and "IME" stay)."""
+    first = label.split(" ", 1)[0]
+    if len(first) > 1 and first.isupper():
+        return label
+    return label[:1].lower() + label[1:]
 
 
 def counted(number, word, plural=None):

@@ -527,6 +527,9 @@ def test_it_records_a_travel_document_with_a_checked_mrz(olga, person_without_do
         ({"mrz_line2": LINE2[:3] + "\u00b2" + LINE2[4:]}, "mrz_line2", "is not allowed in a machine-readable zone"),
         ({"number": "AB-12"}, "number", "Capital letters and digits only"),
         ({"expiry_date": ""}, "expiry_date", "This field is required."),
+        # Issued today at the latest and valid 3 months at most (DOMAIN.md): a typing slip, a year too far.
+        ({"document_type": "icrc", "number": "ICRC0001", "expiry_date": "2099-01-31", "mrz_line1": "",
+          "mrz_line2": ""}, "expiry_date", "An ICRC travel document is valid for 3 months at most: an expiry after"),
     ],
 )
 def test_it_refuses_a_document_that_does_not_check_out(olga, person_without_documents, fields, field, message):
@@ -805,3 +808,25 @@ def test_phone_numbers_are_shown_in_international_format(olga):
     page = html(olga.get(f"/cases/{case.case_number}/"))
 
     assert "+992 93 123 4567" in page
+
+
+@pytest.mark.django_db
+def test_an_icrc_document_may_expire_three_months_from_today_and_no_later():
+    from django.core.exceptions import ValidationError
+
+    from movements.models import TravelDocument
+
+    person = make_case(1).members.get()
+    with time_machine.travel(datetime.datetime(2026, 11, 30, 8, tzinfo=datetime.timezone.utc), tick=False):
+        on_the_day = TravelDocument(person=person, document_type="icrc", number="ICRC0001", issuing_country="AFG",
+                                    expiry_date=datetime.date(2027, 2, 28))  # 30 November + 3 months
+        on_the_day.full_clean()
+        on_the_day.expiry_date = datetime.date(2027, 3, 1)
+        with pytest.raises(ValidationError) as refused:
+            on_the_day.full_clean()
+        passport = TravelDocument(person=person, document_type="passport", number="P0000001", issuing_country="AFG",
+                                  expiry_date=datetime.date(2031, 1, 1))
+        passport.full_clean()
+    assert refused.value.message_dict["expiry_date"] == [
+        "An ICRC travel document is valid for 3 months at most: an expiry after 2027-02-28 cannot be right. Check "
+        "the date."]

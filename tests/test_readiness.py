@@ -144,7 +144,7 @@ def test_the_expired_blocker_names_the_latest_document():
     blockers = readiness.blockers_for(case)
 
     assert messages(blockers) == [
-        "Karimi, Zahra — icrc travel document valid until 2026-08-31, before today (2026-11-01; no travel date planned)"
+        "Karimi, Zahra — ICRC travel document valid until 2026-08-31, before today (2026-11-01; no travel date planned)"
     ]
 
 

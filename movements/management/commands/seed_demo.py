@@ -207,7 +207,7 @@ class Command(BaseCommand):
             base = today - datetime.timedelta(days=30) if travelled else today
             TravelDocument.objects.create(
                 person=person,
-                document_type="passport" if i % 4 else "icrc",
+                document_type="passport" if i % 4 else "single_journey",  # an ICRC document lasts 3 months: issued last
                 number=f"P{rng.randint(10000000, 99999999)}",
                 issuing_country="AFG" if not tajik else "TJK",
                 expiry_date=base + datetime.timedelta(days=days),
