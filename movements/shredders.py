@@ -12,7 +12,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
-from movements import hooks
+from movements import history, hooks
 from movements.hooks import Shredder
 from movements.models import (
     AppendOnlyModel, Case, CaseChange, CaseTransition, MedicalExam, Person, ReferralUpload, TravelDocument,
@@ -105,11 +105,22 @@ class ChangeTexts(FieldShredder):
     kind = "change_texts"
     label = "Names in the change history"
     description = ("The data-change log names members (\u201cEdited: Karimi, Zahra (phone)\u201d): the names are "
-                   "replaced by \u201c[name removed]\u201d; which fields changed, who and when, stay.")
+                   "replaced by \u201c[name removed]\u201d; which fields changed, who and when, stay. An entry whose "
+                   "words hold what not every reader may see (a reason given, a medical fact) keeps only the words "
+                   "every reader sees.")
     order = 10
     model = CaseChange
     scrub = ("summary", "data")
     case_field = "case_id"
+
+    def change(self, row, batch):
+        # `log_change(summary_for_all=…)`: "Orientation declined by … Reason: in hospital" becomes "Orientation
+        # declined by …", as UNHCR reads it (then without the name).
+        neutral = (row.data or {}).get(history.SUMMARY_FOR_ALL)
+        replaced = bool(neutral) and row.summary != neutral
+        if replaced:
+            row.summary = neutral
+        return super().change(row, batch) or replaced
 
 
 class AdminLog(FieldShredder):

@@ -19,6 +19,7 @@ from movements.models import (
     Case, CaseChange, CaseTransition, MedicalExam, Person, ReferralUpload, TravelDocument, TravelMedicalNeeds,
 )
 from orientation.models import AttendanceChange, Declined
+from orientation.services import record_declined, withdraw_declined
 from privacy import retention
 from privacy.models import AccessLogEntry, AnonymisedCase, RetentionRun
 from tests.conftest import case_in, make_case
@@ -197,6 +198,26 @@ def test_the_listed_fields_go_and_nothing_else_changes(ops, medic):
         ("withdraw", "on_hold", "withdrawn")]
     # Nothing of theirs is findable any more.
     assert not Person.objects.filter(search_text__contains="karimi", case=due).exists()
+
+
+def test_a_reason_told_in_the_history_goes_with_the_rest(ops):
+    # The reason for declining orientation sits in the case's history too ("… Reason: in hospital"), for those who
+    # read reasons. Before, retention took the name out of that line and left the reason.
+    with time_machine.travel(at(CLOSED - datetime.timedelta(days=20)), tick=False):
+        case = make_case(2, orientation=False)
+        case = transitions.perform(transitions.perform(case, "accept", by=ops), "approve", by=ops)
+        ahmad = case.members.order_by("id").last()
+        record_declined(ahmad, by=ops, reason="Ahmad has hepatitis B, in hospital")
+        withdraw_declined(ahmad, by=ops, reason="Out of hospital")
+    with time_machine.travel(at(CLOSED, 10), tick=False):
+        case = transitions.perform(case, "withdraw", by=ops, reason="The family moved to Kabul")
+
+    with time_machine.travel(at(CLOSED + datetime.timedelta(days=400)), tick=False):
+        retention.apply(actor="test")
+
+    assert sorted(case.changes.values_list("summary", flat=True)) == [
+        "Orientation declined by [name removed].", "Orientation: [name removed] will attend after all."]
+    assert list(Declined.objects.filter(person=ahmad).values_list("reason", "withdraw_reason")) == [("", "")]
 
 
 def statistics():
