@@ -660,8 +660,9 @@ class TravelDocument(models.Model):
         if bool(self.mrz_line1) != bool(self.mrz_line2):
             field = "mrz_line2" if self.mrz_line1 else "mrz_line1"
             raise ValidationError({field: "Give both MRZ lines, or neither."})
-        if self.document_type == DocumentType.ICRC and self.expiry_date:
-            # DOMAIN.md: valid 3 months at most (so issued last), and issued today at the latest.
+        if self.document_type == DocumentType.ICRC and self.expiry_date and self._type_or_expiry_changed():
+            # DOMAIN.md: valid 3 months at most (so issued last), and issued today at the latest. Checked as it is
+            # entered: a document recorded before is not what the person editing its neighbours came to change.
             latest = _months_after(timezone.localdate(), ICRC_VALID_MONTHS)
             if self.expiry_date > latest:
                 raise ValidationError({"expiry_date": (
@@ -701,6 +702,12 @@ class TravelDocument(models.Model):
 
     def is_valid_on(self, day):
         return self.expiry_date >= day
+
+    def _type_or_expiry_changed(self):
+        if self._state.adding or self.pk is None:
+            return True
+        stored = TravelDocument.objects.filter(pk=self.pk).values_list("document_type", "expiry_date").first()
+        return stored != (self.document_type, self.expiry_date)
 
 
 class AppendOnlyQuerySet(models.QuerySet):

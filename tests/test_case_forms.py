@@ -827,6 +827,14 @@ def test_an_icrc_document_may_expire_three_months_from_today_and_no_later():
         passport = TravelDocument(person=person, document_type="passport", number="P0000001", issuing_country="AFG",
                                   expiry_date=datetime.date(2031, 1, 1))
         passport.full_clean()
+        # One recorded before (with a slip in its year) does not stop its neighbours being edited; changing it does.
+        recorded = TravelDocument.objects.create(person=person, document_type="icrc", number="ICRC0002",
+                                                 issuing_country="AFG", expiry_date=datetime.date(2028, 1, 31))
+        recorded.mrz_line1 = ""
+        recorded.full_clean()
+        recorded.expiry_date = datetime.date(2028, 1, 30)
+        with pytest.raises(ValidationError):
+            recorded.full_clean()
     assert refused.value.message_dict["expiry_date"] == [
         "An ICRC travel document is valid for 3 months at most: an expiry after 2027-02-28 cannot be right. Check "
         "the date."]
