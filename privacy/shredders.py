@@ -1,9 +1,11 @@
 """The retention's own lines (`hooks.retention_shredders`): the access log and django-axes' log-in records are
-deleted once older than their own periods (SAFAR_ACCESS_LOG_DAYS, SAFAR_LOGIN_RECORD_DAYS). They do not follow the
-cases: the access log says who looked at a family even after the family's data is gone."""
+deleted once older than their own periods (SAFAR_ACCESS_LOG_DAYS, SAFAR_LOGIN_RECORD_DAYS), and expired sessions
+with them. They do not follow the cases: the access log says who looked at a family even after the family's data is
+gone."""
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
+from django.contrib.sessions.models import Session
 
 from movements import hooks
 from movements.hooks import Shredder
@@ -52,6 +54,23 @@ class LoginRecords(Shredder):
         return sum(qs.delete()[1].get(qs.model._meta.label, 0) for qs in self._querysets(batch))
 
 
+class ExpiredSessions(Shredder):
+    kind = "expired_sessions"
+    label = "Expired log-in sessions"
+    description = ("Sessions past their expiry (Django's `clearsessions`): a message not yet shown, naming a family, "
+                   "or a reason typed into a refused form, waits in its session.")
+    order = 990
+
+    def _expired(self, batch):
+        return Session.objects.filter(expire_date__lt=batch.now)
+
+    def count(self, batch):
+        return self._expired(batch).count()
+
+    def shred(self, batch):
+        return self._expired(batch).delete()[0]
+
+
 @hooks.retention_shredders.register
 def privacy_shredders():
-    return [AccessLogEntries(), LoginRecords()]
+    return [AccessLogEntries(), LoginRecords(), ExpiredSessions()]

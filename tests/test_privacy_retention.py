@@ -220,6 +220,26 @@ def test_a_reason_told_in_the_history_goes_with_the_rest(ops):
     assert list(Declined.objects.filter(person=ahmad).values_list("reason", "withdraw_reason")) == [("", "")]
 
 
+def test_expired_sessions_go_with_their_waiting_messages():
+    # Messages wait in the session (they name families): nothing else removed a session left to expire.
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+
+    with time_machine.travel(at(CLOSED), tick=False):
+        old = SessionStore()
+        old["_messages"] = "Travel medical needs of Karimi, Zahra saved."
+        old.set_expiry(3600)
+        old.save()
+    with time_machine.travel(at(CLOSED + datetime.timedelta(days=3)), tick=False):
+        live = SessionStore()
+        live.set_expiry(3600)
+        live.save()
+        run = retention.apply(actor="test")
+
+    assert list(Session.objects.values_list("session_key", flat=True)) == [live.session_key]
+    assert {line["kind"]: line["rows"] for line in run.removed}["expired_sessions"] == 1
+
+
 def statistics():
     people = Person.objects.select_related("case")
     on = datetime.date(2027, 1, 1)
