@@ -43,8 +43,11 @@ def env_int(name, default, minimum=None):
     return value
 
 
-RATE = re.compile(r"(?P<count>[1-9][0-9]*)/(?P<period>second|minute|hour|day)")
+# The spellings of a period Django REST framework's throttles take (they read its first letter): 600/minute,
+# 600/min, 600/m, 10/s, 100/hours.
+RATE = re.compile(r"(?P<count>[1-9][0-9]*)/(?P<period>s|sec|second|m|min|minute|h|hour|d|day)s?")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_LEVEL_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL"}  # as Python's logging takes them
 
 
 def env_rate(name, default):
@@ -67,6 +70,7 @@ def env_log_level(name, default):
     if raw is None or raw.strip() == "":
         return default
     value = raw.strip().upper()
+    value = LOG_LEVEL_ALIASES.get(value, value)
     if value not in LOG_LEVELS:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a logging level: use one of {', '.join(LOG_LEVELS)}.")
     return value

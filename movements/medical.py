@@ -226,7 +226,8 @@ def medif_recorded(ctx):
             if ctx.departs_at is not None:
                 # DOMAIN.md: airlines ask for it 48–72 h ahead; the flight is known, so the date is.
                 send_by = timezone.localtime(ctx.departs_at - datetime.timedelta(hours=settings.SAFAR_MEDIF_HOURS))
-                fact += f", by {send_by:%Y-%m-%d %H:%M} ({settings.SAFAR_MEDIF_HOURS} h before departure)"
+                when = f"{send_by:%Y-%m-%d %H:%M} ({settings.SAFAR_MEDIF_HOURS} h before departure)"
+                fact += f", by {when}" if send_by > timezone.now() else f", due {when}: overdue"
             yield _blocker("medif_missing", person, fact)
 
 

@@ -300,8 +300,11 @@ def test_a_booked_cases_missing_medif_says_by_when_the_airline_wants_it(ops):
 
         (blocker,) = [b for b in readiness.blockers_for(case) if b.code == "medif_missing"]
 
-    assert blocker.message == ("Karimi, Zahra — OXYG needs a MEDIF sent to the airline, by 2026-12-06 05:45 (72 h "
-                               "before departure)")
+        assert blocker.message == ("Karimi, Zahra — OXYG needs a MEDIF sent to the airline, by 2026-12-06 05:45 (72 "
+                                   "h before departure)")
+    with at(2026, 12, 7):
+        (late,) = [b for b in readiness.blockers_for(case) if b.code == "medif_missing"]
+    assert late.message.endswith("sent to the airline, due 2026-12-06 05:45 (72 h before departure): overdue")
 
 
 @pytest.mark.django_db

@@ -251,6 +251,25 @@ def test_rates_and_log_levels_are_read_as_written():
     assert result.stdout.strip() == "30/hour INFO", result.stderr
 
 
+@pytest.mark.parametrize("raw", ["600/min", "100/h", "10/s", "5/sec", "2/days", "600/minute"])
+def test_every_rate_the_api_throttle_takes_is_taken(monkeypatch, raw):
+    # A value that worked before the check (DRF reads the period's first letter) still starts the server.
+    from rest_framework.throttling import SimpleRateThrottle
+
+    from config.env import env_rate
+
+    monkeypatch.setenv("SAFAR_API_THROTTLE", raw)
+    rate = env_rate("SAFAR_API_THROTTLE", "600/minute")
+    assert SimpleRateThrottle.parse_rate(None, rate) == SimpleRateThrottle.parse_rate(None, raw)
+
+
+def test_warn_is_a_log_level(monkeypatch):
+    from config.env import env_log_level
+
+    monkeypatch.setenv("LOG_LEVEL", "warn")
+    assert env_log_level("LOG_LEVEL", "ERROR") == "WARNING"
+
+
 def test_seed_demo_refuses_under_production_settings_unless_a_training_server_says_so(tmp_path):
     database = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
 
