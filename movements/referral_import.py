@@ -381,7 +381,14 @@ def _read_xlsx(data):
         raise FileRefused(str(e)) from None
     except Exception as e:  # noqa: BLE001 — a damaged worksheet fails in many ways inside the XML parser
         raise FileRefused(f"The first worksheet cannot be read ({type(e).__name__}).") from None
+    def others():
+        return ", ".join(f"“{shorten(title)}”" for title in titles[1:6]) + (", …" if len(titles) > 6 else "")
+
     if number is None:
+        if len(titles) > 1:
+            raise FileRefused(f"The first worksheet, “{shorten(titles[0])}”, is empty, and only the first worksheet "
+                              f"is read: move the referral's worksheet to the front (the workbook's other worksheets: "
+                              f"{others()}), or save it as a file of its own.")
         raise FileRefused("The first worksheet is empty.")
     if number != 1 or not any(cell.strip() for cell in header):
         raise FileRefused("The first row (the header) is empty.")
@@ -390,11 +397,11 @@ def _read_xlsx(data):
     if len(titles) > 1 and not any(cell.strip().lower() in COLUMNS for cell in header):
         # A sheet of notes or instructions kept in front of the referral: "unknown column 'Read me'" would not say
         # which sheet was read.
-        others = ", ".join(f"“{shorten(title)}”" for title in titles[1:6]) + (", …" if len(titles) > 6 else "")
         raise FileRefused(
-            f"The first worksheet, “{shorten(titles[0])}”, has none of the contract's columns in its first row, and "
-            f"only the first worksheet is read. Move the referral's worksheet to the front (the workbook's other "
-            f"worksheets: {others}), or save it as a file of its own."
+            f"The first worksheet, “{shorten(titles[0])}”, has none of the contract's columns in its first row. Only "
+            f"the first worksheet is read, and its first row must be the header: move the referral's worksheet to "
+            f"the front (the workbook's other worksheets: {others()}), or delete the rows above its header, or save "
+            f"it as a file of its own."
         )
     if len(header) > MAX_COLUMNS:
         raise FileRefused(

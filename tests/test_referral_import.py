@@ -657,9 +657,20 @@ def test_a_workbook_whose_first_sheet_is_notes_is_refused_naming_the_sheets():
     assert not report.ok and not Person.objects.exists()
     # Before: "unknown column 'Read me'; the contract's columns are …", and nothing said which sheet was read.
     assert [issue.message for issue in report.errors] == [
-        "The first worksheet, “Read me”, has none of the contract's columns in its first row, and only the first "
-        "worksheet is read. Move the referral's worksheet to the front (the workbook's other worksheets: "
-        "“Referrals”), or save it as a file of its own."]
+        "The first worksheet, “Read me”, has none of the contract's columns in its first row. Only the first "
+        "worksheet is read, and its first row must be the header: move the referral's worksheet to the front (the "
+        "workbook's other worksheets: “Referrals”), or delete the rows above its header, or save it as a file of "
+        "its own."]
+    # Excel's empty "Sheet1" in front is named as well.
+    for row in range(notes.max_row, 0, -1):
+        notes.delete_rows(row)
+    notes.title = "Sheet1"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    (empty,) = run_import(buffer.getvalue(), "template.xlsx").errors
+    assert empty.message.startswith("The first worksheet, “Sheet1”, is empty, and only the first worksheet is read: "
+                                    "move the referral's worksheet to the front (the workbook's other worksheets: "
+                                    "“Referrals”)")
     workbook.move_sheet("Referrals", offset=-1)
     buffer = io.BytesIO()
     workbook.save(buffer)
