@@ -40,7 +40,7 @@ def orientation_link(case, person, access):
 
 @readiness.register(code="orientation", order=40,
                     label=lambda: f"Every member aged {settings.SAFAR_ORIENTATION_MIN_AGE} or over has completed "
-                                  "orientation",
+                                  "orientation, or declined it",
                     titles={"orientation_missing": "Orientation not completed"}, link=orientation_link)
 def orientation_completed(ctx):
     if ctx.case.destination_country not in settings.SAFAR_ORIENTATION_DESTINATIONS:

@@ -378,10 +378,13 @@ def _refresh_readiness(case):
 def declined_people():
     """People whose refusal of orientation stands, in cases still preparing to travel: the suggestions page lists
     them, to be asked again or left be."""
-    return list(
+    standing = list(
         Declined.objects.filter(withdrawn_at__isnull=True, person__case__state__in=ENROLLABLE_STATES)
         .select_related("person__case", "recorded_by").order_by("person__case__case_number", "person_id")
     )
+    # One who declined and then attended every day after all has completed it: not listed as declining.
+    statuses = statuses_for([d.person for d in standing])
+    return [d for d in standing if not statuses[d.person_id].completed]
 
 
 def record_declined(person, *, by, reason):
@@ -391,6 +394,10 @@ def record_declined(person, *, by, reason):
                                          "attend).")
     with transaction.atomic():
         case, person, status = _locked(person)
+        if case.destination_country not in settings.SAFAR_ORIENTATION_DESTINATIONS:
+            raise OrientationError("not_required", f"Case {case.case_number} goes to "
+                                   f"{case.get_destination_country_display()}, where orientation is not asked for: "
+                                   "there is nothing to decline.")
         if status.completed:
             raise OrientationError("completed", f"{person.full_name} completed orientation in "
                                                 f"{status.completed_in.code}: there is nothing to decline.")

@@ -267,7 +267,7 @@ def test_what_is_checked_states_the_ages_and_weeks_as_configured(settings):
 
     labels = {r.code: r.label for r in readiness.requirements()}
 
-    assert labels["orientation"] == "Every member aged 16 or over has completed orientation"
+    assert labels["orientation"] == "Every member aged 16 or over has completed orientation, or declined it"
     assert labels["pregnancy_certificate"].startswith(
         "From 27 weeks of pregnancy, a fit-to-fly certificate issued within 48 h before departure")
 

@@ -305,15 +305,30 @@ def test_a_person_who_declines_orientation_no_longer_holds_the_family_and_may_ch
 
 
 @pytest.mark.django_db
-def test_who_completed_orientation_cannot_decline_it(ops):
+def test_who_completed_orientation_or_need_not_attend_cannot_decline_it(ops, trainer):
     case = make_case(1)  # completed orientation
     transitions.approve(transitions.accept(case, by=ops), by=ops)
+    usa = approved_case(ops, members=1, destination_country="USA")
 
     with pytest.raises(services.OrientationError) as refused:
         services.record_declined(case.members.get(), by=ops, reason="Changed their mind")
+    with pytest.raises(services.OrientationError) as not_asked:
+        services.record_declined(usa.members.get(), by=ops, reason="Not needed")
 
     assert refused.value.code == "completed"
     assert "completed orientation in" in refused.value.message
+    assert not_asked.value.code == "not_required"
+    assert "goes to United States, where orientation is not asked for" in not_asked.value.message
+    # One who declined and then attended every day after all is no longer listed as declining.
+    changed_mind = approved_case(ops, members=1)
+    person = changed_mind.members.get()
+    services.record_declined(person, by=ops, reason="Busy at work")
+    session = make_session(trainer, first_day=TODAY - datetime.timedelta(days=2))
+    Enrolment.objects.create(session=session, person=person, enrolled_by=ops)  # enrolled before they declined
+    assert [d.person for d in services.declined_people()] == [person]
+    for number in (1, 2, 3):
+        mark_all(session, number, trainer)
+    assert services.declined_people() == []
 
 
 @pytest.mark.django_db
