@@ -504,7 +504,7 @@ def test_the_limit_counts_every_departure_on_the_same_flight_not_one_booking(ops
     assert error.code == "max_refugees"
     assert (f"TK 255 from DYU on {FLIGHT_DAY.isoformat()} would carry 4 refugees to Canada: 2 on {second.code} and 2 "
             f"on {first.code}; Canada accepts at most 3 per flight unless an exception is recorded.") in error.message
-    # A later flight the same day is another flight.
+    # The next day's TK 255 is another flight.
     later = make_departure(ops, legs=tk_legs(FLIGHT_DAY + datetime.timedelta(days=1)), pnr="DDDDDD")
     services.book_case(later, ready_case(ops, members=3), by=ops)
     # Lowered after booking: making either departure final is refused too, then allowed by an exception.

@@ -86,9 +86,11 @@ def test_a_hold_racing_a_booking_leaves_no_seat_taken_by_a_held_case(ops, medic)
         assert stored.state == "on_hold" and active == 0
 
 
-def test_two_departures_on_one_flight_booked_at_once_keep_the_limit_per_flight(ops):
+def test_two_departures_on_one_flight_booked_at_once_keep_the_limit_per_flight(ops, monkeypatch):
     # Each booking locks its own departure; the other departure on the same flights is not locked by it. Without a
     # lock per flight both saw the other's passengers as not yet there, and together they passed the limit.
+    import threading
+
     from travel.models import DestinationRule
 
     DestinationRule.objects.filter(country="CAN").update(max_refugees_per_flight=3)
@@ -96,6 +98,20 @@ def test_two_departures_on_one_flight_booked_at_once_keep_the_limit_per_flight(o
     second = make_departure(ops, day=first.departure_date, pnr="BBBBBB")
     services.book_case(first, ready_case(ops), by=ops)
     cases = [ready_case(ops, members=2), ready_case(ops, members=2)]
+    # Both bookings read what the flights carry, then wait for each other: without the lock both read before either
+    # wrote (the race, every time); with it the second waits for the first to commit, and the wait times out.
+    both_read = threading.Barrier(2, timeout=3)
+    read = services.facts_for
+
+    def read_then_wait(*args, **kwargs):
+        found = read(*args, **kwargs)
+        try:
+            both_read.wait()
+        except threading.BrokenBarrierError:
+            pass
+        return found
+
+    monkeypatch.setattr(services, "facts_for", read_then_wait)
 
     results, errors = race(lambda: services.book_case(first, cases[0], by=ops),
                            lambda: services.book_case(second, cases[1], by=ops))
