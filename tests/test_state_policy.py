@@ -176,7 +176,8 @@ def test_travel_documents_change_exactly_where_the_policy_allows(olga_client, op
         "documents-TOTAL_FORMS": "1", "documents-INITIAL_FORMS": "0", "documents-MIN_NUM_FORMS": "0",
         "documents-MAX_NUM_FORMS": "1000", "documents-0-document_type": "icrc", "documents-0-number": "ICRC0001",
         "documents-0-issuing_country": "XXA",
-        "documents-0-expiry_date": (datetime.date.today() + datetime.timedelta(days=5 * 365)).isoformat(),
+        # An ICRC document lasts 3 months at most.
+        "documents-0-expiry_date": (datetime.date.today() + datetime.timedelta(days=80)).isoformat(),
     }
 
     olga_client.post(f"/cases/{case.case_number}/members/{person.pk}/documents/", data)

@@ -546,7 +546,7 @@ def test_new_document_rows_start_with_the_nationality_as_issuing_country_and_two
     data = posted_as_drawn(page)
     data.update({"documents-0-number": "P1234567", "documents-0-expiry_date": "2031-01-01",
                  "documents-1-document_type": "icrc", "documents-1-number": "T7654321",
-                 "documents-1-expiry_date": "2027-06-30"})
+                 "documents-1-expiry_date": "2027-02-15"})  # an ICRC document lasts 3 months at most
     response = client.post(url, data)
 
     assert response.status_code == 302
