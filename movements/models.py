@@ -936,6 +936,12 @@ class ReferralUpload(models.Model):
     def __str__(self):
         return f"{self.filename} ({self.get_status_display().lower()})"
 
+    @classmethod
+    def stale_previews(cls, now):
+        """Previews left unconfirmed past SAFAR_IMPORT_PREVIEW_HOURS: due to expire, their files deleted."""
+        cutoff = now - datetime.timedelta(hours=settings.SAFAR_IMPORT_PREVIEW_HOURS)
+        return cls.objects.filter(status=cls.Status.PREVIEWED, uploaded_at__lt=cutoff)
+
     def keep_report(self, report):
         """Store an ImportReport: its bounded dictionary, and the counts the list of uploads shows."""
         self.report = report.as_dict()

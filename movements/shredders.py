@@ -271,7 +271,21 @@ class ReferralUploads(Shredder):
         return self._due(batch).delete()[0]
 
 
+class StalePreviews(Shredder):
+    kind = "import_previews"
+    label = "Referral files left in preview"
+    description = ("A previewed referral file not confirmed within SAFAR_IMPORT_PREVIEW_HOURS expires and its file, "
+                   "which holds personal data, is deleted: every day, not only when someone next opens the imports.")
+    order = 59
+
+    def count(self, batch):
+        return ReferralUpload.stale_previews(batch.now).count()
+
+    def shred(self, batch):
+        return ReferralUpload.stale_previews(batch.now).update(status=ReferralUpload.Status.EXPIRED, content=None)
+
+
 @hooks.retention_shredders.register
 def movements_shredders():
     return [TransitionReasons(), ChangeTexts(), AdminLog(), CaseTexts(), People(), Documents(), MedicalExams(),
-            MedicalNeeds(), ReferralUploads()]
+            MedicalNeeds(), StalePreviews(), ReferralUploads()]

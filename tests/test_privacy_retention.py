@@ -526,3 +526,21 @@ def test_names_are_replaced_whole_in_any_spacing_and_ones_own_name_is_never_cut_
     assert replace("KARIMI,AHMAD and karimi ,  ahmad; Ahmad's visa") == "[spouse] and [spouse]; [spouse]'s visa"
     assert replace("Karimi Ahmadzai and Ahmadi came") == "Karimi Ahmadzai and Ahmadi came"  # other names, whole
     assert replace("") == "" and replace(None) is None
+
+
+def test_a_preview_left_unconfirmed_expires_with_the_daily_run_not_only_when_the_imports_are_opened(settings):
+    settings.SAFAR_IMPORT_PREVIEW_HOURS = 24
+    with time_machine.travel(at(CLOSED), tick=False):
+        left = ReferralUpload.objects.create(filename="referrals.csv", content=b"Karimi,Zahra,+992931234567",
+                                             sha256="2" * 64, size=27, status="previewed")
+    with time_machine.travel(at(CLOSED) + datetime.timedelta(hours=20), tick=False):
+        recent = ReferralUpload.objects.create(filename="later.csv", content=b"Rahimi,Omid", sha256="3" * 64,
+                                               size=11, status="previewed")
+    with time_machine.travel(at(CLOSED) + datetime.timedelta(hours=25), tick=False):
+        run = retention.apply(actor="test")
+
+    left.refresh_from_db()
+    recent.refresh_from_db()
+    assert (left.status, left.content) == ("expired", None)
+    assert recent.status == "previewed" and bytes(recent.content) == b"Rahimi,Omid"
+    assert {line["kind"]: line["rows"] for line in run.removed}["import_previews"] == 1

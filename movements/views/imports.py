@@ -69,10 +69,8 @@ def _too_large(request):
 
 def expire_previews(now=None):
     """Previews left unconfirmed past SAFAR_IMPORT_PREVIEW_HOURS expire, and their files are deleted."""
-    now = now or timezone.now()
-    cutoff = now - datetime.timedelta(hours=settings.SAFAR_IMPORT_PREVIEW_HOURS)
-    return ReferralUpload.objects.filter(status=ReferralUpload.Status.PREVIEWED, uploaded_at__lt=cutoff).update(
-        status=ReferralUpload.Status.EXPIRED, content=None)
+    return ReferralUpload.stale_previews(now or timezone.now()).update(status=ReferralUpload.Status.EXPIRED,
+                                                                        content=None)
 
 
 def _expires_at(upload):
