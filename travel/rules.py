@@ -111,7 +111,7 @@ class Traveller:
 def travellers_on(people, departure):
     """Travellers for these people on the departure (their SSR codes read from what was loaded with them)."""
     ages = Ages.of(departure)
-    return [ages.traveller(p, p.ssr_codes, bool(p.needs_or_none and p.needs_or_none.medical_escort)) for p in people]
+    return [ages.traveller(p, p.ssr_codes, getattr(p.needs_or_none, "medical_escort", False)) for p in people]
 
 
 # --- the rules ------------------------------------------------------------------------------------------------
