@@ -236,10 +236,12 @@ case_page_reads = Hook(
     "case_page_reads",
     """What a plug-in would otherwise ask in queries of its own on the case page, read with the case instead.
 
-    Called with no argument when the case page reads its case. Return {key: expression}: each expression (say,
-    an `Exists` on the plug-in's table for `OuterRef("pk")`) is read as an annotation of the case's row, and its
-    value kept for the rest of the page under `movements.memo` key (key, case id), where the plug-in's own reads
-    look first (`memo.recall`). Only the case page reads them; elsewhere the plug-in reads as usual.""",
+    Called with no argument, once per process and database: the expressions are compiled to SQL once and reused
+    for every case page, so they must not depend on the request or the moment. Return {key: expression}: each
+    expression (say, an `Exists` on the plug-in's table for `OuterRef("pk")`) is read as an annotation of the
+    case's row, and its value kept for the rest of the page under `movements.memo` key (key, case id), where the
+    plug-in's own reads look first (`memo.recall`). Only the case page reads them; elsewhere the plug-in reads as
+    usual.""",
 )
 
 member_notes = Hook(

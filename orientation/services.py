@@ -5,7 +5,6 @@ a readiness requirement for the destinations that run this orientation (SAFAR_OR
 registered into the movements registry from OrientationConfig.ready().
 """
 
-import functools
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -88,7 +87,6 @@ def case_statuses(case, people):
 
 
 @hooks.case_page_reads.register(key="orientation")
-@functools.cache  # built once: each query resolves its own copy
 def case_page_reads():
     """Whether any member was ever enrolled, or declines, read with the case on its page: until then, the page asks
     nothing more of orientation's tables."""

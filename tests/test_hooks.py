@@ -363,6 +363,52 @@ def test_a_plugin_reads_with_the_case_on_its_page_and_nowhere_else(client, ops, 
     assert memo.recall(("standin.members", case.pk), "not read") == "not read"
 
 
+
+def test_page_reads_are_compiled_once_and_answer_for_each_case_whoever_reads_it(client, ops, standin_templates):
+    """The plug-ins' expressions are built and compiled once per process (movements.access), then read as columns
+    of each case's row: the answer is each case's own, through a scope that joins other tables too."""
+    from django.db.models import Count, OuterRef, Subquery
+
+    from movements import memo
+    from movements.models import Person
+
+    calls, seen = [], []
+
+    @hooks.case_page_reads.register
+    def standin_reads():
+        calls.append(1)
+        members = Person.objects.filter(case=OuterRef("pk")).order_by().values("case").annotate(n=Count("*"))
+        younger = members.filter(date_of_birth__gte=datetime.date(1988, 1, 1))
+        return {"standin.members": Subquery(members.values("n")), "standin.younger": Subquery(younger.values("n"))}
+
+    @hooks.case_panels.register
+    def standin_panel(request, case, access):
+        seen.append((case.case_number, memo.recall(("standin.members", case.pk)),
+                     memo.recall(("standin.younger", case.pk))))
+        return []
+
+    three, two = make_case(3), make_case(2)
+    escort = make_user("pilot", "escort")
+
+    @hooks.case_scopes.register
+    def standin_scope(for_user):  # joins the members' table, as a real scope would
+        return Case.objects.filter(members__given_name__isnull=False, pk=two.pk).distinct() \
+            if for_user.pk == escort.pk else None
+
+    client.force_login(ops)
+    for case in (three, two, three):
+        assert client.get(f"/cases/{case.case_number}/").status_code == 200
+    client.force_login(escort)
+    assert client.get(f"/cases/{two.case_number}/").status_code == 200
+    assert client.get(f"/cases/{three.case_number}/").status_code == 404
+
+    younger = {case.pk: case.members.filter(date_of_birth__gte=datetime.date(1988, 1, 1)).count()
+              for case in (three, two)}
+    assert younger[three.pk] != 3, younger  # the second read differs from the first
+    assert seen == [(three.case_number, 3, younger[three.pk]), (two.case_number, 2, younger[two.pk]),
+                    (three.case_number, 3, younger[three.pk]), (two.case_number, 2, younger[two.pk])]
+    assert len(calls) == 1
+
 def test_a_plugin_navigation_entry_start_page_and_dashboard_card(client, standin_templates):
     user = make_user("pilot")  # no role: nothing of the real plug-ins is shown to them
 

@@ -17,7 +17,6 @@ departure or case are written without waiting for its lock.
 data passes another one, to lay down an honest history of departures that have already flown.
 """
 
-import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -128,7 +127,6 @@ def open_exclusions(case):
 
 
 @hooks.case_page_reads.register(key="travel")
-@functools.cache  # built once: each query resolves its own copy
 def case_page_reads():
     """Whether the case has an active booking or open exclusions, read with the case on its page: most cases have
     neither, and then the page asks no more of travel's tables."""
