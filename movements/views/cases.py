@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from movements import case_edits, history, hooks, kept, medical, memo, readiness, reads, transitions
 from movements.access import access_for, get_case_for_user, visible_cases
-from movements import case_pages
+from movements import case_pages, case_sections
 from movements.case_pages import page_of_cases
 from movements.countries import NATIONALITY_CHOICES
 from movements.member_cards import member_card_html
@@ -175,26 +175,24 @@ def case_detail(request, case_number):
         entry.shown_data = entry.data_items(confidential=access.can_see_clearance_details) \
             if hasattr(entry, "data_items") else []
         entry.shown_actor = history.shown_actor(entry, access)
+    offered = transitions.available_transitions(case, request.user)
     return render(
         request,
         "movements/case_detail.html",
         {
             "case": case,
             "members": members,
-            "blockers": blocking,
-            "before_boarding": before_boarding,
-            "blocker_groups": blocker_groups,
-            "before_boarding_groups": before_boarding_groups,
             "can_edit_details": may_edit and policy.details,
-            "requirements": readiness.requirements(),
+            "readiness_panel": case_sections.readiness_html(
+                case, checks_readiness=policy.readiness, blocking=blocking, before_boarding=before_boarding,
+                blocker_groups=blocker_groups, before_boarding_groups=before_boarding_groups),
             "timeline": timeline,
-            "transitions": transitions.available_transitions(case, request.user),
-            "typed": kept.take(request, f"transition:{case.case_number}"),  # a refused try's reason, once
-            "transition_url": reverse("case_transition", args=[case.case_number]),
-            "hold_categories": _hold_categories(request.user),
+            "transition_forms": case_sections.transitions_html(
+                request, case, offered, url=reverse("case_transition", args=[case.case_number]),
+                typed=kept.take(request, f"transition:{case.case_number}"),  # a refused try's reason, once
+                hold_categories=_hold_categories(request.user) if any(t.name == "hold" for t in offered) else (),
+                blocked=bool(blocking), due_before_boarding=bool(before_boarding)),
             "panels": sorted(hooks.case_panels.collect(request, case, access), key=lambda p: p.order),
-            "is_final": policy.final,
-            "checks_readiness": policy.readiness,
             "can_edit": may_edit and (policy.details or policy.notes),
             "member_cards": member_cards,
         },
