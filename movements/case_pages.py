@@ -355,3 +355,64 @@ def row_html(case, *, address, blocker_kinds):
         f'<td data-label="Destination">{_e(case.destination_country)}</td>'
         f'<td data-label="Readiness">{readiness}</td></tr>\n'
     )
+
+
+# --- the dashboard's rows --------------------------------------------------------------------------------------
+# Some 45 rows a view (the cards of blocked cases, the states, the recent changes), written here for the reason
+# `row_html` is: the template engine spent about a millisecond and a half on them. templates/movements/dashboard.html
+# places them; tests/test_working_day.py and tests/test_case_list.py read them back.
+
+
+def _kinds_line(case):
+    return " · ".join(_e(group.summary) for group in case.blocker_groups)
+
+
+def _applicant(case):
+    """"Family, Given" as the dashboard names a family's principal applicant ("—" when none is recorded)."""
+    return _e(case.pa_family_name or "—")
+
+
+def soon_item_html(case):
+    """A case that flies within the next days and is blocked: when, who, its state, what blocks it."""
+    days = case.days_left
+    when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days:d} days"
+    given = f", {_e(case.pa_given_name)}" if case.pa_given_name else ""
+    return mark_safe(  # noqa: S308 (every value escaped by _e, or a number, or an ISO date)
+        f'<li><time class="date" datetime="{case.flies_on.isoformat()}">{_e(case.flies_on_short)}</time> '
+        f'<small class="days">{when}</small> <a class="code-nowrap" href="{_e(case.address)}">'
+        f'{_e(case.case_number)}</a> {_applicant(case)}{given} '
+        f'<span class="badge state-{_e(case.state)}">{_e(case.state_label)}</span>'
+        f'<br><small class="blocker-line">{_kinds_line(case)}</small></li>\n'
+    )
+
+
+def blocked_item_html(case):
+    """An approved, ready or booked case that is blocked: who, its state and priority, what blocks it."""
+    priority = f' <span class="badge prio-{_e(case.priority)}">{_e(case.priority_label)}</span>' \
+        if case.priority != "normal" else ""
+    return mark_safe(  # noqa: S308 (every value escaped by _e)
+        f'<li><a class="code-nowrap" href="{_e(case.address)}">{_e(case.case_number)}</a> '
+        f'{_applicant(case)}, {_e(case.pa_given_name or "")} '
+        f'<span class="badge state-{_e(case.state)}">{_e(case.state_label)}</span>{priority}'
+        f'<br><small class="blocker-line">{_kinds_line(case)}</small></li>\n'
+    )
+
+
+def state_row_html(row):
+    """A state's bar: its name linking to its cases, a bar as long as its share of the largest, its count."""
+    return mark_safe(  # noqa: S308 (every value escaped by _e, or a number)
+        f'<tr><th scope="row"><a href="{_e(row["address"])}">{_e(row["label"])}</a></th>'
+        '<td class="bar"><svg class="bar-track" viewBox="0 0 100 1" preserveAspectRatio="none" aria-hidden="true" '
+        f'focusable="false"><rect class="fill state-{_e(row["code"])}" width="{row["percent"]:d}" height="1"/></svg>'
+        f'</td><td class="num">{row["count"]:d}</td></tr>\n'
+    )
+
+
+def recent_row_html(entry):
+    """A recent state change: when, which case, from what to what, by whom."""
+    return mark_safe(  # noqa: S308 (every value escaped by _e)
+        f'<tr><td><time datetime="{_e(entry.at_iso)}">{_e(entry.at_text)}</time></td>'
+        f'<td><a class="code-nowrap" href="{_e(entry.address)}">{_e(entry.case_number)}</a></td>'
+        f'<td>{_e(entry.transition)}: {_e(entry.from_label or "new")} → {_e(entry.to_label)}</td>'
+        f'<td>{_e(entry.shown_actor)}</td></tr>\n'
+    )

@@ -11,7 +11,8 @@ from movements import history, hooks, readiness, reads
 from movements.access import access_for, visible_cases
 from movements.models import NEEDS_ATTENTION, PRIORITY_RANK, CaseState, CaseTransition, states_where
 from movements.case_pages import (
-    LIST_COLUMNS, PRIORITY_LABELS, STATE_LABELS, ListRow, add_principals, case_address,
+    LIST_COLUMNS, PRIORITY_LABELS, STATE_LABELS, ListRow, add_principals, blocked_item_html, case_address,
+    recent_row_html, soon_item_html, state_row_html,
 )
 
 # The states in which a blocker stops a family from flying soon (the state policy's "preparing" column).
@@ -98,6 +99,13 @@ def dashboard(request):
     list_address = reverse("case_list")
     for row in per_state:
         row["address"] = f"{list_address}?state={row['code']}"
+        row["html"] = state_row_html(row)
+    for case in soon_blocked:
+        case.html = soon_item_html(case)
+    for case in blocked:
+        case.html = blocked_item_html(case)
+    for entry in recent:
+        entry.html = recent_row_html(entry)
     return render(
         request,
         "movements/dashboard.html",
