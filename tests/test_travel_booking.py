@@ -515,6 +515,46 @@ def test_the_limit_counts_every_departure_on_the_same_flight_not_one_booking(ops
     assert refused(lambda: services.finalise_departure(second, by=ops)).code == "max_refugees"  # its own exception
 
 
+
+def test_moving_a_booked_departure_onto_a_flight_that_others_fill_is_refused_and_changes_nothing(ops):
+    # The limit is per flight: moving a departure's legs onto TK 255 and TK 17 of a day when another departure to
+    # Canada flies them counts both, as booking a family onto either would.
+    DestinationRule.objects.filter(country="CAN").update(max_refugees_per_flight=3)
+    next_day = FLIGHT_DAY + datetime.timedelta(days=1)
+    first = make_departure(ops, day=FLIGHT_DAY, pnr="AAAAAA")
+    second = make_departure(ops, day=next_day, pnr="BBBBBB")
+    services.book_case(first, ready_case(ops, members=2), by=ops)
+    pair = services.book_case(second, ready_case(ops, members=2), by=ops)
+    logged = DepartureLogEntry.objects.filter(departure=second).count()
+
+    error = refused(lambda: services.update_departure(second, by=ops, legs=tk_legs(FLIGHT_DAY)))
+
+    assert error.code == "max_refugees"
+    assert error.message.startswith(f"Nothing was changed: {second.code} cannot move to these flights. TK 255 from "
+                                    f"DYU on {FLIGHT_DAY.isoformat()} would carry 4 refugees to Canada: 2 on "
+                                    f"{second.code} and 2 on {first.code}; Canada accepts at most 3 per flight")
+    second.refresh_from_db()
+    assert second.departure_date == next_day
+    assert {leg.local_departure().date() for leg in second.legs.all()} == {next_day}
+    assert DepartureLogEntry.objects.filter(departure=second).count() == logged
+
+    # One refugee fewer, and it fits: 2 + 1.
+    services.cancel_booking(pair, by=ops, reason="Family asked to travel later")
+    services.book_case(second, ready_case(ops, members=1), by=ops)
+    moved = services.update_departure(second, by=ops, legs=tk_legs(FLIGHT_DAY))
+    assert moved.departure_date == FLIGHT_DAY
+
+    # Over a limit lowered since, the flights it is on already do not stop a change of their times (the board and
+    # making it final say so), nor does an exception on a flight it joins.
+    DestinationRule.objects.filter(country="CAN").update(max_refugees_per_flight=2)
+    services.update_departure(moved, by=ops, legs=tk_legs(FLIGHT_DAY, second=("15:20", "19:05")))
+    assert refused(lambda: services.finalise_departure(moved, by=ops)).code == "max_refugees"
+    third = make_departure(ops, day=next_day, pnr="CCCCCC")
+    services.book_case(third, ready_case(ops, members=1), by=ops)
+    assert refused(lambda: services.update_departure(third, by=ops, legs=tk_legs(FLIGHT_DAY))).code == "max_refugees"
+    services.record_exception(third, rule="max_refugees", granted_by="IRCC ROC-O", reason="Charter approved", by=ops)
+    assert services.update_departure(third, by=ops, legs=tk_legs(FLIGHT_DAY)).departure_date == FLIGHT_DAY
+
 def test_a_flight_leaving_thursday_2330_and_landing_in_toronto_on_friday_is_refused(ops):
     legs = [
         LegInput(carrier="TK", flight_number="255", origin="DYU", destination="IST",

@@ -552,6 +552,26 @@ def test_a_seat_block_below_the_passengers_booked_is_refused_on_the_edit_form(cl
     assert Departure.objects.get(pk=flight.pk).seat_block == 20
 
 
+
+def test_legs_moved_onto_a_flight_other_departures_fill_are_refused_on_the_edit_form(client, ops, flight):
+    from travel.models import DestinationRule
+
+    DestinationRule.objects.filter(country="CAN").update(max_refugees_per_flight=3)
+    later = make_departure(ops, day=FLIGHT_DAY + datetime.timedelta(days=1), pnr="BBBBBB")
+    services.book_case(later, ready_case(ops), by=ops)
+    client.force_login(ops)
+    data = form_post()  # TK 255 and TK 17 on FLIGHT_DAY, which `flight` flies with 3 refugees
+    data.update({"seat_block": "20", "pnr": "BBBBBB", "version": str(later.version), "legs-INITIAL_FORMS": "2"})
+
+    response = client.post(f"/departures/{later.code}/edit/", data)
+
+    assert response.status_code == 400
+    text = page_text(response)
+    assert f"Nothing was changed: {later.code} cannot move to these flights." in text
+    assert f"would carry 4 refugees to Canada: 1 on {later.code} and 3 on {flight.code}" in text
+    assert 'value="2026-12-09T05:45"' in text  # what was typed is kept
+    assert Departure.objects.get(pk=later.pk).departure_date == FLIGHT_DAY + datetime.timedelta(days=1)
+
 # --- the admin --------------------------------------------------------------------------------------------------------
 
 

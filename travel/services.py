@@ -423,6 +423,8 @@ def update_departure(departure, *, by, expected_version=None, legs=None, escorts
             for leg in new_legs:
                 leg.departure = dep
             Leg.objects.bulk_create(new_legs)
+            if has_bookings and dep.is_air:
+                _refuse_fuller_flights(dep, stored_legs, by=by)
         if escorts is not None and "escorts" in changes:
             dep.escorts.set(escorts)
         _bump(dep, "final_destination", "destination_country", "pnr", "seat_block", "notes", "departs_at",
@@ -437,6 +439,25 @@ def update_departure(departure, *, by, expected_version=None, legs=None, escorts
             _refresh_later(Booking.objects.filter(departure=dep, status=BookingStatus.ACTIVE)
                            .values_list("case_id", flat=True))
     return dep
+
+
+def _refuse_fuller_flights(dep, stored_legs, *, by):
+    """In `update_departure`'s transaction, the new legs written: a departure with families booked, moved onto a
+    flight that other departures to its country fill past the limit, is refused as booking them onto it would be
+    (the limit is per flight, DOMAIN.md). Only the flights it moves onto are asked: a breach on a flight it was on
+    already is shown on the board and refused when the departure is made final, and must not stop the change that
+    mends it."""
+    _lock_flights(dep)
+    facts = facts_for([dep])[dep.pk]
+    if facts.rule is None or facts.rule.max_refugees_per_flight is None \
+            or facts.counts.people > facts.rule.max_refugees_per_flight:
+        return  # no limit, or over it on its own already (an exception recorded, or the board's to show)
+    before = {rules.flight_key(leg) for leg in stored_legs}
+    joined = {key: mates for key, mates in facts.flight_mates.items() if key not in before}
+    breaches = [b for b in rules.destination_breaches(dep, facts.legs, facts.rule, facts.exception_rules,
+                                                      facts.counts.people, joined) if b.code == "max_refugees"]
+    if breaches:
+        raise _refused(breaches, f"Nothing was changed: {dep.code} cannot move to these flights.", by=by)
 
 
 def _leg_key(leg):
