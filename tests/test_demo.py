@@ -6,6 +6,7 @@ import io
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from movements.models import Case
 from tests.conftest import make_case, make_user
@@ -35,6 +36,14 @@ def test_the_demo_has_departures_in_every_state_with_their_families_and_runs_twi
     cancelled = Departure.objects.get(state="cancelled")
     assert Case.objects.get(bookings__departure=cancelled).state == "ready"
     assert "escort" in out.getvalue() and "safar-demo" in out.getvalue()
+    # Decided between the referral and the flight, not on the day the demo was made.
+    today = timezone.localdate()
+    decided = Case.objects.filter(decision_date__isnull=False)
+    assert decided.count() >= 25
+    for case in decided:
+        assert case.referral_date < case.decision_date < today, case.case_number
+    for booking in Booking.objects.filter(status="active", case__state__in=("departed", "arrived")):
+        assert booking.case.decision_date < booking.departure.departure_date, booking.case.case_number
 
     before = (Case.objects.count(), Departure.objects.count(), Booking.objects.count())
     again = io.StringIO()

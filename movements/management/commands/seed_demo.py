@@ -225,6 +225,12 @@ class Command(BaseCommand):
         path = PATH[state]
         if number == 35:
             path = ["accept", "approve"]  # then an active-TB result puts it on hold, below
+        if {"approve", "reject"} & set(path):
+            # The decision came between the referral and the travel date (a departure flown already included), not
+            # on the day the demo was made.
+            end = min(travel or today, today)
+            case.decision_date = case.referral_date + (end - case.referral_date) // 2
+            Case.objects.filter(pk=case.pk).update(decision_date=case.decision_date)
         for step, name in enumerate(path):
             if transitions.owner_of(name) is not None:
                 # A plug-in owns this step (a booking needs a departure): the case stops here, and the owner takes
