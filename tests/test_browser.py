@@ -6,6 +6,7 @@ import re
 import shutil
 
 import pytest
+from playwright.sync_api import expect
 from django.db import connections
 from django.utils import timezone
 
@@ -83,6 +84,9 @@ def test_an_operations_officer_resolves_a_blocker_and_clears_a_case(live_server,
     assert page.get_by_test_id("case-state").inner_text() == "Ready to travel"
     assert f"Case {case.case_number} cleared for travel." in page.locator(".messages").inner_text()
     assert "clear: Approved → Ready to travel" in page.locator(".timeline").inner_text()
+    # A screen reader is told the outcome: the message is put into the (polite) live region once the page loaded.
+    expect(page.locator("#announce-polite")).to_contain_text(f"Case {case.case_number} cleared for travel.")
+    assert page.locator("#announce-assertive").text_content() == ""
 
     case.refresh_from_db()
     assert case.state == "ready"
