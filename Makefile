@@ -4,8 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test setup migrate seed bench bench-load clean
+.PHONY: run serve test setup install migrate seed bench bench-load clean
 
+# `make setup`: the app and what its tests need (pytest, Playwright, …), for development and CI.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -13,6 +14,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# `make install`: the app alone, for a server (`make serve`, deploy/safar-web.service); no test tools.
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+$(RUNTIME_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
+install: $(RUNTIME_STAMP)
 
 migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput
@@ -26,7 +37,7 @@ run: seed
 	SAFAR_BASE_URL="$${SAFAR_BASE_URL:-http://127.0.0.1:$(PORT)}" $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # The production server: DEBUG off, so SECRET_KEY and ALLOWED_HOSTS must be set (README, "Production server").
-serve: $(STAMP)
+serve: $(RUNTIME_STAMP)
 	DEBUG=0 $(PY) manage.py check --deploy
 	DEBUG=0 $(PY) manage.py migrate --noinput
 	DEBUG=0 $(PY) manage.py collectstatic --noinput --verbosity 0
