@@ -275,11 +275,33 @@ def read_table(data, filename):
             f"The file is {len(data) / 1_048_576:.1f} MB; the largest accepted is {limit / 1_048_576:.1f} MB. "
             "Split it into smaller files."
         )
+    other = _other_spreadsheet(data)
+    if other:
+        raise FileRefused(f"The file is {other}; a referral file is an XLSX workbook or a CSV file. {SAVE_AS}")
     if data[:4] == b"PK\x03\x04":
         return _read_xlsx(data)
-    if filename.lower().endswith((".xlsx", ".xlsm", ".xls")):
+    if filename.lower().endswith((".xlsx", ".xlsm", ".xls", ".ods")):
         raise FileRefused("The file is named like a spreadsheet but is not an XLSX workbook.")
     return _read_csv(data)
+
+
+SAVE_AS = ("In LibreOffice Calc, use File › Save As and choose “Excel 2007-365 (.xlsx)”, or “Text CSV (.csv)” with the "
+           "field delimiter “,” and the character set “Unicode (UTF-8)”; in Excel, “Excel Workbook (.xlsx)” or "
+           "“CSV UTF-8 (Comma delimited)”.")
+
+
+def _other_spreadsheet(data):
+    """What a spreadsheet file the import does not read is, in words (an OpenDocument or Excel 97–2003 file), or
+    "": the programs' own "Save As" makes these as readily as XLSX."""
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return "an Excel 97–2003 workbook (.xls)"
+    if data[:4] == b"PK\x03\x04" and data[30:38] == b"mimetype" \
+            and data[38:84].startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
+        return "an OpenDocument spreadsheet (.ods)"
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"<?xml") and b"opendocument.spreadsheet" in head:
+        return "a flat OpenDocument spreadsheet (.fods)"
+    return ""
 
 
 def _read_csv(data):
@@ -297,6 +319,11 @@ def _read_csv(data):
     header = [_capped(cell) for cell in header]
     while header and not header[-1].strip():
         header.pop()  # spreadsheets export trailing empty columns as "a,b,c,"
+    if not _has_contract_columns(header):
+        try:
+            _refuse_header_below(enumerate(reader, start=2))
+        except csv.Error:
+            pass  # the header's own columns are refused below
 
     def rows():
         try:
@@ -306,6 +333,21 @@ def _read_csv(data):
             raise FileRefused(f"Row {reader.line_num} cannot be read as CSV: {_csv_problem(e)}.") from None
 
     return header, rows()
+
+
+def _has_contract_columns(cells):
+    return any(cell.strip().lower() in COLUMNS for cell in cells)
+
+
+def _refuse_header_below(rows, *, looked=20):
+    """Where the first row holds none of the contract's columns (a title above the table, say), refuse naming the
+    row that holds them, if one of the next rows does: "unknown column 'UNHCR referrals — …'" would not say it."""
+    for number, cells in rows:
+        if number > looked:
+            return
+        if sum(cell.strip().lower() in COLUMNS for cell in cells) >= 3:
+            raise FileRefused(f"The first row must be the header, and the contract's columns are on row {number}: "
+                              "delete the rows above it (a title or notes), then import the file again.")
 
 
 # Legacy Windows code pages that referral files arrive in, and the script each one's letters would show.
@@ -371,12 +413,14 @@ def _capped(text):
 def _read_xlsx(data):
     """The first worksheet's rows, within bounds (movements.workbook_reader): a ZIP bomb is refused unread."""
     try:
-        titles, rows = workbook_reader.read_rows(
+        titles, rows, heads = workbook_reader.read_rows(
             data, max_unpacked=settings.SAFAR_MAX_XLSX_UNPACKED_BYTES, max_chars=MAX_CELL_CHARS,
             # every distinct text of a file of the row limit, and a header
             max_strings=settings.SAFAR_MAX_IMPORT_ROWS * len(COLUMNS) + MAX_COLUMNS, width=MAX_COLUMNS + 1,
         )
         number, header = next(rows, (None, None))
+        # Only the first worksheet is read: rows of the referral on another one would be left out without a word.
+        more = [title for title, first in heads() if first and _has_contract_columns(first)]
     except workbook_reader.WorkbookRefused as e:
         raise FileRefused(str(e)) from None
     except Exception as e:  # noqa: BLE001 — a damaged worksheet fails in many ways inside the XML parser
@@ -390,11 +434,19 @@ def _read_xlsx(data):
                               f"is read: move the referral's worksheet to the front (the workbook's other worksheets: "
                               f"{others()}), or save it as a file of its own.")
         raise FileRefused("The first worksheet is empty.")
+    if number != 1 and _has_contract_columns(header):
+        raise FileRefused(f"The first row must be the header, and the contract's columns are on row {number}: "
+                          "delete the empty rows above it, then import the file again.")
     if number != 1 or not any(cell.strip() for cell in header):
         raise FileRefused("The first row (the header) is empty.")
     while header and not header[-1].strip():
         header.pop()
-    if len(titles) > 1 and not any(cell.strip().lower() in COLUMNS for cell in header):
+    if not _has_contract_columns(header):
+        try:
+            _refuse_header_below(rows)
+        except workbook_reader.WorkbookRefused as e:
+            raise FileRefused(str(e)) from None
+    if len(titles) > 1 and not _has_contract_columns(header):
         # A sheet of notes or instructions kept in front of the referral: "unknown column 'Read me'" would not say
         # which sheet was read.
         raise FileRefused(
@@ -402,6 +454,13 @@ def _read_xlsx(data):
             f"the first worksheet is read, and its first row must be the header: move the referral's worksheet to "
             f"the front (the workbook's other worksheets: {others()}), or delete the rows above its header, or save "
             f"it as a file of its own."
+        )
+    if more:
+        raise FileRefused(
+            f"The worksheet{'s' if len(more) > 1 else ''} {', '.join(f'“{shorten(t)}”' for t in more[:5])} "
+            f"{'hold' if len(more) > 1 else 'holds'} referral rows too (the contract's columns head "
+            f"{'them' if len(more) > 1 else 'it'}), and only the first worksheet, “{shorten(titles[0])}”, is read: "
+            "put every row on the first worksheet, or save each worksheet as a file of its own."
         )
     if len(header) > MAX_COLUMNS:
         raise FileRefused(
@@ -436,7 +495,8 @@ def check_header(header):
         )
     names = [h.strip().lower() for h in header]
     if len(names) == 1 and ";" in names[0]:
-        raise FileRefused("The columns seem to be separated by semicolons; a referral CSV uses commas.")
+        raise FileRefused("The columns seem to be separated by semicolons (as the computer's regional settings may "
+                          f"make a spreadsheet save them); a referral CSV uses commas. {SAVE_AS}")
     issues = []
     seen = {}
     for index, name in enumerate(names):
@@ -481,6 +541,40 @@ def _iso_date(value):
         return None
 
 
+ID_COLUMNS = ("progres_case_id", "progres_individual_id")
+TYPOGRAPHIC_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+_SLASHED_DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+
+
+def _day_first_hint(text):
+    """"; 17/09/2002 is 2002-09-17": a date written day first that cannot be read month first (its first number is
+    above 12), given back in the contract's form."""
+    match = _SLASHED_DATE.fullmatch(text)
+    if not match or int(match[1]) <= 12:
+        return ""
+    try:
+        day = datetime.date(int(match[3]), int(match[2]), int(match[1]))
+    except ValueError:
+        return ""
+    return f"; {text} is written day first: type it as {day.isoformat()}"
+
+
+def _number_cell_phone(digits, region):
+    """A phone number from a cell the spreadsheet stored as a number: read as the number that had a + or 00 in
+    front (which the spreadsheet drops), when that is a valid number and the digits alone are not one of the
+    default region (or are, with its country code). Else None: a leading 0 may have been dropped too, and the number
+    cannot be known."""
+    try:
+        with_plus = parse_phone("+" + digits, region)
+    except PhoneError:
+        return None
+    try:
+        alone = parse_phone(digits, region)
+    except PhoneError:
+        return with_plus
+    return with_plus if alone.e164 == with_plus.e164 else None  # 992…: the region's own country code, read alike
+
+
 class RowChecker:
     def __init__(self, today):
         self.today = today
@@ -507,8 +601,16 @@ class RowChecker:
             value = raw.get(column, "").strip()
             if value.startswith(FORMULA_STARTS):
                 fail(column, f"starts with “{value[0]}”, which spreadsheets run as a formula; a name cannot")
+            elif column == "native_name" and ("?" in value or "\ufffd" in value):
+                fail(column, "holds “?” where letters were: the file was saved in a character set without them "
+                             "(a CSV must be UTF-8: in LibreOffice Calc, Save As “Text CSV” with the character set "
+                             "“Unicode (UTF-8)”; in Excel, “CSV UTF-8”)")
             elif value and column != "native_name" and not LATIN_NAME.fullmatch(value):
-                fail(column, "not in Latin script as on the travel document (native_name holds the own script)")
+                if LATIN_NAME.fullmatch(value.translate(TYPOGRAPHIC_QUOTES)):
+                    fail(column, "has a typographic apostrophe (’), which a spreadsheet's AutoCorrect puts in: "
+                                 "type a plain ' as on the travel document")
+                else:
+                    fail(column, "not in Latin script as on the travel document (native_name holds the own script)")
             elif value and len(value) > (200 if column == "native_name" else 100):
                 fail(column, "too long for a name")
             elif value:
@@ -516,7 +618,10 @@ class RowChecker:
 
         for column, clean, accepts, message in CODED_COLUMNS:
             value = clean(raw.get(column, "").strip())
-            if value and not accepts(value):
+            if value and column in ID_COLUMNS and isinstance(raw.get(column), workbook_reader.NumberCell):
+                fail(column, "stored as a number by the spreadsheet, which drops an id's leading zeros: format the "
+                             "column as Text and type the id as the referral gives it")
+            elif value and not accepts(value):
                 fail(column, message)
             elif value or column in OPTIONAL:
                 values[column] = value
@@ -527,7 +632,7 @@ class RowChecker:
                 continue
             parsed = _iso_date(text)
             if parsed is None:
-                fail(column, "not an ISO date (YYYY-MM-DD)" + _excel_serial_hint(text))
+                fail(column, "not an ISO date (YYYY-MM-DD)" + (_day_first_hint(text) or _excel_serial_hint(text)))
             elif parsed > self.today:
                 fail(column, f"{label} in the future")
             elif parsed < datetime.date(1900, 1, 1):
@@ -543,7 +648,15 @@ class RowChecker:
 
         phone = raw.get("phone", "").strip()
         values["phone"], values["phone_region"] = "", ""
-        if phone:
+        if phone and isinstance(raw.get("phone"), workbook_reader.NumberCell):
+            read = _number_cell_phone(phone, self.region)
+            if read is None:
+                fail("phone", "stored as a number by the spreadsheet, which drops a leading 0, 00 or +, and so "
+                              "cannot be read with certainty: format the column as Text and type the number with "
+                              "its country code (e.g. +93 70 123 4567)")
+            else:
+                values["phone"], values["phone_region"] = read.e164, read.region
+        elif phone:
             try:
                 read = parse_phone(phone, self.region)
             except PhoneError as e:
@@ -726,6 +839,9 @@ def _check_rows(rows, columns, report, width):
         parsed.append((number, CheckedRow(values, raw)))
         if report.error_count > errors_before:
             report.refused_cases.add(values.get("progres_case_id") or raw.get("progres_case_id", "").strip().upper())
+    for number, row, issue in _swappable_dates(parsed, columns):
+        report.errors.append(issue)
+        report.refused_cases.add(row.get("progres_case_id") or row.raw.get("progres_case_id", "").strip().upper())
     for case_id, group in cases.items():
         if len(group["principals"]) != 1:
             report.refused_cases.add(case_id)
@@ -737,6 +853,56 @@ def _check_rows(rows, columns, report, width):
             ))
     report.errors.sort(key=_issue_order)
     return parsed
+
+
+def _swappable_dates(parsed, columns):
+    """(row number, row, issue) for each date cell of a workbook whose day and month may have been swapped as it
+    was typed: a spreadsheet that reads dates month first stores 08/11/1981, typed day first for 8 November, as
+    11 August, shows it "08/11/1981", and leaves 17/09/2002, which it cannot read month first, as text. So where a
+    column holds dates written day first (as text, or shown so) or as YYYY-MM-DD, a date shown month first whose
+    day could be a month is refused, and the other way round; a column written one way throughout is taken as
+    its program read it."""
+    found = []
+    for column in ("date_of_birth", "referral_date"):
+        if column not in columns:
+            continue
+        shown, written = set(), set()
+        for _number, row in parsed:
+            cell = row.raw.get(column, "")
+            if isinstance(cell, workbook_reader.DateCell):
+                shown.add(cell.order)
+            elif match := _SLASHED_DATE.fullmatch(cell.strip()):
+                if int(match[1]) > 12:
+                    written.add("dmy")
+                if int(match[2]) > 12:
+                    written.add("mdy")
+        doubtful = set()
+        if "dmy" in written or shown & {"dmy", "ymd"}:
+            doubtful.add("mdy")
+        if "mdy" in written or "mdy" in shown:
+            doubtful.add("dmy")
+        for number, row in parsed:
+            cell = row.raw.get(column, "")
+            if not (isinstance(cell, workbook_reader.DateCell) and cell.order in doubtful):
+                continue
+            read = datetime.date.fromisoformat(cell)
+            if read.day > 12 or read.day == read.month:
+                continue  # it cannot be read the other way, or reads the same
+            try:
+                other = read.replace(month=read.day, day=read.month)
+            except ValueError:
+                continue
+            if cell.order == "mdy":
+                as_shown, typed, others = f"{read:%m/%d/%Y}", "day first", "day first or as YYYY-MM-DD"
+            else:
+                as_shown, typed, others = f"{read:%d/%m/%Y}", "month first", "month first"
+            found.append((number, row, ImportIssue(
+                number, column, str(cell),
+                f"a date cell shown as {as_shown} in a column whose other dates are written {others}: the "
+                f"spreadsheet read it as {read.isoformat()}; typed {typed} it would be {other.isoformat()}. Type "
+                "it as YYYY-MM-DD",
+            )))
+    return found
 
 
 class CheckedRow(dict):

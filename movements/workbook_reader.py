@@ -1,4 +1,5 @@
-"""The rows of an XLSX workbook's first worksheet, read within bounds whatever the file holds.
+"""The rows of an XLSX workbook's first worksheet (and the first row of the others), read within bounds whatever the
+file holds.
 
 An XLSX file is a ZIP archive of XML parts, and a small upload can unpack to gigabytes: a tester's 1.5 MB
 workbook held one inline string of 1.5 GB, another 3 million shared strings in 9 MB. So, before anything is
@@ -43,6 +44,20 @@ class CutText(str):
     length = 0
 
 
+class NumberCell(str):
+    """The text of a cell the spreadsheet stored as a number (whole numbers without a point). A phone or an id typed
+    into such a cell has lost what a number cannot hold: a leading 0, 00 or +."""
+
+
+class DateCell(str):
+    """A date cell's date, as YYYY-MM-DD. `order` says how the spreadsheet shows it, from the cell's number format:
+    "ymd", "dmy" or "mdy" when the day and month are shown as numbers, else "" (a month's name, or the reading
+    program's own short form). A date typed day first into a program that reads month first (08/11/1981 meant as
+    8 November) is stored as 11 August and shown "mdy": the order is what can tell."""
+
+    order = ""
+
+
 def cut(text, limit):
     """`text` whole if it has at most `limit` characters, else a CutText of its first `limit`."""
     if len(text) <= limit:
@@ -56,9 +71,14 @@ def megabytes(size):
     return f"{size / 1_048_576:,.1f} MB"
 
 
+MAX_OTHER_SHEETS = 20  # whose first row `heads` reads
+
+
 def read_rows(data, *, max_unpacked, max_chars, max_strings, width):
-    """Return the worksheets' names, in the workbook's order, and an iterator of (row number, [cell texts]) for each
-    row of the first worksheet that has a cell, the header first.
+    """Return the worksheets' names, in the workbook's order; an iterator of (row number, [cell texts]) for each
+    row of the first worksheet that has a cell, the header first; and `heads`, a function that gives (name, first
+    row or None) for the other worksheets (the first MAX_OTHER_SHEETS of them), reading no further than their first
+    row.
 
     Cells are strings (dates as YYYY-MM-DD, whole numbers without a decimal point), at most `width` per row: when
     a row has anything past that, its last cell is not empty, so that the caller sees a row wider than any header.
@@ -77,7 +97,17 @@ def read_rows(data, *, max_unpacked, max_chars, max_strings, width):
     if not reader.worksheets:
         raise WorkbookRefused("The workbook has no worksheet.")
     sheet = _Sheet(reader.shared_strings, workbook, max_chars, width)
-    return reader.titles, sheet.rows(archive, reader.worksheets[0])
+
+    def heads():
+        for title, path in list(zip(reader.titles, reader.worksheets))[1:1 + MAX_OTHER_SHEETS]:
+            rows = sheet.rows(archive, path)
+            try:
+                first = next(rows, None)
+            finally:
+                rows.close()
+            yield title, first[1] if first else None
+
+    return reader.titles, sheet.rows(archive, reader.worksheets[0]), heads
 
 
 # --- the archive -------------------------------------------------------------------------------------------
@@ -269,10 +299,33 @@ def _text(parts, kept, length, shared=False):
 # --- the worksheet -------------------------------------------------------------------------------------------
 
 
+def _order(code):
+    """"ymd", "dmy" or "mdy": the order a number format shows a date's numbers in ("" for a month's name)."""
+    code = re.sub(r'"[^"]*"|\[[^\]]*\]|\\.', "", code.lower())  # quoted text, [$-409] and colours, escapes
+    if "mmm" in code:
+        return ""
+    found = {part: code.find(part) for part in "ymd"}
+    if any(position < 0 for position in found.values()):
+        return ""
+    return "".join(sorted(found, key=found.get))
+
+
+def _date_orders(workbook):
+    """{style id: order} for the styles whose numbers are dates; Excel's built-in short date (14) and the other
+    built-in formats are shown in each reader's own way, and so have no order."""
+    orders = {}
+    for style in workbook._date_formats:
+        format_id = workbook._cell_styles[style].numFmtId
+        if format_id >= 164 and format_id - 164 < len(workbook._number_formats):
+            orders[style] = _order(workbook._number_formats[format_id - 164])
+    return orders
+
+
 class _Sheet:
     def __init__(self, shared_strings, workbook, max_chars, width):
         self.shared = shared_strings
         self.dates = workbook._date_formats  # style ids whose numbers are dates (openpyxl reads the styles)
+        self.orders = _date_orders(workbook)
         self.durations = workbook._timedelta_formats
         self.epoch = workbook.epoch
         self.max_chars = max_chars
@@ -368,11 +421,15 @@ class _Sheet:
             except (ValueError, OverflowError, TypeError):
                 return text
             if isinstance(moment, datetime.datetime):
-                return moment.date().isoformat()  # every column of the contract holds dates, not times
-            return moment.isoformat() if isinstance(moment, datetime.date) else str(moment)
+                moment = moment.date()  # every column of the contract holds dates, not times
+            if not isinstance(moment, datetime.date):
+                return str(moment)
+            cell = DateCell(moment.isoformat())
+            cell.order = self.orders.get(style, "")
+            return cell
         if isinstance(number, float) and number.is_integer():
-            return str(int(number))
-        return str(number)
+            return NumberCell(int(number))
+        return NumberCell(number)
 
 
 def _column(reference):
