@@ -178,19 +178,25 @@ def _compiled_page_reads(using):
 
     Building and compiling the plug-ins' `Exists` afresh took about a twelfth of the case page's time. Compiled
     once against the case table, each is kept as `RawSQL` and read as a column of the case's row, which the case
-    query names by its table (the case page's query has no other alias for it). The expressions must not depend
-    on the request or the moment, as the hook says."""
+    query names by its table (the case page's query has no other alias for it). An expression that needs more
+    than the case's row (a join, or a GROUP BY: `Count("members")`) is kept as it is and built with each query.
+    The expressions must not depend on the request or the moment, as the hook says."""
     providers = tuple(hooks.case_page_reads.providers)
     found = _page_reads_sql.get((using, providers))
     if found is None:
         expressions = {}
         for provider in providers:
             expressions.update(provider())
-        names = {f"page_read_{n}": key for n, key in enumerate(expressions)}
-        compiler = Case.objects.annotate(**{name: expressions[key] for name, key in names.items()}) \
-            .query.get_compiler(using)
-        compiler.setup_query()
-        found = {alias: (names[alias], RawSQL(sql, params, output_field=column.output_field))
-                 for column, (sql, params), alias in compiler.select if alias in names}
+        found = {}
+        for n, (key, expression) in enumerate(expressions.items()):
+            name = f"page_read_{n}"
+            compiler = Case.objects.annotate(**{name: expression}).query.get_compiler(using)
+            compiler.setup_query()
+            query = compiler.query
+            if set(query.alias_map) != {Case._meta.db_table} or query.group_by:
+                found[name] = (key, expression)  # not a column of the case's row alone
+                continue
+            [(column, (sql, params))] = [(c, compiled) for c, compiled, alias in compiler.select if alias == name]
+            found[name] = (key, RawSQL(sql, params, output_field=column.output_field))
         _page_reads_sql[(using, providers)] = found
     return found

@@ -3,7 +3,7 @@
 The template engine took about a millisecond of every view of the case page for these two sections (a third of the
 page's rendering, bench/load.py); written here they are the same markup, every value escaped with
 `conditional_escape` as the template engine would, as `movements.member_cards` does for the members.
-templates/movements/case_detail.html places them; tests/test_case_detail.py and tests/test_readiness_page.py read
+templates/movements/case_detail.html places them; tests/test_case_detail.py and tests/test_readiness.py read
 them back.
 """
 

@@ -409,6 +409,31 @@ def test_page_reads_are_compiled_once_and_answer_for_each_case_whoever_reads_it(
                     (three.case_number, 3, younger[three.pk]), (two.case_number, 2, younger[two.pk])]
     assert len(calls) == 1
 
+
+def test_a_page_read_that_needs_a_join_is_read_as_it_is(client, ops):
+    """`Count("members")` needs the members' table and a GROUP BY: not a column of the case's row alone, so it is
+    built with each query rather than compiled once (movements.access)."""
+    from django.db.models import Count
+
+    from movements import memo
+
+    seen = []
+
+    @hooks.case_page_reads.register
+    def standin_reads():
+        return {"standin.count": Count("members")}
+
+    @hooks.case_panels.register
+    def standin_panel(request, case, access):
+        seen.append(memo.recall(("standin.count", case.pk)))
+        return []
+
+    case = make_case(3)
+    client.force_login(ops)
+    assert client.get(f"/cases/{case.case_number}/").status_code == 200
+    assert client.get(f"/cases/{make_case(2).case_number}/").status_code == 200
+    assert seen == [3, 2]
+
 def test_a_plugin_navigation_entry_start_page_and_dashboard_card(client, standin_templates):
     user = make_user("pilot")  # no role: nothing of the real plug-ins is shown to them
 
