@@ -257,9 +257,11 @@ class ImportReport:
 class FileRefused(Exception):
     """The file cannot be read as a referral table at all."""
 
-    def __init__(self, message, column=""):
+    def __init__(self, message, column="", *, instead_of_row_errors=False):
         super().__init__(message)
         self.issue = ImportIssue(row=None if not column else 1, column=column, value="", message=message)
+        # Found after the rows were checked, and the cause of their errors: the report says this alone.
+        self.instead_of_row_errors = instead_of_row_errors
 
 
 # --- reading -------------------------------------------------------------------------------------------
@@ -473,6 +475,8 @@ def _read_xlsx(data):
         try:
             for number, cells in rows:
                 yield number, cells
+        except workbook_reader.MergedCells as e:
+            raise FileRefused(str(e), instead_of_row_errors=True) from None
         except workbook_reader.WorkbookRefused as e:
             raise FileRefused(str(e)) from None
         except zipfile.BadZipFile:
@@ -542,6 +546,7 @@ def _iso_date(value):
 
 
 ID_COLUMNS = ("progres_case_id", "progres_individual_id")
+SCIENTIFIC = re.compile(r"\d(?:[.,]\d+)?[eE]\+?\d+")  # 9.93E+11: a CSV exported as the cells were shown
 TYPOGRAPHIC_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 _SLASHED_DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
 
@@ -656,6 +661,10 @@ class RowChecker:
                               "its country code (e.g. +93 70 123 4567)")
             else:
                 values["phone"], values["phone_region"] = read.e164, read.region
+        elif phone and SCIENTIFIC.fullmatch(phone):
+            fail("phone", "written in scientific notation, as a spreadsheet shows a long number, which keeps only "
+                          "its first digits: format the column as Text and type the number again, with its country "
+                          "code")
         elif phone:
             try:
                 read = parse_phone(phone, self.region)
@@ -723,6 +732,9 @@ def run_import(data, filename, *, by=None, dry_run=False, every_error=False):
             columns = {name: index for name, index in columns.items() if name in COLUMNS}
         parsed = _check_rows(rows, columns, report, len(header))
     except FileRefused as refused:
+        if refused.instead_of_row_errors:
+            report.errors = IssueList(per_kind=report.errors.per_kind, most=report.errors.most)
+            report.refused_cases.clear()
         report.errors.append(refused.issue)
         return report
     # Optional columns the file leaves out keep the values already stored.

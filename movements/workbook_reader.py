@@ -28,9 +28,9 @@ IGNORED_PARTS = ("xl/media/",)  # pictures: never read
 LAST_ROW = 1_048_576  # a spreadsheet's last row
 CHUNK = 64 * 1024
 
-_ELEMENT = {name: f"{SHEET_MAIN_NS} {name}" for name in ("row", "c", "v", "is", "t", "rPh", "si")}
-ROW, CELL, VALUE, INLINE, TEXT, PHONETIC, STRING = (
-    _ELEMENT[n] for n in ("row", "c", "v", "is", "t", "rPh", "si")
+_ELEMENT = {name: f"{SHEET_MAIN_NS} {name}" for name in ("row", "c", "v", "is", "t", "rPh", "si", "mergeCell")}
+ROW, CELL, VALUE, INLINE, TEXT, PHONETIC, STRING, MERGED = (
+    _ELEMENT[n] for n in ("row", "c", "v", "is", "t", "rPh", "si", "mergeCell")
 )
 
 
@@ -42,6 +42,11 @@ class CutText(str):
     """The first characters of a longer text; `length` says how long it really was."""
 
     length = 0
+
+
+class MergedCells(WorkbookRefused):
+    """The worksheet merges cells of the table's rows: a merged range keeps its value in its first cell only, and
+    its other cells read as empty. Said once for the whole file, rather than as every empty cell."""
 
 
 class NumberCell(str):
@@ -354,6 +359,8 @@ class _Sheet:
                 inline = True
             elif name is PHONETIC:
                 phonetic += 1
+            elif name is MERGED:
+                _merged_range(attributes.get("ref", ""), merged)
             elif name is ROW:
                 number = int(attributes["r"]) if "r" in attributes else number + 1
                 if number > LAST_ROW:
@@ -391,12 +398,20 @@ class _Sheet:
                     parts.append(piece)
                     kept += len(piece)
 
+        merged = []  # ranges that span rows of the table, as "K2:K5" (mergeCells come after the rows)
         parser = _parser()
         parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, characters
         with archive.open(path) as source:
             for _ in _parse(source, parser):
                 yield from ready
                 ready.clear()
+        if merged:
+            more = f" (and {len(merged) - 3:,} more)" if len(merged) > 3 else ""
+            raise MergedCells(
+                f"Cells {', '.join(merged[:3])}{more} are merged: a merged range keeps its value in its first cell "
+                "only, and its other cells read as empty. Unmerge them (in LibreOffice Calc and Excel: Merge and "
+                "Unmerge Cells, or Merge & Center › Unmerge) and fill in every row, then import the file again."
+            )
 
     def value(self, kind, style, text):
         """A cell's text as the contract reads it, from its type, its style and what the XML holds."""
@@ -430,6 +445,17 @@ class _Sheet:
         if isinstance(number, float) and number.is_integer():
             return NumberCell(int(number))
         return NumberCell(number)
+
+
+def _merged_range(reference, merged):
+    """Keep `reference` ("K2:K5") when it merges cells of the table's rows (below the header)."""
+    first, _, last = reference.partition(":")
+    try:
+        top, bottom = int(first.lstrip(_LETTERS) or 0), int(last.lstrip(_LETTERS) or 0)
+    except ValueError:
+        return
+    if last and last != first and bottom >= 2 and len(reference) <= 20:
+        merged.append(reference)
 
 
 def _column(reference):

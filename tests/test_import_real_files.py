@@ -182,3 +182,24 @@ def test_formulas_are_read_by_the_values_calc_saved_with_them():
 
     assert {(column, message) for _row, column, message in errors(report)} == {
         ("submission_category", "not a category code (up to 10 letters, e.g. LPN)")}
+
+
+def test_merged_cells_are_named_once_not_as_every_empty_cell_below_them():
+    # The case's columns merged down each case (Calc empties the hidden cells): 132 "required value missing" said
+    # nothing of why.
+    report = imported("e4_styled-header-merged-case-cells.xlsx")
+
+    assert not report.applied and not Case.objects.exists()
+    assert errors(report) == [(None, "", "Cells A2:A5, K2:K5, L2:L5 (and 47 more) are merged: a merged range keeps "
+                                        "its value in its first cell only, and its other cells read as empty. Unmerge "
+                                        "them (in LibreOffice Calc and Excel: Merge and Unmerge Cells, or Merge & "
+                                        "Center › Unmerge) and fill in every row, then import the file again.")]
+
+
+def test_a_phone_exported_in_scientific_notation_is_named_as_such():
+    # The CSV export of a workbook writes cells as they are shown: a long number as 9.93E+11, its digits lost.
+    report = imported("c_calc-export-of-d-en-GB-workbook.csv")
+
+    assert (19, "phone", "written in scientific notation, as a spreadsheet shows a long number, which keeps only its "
+                         "first digits: format the column as Text and type the number again, with its country "
+                         "code") in errors(report)
