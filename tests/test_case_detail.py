@@ -147,3 +147,71 @@ def test_a_name_in_its_own_script_is_tagged_with_the_language_that_writes_it(nam
     from movements.models import native_lang
 
     assert native_lang(name) == lang
+
+
+# --- the readiness panel, the moves and the timeline (movements.case_sections) --------------------------------
+
+
+@pytest.fixture
+def cases_in_every_kind(ops, medic):
+    """A case for each way the three sections read: not yet checked, blocked, clear, held, booked with what is due
+    before boarding (a fit-to-travel check), and one whose history carries hostile text and a refused move's reason."""
+    from movements import transitions
+    from tests.conftest import make_departure, ready_case
+    from travel import services
+
+    referred = make_case(1)
+    blocked = transitions.approve(transitions.accept(make_case(3, visas=False), by=ops), by=ops)
+    clear = transitions.approve(transitions.accept(make_case(2), by=ops), by=ops)
+    held = transitions.hold(transitions.accept(make_case(1), by=ops), by=medic, category="medical",
+                            reason='TB <script>alert("x")</script> & rest')
+    booked = ready_case(ops, members=2)
+    services.book_case(make_departure(ops), booked, by=ops)
+    noted = transitions.accept(make_case(2, notes='Says "<b>hi</b>" & waves'), by=ops)
+    return [referred, blocked, clear, held, booked, noted]
+
+
+def test_the_sections_written_in_python_read_as_their_templates_wrote_them(
+        client, reference_templates, cases_in_every_kind, personas, superuser, ops, monkeypatch):
+    from movements import case_sections, readiness
+
+    calls = []
+    for name in ("readiness_html", "transitions_html", "timeline_html"):
+        def spy(*args, _real=getattr(case_sections, name), _name=name, **kwargs):
+            result = _real(*args, **kwargs)
+            calls.append((_name, args, kwargs, result))
+            return result
+        monkeypatch.setattr(case_sections, name, spy)
+    # A refused hold (the page was out of date) brings its reason and kind back into the form.
+    noted = cases_in_every_kind[-1]
+    client.force_login(ops)
+    client.post(f"/cases/{noted.case_number}/transition/", {
+        "transition": "hold", "version": noted.version - 1, "category": "documents", "reason": "Wait <for> it & see"})
+
+    for user in [*personas.values(), superuser]:
+        client.force_login(user)
+        for case in cases_in_every_kind:
+            client.get(f"/cases/{case.case_number}/")
+    assert {name for name, *_ in calls} == {"readiness_html", "transitions_html", "timeline_html"}
+    assert any(kwargs.get("typed") for name, args, kwargs, result in calls if name == "transitions_html")
+
+    token = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
+    for name, args, kwargs, result in calls:
+        if name == "readiness_html":
+            case = args[0]
+            reference = render_to_string("reference/case_readiness.html", {
+                "case": case, "checks_readiness": kwargs["checks_readiness"], "blockers": kwargs["blocking"],
+                "before_boarding": kwargs["before_boarding"], "blocker_groups": kwargs["blocker_groups"],
+                "before_boarding_groups": kwargs["before_boarding_groups"], "requirements": readiness.requirements()})
+        elif name == "transitions_html":
+            request, case, offered = args
+            reference = render_to_string("reference/case_transitions.html", {
+                "case": case, "transitions": offered, "transition_url": kwargs["url"], "typed": kwargs["typed"],
+                "hold_categories": kwargs["hold_categories"], "blockers": kwargs["blocked"],
+                "before_boarding": kwargs["due_before_boarding"]}, request=request)
+        else:
+            reference = render_to_string("reference/case_timeline.html", {
+                "timeline": args[0], "access": {"can_see_clearance_details": kwargs["show_reasons"]}})
+        assert _same(token.sub("", result)) == _same(token.sub("", reference)), (name, _same(result))
+    shown = " ".join(result for _name, _args, _kwargs, result in calls)
+    assert "&lt;script&gt;" in shown and "<script>alert" not in shown and "Wait &lt;for&gt; it &amp; see" in shown

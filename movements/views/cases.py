@@ -186,7 +186,7 @@ def case_detail(request, case_number):
             "readiness_panel": case_sections.readiness_html(
                 case, checks_readiness=policy.readiness, blocking=blocking, before_boarding=before_boarding,
                 blocker_groups=blocker_groups, before_boarding_groups=before_boarding_groups),
-            "timeline": timeline,
+            "timeline": case_sections.timeline_html(timeline, show_reasons=access.can_see_clearance_details),
             "transition_forms": case_sections.transitions_html(
                 request, case, offered, url=reverse("case_transition", args=[case.case_number]),
                 typed=kept.take(request, f"transition:{case.case_number}"),  # a refused try's reason, once
