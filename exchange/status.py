@@ -33,6 +33,9 @@ COLUMNS = [
     ("itinerary", "itinerary"), ("arrival_date", "arrival_date"), ("destination_country", "destination_country"),
 ]
 DATE_COLUMNS = {"status_date", "departure_date", "arrival_date"}
+# The XLSX's column widths, in characters, for what the columns hold (a proGres id, an itinerary of three legs).
+COLUMN_WIDTHS = {"progres_case_id": 16, "progres_individual_id": 19, "case_number": 16, "family_name": 20,
+                 "given_name": 20, "case_status": 11, "itinerary": 44}
 # A row of `rows()` is a tuple of these attributes, in this order; `as_dict` names its values.
 ATTRIBUTES = tuple(attribute for _column, attribute in COLUMNS)
 POSITION = {attribute: position for position, attribute in enumerate(ATTRIBUTES)}
@@ -308,19 +311,30 @@ def xlsx_file(status_filter, progress=None):
     Returns (file object positioned at 0, number of rows).
     """
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.utils import get_column_letter
 
     resource = StatusResource()
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("status")
-    sheet.append(resource.get_export_headers())
+    headers = resource.get_export_headers()
+    # Wide enough for what each column holds (a spreadsheet's default shows a date as "###" and cuts ids), the
+    # header kept in view, and a filter on every column.
+    for number, header in enumerate(headers, start=1):
+        sheet.column_dimensions[get_column_letter(number)].width = max(len(header), COLUMN_WIDTHS.get(header, 12)) + 2
+    sheet.freeze_panes = "A2"
+    sheet.append(headers)
     columns = [(POSITION[field.attribute], field.attribute in DATE_COLUMNS) for field in resource.get_export_fields()]
     written = 0
     for row in rows(status_filter):
-        # Dates stay dates (date cells); text is neutralised, so no cell starts with "=" and none is a formula.
-        sheet.append([row[p] if is_date else neutralise(row[p] or "") for p, is_date in columns])
+        # Dates stay dates (date cells); text is neutralised, so no cell starts with "=" and none is a formula. A
+        # control character, which the forms refuse but older data may hold, cannot be written into XLSX at all.
+        sheet.append([row[p] if is_date else ILLEGAL_CHARACTERS_RE.sub("", neutralise(row[p] or ""))
+                      for p, is_date in columns])
         written += 1
         if progress is not None:
             progress(written)
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{written + 1}"
     output = tempfile.SpooledTemporaryFile(max_size=settings.SAFAR_EXPORT_SPOOL_BYTES)
     workbook.save(output)
     output.seek(0)

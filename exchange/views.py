@@ -32,18 +32,18 @@ def exports(request):
 
 def download(user, fmt, status_filter, request=None):
     filename = status_filter.filename(fmt)
-    rows = status.count(status_filter)
+    if fmt == "csv":
+        rows = status.count(status_filter)
+        response = StreamingHttpResponse(status.csv_chunks(status_filter), content_type="text/csv; charset=utf-8")
+    else:  # built before it is recorded: a workbook that could not be made was not exported
+        output, rows = status.xlsx_file(status_filter)
+        response = FileResponse(
+            output, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     record_export(user, fmt, status_filter, rows, filename)
     # A whole export names no cases in the access log (that would cost a row's worth per case): its filters say
     # which cases it held.
     reads.record(reads.Kind.EXPORT, request=request, user=user, target=filename,
                  detail={"format": fmt, "filters": status_filter.as_dict(), "rows": rows})
-    if fmt == "csv":
-        response = StreamingHttpResponse(status.csv_chunks(status_filter), content_type="text/csv; charset=utf-8")
-    else:
-        output, _rows = status.xlsx_file(status_filter)
-        response = FileResponse(
-            output, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store, private"
     return response

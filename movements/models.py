@@ -18,6 +18,7 @@ from movements import mrz
 from movements.countries import COUNTRY_CHOICES, NATIONALITY_CHOICES, country_name
 from movements.search import person_search_text
 from movements.ssr import combined_ssr, parse_ssr, validate_ssr
+from movements.words import CONTROL_CHARACTER
 
 
 class CaseState(models.TextChoices):
@@ -286,6 +287,24 @@ def status_changed(case_ids, at=None):
         Case.objects.filter(pk__in=case_ids).update(status_changed_at=Greatest("status_changed_at", Value(at)))
 
 
+def refuse_control_characters(instance, *, multi_line=()):
+    """Model validation (the admin's forms run it): no text field holds a control character, as the app's own forms
+    (`forms.PrintableText`) and the referral import refuse them. One pasted from a word processor (U+000B, its line
+    break) would reach the manifest, the airline's passenger data and UNHCR's export, whose XLSX cannot hold it."""
+    found = {}
+    for field in instance._meta.concrete_fields:
+        value = getattr(instance, field.attname, None)
+        if not isinstance(value, str) or not isinstance(field, models.CharField | models.TextField):
+            continue
+        if field.name in multi_line:
+            value = value.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+        if control := CONTROL_CHARACTER.search(value):
+            found[field.name] = (f"This holds a control character (U+{ord(control.group()):04X}), which no name, code "
+                                 "or note has: remove it.")
+    if found:
+        raise ValidationError(found)
+
+
 class Case(ConcurrentTransitionMixin, models.Model):
     case_number = models.CharField(max_length=30, unique=True, editable=False)
     progres_case_id = models.CharField(
@@ -376,6 +395,10 @@ class Case(ConcurrentTransitionMixin, models.Model):
     @property
     def state_policy(self):
         return STATE_POLICY[self.state]
+
+    def clean(self):
+        super().clean()
+        refuse_control_characters(self, multi_line=("notes", "hold_reason"))
 
     def get_destination_country_display(self):
         """"Canada": a dictionary look-up (Django's own builds a dictionary of some 250 countries at each call,
@@ -589,6 +612,7 @@ class Person(models.Model):
 
     def clean(self):
         super().clean()
+        refuse_control_characters(self)
         if self.date_of_birth and self.date_of_birth > timezone.localdate():
             raise ValidationError({"date_of_birth": "The date of birth is in the future."})
         if self.date_of_birth and self.date_of_birth < datetime.date(1900, 1, 1):

@@ -156,6 +156,54 @@ def test_xlsx_has_real_date_cells_and_the_same_rows_as_csv(ursula, ops):
     assert as_text == csv_rows(download(ursula))[1:]
 
 
+
+def test_xlsx_opens_with_columns_wide_enough_the_header_kept_and_a_filter(ursula, ops):
+    case_in("ready", ops)
+    case_in("booked", ops)
+
+    sheet = load_workbook(io.BytesIO(b"".join(download(ursula, format="xlsx").streaming_content))).active
+
+    widths = {sheet.cell(row=1, column=n).value: sheet.column_dimensions[sheet.cell(row=1, column=n).column_letter].width
+              for n in range(1, len(CONTRACT) + 1)}
+    # A date shown as YYYY-MM-DD needs some 11 characters (a spreadsheet's default of 8.43 shows "###"); a column
+    # is never narrower than its header.
+    assert all(widths[name] >= len(name) for name in CONTRACT)
+    assert all(widths[name] >= 12 for name in ("status_date", "departure_date", "arrival_date"))
+    assert widths["itinerary"] >= len("TK 255 DYU-IST / TK 17 IST-YYZ")
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:K{sheet.max_row}"
+
+
+def test_a_name_holding_a_control_character_from_older_data_does_not_stop_the_xlsx(ursula, ops):
+    # U+000B is a word processor's line break, pasted into a name before the forms refused it: XLSX cannot hold it.
+    case = make_case(1)
+    Person.objects.filter(case=case).update(family_name="Haidari\x0bX")
+
+    response = download(ursula, format="xlsx")
+
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    assert sheet.cell(row=2, column=CONTRACT.index("family_name") + 1).value == "HaidariX"
+    assert StatusExport.objects.get().row_count == 1
+
+
+def test_the_admin_refuses_a_control_character_in_a_name(client, superuser):
+    case = make_case(1)
+    person = case.members.get()
+    client.force_login(superuser)
+    form = client.get(f"/admin/movements/person/{person.pk}/change/")
+    data = {key: value for key, value in form.context["adminform"].form.initial.items() if value is not None}
+    data.update({"case": case.pk, "family_name": "Haidari\x0bX", "date_of_birth": person.date_of_birth.isoformat(),
+                 "documents-TOTAL_FORMS": "0", "documents-INITIAL_FORMS": "0"})
+
+    response = client.post(f"/admin/movements/person/{person.pk}/change/", data)
+
+    assert response.status_code == 200
+    assert "This holds a control character (U+000B), which no name, code or note has: remove it." in \
+        response.content.decode()
+    person.refresh_from_db()
+    assert "\x0b" not in person.family_name
+
 # --- who may take it, what never leaves -------------------------------------------------------------------
 
 
