@@ -10,7 +10,10 @@ from import_export.admin import ExportMixin
 from movements import reads
 from movements.access import access_for
 from movements.forms import MedicalExamForm, TravelMedicalNeedsForm
-from movements.models import Case, CaseTransition, MedicalExam, Person, TravelDocument, TravelMedicalNeeds, status_changed
+from movements.models import (
+    STATUS_CASE_FIELDS, STATUS_PERSON_FIELDS, Case, CaseTransition, MedicalExam, Person, TravelDocument,
+    TravelMedicalNeeds, status_changed,
+)
 from movements.spreadsheets import neutralise
 
 # What a role may not see, and so neither read in a form nor filter a list on: field -> the Access property that
@@ -219,12 +222,15 @@ class CaseAdmin(ReadsLoggedMixin, StatePolicyMixin, PrivacyMixin, ExportMixin, a
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
-        if change and formset.model is Person and formset.new_objects:
-            status_changed([form.instance.pk])  # a new row in UNHCR's status export
+        if change and formset.model is Person and (formset.new_objects or any(
+                STATUS_PERSON_FIELDS & set(fields) for _person, fields in formset.changed_objects)):
+            status_changed([form.instance.pk])  # a new or changed row in UNHCR's status export
 
     def save_model(self, request, obj, form, change):
         obj.version += 1 if change else 0
         super().save_model(request, obj, form, change)
+        if change and STATUS_CASE_FIELDS & set(form.changed_data):
+            status_changed([obj.pk])  # every row of the case in UNHCR's status export
         if not change:
             from movements.transitions import record_creation
 
@@ -269,8 +275,8 @@ class PersonAdmin(ReadsLoggedMixin, StatePolicyMixin, PrivacyMixin, admin.ModelA
     def save_model(self, request, obj, form, change):
         moved_from = form.initial.get("case") if change and "case" in form.changed_data else None
         super().save_model(request, obj, form, change)
-        if moved_from is not None or not change:
-            # A row of UNHCR's status export moves to another case (or a new one appears).
+        if moved_from is not None or not change or STATUS_PERSON_FIELDS & set(form.changed_data):
+            # A row of UNHCR's status export moves to another case, appears, or says another name or id.
             status_changed([pk for pk in (moved_from, obj.case_id) if pk is not None])
 
     def get_inlines(self, request, obj):

@@ -9,7 +9,9 @@ from django.db import IntegrityError, transaction
 from django.db.models.deletion import ProtectedError
 
 from movements import history
-from movements.models import Case, Person, Relationship, status_changed
+from movements.models import (
+    STATUS_CASE_FIELDS, STATUS_PERSON_FIELDS, Case, Person, Relationship, status_changed,
+)
 from movements.words import in_sentence
 
 # What each kind of change needs from the state policy, and how a refusal reads.
@@ -98,9 +100,13 @@ def save_case(form, formset, *, by, creating):
                 demote_principals(demoted)
                 for member in members:
                     member.save()
-                if not creating and (formset.deleted_objects or formset.new_objects):
-                    # A member added or removed: a row of UNHCR's status export appears or goes.
+                if not creating and (formset.deleted_objects or formset.new_objects or any(
+                        STATUS_PERSON_FIELDS & set(f.changed_data) for f in formset.forms if f.instance.pk)):
+                    # A member added or removed, or a name or id corrected: a row of UNHCR's status export appears,
+                    # goes or changes.
                     status_changed([case.pk])
+            if not creating and STATUS_CASE_FIELDS & set(form.changed_data):
+                status_changed([case.pk])  # the proGres case id or the destination, on every row of the case
             if not creating:
                 _log_edit(by, case, form, formset)
     except IntegrityError:

@@ -277,6 +277,12 @@ class CaseNumberCounter(models.Model):
 NEEDS_ATTENTION = Q(state__in=states_where("preparing"), blocker_count__gt=0)
 
 
+# What the status export (DESIGN.md) says of a case and of each member besides its state: a correction of one of
+# these reaches UNHCR with the next "changed since" export, as a state change does.
+STATUS_CASE_FIELDS = frozenset({"progres_case_id", "destination_country"})
+STATUS_PERSON_FIELDS = frozenset({"progres_individual_id", "family_name", "given_name"})
+
+
 def status_changed(case_ids, at=None):
     """Say that the status export's rows of these cases changed without a transition (`Case.status_changed_at`),
     so that UNHCR's next "changed since" delta carries them."""

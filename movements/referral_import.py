@@ -30,7 +30,7 @@ from movements import workbook_reader
 from movements.countries import COUNTRIES, ICAO_SPECIAL_NATIONALITIES
 from movements.models import (
     CATEGORY_PATTERN, PROGRES_ID_PATTERN, Case, CaseChange, CaseNumberCounter, CaseState, CaseTransition, Person,
-    Priority, Relationship, Sex, status_changed,
+    STATUS_CASE_FIELDS, STATUS_PERSON_FIELDS, Priority, Relationship, Sex, status_changed,
 )
 from movements.phones import PhoneError, parse_phone
 from movements.search import LATIN_NAME, person_search_text
@@ -1143,9 +1143,12 @@ def _apply(plan, report, *, by, via):
     Person.objects.bulk_create(
         [_person(values, case_pk[values["progres_case_id"]]) for _, values in plan.new_people], batch_size=1000
     )
-    # A member added to a case already known: a new row in UNHCR's status export ("changed since" carries it).
+    # A member added to a case already known, a name corrected, a case sent elsewhere: a new or changed row in
+    # UNHCR's status export ("changed since" carries it).
     status_changed({case_pk[values["progres_case_id"]] for _, values in plan.new_people
-                    if values["progres_case_id"] in plan.cases}, at=now)
+                    if values["progres_case_id"] in plan.cases}
+                   | {person.case_id for person, changed in plan.updates if STATUS_PERSON_FIELDS & set(changed)}
+                   | {case.pk for case, changed in plan.case_updates if STATUS_CASE_FIELDS & set(changed)}, at=now)
     for case, changed in plan.case_updates:
         # A queryset update: the state is not ours to check here, and pages open on the case see the new version.
         Case.objects.filter(pk=case.pk).update(**changed, version=F("version") + 1, updated_at=now)

@@ -373,6 +373,26 @@ def test_editing_can_remove_a_member(olga):
     assert Case.objects.get(pk=case.pk).status_changed_at >= timezone.now() - datetime.timedelta(minutes=1)
 
 
+
+@pytest.mark.parametrize("change, in_export", [
+    ({"progres_case_id": "870-26X20014"}, True),  # on every row of the case
+    ({"members-0-family_name": "Karimy"}, True),  # a name corrected
+    ({"members-0-progres_individual_id": "870-26X20014-09"}, True),
+    ({"notes": "Interview on 12 March"}, False),  # not in the export
+    ({"members-0-phone": "+992934904548"}, False),
+])
+def test_a_correction_of_what_the_status_export_says_reaches_the_next_changed_since_export(olga, change, in_export):
+    case = make_case(1)
+    data = form_data(olga.get(f"/cases/{case.case_number}/edit/"))
+    data.update(change)
+    week_ago = timezone.now() - datetime.timedelta(days=7)
+    Case.objects.filter(pk=case.pk).update(status_changed_at=week_ago)
+
+    response = olga.post(f"/cases/{case.case_number}/edit/", data)
+
+    assert response.status_code == 302, field_errors(response)
+    assert (Case.objects.get(pk=case.pk).status_changed_at > week_ago) is in_export
+
 def test_a_member_with_kept_records_cannot_be_removed(olga):
     case = make_case(2)  # both have an IME and orientation attendance
     data = form_data(olga.get(f"/cases/{case.case_number}/edit/"))

@@ -252,6 +252,30 @@ def test_a_member_moved_to_another_case_in_the_admin_brings_both_cases_into_the_
         first.pk, second.pk}
 
 
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field, value, in_export", [("family_name", "Karimy", True), ("native_name", "کریمی", False)])
+def test_a_name_corrected_in_the_admin_reaches_the_next_changed_since_export(client, superuser, field, value,
+                                                                             in_export):
+    import datetime
+
+    from django.utils import timezone
+
+    from movements.models import Case
+
+    case = make_case(1)
+    person = case.members.get()
+    week_ago = timezone.now() - datetime.timedelta(days=7)
+    Case.objects.filter(pk=case.pk).update(status_changed_at=week_ago)
+    client.force_login(superuser)
+    data = _admin_form_data(client.get(f"/admin/movements/person/{person.pk}/change/"))
+    data[field] = value
+
+    response = client.post(f"/admin/movements/person/{person.pk}/change/", data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    assert (Case.objects.get(pk=case.pk).status_changed_at > week_ago) is in_export
+
 @pytest.mark.django_db
 def test_the_moment_a_status_changed_never_goes_back():
     import datetime

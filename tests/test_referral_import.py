@@ -56,6 +56,28 @@ def test_the_sample_file_imports_into_12_cases_and_45_people_and_again_changes_n
     assert counts() == before
 
 
+
+@pytest.mark.django_db
+def test_a_reimport_that_corrects_a_name_reaches_the_next_changed_since_export_and_a_phone_does_not():
+    import datetime
+
+    from django.utils import timezone
+
+    assert run_import(SAMPLE, "referrals-sample.csv").applied
+    rows = sample_rows()
+    renamed, rephoned = rows[0], next(r for r in rows if r["progres_case_id"] != rows[0]["progres_case_id"]
+                                      and r["phone"])
+    renamed["family_name"] = renamed["family_name"] + "i"
+    rephoned["phone"] = "+992 93 000 1122"
+    week_ago = timezone.now() - datetime.timedelta(days=7)
+    Case.objects.update(status_changed_at=week_ago)
+
+    report = run_import(to_csv(rows), "corrected.csv")
+
+    assert report.applied and len(report.updated_people) == 2
+    moved = set(Case.objects.filter(status_changed_at__gt=week_ago).values_list("progres_case_id", flat=True))
+    assert moved == {renamed["progres_case_id"]}
+
 @pytest.mark.django_db
 def test_the_faulty_file_is_refused_whole_and_every_planted_fault_is_reported():
     report = run_import(FAULTY, "referrals-with-errors.csv")
