@@ -21,7 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from movements.models import MedicalExam, Person, TravelDocument, TravelMedicalNeeds
 from tests.conftest import make_case, make_departure, make_user, ready_case
 from travel import services
-from travel.apd import apd_csv
+from travel.apd import apd_csv, apd_rows
 from travel.legs import LegInput
 from travel.manifest import boarding_address, load_manifest, render_manifest
 from travel.models import Departure, EscortProfile, ManifestDownload
@@ -483,6 +483,7 @@ def test_each_role_gets_the_expected_answer_for_the_manifest_and_the_passenger_d
 
     assert client.get(f"/departures/{flight.code}/manifest.pdf").status_code == manifest
     assert client.get(f"/departures/{flight.code}/apd.csv").status_code == apd
+    assert client.get(f"/departures/{flight.code}/apd.xlsx").status_code == apd
 
 
 def test_an_escort_of_another_departure_gets_a_404(client, ops, flight, family):
@@ -549,6 +550,29 @@ def test_the_passenger_data_neutralises_anything_a_spreadsheet_would_run(ops, fl
 
     assert "'=HYPERLINK" in text and "'+1" in text and "'@SUM(A1)" in text and "'-12" in text
 
+
+
+def test_the_passenger_data_as_xlsx_keeps_document_numbers_as_text_and_dates_as_dates(client, ops, flight, family):
+    from openpyxl import load_workbook
+
+    TravelDocument.objects.filter(person__case=family, person__given_name="Zahra").update(number="0001234")
+    TravelDocument.objects.filter(person__case=family, person__given_name="Omid").update(number="-12")
+    client.force_login(ops)
+
+    response = client.get(f"/departures/{flight.code}/apd.xlsx")
+
+    assert response["Content-Disposition"] == f'attachment; filename="apd-{flight.code}.xlsx"'
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert rows[0] == list(apd_rows(flight))[0]
+    zahra = next(row for row in rows if row[1] == "Zahra")
+    assert zahra[6] == "0001234"  # a text cell: a CSV opened in a spreadsheet shows 1234
+    assert zahra[2] == datetime.datetime(1985, 5, 17) and sheet.cell(row=rows.index(zahra) + 1, column=3).is_date
+    assert ["'-12"] == [row[6] for row in rows if row[1] == "Omid"]  # neutralised as in the CSV
+    assert [[str(v.date()) if isinstance(v, datetime.datetime) else (v or "") for v in row] for row in rows] == \
+        list(apd_rows(flight))
+    assert sheet.freeze_panes == "A2"
+    assert ManifestDownload.objects.get().document == "apd_xlsx"
 
 # --- the demo data ---------------------------------------------------------------------------------------------
 

@@ -152,6 +152,7 @@ POLICY = {
     "departure_edit": GET(OPS, code=FLIGHT),
     "departure_manifest": GET(OPS, ESCORT, code=FLIGHT),
     "departure_apd": GET(OPS, code=FLIGHT),  # advance passenger data: document numbers
+    "departure_apd_xlsx": GET(OPS, code=FLIGHT),
     "departure_book": POST(OPS, code=FLIGHT, data=lambda w, role: {"case_number": w.waiting.case_number}),
     "departure_cancel_booking": POST(OPS, code=FLIGHT, booking_id=BOOKING, data=lambda w, role: {"reason": REASON}),
     "departure_record_exception": POST(OPS, code=FLIGHT, data=lambda w, role: {

@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 
 from travel.access import can_manage, get_departure_for_user
-from travel.apd import apd_csv
+from travel.apd import apd_csv, apd_xlsx
 from travel.manifest import load_manifest, record_download, render_manifest
 from travel.models import ManifestDownload, PrintedDocument
 
@@ -42,12 +42,27 @@ def apd(request, code):
     return _download(content.encode("utf-8"), "text/csv; charset=utf-8", f"apd-{departure.code}.csv")
 
 
+@login_required
+def apd_workbook(request, code):
+    """The advance passenger data as XLSX: what a spreadsheet opens without turning document numbers into numbers."""
+    departure = get_departure_for_user(request.user, code)
+    if not can_manage(request.user):
+        raise PermissionDenied("Only operations staff download advance passenger data.")
+    manifest = load_manifest(departure)
+    content = apd_xlsx(departure, manifest.rows)
+    record_download(departure, user=request.user, document=PrintedDocument.APD_XLSX, status=manifest.status,
+                    passengers=len(manifest.rows), request=request, cases=[row.case_number for row in manifest.rows])
+    return _download(content, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     f"apd-{departure.code}.xlsx")
+
+
 def manifest_panel(departure, user):
     """What the departure's page shows about its printed documents."""
     manage = can_manage(user)
     return {
         "manifest_url": reverse("departure_manifest", args=[departure.code]),
         "apd_url": reverse("departure_apd", args=[departure.code]) if manage else "",
+        "apd_xlsx_url": reverse("departure_apd_xlsx", args=[departure.code]) if manage else "",
         "downloads": list(ManifestDownload.objects.filter(departure=departure).order_by("-at", "-id")[:5])
         if manage else [],
     }

@@ -539,6 +539,7 @@ class EscortProfile(models.Model):
 class PrintedDocument(models.TextChoices):
     MANIFEST = "manifest", "Manifest (PDF)"
     APD = "apd", "Advance passenger data (CSV)"
+    APD_XLSX = "apd_xlsx", "Advance passenger data (XLSX)"
 
 
 class ManifestDownload(AppendOnlyModel):

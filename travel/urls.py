@@ -12,6 +12,7 @@ urlpatterns = [
     path("<str:code>/edit/", views.departure_edit, name="departure_edit"),
     path("<str:code>/manifest.pdf", manifest_views.manifest_pdf, name="departure_manifest"),
     path("<str:code>/apd.csv", manifest_views.apd, name="departure_apd"),
+    path("<str:code>/apd.xlsx", manifest_views.apd_workbook, name="departure_apd_xlsx"),
     path("<str:code>/book/", views.book, name="departure_book"),
     path("<str:code>/bookings/<id:booking_id>/cancel/", views.cancel_booking, name="departure_cancel_booking"),
     path("<str:code>/exceptions/", views.record_exception, name="departure_record_exception"),
