@@ -12,7 +12,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.platypus import KeepTogether, Spacer, TableStyle
+from reportlab.platypus import CondPageBreak, KeepTogether, Spacer, TableStyle
 
 from movements import hooks, reads
 from movements.pdf import (
@@ -92,6 +92,7 @@ def as_pdf(person, sections, produced_at):
                         footer_left=f"Personal record of {person.progres_individual_id} · {person.case.case_number} · "
                                     "Confidential — contains personal data")
     width = document.width
+    room = document.template.height  # a page's frame
     story = [
         paragraph("Personal data held by Safar", TITLE),
         Spacer(1, 3 * mm),
@@ -133,7 +134,14 @@ def as_pdf(person, sections, produced_at):
                 body.append(_table(rows, _column_widths(section, width), header=True))
             else:
                 body.append(paragraph("Nothing recorded.", CELL))
-        story.append(KeepTogether(body))  # a title never ends a page
+        # A title never ends a page: a section that fits on what is left of it stays whole, and one that does not
+        # starts on the next page if less than KEEP_HEIGHT is left, else runs on from here. Kept together whole, a
+        # section taller than a page (the access log's rows grow with every read) left a page blank.
+        story.append(CondPageBreak(KEEP_HEIGHT))
+        if sum(flowable.wrap(width, room)[1] for flowable in body) < room * 0.9:
+            story.append(KeepTogether(body))
+        else:
+            story += body
         for label, value in later:
             story += [Spacer(1, 1.5 * mm), paragraph(label, LABEL), *_text(value, CELL)]
         if section.note:
@@ -142,6 +150,7 @@ def as_pdf(person, sections, produced_at):
 
 
 PADDING = 6  # a cell's left and right padding together (_table)
+KEEP_HEIGHT = 60 * mm
 
 
 def _column_widths(section, width):

@@ -135,6 +135,29 @@ def test_a_long_note_in_any_script_runs_across_pages(family, tmp_path):
     assert "یادداشت پزشکی" in text
 
 
+
+@needs_pdftotext
+def test_a_long_access_history_runs_on_from_where_it_starts_and_leaves_no_page_blank(family, tmp_path):
+    # Each boarding tap and each view of the case logs a read: the "Who read" table outgrows a page, and kept
+    # together whole it could leave a page blank but for its footer, depending on where it began.
+    from privacy import subject_record
+    from privacy.models import case_key
+
+    case, pa, _ = family
+    start = datetime.datetime(2026, 11, 1, 8, tzinfo=datetime.UTC)
+    path = tmp_path / "record.pdf"
+    for size in range(0, 160, 8):
+        AccessLogEntry.objects.bulk_create([
+            AccessLogEntry(at=start + datetime.timedelta(minutes=size + n), actor="eraj", kind="case",
+                           cases=case_key(case.case_number), target=case.case_number) for n in range(8)])
+        sections, produced = subject_record.produce(pa, actor="test")
+        path.write_bytes(subject_record.as_pdf(pa, sections, produced))
+        pages = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                               check=True).stdout.split("\f")[:-1]
+        for number, page in enumerate(pages, start=1):
+            lines = [line for line in page.splitlines() if line.strip()]
+            assert len(lines) > 1, f"{size + 8} reads: page {number} of {len(pages)} holds only {lines}"
+
 @needs_pdftotext
 def test_a_name_in_a_script_with_no_font_is_named_in_the_record_and_every_font_is_embedded(family, tmp_path):
     from movements.pdf import layout

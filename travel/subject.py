@@ -24,7 +24,8 @@ def travel_record(person):
                       rows=tuple((p.departure.code, text(p.active), p.get_boarding_display(),
                                   text(p.boarding_marked_at)) for p in passages)),
         RecordSection("Boarding log", order=62, columns=("When", "Who", "Departure", "Mark", "Reason"), rows=tuple(
-            (text(m.at), m.actor, m.departure.code, f"{m.from_status} → {m.to_status}", text(m.reason))
+            (text(m.at), m.actor, m.departure.code, f"{m.get_from_status_display()} → {m.get_to_status_display()}",
+             text(m.reason))
             for m in marks)),
     ]
     exclusions = TravelExclusion.objects.filter(person=person).order_by("excluded_at", "id")
