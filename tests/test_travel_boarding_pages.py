@@ -14,7 +14,7 @@ from django.urls import reverse
 from movements.models import Case, CaseChange, MedicalExam
 from movements.once import new_token
 from privacy.models import AccessLogEntry
-from tests.conftest import make_departure, make_user, page_text, pass_pre_embarkation, ready_case
+from tests.conftest import make_departure, make_user, page_text, pass_pre_embarkation, ready_case, visible_text
 from travel import boarding, services
 from travel.models import BoardingLogEntry, Booking, FitToTravelOverride, Incident, Passenger
 
@@ -301,6 +301,58 @@ def test_operations_approve_a_split_the_escort_asked_for_on_the_boarding_page(cl
     assert split.status == "approved" and split.decided_by == ops
     assert not pax(family, "Yasin").active
 
+
+
+def test_a_split_asked_for_at_the_gate_is_waiting_on_operations_dashboard_and_no_one_elses(
+        client, ops, escort, medic, unhcr, flight, family):
+    client.force_login(ops)
+    assert 'data-testid="waiting-for-operations"' not in client.get("/").content.decode()
+    boarding.mark(flight, pax(family, "Yasin"), "no_show", by=escort)
+    split = boarding.request_split(flight, family, by=escort, reason="Yasin (21) stays; IRCC informed").split
+
+    card = visible_text(client.get("/"))
+    assert "Waiting for operations" in card
+    assert f"{flight.code} — Wed 09 Dec, to Toronto: 1 split asked for at the gate to decide (boarding cannot close " \
+           "until then)." in card
+    for other in (escort, medic, unhcr):
+        client.force_login(other)
+        assert 'data-testid="waiting-for-operations"' not in client.get("/", follow=True).content.decode()
+    boarding.decide_split(split, by=ops, approve=True)
+    client.force_login(ops)
+    # Decided: no split waits; the list it changed is the manifest's to print again (the next test).
+    card = visible_text(client.get("/"))
+    assert "asked for at the gate" not in card and "the passenger list changed after it was made final" in card
+
+
+def test_a_final_list_changed_by_a_medical_hold_is_flagged_until_the_manifest_is_printed_again(
+        client, clock, ops, medic, flight, family):
+    from movements import transitions
+    from travel.manifest import load_manifest
+
+    other = ready_case(ops, members=2)
+    flight = services.reopen_departure(flight, by=ops, reason="One more family")
+    services.book_case(flight, other, by=ops)
+    flight = services.finalise_departure(flight, by=ops)
+    client.force_login(ops)
+    client.get(f"/departures/{flight.code}/manifest.pdf")  # printed: 7 passengers
+    assert 'data-testid="list-changed"' not in client.get(f"/departures/{flight.code}/").content.decode()
+
+    clock.move_to(GATE + datetime.timedelta(minutes=5))
+    transitions.hold(Case.objects.get(pk=other.pk), by=medic, reason="Medical review before travel",
+                     category="medical")
+
+    card = visible_text(client.get("/"))
+    assert ("the passenger list changed after it was made final: print the manifest again for the escort and send "
+            "the carrier the passenger data again.") in card
+    notice = visible_text(client.get(f"/departures/{flight.code}/"))
+    assert "The passenger list changed after it was made final, since the manifest was last printed" in notice
+    assert f"Case {other.case_number} put on hold while booked: its 2 places released." in notice
+    manifest = load_manifest(flight)
+    assert manifest.changed_at is not None and len(manifest.rows) == 5
+    clock.move_to(GATE + datetime.timedelta(minutes=10))
+    client.get(f"/departures/{flight.code}/manifest.pdf")  # printed again
+    assert 'data-testid="waiting-for-operations"' not in client.get("/").content.decode()
+    assert 'data-testid="list-changed"' not in client.get(f"/departures/{flight.code}/").content.decode()
 
 def test_the_arrival_page_says_when_the_principal_applicant_of_a_split_family_stayed_behind(client, ops, escort,
                                                                                              flight, family):

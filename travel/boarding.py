@@ -29,6 +29,7 @@ from movements.access import access_for
 from movements.models import REASON_MAX_LENGTH, Case, CaseState, HoldCategory, Person, status_changed
 from travel import rules
 from travel.models import (
+    CHANGE_ACTIONS,
     BoardingLogEntry, BoardingStatus, Booking, BookingStatus, Departure, DepartureLogEntry, DepartureState,
     FitToTravelOverride, Incident, IncidentKind, Leg, Passenger, SplitRequest, SplitStatus, TravelExclusion,
 )
@@ -42,9 +43,8 @@ PERM_BOARD = "travel.board_departure"
 PERM_ALL_DEPARTURES = "travel.view_all_departures"
 PERM_OVERRIDE = "travel.add_fittotraveloverride"
 
-# What a departure's history says changed its passenger list; listed before boarding closes ("re-validated on
-# the day"): a booked case put on hold or withdrawn, a booking cancelled, a member excluded, a family left behind.
-CHANGE_ACTIONS = ("released", "unbooked", "member_excluded", "member_included", "stays_behind", "split")
+# What changed a departure's passenger list (travel.models.CHANGE_ACTIONS); listed before boarding closes
+# ("re-validated on the day").
 MAX_NAMED = 12  # names listed in a refusal before "and N more"
 
 

@@ -50,7 +50,7 @@ from movements.pdf import (
 from movements.qr import QRFlowable
 from movements.ssr import combined_ssr
 from travel.legs import clock
-from travel.models import DepartureLogEntry, DepartureState, ManifestDownload, Mode, Passenger
+from travel.models import CHANGE_ACTIONS, DepartureLogEntry, DepartureState, ManifestDownload, Mode, Passenger
 from travel.rules import ADULT, CHILD, INFANT, Ages, age_on
 
 logger = logging.getLogger("safar.manifest")
@@ -148,6 +148,7 @@ class Manifest:
     status: str  # ManifestDownload.Status
     finalised_at: datetime.datetime | None
     cases: list
+    changed_at: datetime.datetime | None = None  # the passenger list's last change since it was made final
     vehicles: list = field(default_factory=list)  # road: Vehicle per leg, in order
     unassigned: list = field(default_factory=list)  # road: cases no vehicle was found for (no vehicle at all)
 
@@ -191,10 +192,17 @@ def load_manifest(departure):
                .order_by("last_name", "first_name", "username")]
     exceptions = list(departure.rule_exceptions.order_by("recorded_at", "id"))
     status = _status(departure)
-    finalised_at = None
+    finalised_at = changed_at = None
     if status == ManifestDownload.Status.FINAL:
-        finalised_at = (DepartureLogEntry.objects.filter(departure=departure, action="made_final")
-                        .order_by("-at", "-id").values_list("at", flat=True).first())
+        # When it was last made final, and the passenger list's last change since (a medical hold releasing a
+        # family's places, a no-show at the gate): a manifest printed after such a change says so.
+        for action, at in (DepartureLogEntry.objects.filter(departure=departure,
+                                                           action__in=("made_final", *CHANGE_ACTIONS))
+                           .order_by("at", "id").values_list("action", "at")):
+            if action == "made_final":
+                finalised_at, changed_at = at, None
+            elif finalised_at is not None:
+                changed_at = at
     # The passengers as plain values (model instances for thousands of people cost more than the query), their
     # documents and travel needs, and who is under surveillance on arrival, joined through the passenger rows.
     fields = ("booking_id", "booking__booked_at", "booking__case__case_number", "booking__case__progres_case_id",
@@ -241,7 +249,7 @@ def load_manifest(departure):
         cases.append(CaseBlock(case_number, progres_case_id, booked_at, rows,
                                url=boarding_address(departure.code, case_number),
                                seats=sum(1 for r in rows if r.kind != INFANT)))
-    manifest = Manifest(departure, legs, escorts, exceptions, status, finalised_at, cases)
+    manifest = Manifest(departure, legs, escorts, exceptions, status, finalised_at, cases, changed_at=changed_at)
     if manifest.is_road:
         manifest.vehicles, manifest.unassigned = assign_vehicles(legs, cases)
         manifest.cases = [c for v in manifest.vehicles for c in v.cases] + manifest.unassigned
@@ -586,6 +594,9 @@ def _header_table(manifest, width):
     if manifest.status == ManifestDownload.Status.FINAL:
         made = _local(manifest.finalised_at, timezone.get_current_timezone()) if manifest.finalised_at else None
         state = "FINAL" + (f"  made final {made:%Y-%m-%d %H:%M}" if made else "")
+        if manifest.changed_at:
+            changed = _local(manifest.changed_at, timezone.get_current_timezone())
+            state += f" · list changed {changed:%Y-%m-%d %H:%M}"
     elif manifest.status == ManifestDownload.Status.CANCELLED:
         state = "CANCELLED — do not travel on this list"
     else:

@@ -10,7 +10,8 @@ from django.urls import reverse
 from travel.access import can_manage, get_departure_for_user
 from travel.apd import apd_csv, apd_xlsx
 from travel.manifest import load_manifest, record_download, render_manifest
-from travel.models import ManifestDownload, PrintedDocument
+from travel.boarding import changes_since_final
+from travel.models import DepartureState, ManifestDownload, PrintedDocument
 
 
 def _download(content, content_type, filename):
@@ -57,9 +58,18 @@ def apd_workbook(request, code):
 
 
 def manifest_panel(departure, user):
-    """What the departure's page shows about its printed documents."""
+    """What the departure's page shows about its printed documents, and what changed the final passenger list since
+    the manifest was last printed (operations print it again, and send the carrier its data again)."""
     manage = can_manage(user)
+    unprinted = []
+    if manage and departure.state == DepartureState.FINAL:
+        changes = changes_since_final(departure)
+        if changes:
+            printed = (ManifestDownload.objects.filter(departure=departure, document=PrintedDocument.MANIFEST)
+                       .order_by("-at").values_list("at", flat=True).first())
+            unprinted = [entry for entry in changes if printed is None or entry.at >= printed]
     return {
+        "unprinted_changes": unprinted,
         "manifest_url": reverse("departure_manifest", args=[departure.code]),
         "apd_url": reverse("departure_apd", args=[departure.code]) if manage else "",
         "apd_xlsx_url": reverse("departure_apd_xlsx", args=[departure.code]) if manage else "",

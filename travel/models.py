@@ -338,6 +338,11 @@ class RuleException(AppendOnlyModel):
         return self.SHORT.get(self.rule, self.rule)
 
 
+# What a departure's history says changed its passenger list: a booked case put on hold or withdrawn, a booking
+# cancelled, a member excluded or included again, a family left behind, a family travelling split.
+CHANGE_ACTIONS = ("released", "unbooked", "member_excluded", "member_included", "stays_behind", "split")
+
+
 class DepartureLogEntry(AppendOnlyModel):
     """Append-only history of a departure: who, when, what (an action and its data), why."""
 

@@ -8,7 +8,7 @@ import datetime
 from operator import attrgetter
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -16,12 +16,13 @@ from movements import hooks, kept, memo
 from movements.hooks import NavEntry, Panel
 from movements.models import CaseState
 from travel import rules, services
-from travel.access import can_book, can_use_departures, may_see_departure, visible_departures
-from travel.boarding import PERM_OVERRIDE, boarding_opens_at, final_leg, surveillance_due
+from travel.access import can_book, can_manage, can_use_departures, may_see_departure, visible_departures
+from travel.boarding import CHANGE_ACTIONS, PERM_OVERRIDE, boarding_opens_at, final_leg, surveillance_due
 from travel.board import route_of
 from travel.facts import facts_for, seats_for
 from travel.models import (
-    Departure, DepartureState, FitToTravelOverride, Passenger, TravelExclusion,
+    Departure, DepartureLogEntry, DepartureState, FitToTravelOverride, ManifestDownload, Passenger, PrintedDocument,
+    SplitStatus, TravelExclusion,
 )
 
 # How many open departures the case page offers (the soonest first); the board lists them all.
@@ -165,6 +166,35 @@ def escort_departures(request, access):
     rows = [{"departure": d, "facts": facts[d.pk], "route": route_of(d, facts[d.pk].legs),
              "boarding_open": d.state == DepartureState.FINAL and now >= boarding_opens_at(d)} for d in departures]
     return [Panel("travel/escort_card.html", {"rows": rows, "today": today}, title="Your departures")]
+
+
+@hooks.dashboard_cards.register(order=5)
+def waiting_for_operations(request, access):
+    """Operations' first card, when there is something only they can do on a final departure: a split an escort
+    asked for at the gate (boarding cannot close until it is decided), or a passenger list that changed after it
+    was made final (a medical hold released a family's places, say) and has not been printed since: the escort's
+    manifest and the carrier's passenger data are out of date. One query; nothing shown when all is in order."""
+    if not can_manage(request.user):
+        return []
+    last_final = (DepartureLogEntry.objects.filter(departure=OuterRef("departure"), action="made_final")
+                  .order_by("-at", "-id").values("at")[:1])
+    printed_after = ManifestDownload.objects.filter(departure=OuterRef("departure"), document=PrintedDocument.MANIFEST,
+                                                    at__gt=OuterRef("at"))
+    departures = list(
+        visible_departures(request.user).filter(state=DepartureState.FINAL)
+        .annotate(
+            splits_waiting=Count("split_requests", filter=Q(split_requests__status=SplitStatus.PENDING),
+                                 distinct=True),
+            unprinted_change=Exists(
+                DepartureLogEntry.objects.filter(departure=OuterRef("pk"), action__in=CHANGE_ACTIONS,
+                                                 at__gte=Subquery(last_final))
+                .exclude(Exists(printed_after))),
+        )
+        .filter(Q(splits_waiting__gt=0) | Q(unprinted_change=True)).order_by("departs_at", "code")[:20]
+    )
+    if not departures:
+        return []
+    return [Panel("travel/operations_card.html", {"departures": departures}, title="Waiting for operations")]
 
 
 @hooks.member_notes.register
