@@ -292,6 +292,7 @@ def test_every_change_is_logged_with_who_what_and_the_old_and_new_values(ops, es
     assert entry.data["seat_block"] == "20 → 30"
     assert entry.data["pnr"] == "K7Q2XM → AB12CD"
     assert entry.data["escorts"] == "eraj"
+    assert ("PNR", "K7Q2XM → AB12CD") in entry.data_items() and ("Seat block", "20 → 30") in entry.data_items()
     assert entry.data["legs"]["after"][0] == "TK 255 DYU→IST 2026-12-10 05:45 → 2026-12-10 09:05"
     departure = Departure.objects.get(pk=departure.pk)
     assert departure.departure_date == datetime.date(2026, 12, 10)

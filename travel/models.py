@@ -389,8 +389,10 @@ class DepartureLogEntry(AppendOnlyModel):
                 value = "; ".join(str(v) for v in value)
             elif isinstance(value, dict):
                 value = "; ".join(f"{k}: {v}" for k, v in value.items())
-            items.append((key.replace("_", " ").capitalize(), str(value)))
+            items.append((self.DATA_LABELS.get(key) or key.replace("_", " ").capitalize(), str(value)))
         return items
+
+    DATA_LABELS = {"pnr": "PNR", "apd": "APD"}
 
 
 
