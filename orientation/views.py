@@ -99,6 +99,8 @@ def _participants(session, days):
         enrolment.marks = [marks.get(d.number, "") for d in days]
         enrolment.completed_here = bool(days) and all(m in ATTENDED for m in enrolment.marks)
         enrolment.age = enrolment.person.age_on(first_day) if first_day else enrolment.person.age
+        # Enrolled, then said they will not attend (recorded by operations): the trainer need not wait for them.
+        enrolment.declined = statuses[enrolment.person_id].declined is not None
     return enrolments
 
 

@@ -364,6 +364,25 @@ def test_declining_from_the_suggestions_page(ops, client):
     assert client.post(address, {"action": "nonsense", "reason": "x"}).status_code == 400
 
 
+
+@pytest.mark.django_db
+def test_one_enrolled_who_then_declines_is_named_so_on_the_roll_call_and_the_session(ops, trainer, client):
+    session = make_session(trainer)
+    case = approved_case(ops, members=2)
+    services.enrol_case(session, case, by=ops)
+    ahmad = case.members.get(given_name="Ahmad")
+    services.record_declined(ahmad, by=ops, reason="Caring for a newborn")
+
+    client.force_login(trainer)
+    roll_call = client.get(f"/orientation/sessions/{session.code}/days/2/").content.decode()
+    assert roll_call.count('data-testid="declined"') == 1
+    assert re.search(r"Karimi, Ahmad</strong>(?:(?!<strong>).)*data-testid=\"declined\"", roll_call, re.S)
+    assert "Caring for a newborn" not in roll_call  # the reason is not the trainer's to read
+    client.force_login(ops)
+    detail = client.get(f"/orientation/sessions/{session.code}/").content.decode()
+    assert detail.count('data-testid="declined"') == 1 and f"/orientation/people/{ahmad.pk}/declined/" in detail
+    assert "Karimi, Zahra" in roll_call
+
 @pytest.mark.django_db
 def test_only_operations_record_a_refusal(trainer, medic, client):
     case = make_case(1, orientation=False)
