@@ -697,3 +697,25 @@ def test_a_medif_that_medical_staff_require_blocks_until_it_is_sent():
     needs.medif_recorded_at = timezone.now()
     needs.save()
     assert codes(case) == []
+
+
+
+def test_the_medical_record_says_why_a_person_is_held_and_how_the_hold_lifts(client, medic, ops):
+    from movements import transitions
+
+    case = transitions.accept(make_case(1), by=ops)
+    person = case.members.get()
+    MedicalExam.objects.create(person=person, kind="ime", exam_date=timezone.localdate(), clinic="IOM",
+                               outcome="M4", tb_status="active")
+    case = transitions.hold(case, by=medic, category="medical", reason="Awaiting treatment")
+    client.force_login(medic)
+
+    why = visible_text(client.get(f"/medical/people/{person.pk}/"))
+
+    assert ("Why held, and how it lifts Held because the latest TB status recorded is active TB and the latest outcome "
+            "profile recorded is M4. The hold lifts when an examination records another TB status (treatment "
+            "completed, inactive or no TB) and another outcome profile. The case then stays on hold until medical "
+            "staff resume it on its page (Resume).") in why
+    MedicalExam.objects.create(person=person, kind="ime", exam_date=timezone.localdate(), clinic="IOM",
+                               outcome="M1", tb_status="completed")
+    assert "Why held" not in visible_text(client.get(f"/medical/people/{person.pk}/"))
