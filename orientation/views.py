@@ -1,3 +1,5 @@
+import datetime
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -334,7 +336,12 @@ def suggestions(request):
     if shown:
         reads.record(reads.Kind.WAITING, request=request, cases=sorted(shown), target="suggestions")
     by_language = {}
-    for session in open_sessions:
+    today = timezone.localdate()
+    # Sessions still to come first, soonest first; one under way after them, said so (its first day has been held:
+    # a family enrolled now completes only if that day is marked present).
+    for session in sorted(open_sessions, key=lambda s: (s.first_day is not None and s.first_day <= today,
+                                                         s.first_day or datetime.date.max, s.pk)):
+        session.under_way = session.first_day is not None and session.first_day <= today
         by_language.setdefault(session.get_language_display(), []).append(session)
     return render(request, "orientation/suggestions.html", {
         # Each language with its families and the open sessions held in it (each family enrolled in one click).

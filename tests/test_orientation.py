@@ -383,6 +383,23 @@ def test_one_enrolled_who_then_declines_is_named_so_on_the_roll_call_and_the_ses
     assert detail.count('data-testid="declined"') == 1 and f"/orientation/people/{ahmad.pk}/declined/" in detail
     assert "Karimi, Zahra" in roll_call
 
+
+@pytest.mark.django_db
+def test_the_waiting_list_offers_sessions_still_to_come_first_and_says_which_is_under_way(ops, client):
+    running = make_session()  # day 1 was yesterday
+    coming = make_session(first_day=TODAY + datetime.timedelta(days=6), state="planned")
+    case = approved_case(ops, members=1)
+    case.members.update(language="prs")
+    client.force_login(ops)
+
+    text = visible_text(client.get("/orientation/suggestions/"))
+
+    first, second = f"Enrol in {coming.code}", f"Enrol in {running.code}"
+    assert text.index(first) < text.index(second)
+    yesterday = TODAY - datetime.timedelta(days=1)
+    assert f"{second} under way since {yesterday:%a %d %b}: day 1 has been held" in text
+    assert f"{first} from {coming.first_day:%a %d %b}" in text
+
 @pytest.mark.django_db
 def test_only_operations_record_a_refusal(trainer, medic, client):
     case = make_case(1, orientation=False)
