@@ -31,30 +31,25 @@ def manifest_pdf(request, code):
     return _download(pdf, "application/pdf", f"manifest-{departure.code}-{manifest.status}.pdf")
 
 
-@login_required
-def apd(request, code):
-    departure = get_departure_for_user(request.user, code)
-    if not can_manage(request.user):
-        raise PermissionDenied("Only operations staff download advance passenger data.")
-    manifest = load_manifest(departure)
-    content = apd_csv(departure, manifest.rows)
-    record_download(departure, user=request.user, document=PrintedDocument.APD, status=manifest.status,
-                    passengers=len(manifest.rows), request=request, cases=[row.case_number for row in manifest.rows])
-    return _download(content.encode("utf-8"), "text/csv; charset=utf-8", f"apd-{departure.code}.csv")
+# The advance passenger data's two forms: (document logged, how it is written, content type, file extension).
+APD_FORMATS = {
+    "csv": (PrintedDocument.APD, lambda d, rows: apd_csv(d, rows).encode("utf-8"), "text/csv; charset=utf-8"),
+    # What a spreadsheet opens without turning document numbers into numbers.
+    "xlsx": (PrintedDocument.APD_XLSX, apd_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
 
 
 @login_required
-def apd_workbook(request, code):
-    """The advance passenger data as XLSX: what a spreadsheet opens without turning document numbers into numbers."""
+def apd(request, code, fmt="csv"):
     departure = get_departure_for_user(request.user, code)
     if not can_manage(request.user):
         raise PermissionDenied("Only operations staff download advance passenger data.")
+    document, write, content_type = APD_FORMATS[fmt]
     manifest = load_manifest(departure)
-    content = apd_xlsx(departure, manifest.rows)
-    record_download(departure, user=request.user, document=PrintedDocument.APD_XLSX, status=manifest.status,
+    content = write(departure, manifest.rows)
+    record_download(departure, user=request.user, document=document, status=manifest.status,
                     passengers=len(manifest.rows), request=request, cases=[row.case_number for row in manifest.rows])
-    return _download(content, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     f"apd-{departure.code}.xlsx")
+    return _download(content, content_type, f"apd-{departure.code}.{fmt}")
 
 
 def manifest_panel(departure, user):
