@@ -359,8 +359,10 @@ class _Sheet:
                 inline = True
             elif name is PHONETIC:
                 phonetic += 1
-            elif name is MERGED:
-                _merged_range(attributes.get("ref", ""), merged)
+            elif name is MERGED and _spans_rows(attributes.get("ref", "")):
+                merged[0] += 1
+                if len(merged) < 4:  # a few to name, and the count: a hostile sheet may declare millions
+                    merged.append(attributes["ref"])
             elif name is ROW:
                 number = int(attributes["r"]) if "r" in attributes else number + 1
                 if number > LAST_ROW:
@@ -398,17 +400,17 @@ class _Sheet:
                     parts.append(piece)
                     kept += len(piece)
 
-        merged = []  # ranges that span rows of the table, as "K2:K5" (mergeCells come after the rows)
+        merged = [0]  # how many ranges merge cells of the table's rows, then the first three ("K2:K5")
         parser = _parser()
         parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, characters
         with archive.open(path) as source:
             for _ in _parse(source, parser):
                 yield from ready
                 ready.clear()
-        if merged:
-            more = f" (and {len(merged) - 3:,} more)" if len(merged) > 3 else ""
+        if merged[0]:  # mergeCells come after the rows
+            more = f" (and {merged[0] - 3:,} more)" if merged[0] > 3 else ""
             raise MergedCells(
-                f"Cells {', '.join(merged[:3])}{more} are merged: a merged range keeps its value in its first cell "
+                f"Cells {', '.join(merged[1:])}{more} are merged: a merged range keeps its value in its first cell "
                 "only, and its other cells read as empty. Unmerge them (in LibreOffice Calc and Excel: Merge and "
                 "Unmerge Cells, or Merge & Center › Unmerge) and fill in every row, then import the file again."
             )
@@ -447,15 +449,14 @@ class _Sheet:
         return NumberCell(number)
 
 
-def _merged_range(reference, merged):
-    """Keep `reference` ("K2:K5") when it merges cells of the table's rows (below the header)."""
+def _spans_rows(reference):
+    """Whether a merged range ("K2:K5") merges cells of the table's rows (below the header)."""
     first, _, last = reference.partition(":")
     try:
-        top, bottom = int(first.lstrip(_LETTERS) or 0), int(last.lstrip(_LETTERS) or 0)
+        bottom = int(last.lstrip(_LETTERS) or 0)
     except ValueError:
-        return
-    if last and last != first and bottom >= 2 and len(reference) <= 20:
-        merged.append(reference)
+        return False
+    return bool(last) and last != first and bottom >= 2 and len(reference) <= 20
 
 
 def _column(reference):
