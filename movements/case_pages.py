@@ -368,7 +368,7 @@ def _kinds_line(case):
 
 
 def _applicant(case):
-    """"Family, Given" as the dashboard names a family's principal applicant ("—" when none is recorded)."""
+    """The principal applicant's family name, escaped ("—" when none is recorded); the rows add the given name."""
     return _e(case.pa_family_name or "—")
 
 
