@@ -218,6 +218,48 @@ def test_a_refusal_is_shown_next_to_the_family_with_its_reason(client, escort, f
     assert "Karimi, Zahra — medical clearance for travel pending" in article
 
 
+
+def test_a_family_boards_in_one_tap_each_member_logged_as_their_own_tap_and_a_double_tap_changes_nothing(
+        client, escort, flight, family):
+    client.force_login(escort)
+    from movements import readiness
+
+    readiness.refresh_snapshot(Case.objects.get(pk=family.pk))  # as the commit of the checks before boarding does
+    page = page_text(client.get(url(flight)))
+    assert "Mark all 5 boarded" in page and page.count('data-testid="board-family"') == 1
+
+    response = client.post(url(flight, "mark/"), {"family": family.case_number, "token": "t7"})
+    again = client.post(url(flight, "mark/"), {"family": family.case_number, "token": "t7"})
+
+    assert response.status_code == again.status_code == 302
+    assert set(Passenger.objects.filter(departure=flight).values_list("boarding", flat=True)) == {"boarded"}
+    log = BoardingLogEntry.objects.filter(departure=flight)
+    assert log.count() == 5 and set(log.values_list("user", flat=True)) == {escort.pk}
+    text = visible_text(client.get(response["Location"]))
+    assert "Boarded: Zahra, Ahmad, Omid, Hadia, Yasin." in text
+    assert "Mark all" not in text  # nobody waits
+
+
+def test_one_who_may_not_board_is_left_waiting_with_the_reason_and_the_rest_board(escort, flight, family):
+    MedicalExam.objects.filter(person__case=family, kind="ftt", person__given_name="Zahra").delete()
+
+    results = boarding.board_family(flight, family, by=escort, request_id="t8")
+
+    refused = [(marked.passenger.person.given_name, error.code) for marked, error in results if error]
+    assert refused == [("Zahra", "blocked")]
+    assert pax(family, "Zahra").boarding == "waiting"
+    assert Passenger.objects.filter(departure=flight, boarding="boarded").count() == 4
+
+
+def test_no_family_button_while_a_check_holds_a_member_back(client, escort, flight, family):
+    from movements import readiness
+
+    MedicalExam.objects.filter(person__case=family, kind="ftt", person__given_name="Zahra").delete()
+    readiness.refresh_snapshot(Case.objects.get(pk=family.pk))
+    client.force_login(escort)
+
+    assert 'data-testid="board-family"' not in page_text(client.get(url(flight)))
+
 def test_a_family_held_at_the_gate_after_boarding_is_listed_to_offload(client, medic, escort, flight, family):
     from movements import transitions
 

@@ -215,6 +215,24 @@ def mark(departure, passenger, status, *, by, reason="", request_id="", via="", 
     return Marked(pax, changed=True, entry=entry, withdrawn_split=withdrawn)
 
 
+def board_family(departure, case, *, by, request_id="", via="", at=None):
+    """Mark boarded every member of a family still waiting at the gate, as one tap each would (`mark`: its checks,
+    its log row, its request id): returns (Marked or None, TravelError or None) per member, in the family's order.
+    One who may not board is left waiting, with the refusal; the others board."""
+    results = []
+    for pax in (Passenger.objects.select_related("person").filter(departure=departure, booking__case=case,
+                                                                    active=True, boarding=B.WAITING)
+                .order_by("id")):
+        try:
+            results.append((mark(departure, pax, B.BOARDED, by=by, via=via, at=at,
+                                 request_id=f"{request_id}:{pax.pk}:{B.BOARDED}" if request_id else ""), None))
+        except TravelError as e:
+            if e.code == "forbidden":
+                raise
+            results.append((Marked(pax, changed=False), e))
+    return results
+
+
 def _boarding_checks(dep, case, pax, by):
     """Refuse boarding a person who may not depart today; else say on what the fit-to-travel check rests."""
     person = pax.person

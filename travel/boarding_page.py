@@ -88,6 +88,13 @@ class Family:
         return [row.person for row in self.rows if row.status == B.NO_SHOW]
 
     @property
+    def boards_at_once(self):
+        """How many waiting members one tap boards together: all of them, when two or more wait and no check holds
+        any back (0 otherwise: each is marked on their own)."""
+        waiting = [row for row in self.rows if row.status == B.WAITING]
+        return len(waiting) if len(waiting) >= 2 and not any(row.warnings for row in waiting) else 0
+
+    @property
     def state(self):
         """decision (a no-show to decide), waiting, or boarded (everyone on board)."""
         if self.no_shows:

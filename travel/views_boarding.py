@@ -152,6 +152,8 @@ def boarding_view(request, code):
 @require_POST
 def boarding_mark(request, code):
     departure = _departure(request, code)
+    if request.POST.get("family"):
+        return _board_family(request, departure, posted_text(request, "family", 30))
     pid, _, status = request.POST.get("mark", "").partition(":")
     passenger = (Passenger.objects.select_related("booking__case").filter(pk=_int(pid) or 0, departure=departure)
                  .first())
@@ -175,6 +177,31 @@ def boarding_mark(request, code):
             _tell(request, messages.WARNING, "The split asked for this family is withdrawn.", number)
         else:
             return _back(request, departure, number, passenger=passenger.pk)
+    return _back(request, departure, number)
+
+
+def _board_family(request, departure, number):
+    """"Mark all boarded": each member of the family still waiting, as one tap each would be; who could not board
+    stays waiting, with the reason."""
+    booking = Booking.objects.filter(departure=departure, case__case_number=number,
+                                     status=BookingStatus.ACTIVE).select_related("case").first()
+    if booking is None:
+        _refused(request, TravelError("not_understood", NOT_UNDERSTOOD))
+        return _back(request, departure)
+    token = posted_text(request, "token", 40)
+    try:
+        results = boarding.board_family(departure, booking.case, by=request.user, request_id=token)
+    except TravelError as e:
+        _refused(request, e, number)
+        return _back(request, departure, number)
+    boarded = [marked.passenger.person.given_name for marked, error in results if error is None and marked.changed]
+    if boarded:
+        _tell(request, messages.SUCCESS, f"Boarded: {', '.join(boarded)}.", number)
+    for _marked, error in results:
+        if error is not None:
+            _refused(request, error, number)
+    if not results:
+        _tell(request, messages.INFO, "Nobody of this family is waiting any more; nothing changed.", number)
     return _back(request, departure, number)
 
 
