@@ -662,3 +662,31 @@ def test_the_case_list_says_by_what_a_case_is_blocked(client, ops, unhcr):
     assert "No visa / COPR reference — 2 people · No IME recorded — 2 people" in seen_by_ops
     assert "No visa / COPR reference — 2 people · Medical clearance for travel pending — 2 people" in seen_by_unhcr
     assert "IME" not in seen_by_unhcr
+
+
+
+def test_the_work_list_puts_what_can_be_done_today_before_checks_not_yet_due(client, ops, medic):
+    # A booked family a week out: its fit-to-travel check opens 72 h before the flight. A case with no IME at all,
+    # whose travel date is later, is the work of today.
+    from movements.models import MedicalExam
+
+    with on_the_morning():
+        booked = ready_case(ops, members=1)
+        book(booked, ops, make_departure(ops, day=next_arrival_day(datetime.date.today()
+                                                                   + datetime.timedelta(days=10))))
+        no_ime = planned(case_in("approved", ops, members=1), 30)
+        MedicalExam.objects.filter(person__case=no_ime).delete()
+        from movements import readiness
+
+        for case in (booked, no_ime):
+            readiness.refresh_snapshot(type(case).objects.get(pk=case.pk))
+        client.force_login(medic)
+        response = client.get("/medical/")
+
+    items = response.context["items"]
+    kinds = [(item.case.pk, item.not_yet) for item in items]
+    assert (no_ime.pk, False) in kinds and (booked.pk, True) in kinds
+    assert [not_yet for _pk, not_yet in kinds] == sorted(not_yet for _pk, not_yet in kinds)  # today's first
+    html = response.content.decode()
+    assert html.index(f'/cases/{no_ime.case_number}/') < html.index('data-testid="not-yet"') < \
+        html.index(f'/cases/{booked.case_number}/')

@@ -41,6 +41,9 @@ def work_list(request):
                      target=f"page {page.number}")
     for item in items:
         item.days = (item.due - today).days if item.due else None
+        item.not_yet = item.from_day is not None and item.from_day > today
+    # What can be done today first; a check before boarding whose window has not opened after it (in due order).
+    items.sort(key=lambda item: item.not_yet)
     return render(request, "movements/medical_work_list.html", {"page": page, "items": items, "today": today})
 
 
