@@ -19,7 +19,7 @@ from movements.models import (
     TravelDocument, TravelMedicalNeeds,
 )
 from movements.transitions import SPECS
-from movements.words import CONTROL_CHARACTER
+from movements.words import control_character_refusal
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -74,11 +74,8 @@ class PrintableText:
             field = self.fields.get(name)
             if not isinstance(value, str) or not isinstance(field, forms.CharField):
                 continue
-            if isinstance(field.widget, forms.Textarea):
-                value = value.replace("\t", " ").replace("\r", " ").replace("\n", " ")
-            if found := CONTROL_CHARACTER.search(value):
-                self.add_error(name, f"This holds a control character (U+{ord(found.group()):04X}), which no name, "
-                                     "code or note has: remove it.")
+            if refusal := control_character_refusal(value, multi_line=isinstance(field.widget, forms.Textarea)):
+                self.add_error(name, refusal)
         return data
 
 

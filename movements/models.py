@@ -18,7 +18,7 @@ from movements import mrz
 from movements.countries import COUNTRY_CHOICES, NATIONALITY_CHOICES, country_name
 from movements.search import person_search_text
 from movements.ssr import combined_ssr, parse_ssr, validate_ssr
-from movements.words import CONTROL_CHARACTER
+from movements.words import control_character_refusal
 
 
 class CaseState(models.TextChoices):
@@ -302,11 +302,8 @@ def refuse_control_characters(instance, *, multi_line=()):
         value = getattr(instance, field.attname, None)
         if not isinstance(value, str) or not isinstance(field, models.CharField | models.TextField):
             continue
-        if field.name in multi_line:
-            value = value.replace("\t", " ").replace("\r", " ").replace("\n", " ")
-        if control := CONTROL_CHARACTER.search(value):
-            found[field.name] = (f"This holds a control character (U+{ord(control.group()):04X}), which no name, code "
-                                 "or note has: remove it.")
+        if refusal := control_character_refusal(value, multi_line=field.name in multi_line):
+            found[field.name] = refusal
     if found:
         raise ValidationError(found)
 

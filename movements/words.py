@@ -8,6 +8,17 @@ CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: no na
 IRREGULAR = {"person": "people"}
 
 
+def control_character_refusal(value, *, multi_line=False):
+    """The message refusing a text that holds a control character ("" when it holds none); a multi-line text keeps
+    its tabs and line breaks. The forms (`forms.PrintableText`) and the models' validation (the admin's) say it."""
+    if multi_line:
+        value = value.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    control = CONTROL_CHARACTER.search(value)
+    if control is None:
+        return ""
+    return f"This holds a control character (U+{ord(control.group()):04X}), which no name, code or note has: remove it."
+
+
 def in_sentence(label):
     """A choice's label inside a sentence: its first letter in lower case unless its first word is an abbreviation
     ("Passport" → "passport", "ICRC travel document" and "IME" stay)."""
