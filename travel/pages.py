@@ -13,10 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from movements import hooks, kept, memo
+from movements.compiled import compiled_once
 from movements.hooks import NavEntry, Panel
 from movements.models import CaseState
 from travel import rules, services
-from travel.access import can_book, can_manage, can_use_departures, may_see_departure, visible_departures
+from travel.access import (
+    can_book, can_manage, can_use_departures, may_see_departure, sees_all_departures, visible_departures,
+)
 from travel.boarding import CHANGE_ACTIONS, PERM_OVERRIDE, boarding_opens_at, final_leg, surveillance_due
 from travel.board import route_of
 from travel.facts import facts_for, seats_for
@@ -176,12 +179,25 @@ def waiting_for_operations(request, access):
     manifest and the carrier's passenger data are out of date. One query; nothing shown when all is in order."""
     if not can_manage(request.user):
         return []
+    if sees_all_departures(request.user):
+        # The same statement for everyone who sees all departures: built and compiled once per process.
+        departures = list(compiled_once("travel.waiting_for_operations", lambda: _waiting(Departure.objects.all())))
+    else:
+        departures = list(_waiting(visible_departures(request.user)))
+    if not departures:
+        return []
+    return [Panel("travel/operations_card.html", {"departures": departures}, title="Waiting for operations")]
+
+
+def _waiting(departures):
+    """Of `departures`, the final ones with a split waiting or a change not printed since (at most 20, soonest first),
+    each with `splits_waiting` and `unprinted_change`."""
     last_final = (DepartureLogEntry.objects.filter(departure=OuterRef("departure"), action="made_final")
                   .order_by("-at", "-id").values("at")[:1])
     printed_after = ManifestDownload.objects.filter(departure=OuterRef("departure"), document=PrintedDocument.MANIFEST,
                                                     at__gt=OuterRef("at"))
-    departures = list(
-        visible_departures(request.user).filter(state=DepartureState.FINAL)
+    return (
+        departures.filter(state=DepartureState.FINAL)
         .annotate(
             splits_waiting=Count("split_requests", filter=Q(split_requests__status=SplitStatus.PENDING),
                                  distinct=True),
@@ -192,9 +208,6 @@ def waiting_for_operations(request, access):
         )
         .filter(Q(splits_waiting__gt=0) | Q(unprinted_change=True)).order_by("departs_at", "code")[:20]
     )
-    if not departures:
-        return []
-    return [Panel("travel/operations_card.html", {"departures": departures}, title="Waiting for operations")]
 
 
 @hooks.member_notes.register
