@@ -9,7 +9,7 @@ runs a bounded time and number of requests, and stops the server it started.
 The server runs as `make serve` runs it (config/gunicorn.conf.py: its sync workers, as many as it chooses for this
 machine) unless --workers or --threads say otherwise.
 
-Run: `.venv/bin/python bench/load.py [--seconds 20] [--users 1,8,32] [--workers N] [--threads N]`.
+Run: `.venv/bin/python bench/load.py [--seconds 20] [--users 1,8,32] [--workers N] [--threads N] [--pages dash,list]`.
 """
 
 import argparse
@@ -220,12 +220,20 @@ def main():
     parser.add_argument("--workers", type=int, help="default: as config/gunicorn.conf.py chooses")
     parser.add_argument("--threads", type=int, help="default: as config/gunicorn.conf.py chooses (1: sync workers)")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--pages", help="only these pages, by the start of their names, comma-separated "
+                        "(e.g. 'dash,list'; the bare view is always driven)")
     args = parser.parse_args()
     levels = [int(n) for n in args.users.split(",")]
     if not 1 <= args.seconds <= 120 or max(levels) > 64:
         raise SystemExit("--seconds within 1–120 and at most 64 users")
     ensure_database()
     client, session, pages = prepare()
+    if args.pages:
+        wanted = [w.strip() for w in args.pages.split(",") if w.strip()]
+        pages = {name: path for name, path in pages.items()
+                 if name == "bare view" or any(name.startswith(w) for w in wanted)}
+        if len(pages) == 1:
+            raise SystemExit(f"--pages matches none of the pages: {args.pages}")
     workers, threads = server_configuration(args.workers, args.threads)
     server = start_server(args.port, workers, threads)
     kind = "sync workers" if threads == 1 else f"workers × {threads} threads"
