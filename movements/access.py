@@ -13,6 +13,7 @@ from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from movements import hooks, memo
+from movements.compiled import compiled_once
 from movements.models import Case
 
 OPERATIONS, MEDICAL, TRAINER, ESCORT, UNHCR = "operations", "medical", "trainer", "escort", "unhcr"
@@ -157,11 +158,20 @@ def get_case_for_user(user, case_number, *, write=False, page_reads=False):
     reads = {}
     if page_reads and memo.active():  # kept only for a page that only reads
         reads = _compiled_page_reads(cases.db)
-        cases = cases.annotate(**{name: expression for name, (key, expression) in reads.items()})
-    try:
-        case = cases.get(case_number=case_number)
-    except Case.DoesNotExist:
-        raise Http404("No such case.") from None
+
+    def build(number, cases=cases):
+        return cases.annotate(**{name: expression for name, (key, expression) in reads.items()}).filter(
+            case_number=number)
+
+    if access.sees_all_cases:
+        # The same statement for everyone who sees every case: built and compiled once per process.
+        key = ("access.case", tuple(hooks.case_page_reads.providers) if reads else ())
+        found = compiled_once(key, build, case_number, using=cases.db)
+    else:
+        found = list(build(case_number)[:2])
+    if not found:
+        raise Http404("No such case.")
+    case = found[0]  # the case number is unique
     if write and not access.can_edit_cases:
         raise PermissionDenied("You may read this case but not change it.")
     for name, (key, expression) in reads.items():

@@ -1,28 +1,73 @@
 """Queries whose SQL never changes, built and compiled by the ORM once per process rather than on every request.
 
 Building a queryset with subqueries and aggregates, and compiling it to SQL, costs the ORM a millisecond or two of
-Python each time, for a statement that is the same on every request (a dashboard card asked of every page view, say).
-`compiled_once` builds it the first time it is asked for in a process, keeps its SQL and parameters, and from then on
-runs that statement as a raw query over the same model: the same rows, with the queryset's annotations as attributes.
+Python each time (a few tenths for a plain one), for a statement that is the same on every request: a dashboard card
+asked of every page view, a case page's history. `compiled_once` builds it the first time it is asked for in a
+process, keeps its SQL and parameters, and from then on runs that statement as a raw query over the same model: the
+same rows, with the queryset's annotations as attributes.
 
-Only for querysets that depend on nothing of the request or the moment (no user, no date, no clock): the key names
-the query, and the first build is the one kept.
+A statement may take values that change from call to call (a case's id, a case number): the queryset is built with a
+placeholder for each, and each call puts its own values in the placeholders' places among the parameters. Anything
+else the queryset depends on (the user, the date, the clock) must be part of the key, or not vary at all: the first
+build under a key is the one kept.
 """
 
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, connections
 
 _statements = {}
+# Values no real query passes: an id and a text that cannot occur among a query's own parameters.
+_INT_PLACEHOLDERS = tuple(-(2 ** 62) - n for n in range(8))
+_TEXT_PLACEHOLDERS = tuple(f"\x00placeholder {n}\x00" for n in range(8))
 
 
-def compiled_once(key, build, using=DEFAULT_DB_ALIAS):
-    """`build()`'s queryset as a `RawQuerySet` of its SQL, compiled on first use in this process for `using`.
-
-    Its rows are model instances with the annotations set as plain attributes (a database's own value: on SQLite a
-    boolean annotation reads 0 or 1)."""
-    found = _statements.get((key, using))
+def compiled_once(key, build, *values, using=DEFAULT_DB_ALIAS):
+    """The rows of `build(*placeholders)`'s queryset, compiled on first use in this process for `using`, run with
+    `values` in the placeholders' places (an int for an int, a str for a str): a list of model instances, each with
+    the queryset's annotations as attributes (as the ORM gives them: a boolean is a bool on SQLite too). No related
+    object is loaded with them (`select_related` and `prefetch_related` are not kept)."""
+    kinds = tuple(type(value) for value in values)
+    found = _statements.get((key, kinds, using))
     if found is None:
-        queryset = build()
-        sql, params = queryset.query.get_compiler(using).as_sql()
-        found = _statements[(key, using)] = (queryset.model, sql, tuple(params))
-    model, sql, params = found
-    return model.objects.raw(sql, params, using=using)
+        found = _statements[(key, kinds, using)] = _compile(build, kinds, using)
+    model, sql, params, slots, annotations = found
+    if slots:
+        params = list(params)
+        for position, n in slots:
+            params[position] = values[n]
+    rows = list(model.objects.raw(sql, params, using=using))
+    if annotations and rows:
+        connection = connections[using]
+        for name, expression, converters in annotations:
+            for row in rows:
+                value = row.__dict__[name]
+                for converter in converters:
+                    value = converter(value, expression, connection)
+                row.__dict__[name] = value
+    return rows
+
+
+def _compile(build, kinds, using):
+    placeholders = []
+    for n, kind in enumerate(kinds):
+        if kind is int:
+            placeholders.append(_INT_PLACEHOLDERS[n])
+        elif kind is str:
+            placeholders.append(_TEXT_PLACEHOLDERS[n])
+        else:
+            raise TypeError(f"compiled_once takes ints and strs as values, not {kind.__name__}")
+    queryset = build(*placeholders)
+    compiler = queryset.query.get_compiler(using)
+    sql, params = compiler.as_sql()
+    connection = connections[using]
+    annotations = []
+    for expression, _, alias in compiler.select:
+        if alias in queryset.query.annotation_select:
+            converters = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+            if converters:
+                annotations.append((alias, expression, tuple(converters)))
+    slots = tuple((position, placeholders.index(param)) for position, param in enumerate(params)
+                  if type(param) in (int, str) and param in placeholders)
+    missing = set(range(len(placeholders))) - {n for _, n in slots}
+    if missing:
+        raise ValueError(f"the query does not use its value(s) {sorted(missing)} as parameters")
+    return queryset.model, sql, tuple(params), slots, tuple(annotations)

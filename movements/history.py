@@ -6,7 +6,8 @@ import) by `log_change` here. Both carry a structured payload (`data`) as well a
 
 from django.utils import timezone
 
-from movements.models import CaseChange
+from movements.compiled import compiled_once
+from movements.models import CaseChange, CaseTransition
 
 
 def user_label(user):
@@ -98,6 +99,13 @@ def shown_time(at):
 
 
 def timeline(case):
-    """State changes and data changes, newest first."""
-    entries = list(case.transitions.order_by("-at", "-id")) + list(case.changes.order_by("-at", "-id"))
+    """State changes and data changes, newest first (each entry's `case` is this case)."""
+    entries = [
+        *compiled_once("history.transitions", lambda pk: CaseTransition.objects.filter(case_id=pk)
+                       .order_by("-at", "-id"), case.pk),
+        *compiled_once("history.changes", lambda pk: CaseChange.objects.filter(case_id=pk)
+                       .order_by("-at", "-id"), case.pk),
+    ]
+    for entry in entries:
+        entry._state.fields_cache["case"] = case
     return sorted(entries, key=lambda e: e.at, reverse=True)

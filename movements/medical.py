@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from movements import hooks, readiness
+from movements.compiled import compiled_once
 from movements.models import (
     Case, ExamKind, HoldCategory, MedicalExam, OutcomeProfile, Person, TBStatus, TravelMedicalNeeds, states_where,
 )
@@ -73,14 +74,24 @@ class MedicalStatus:
         return f"Medical surveillance: report to public health within {settings.SAFAR_SURVEILLANCE_DAYS} days of arrival"
 
 
+def _latest_first(exams):
+    return exams.order_by("person_id", "-exam_date", "-id").only("person_id", "kind", "exam_date", "tb_status",
+                                                                 "outcome")
+
+
 def statuses_for(people):
     """MedicalStatus per person id, in two queries whatever the number of people; in one when the people were read
     with their travel needs (`select_related("medical_needs")`)."""
     people = list(people)
     ids = [p.pk for p in people]
-    exams = MedicalExam.objects.filter(person_id__in=ids).order_by("person_id", "-exam_date", "-id")
+    case_ids = {p.case_id for p in people}
+    if len(case_ids) == 1:  # one family (its case page): the exams of its case, in a statement compiled once
+        exams = compiled_once("medical.case_exams", lambda pk: _latest_first(MedicalExam.objects.filter(
+            person__case_id=pk)), case_ids.pop())
+    else:
+        exams = _latest_first(MedicalExam.objects.filter(person_id__in=ids))
     latest_ime, latest_tb, latest_outcome = {}, {}, {}
-    for exam in exams.only("person_id", "kind", "exam_date", "tb_status", "outcome"):
+    for exam in exams:
         if exam.kind == ExamKind.IME:
             latest_ime.setdefault(exam.person_id, exam.exam_date)
         if exam.tb_status:

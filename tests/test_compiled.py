@@ -1,10 +1,12 @@
 """movements.compiled: a query built and compiled once per process, run afresh (on the rows of the moment) each time."""
 
+import datetime
+
 import pytest
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
 
 from movements import compiled
-from movements.models import Case
+from movements.models import Case, Person
 from tests.conftest import make_case
 
 
@@ -47,3 +49,35 @@ def test_the_ops_dashboard_card_builds_its_query_once(fresh, client, ops, monkey
         assert client.get("/").status_code == 200
 
     assert calls == [1]
+
+
+@pytest.mark.django_db
+def test_values_go_into_the_placeholders_places_and_annotations_convert_as_the_orm_does(fresh):
+    builds = []
+
+    def build(pk, relationship):
+        builds.append((pk, relationship))
+        return (Case.objects.filter(pk=pk)
+                .annotate(has_child=Exists(Person.objects.filter(case=OuterRef("pk"), relationship=relationship)),
+                          youngest=Max("members__date_of_birth")))
+
+    two, three = make_case(2), make_case(3)
+    for case in (two, three):
+        expected = Case.objects.filter(pk=case.pk).annotate(
+            has_child=Exists(Person.objects.filter(case=OuterRef("pk"), relationship="CHD")),
+            youngest=Max("members__date_of_birth")).get()
+        [row] = compiled.compiled_once("test.case", build, case.pk, "CHD")
+        assert (row.pk, row.has_child, row.youngest) == (case.pk, expected.has_child, expected.youngest)
+        assert type(row.has_child) is bool and isinstance(row.youngest, datetime.date)
+    [row] = compiled.compiled_once("test.case", build, three.pk, "no such relationship")
+    assert row.has_child is False
+    assert compiled.compiled_once("test.case", build, 0, "CHD") == []
+    assert len(builds) == 1
+
+
+@pytest.mark.django_db
+def test_a_value_the_query_does_not_take_is_refused_at_once(fresh):
+    with pytest.raises(ValueError, match="does not use its value"):
+        compiled.compiled_once("test.unused", lambda pk: Case.objects.all(), 5)
+    with pytest.raises(TypeError):
+        compiled.compiled_once("test.date", lambda day: Case.objects.filter(flies_on=day), datetime.date(2027, 1, 1))
