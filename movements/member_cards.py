@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
+from movements.family import documents_of
 from movements.phones import international
 
 
@@ -116,7 +117,7 @@ def _documents(p, case, access, can_edit_documents):
         edit = (f' <a class="small" href="{_e(address)}">edit<span class="visually-hidden"> the travel documents of '
                 f'{_e(p.family_name)}, {_e(p.given_name)}</span></a>')
     items = []
-    for d in p.documents.all():
+    for d in documents_of(p):
         item = _e(d.get_document_type_display())
         if access.can_see_documents:
             item += f' <span class="mono">{_e(d.number)}</span> ({_e(d.issuing_country)})'

@@ -81,7 +81,8 @@ def recall(key, default=None):
 
 
 def case_members(case):
-    """The case's members, oldest record first, with their documents: the case page's own load when it shares it
-    (`remember`), else read once per page."""
-    return once(("movements.members", case.pk),
-                lambda: list(case.members.prefetch_related("documents").order_by("id")))
+    """The case's members, oldest record first, with their documents and travel needs (`movements.family`): read
+    once per page."""
+    from movements import family
+
+    return once(("movements.members", case.pk), lambda: family.members(case))

@@ -275,7 +275,9 @@ class ReadinessContext:
 
     @cached_property
     def members(self):
-        return list(self.case.members.prefetch_related("documents").order_by("id"))
+        from movements import memo
+
+        return memo.case_members(self.case)
 
     @cached_property
     def travelling_members(self):
@@ -349,12 +351,14 @@ def contexts_for(cases, plans):
     """Readiness contexts for many cases at once (`plans`: {case id: TravelPlan}), their members, documents and
     travel needs loaded in two queries, then `hooks.readiness_preload` asked to load what the requirements read;
     each is then given to `evaluate(…, context=)` (or `transitions.perform(…, readiness_context=)`)."""
+    from django.db.models import Prefetch
+
     from movements.models import Person
 
     cases = list(cases)
     members = {case.pk: [] for case in cases}
     for person in (Person.objects.filter(case__in=[c.pk for c in cases]).select_related("medical_needs")
-                   .prefetch_related("documents").order_by("case_id", "id")):
+                   .prefetch_related(Prefetch("documents", to_attr="document_list")).order_by("case_id", "id")):
         members[person.case_id].append(person)
     contexts = {}
     for case in cases:
@@ -451,11 +455,13 @@ def _member_link(case, person, access):
                   "document_expired": "Travel document expires before travel"},
           link=_documents_link)
 def travel_document_valid(ctx):
+    from movements import family
+
     if not ctx.members:
         yield Blocker("no_members", "The case has no members yet.")
         return
     for person in ctx.travelling_members:
-        documents = list(person.documents.all())
+        documents = family.documents_of(person)
         if not documents:
             yield Blocker("document_missing", f"{person.full_name} — no travel document recorded", person.pk)
             continue

@@ -132,8 +132,7 @@ def case_detail(request, case_number):
     reads.record(reads.Kind.CASE, request=request, cases=[case], target=case.case_number)
     policy = case.state_policy
     # Members, their travel needs, documents and medical statuses are loaded once: readiness reads the same objects.
-    by_record = list(case.members.select_related("medical_needs").prefetch_related("documents").order_by("id"))
-    memo.remember(("movements.members", case.pk), by_record)
+    by_record = memo.case_members(case)
     # Shown as every page and the manifest show a family: principal applicant, spouse, then oldest first.
     members = sorted(by_record, key=attrgetter("family_position"))
     statuses = medical.statuses_for(members)
