@@ -7,6 +7,7 @@ opens some to them through `hooks.case_scopes`.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.core.exceptions import PermissionDenied
 from django.db.models.expressions import RawSQL
@@ -63,15 +64,30 @@ def _access_rows(user):
     return rows
 
 
+class _Everything:
+    """What an active superuser is granted."""
+
+    def __contains__(self, codename):
+        return True
+
+
+_EVERYTHING = _Everything()
+
+
 @dataclass(frozen=True)
 class Access:
     user: object
 
-    def _perm(self, codename):
+    @cached_property
+    def _granted(self):
+        """The permissions to answer from (a page asks a hundred times): none for an anonymous or inactive user."""
         user = self.user
-        if not (user.is_authenticated and user.is_active):
-            return False
-        return user.is_superuser or codename in _resolve(user)[0]
+        if user is None or not (user.is_authenticated and user.is_active):
+            return frozenset()
+        return _EVERYTHING if user.is_superuser else _resolve(user)[0]
+
+    def _perm(self, codename):
+        return codename in self._granted
 
     @property
     def roles(self):
@@ -128,7 +144,13 @@ class Access:
 
 
 def access_for(user):
-    return Access(user)
+    """The user's `Access`, made once per user object (once per request), as its permissions are read once."""
+    if user is None:  # no user at all (a request the API's own views have not authenticated)
+        return Access(None)
+    found = getattr(user, "_safar_access_object", None)
+    if found is None:
+        found = user._safar_access_object = Access(user)
+    return found
 
 
 def visible_cases(user):
