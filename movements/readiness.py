@@ -89,14 +89,22 @@ def _label(label):
     return label() if callable(label) else label
 
 
+class Registry(list):
+    """The requirements, in order (`requirements()`), with their blocker codes indexed once for `grouped`."""
+
+    @cached_property
+    def by_code(self):
+        return {code: requirement for requirement in self for code in requirement.titles}
+
+
 def requirements():
-    return [
+    return Registry(
         Requirement(code=r.key, label=_label(r.meta.get("label", r.key)), check=r.provider, order=r.order,
                     gates=frozenset(r.meta.get("gates") or ALL_GATES),
                     confidential=frozenset(r.meta.get("confidential") or ()),
                     titles=dict(r.meta.get("titles") or {}), link=r.meta.get("link"))
         for r in hooks.readiness_requirements.registrations
-    ]
+    )
 
 
 # The redacted stand-in for a confidential blocker (see `redacted`).
@@ -177,10 +185,10 @@ def grouped(blockers, *, case=None, access=None, people=None, registry=None):
     words by its requirement (`titles=`). With `case`, `access` and `people` ({id: Person}), each item carries the
     address of the form that resolves it, from its requirement's `link=` (None when this user may not open it).
     A list of many cases passes `registry` (`requirements()`) read once."""
-    by_code = {}
-    for requirement in registry if registry is not None else requirements():
-        for code in requirement.titles:
-            by_code[code] = requirement
+    if not blockers:
+        return []
+    registry = registry if registry is not None else requirements()
+    by_code = registry.by_code if isinstance(registry, Registry) else Registry(registry).by_code
     groups = {}
     for blocker in blockers:
         as_dict = isinstance(blocker, dict)
