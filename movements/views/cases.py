@@ -9,6 +9,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from movements import case_edits, history, hooks, kept, medical, memo, readiness, reads, transitions
@@ -120,6 +121,7 @@ def case_list(request):
         "movements/case_list.html",
         {"form": form, "page": page, "query": query.urlencode(), "total": page.total,
          "total_capped": page.total_capped, "count_limit": f"{case_pages.COUNT_LIMIT:,}",
+         "rows": mark_safe("".join(case.row for case in page.object_list)),  # each row escaped as it was written
          "options": form.options(), "order": order,
          "showing_closed": data.get("show") == "closed", "showing_all": data.get("show") == "all"},
     )
