@@ -144,7 +144,8 @@ class Access:
 
 
 def access_for(user):
-    """The user's `Access`, made once per user object (once per request), as its permissions are read once."""
+    """The user's `Access`, made once per user object (once per request), as its permissions are read once: a
+    change to the user's roles, `is_active` or `is_superuser` counts from the next request (the next user object)."""
     if user is None:  # no user at all (a request the API's own views have not authenticated)
         return Access(None)
     found = getattr(user, "_safar_access_object", None)

@@ -15,9 +15,13 @@ build under a key is the one kept.
 from django.db import DEFAULT_DB_ALIAS, connections
 
 _statements = {}
-# Values no real query passes: an id and a text that cannot occur among a query's own parameters.
-_INT_PLACEHOLDERS = tuple(-(2 ** 62) - n for n in range(8))
-_TEXT_PLACEHOLDERS = tuple(f"\x00placeholder {n}\x00" for n in range(8))
+# Values no query passes of its own: an id within a 32-bit column's range (Django will not compare a column with a
+# value it cannot hold), and a text holding the characters a pattern lookup escapes or wraps. A value is put in its
+# placeholder's place as given, so only a lookup that passes its value on unchanged can take one (`exact`, a
+# foreign key): `contains`, `startswith` or SQLite's `iexact` change the placeholder, and the statement is refused
+# when it is first built ("does not use its value") rather than run with a value the lookup did not prepare.
+_INT_PLACEHOLDERS = tuple(2_147_483_000 + n for n in range(8))
+_TEXT_PLACEHOLDERS = tuple(f"\x00placeholder_%{n}\\\x00" for n in range(8))
 
 
 def compiled_once(key, build, *values, using=DEFAULT_DB_ALIAS):

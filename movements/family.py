@@ -14,11 +14,14 @@ def members(case):
     first, as `person.documents` orders them) and their travel needs (`person.medical_needs`, None when none are
     recorded) loaded."""
     people = compiled_once("family.members", lambda pk: Person.objects.filter(case_id=pk).order_by("id"), case.pk)
-    documents = {person.pk: [] for person in people}
+    documents, needs = {person.pk: [] for person in people}, {}
     if people:
         for document in compiled_once("family.documents", lambda pk: TravelDocument.objects.filter(
                 person__case_id=pk).order_by("person_id", *TravelDocument._meta.ordering), case.pk):
-            documents[document.person_id].append(document)
+            # Only the members read above: one added since (with a document, in the admin's one save) is not shown
+            # until the next read, as it would not have been a moment earlier.
+            if document.person_id in documents:
+                documents[document.person_id].append(document)
         needs = {n.person_id: n for n in compiled_once(
             "family.needs", lambda pk: TravelMedicalNeeds.objects.filter(person__case_id=pk), case.pk)}
     for person in people:

@@ -366,6 +366,22 @@ def test_a_split_asked_for_at_the_gate_is_waiting_on_operations_dashboard_and_no
     assert "asked for at the gate" not in card and "the passenger list changed after it was made final" in card
 
 
+def test_the_operations_card_needs_the_departure_pages_too(client, ops, escort, flight, family):
+    """A role made by hand with the right to change and see all departures but not to open their pages is not shown
+    departures it could not open (the shipped roles hold all three or none)."""
+    from django.contrib.auth.models import Permission
+
+    boarding.mark(flight, pax(family, "Yasin"), "no_show", by=escort)
+    boarding.request_split(flight, family, by=escort, reason="Yasin (21) stays")
+    planner = make_user("planner", "medical")
+    planner.user_permissions.add(*Permission.objects.filter(
+        content_type__app_label="travel", codename__in=["change_departure", "view_all_departures"]))
+    client.force_login(planner)
+    assert 'data-testid="waiting-for-operations"' not in client.get("/", follow=True).content.decode()
+    planner.user_permissions.add(Permission.objects.get(content_type__app_label="travel", codename="view_departure"))
+    assert 'data-testid="waiting-for-operations"' in client.get("/", follow=True).content.decode()
+
+
 def test_a_final_list_changed_by_a_medical_hold_is_flagged_until_the_manifest_is_printed_again(
         client, clock, ops, medic, flight, family):
     from movements import transitions

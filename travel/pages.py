@@ -177,7 +177,7 @@ def waiting_for_operations(request, access):
     asked for at the gate (boarding cannot close until it is decided), or a passenger list that changed after it
     was made final (a medical hold released a family's places, say) and has not been printed since: the escort's
     manifest and the carrier's passenger data are out of date. One query; nothing shown when all is in order."""
-    if not can_manage(request.user):
+    if not can_manage(request.user) or not can_use_departures(request.user):
         return []
     if sees_all_departures(request.user):
         # The same statement for everyone who sees all departures: built and compiled once per process.
