@@ -171,9 +171,10 @@ def page_of_cases(queryset, params, rows=None, order=BY_PRIORITY, count_along=Fa
     """The page of `queryset` in `order` that the request's `page`, `after` or `before` asks for, rows annotated for
     the list.
 
-    `rows(ids)` turns the page's ids into the objects shown (by default: the list's columns and what it shows of
-    their people, read by the page's own query). `count_along`: count the matches in the page's own query (a window count) rather than in a second one — for a
-    search, whose matches the database gathers in full to sort them anyway; an index walk stops at the page."""
+    `rows(ids)` turns the page's ids into the objects shown (by default: the list's columns, read by the page's own
+    query, and what it shows of their people). `count_along`: count the matches in the page's own query (a window
+    count) rather than in a second one — for a search, whose matches the database gathers in full to sort them
+    anyway; an index walk stops at the page."""
     per_page = settings.SAFAR_CASES_PER_PAGE
     number = _parse_number(params.get("page"))
     along = None  # (total, capped) when the page's query counted the matches

@@ -12,9 +12,15 @@ else the queryset depends on (the user, the date, the clock) must be part of the
 build under a key is the one kept.
 """
 
+from typing import NamedTuple
+
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models.query import ValuesListIterable
 
 _statements = {}
+# A key may hold a date (a statement of today's): a long-running process would keep one more every day. Past this
+# many, the kept statements are dropped and built again as they are asked for.
+_KEPT = 256
 # Values no query passes of its own: an id within a 32-bit column's range (Django will not compare a column with a
 # value it cannot hold), and a text holding the characters a pattern lookup escapes or wraps. A value is put in its
 # placeholder's place as given, so only a lookup that passes its value on unchanged can take one (`exact`, a
@@ -29,25 +35,66 @@ def compiled_once(key, build, *values, using=DEFAULT_DB_ALIAS):
     `values` in the placeholders' places (an int for an int, a str for a str): a list of model instances, each with
     the queryset's annotations as attributes (as the ORM gives them: a boolean is a bool on SQLite too). No related
     object is loaded with them (`select_related` and `prefetch_related` are not kept)."""
-    kinds = tuple(type(value) for value in values)
-    found = _statements.get((key, kinds, using))
-    if found is None:
-        found = _statements[(key, kinds, using)] = _compile(build, kinds, using)
-    model, sql, params, slots, annotations = found
-    if slots:
-        params = list(params)
-        for position, n in slots:
-            params[position] = values[n]
-    rows = list(model.objects.raw(sql, params, using=using))
-    if annotations and rows:
+    statement = _statement(key, build, values, using)
+    rows = list(statement.model.objects.raw(statement.sql, statement.bound(values), using=using))
+    if statement.annotations and rows:
         connection = connections[using]
-        for name, expression, converters in annotations:
+        for name, expression, converters in statement.annotations:
             for row in rows:
                 value = row.__dict__[name]
                 for converter in converters:
                     value = converter(value, expression, connection)
                 row.__dict__[name] = value
     return rows
+
+
+def compiled_rows(key, build, *values, using=DEFAULT_DB_ALIAS):
+    """As `compiled_once`, for a `values_list()` queryset (a grouped count, say, which has no model rows): its rows
+    as tuples in the order the queryset names its columns, each value converted as the ORM converts it."""
+    statement = _statement(key, build, values, using)
+    if statement.columns is None:
+        raise TypeError("compiled_rows takes a values_list() queryset")
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, statement.bound(values))
+        rows = cursor.fetchall()
+    if statement.columns:
+        rows = [list(row) for row in rows]
+        for row in rows:
+            for position, expression, converters in statement.columns:
+                value = row[position]
+                for converter in converters:
+                    value = converter(value, expression, connection)
+                row[position] = value
+    return [tuple(row) for row in rows]
+
+
+class _Statement(NamedTuple):
+    model: type
+    sql: str
+    params: tuple
+    slots: tuple  # ((position among the parameters, which value), …)
+    annotations: tuple  # ((name, expression, converters), …) for model rows
+    columns: tuple | None  # ((position, expression, converters), …) for a values_list()'s tuples; None otherwise
+
+    def bound(self, values):
+        if not self.slots:
+            return self.params
+        params = list(self.params)
+        for position, n in self.slots:
+            params[position] = values[n]
+        return params
+
+
+def _statement(key, build, values, using):
+    kinds = tuple(type(value) for value in values)
+    found = _statements.get((key, kinds, using))
+    if found is None:
+        found = _compile(build, kinds, using)
+        if len(_statements) >= _KEPT:
+            _statements.clear()
+        _statements[(key, kinds, using)] = found
+    return found
 
 
 def _compile(build, kinds, using):
@@ -63,15 +110,19 @@ def _compile(build, kinds, using):
     compiler = queryset.query.get_compiler(using)
     sql, params = compiler.as_sql()
     connection = connections[using]
-    annotations = []
-    for expression, _, alias in compiler.select:
-        if alias in queryset.query.annotation_select:
-            converters = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
-            if converters:
-                annotations.append((alias, expression, tuple(converters)))
+    annotations, columns = [], []
+    for position, (expression, _, alias) in enumerate(compiler.select):
+        converters = tuple(connection.ops.get_db_converters(expression) + expression.get_db_converters(connection))
+        if converters:
+            columns.append((position, expression, converters))
+            if alias in queryset.query.annotation_select:
+                annotations.append((alias, expression, converters))
+    if queryset._iterable_class is not ValuesListIterable:
+        columns = None  # the SQL selects a values_list()'s columns in the order it names them
     slots = tuple((position, placeholders.index(param)) for position, param in enumerate(params)
                   if type(param) in (int, str) and param in placeholders)
     missing = set(range(len(placeholders))) - {n for _, n in slots}
     if missing:
         raise ValueError(f"the query does not use its value(s) {sorted(missing)} as parameters")
-    return queryset.model, sql, tuple(params), slots, tuple(annotations)
+    return _Statement(queryset.model, sql, tuple(params), slots, tuple(annotations),
+                      None if columns is None else tuple(columns))

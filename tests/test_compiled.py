@@ -132,3 +132,35 @@ def test_a_member_saved_between_the_familys_statements_waits_for_the_next_read(f
     people = family.members(case)
 
     assert len(people) == 2 and all(p.document_list == list(p.documents.all()) for p in people)
+
+
+@pytest.mark.django_db
+def test_rows_come_as_the_values_list_names_them_converted_as_the_orm_converts_them(fresh):
+    """A grouped count has no model rows: `compiled_rows` hands back the tuples `values_list()` would (columns in its
+    order, dates as dates and JSON as objects on SQLite too)."""
+    case = make_case(2)
+    Case.objects.filter(pk=case.pk).update(flies_on=datetime.date(2027, 1, 5), blockers=[{"code": "x"}])
+
+    def build(pk):
+        return (Case.objects.filter(pk=pk).annotate(people=Count("members"))
+                .values_list("people", "flies_on", "blockers", "case_number"))
+
+    for _ in range(2):
+        assert compiled.compiled_rows("test.rows", build, case.pk) == list(build(case.pk)) == [
+            (2, datetime.date(2027, 1, 5), [{"code": "x"}], case.case_number)]
+    with pytest.raises(TypeError):
+        compiled.compiled_rows("test.models", lambda: Case.objects.all())
+
+
+@pytest.mark.django_db
+def test_the_dashboard_counts_what_flies_soon_from_each_days_today(fresh, client, ops):
+    """Its statements of the day are kept by date: the next day's count is the next day's, not the first's."""
+    import time_machine
+
+    case = make_case(2, state="approved")
+    Case.objects.filter(pk=case.pk).update(flies_on=datetime.date(2027, 1, 10), blocker_count=1,
+                                           blockers=[{"code": "visa_missing", "message": "No visa"}])
+    for day, soon in [(1, 1), (11, 0), (2, 1)]:
+        with time_machine.travel(datetime.datetime(2027, 1, day, 9, tzinfo=datetime.UTC), tick=False):
+            client.force_login(ops)
+            assert client.get("/").context["soon_total"] == soon, day

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from movements import history, hooks, readiness, reads
 from movements.access import access_for, visible_cases
-from movements.models import NEEDS_ATTENTION, PRIORITY_RANK, CaseState, CaseTransition, states_where
+from movements.compiled import compiled_once, compiled_rows
+from movements.models import NEEDS_ATTENTION, PRIORITY_RANK, Case, CaseState, CaseTransition, states_where
 from movements.case_pages import (
     LIST_COLUMNS, PRIORITY_LABELS, STATE_LABELS, ListRow, add_principals, blocked_item_html, case_address,
     recent_row_html, soon_item_html, state_row_html,
@@ -32,21 +33,36 @@ def dashboard(request):
         start = hooks.start_pages.first(request.user, access)
         if start:
             return redirect(start)
-    cases = visible_cases(request.user)
-    # One query: the cases in each state, and (computed once, from the "needs attention" partial index rather than
-    # tested against every case of the scan) how many are blocked where it matters, and how many of those fly soon.
     today = timezone.localdate()
     soon = settings.SAFAR_FLIES_SOON_DAYS
     within_soon = Q(flies_on__range=(today, today + datetime.timedelta(days=soon)))
-    attention = cases.filter(NEEDS_ATTENTION).order_by()
-    rows = cases.order_by().values_list("state").annotate(
-        n=Count("*"),  # COUNT(*), not COUNT(id): nothing to test for NULL
-        blocked=Subquery(attention.values(n=Func("id", function="COUNT")), output_field=IntegerField()),
-        soon=Subquery(attention.filter(within_soon).values(n=Func("id", function="COUNT")),
-                      output_field=IntegerField()),
-    )
+    if access.sees_all_cases:
+        # The same statements for everyone who sees every case (those of the day built and compiled once a day):
+        # building them took the ORM a fifth of the page's time.
+        def read(name, build, *, daily=False):
+            key = ("dashboard", name, today, soon) if daily else ("dashboard", name)
+            if name == "recent":
+                return compiled_once(key, lambda: build(Case.objects.all()))
+            return compiled_rows(key, lambda: build(Case.objects.all()))
+    else:
+        cases = visible_cases(request.user)
+
+        def read(name, build, *, daily=False):
+            return list(build(cases))
+
+    # One query: the cases in each state, and (computed once, from the "needs attention" partial index rather than
+    # tested against every case of the scan) how many are blocked where it matters, and how many of those fly soon.
+    def state_counts(cases):
+        attention = cases.filter(NEEDS_ATTENTION).order_by()
+        return cases.order_by().values_list("state").annotate(
+            n=Count("*"),  # COUNT(*), not COUNT(id): nothing to test for NULL
+            blocked=Subquery(attention.values(n=Func("id", function="COUNT")), output_field=IntegerField()),
+            soon=Subquery(attention.filter(within_soon).values(n=Func("id", function="COUNT")),
+                          output_field=IntegerField()),
+        )
+
     counts, blocked_total, soon_total = {}, 0, 0
-    for state, n, blocked_total, soon_total in rows:
+    for state, n, blocked_total, soon_total in read("counts", state_counts, daily=True):
         counts[state] = n
     largest = max(counts.values(), default=0)
     per_state = [
@@ -56,13 +72,12 @@ def dashboard(request):
     ]
     blocked = []
     if blocked_total:
-        blocked = list(map(ListRow, cases.filter(NEEDS_ATTENTION).order_by(
-            PRIORITY_RANK, "planned_travel_date", "id"
-        ).values_list(*LIST_COLUMNS)[:12]))
+        blocked = list(map(ListRow, read("blocked", lambda cases: cases.filter(NEEDS_ATTENTION).order_by(
+            PRIORITY_RANK, "planned_travel_date", "id").values_list(*LIST_COLUMNS)[:12])))
     soon_blocked = []
     if soon_total:
-        soon_blocked = list(map(ListRow, cases.filter(NEEDS_ATTENTION, within_soon)
-                                .order_by("flies_on", PRIORITY_RANK, "id").values_list(*LIST_COLUMNS)[:8]))
+        soon_blocked = list(map(ListRow, read("soon", lambda cases: cases.filter(NEEDS_ATTENTION, within_soon).order_by(
+            "flies_on", PRIORITY_RANK, "id").values_list(*LIST_COLUMNS)[:8], daily=True)))
     if blocked or soon_blocked:
         add_principals(blocked + soon_blocked)  # their people, in one query for both cards
         # The two cards name each family's principal applicant: a read, as a page of the case list is.
@@ -76,12 +91,12 @@ def dashboard(request):
         case.shown_blockers = readiness.redacted(readiness.blocking(case.blockers), access, hidden_codes=hidden)
         case.blocker_groups = readiness.grouped(case.shown_blockers, registry=registry)
     # Evaluated here, not in the template: every query of the page is the view's.
-    recent = list(
+    recent = read("recent", lambda cases: (
         CaseTransition.objects.filter(case__in=cases)
         .only("id", "at", "actor", "transition", "from_state", "to_state")
         .annotate(case_number=F("case__case_number"))
         .order_by("-at", "-id")[:15]
-    ) if counts else []
+    )) if counts else []
     for entry in recent:
         entry.shown_actor = history.shown_actor(entry, access)
     # Addresses, labels and dates put together here, once (some 35 links and 50 dates a page), not by the template.
