@@ -4,7 +4,7 @@ Building a queryset with subqueries and aggregates, and compiling it to SQL, cos
 Python each time (a few tenths for a plain one), for a statement that is the same on every request: a dashboard card
 asked of every page view, a case page's history. `compiled_once` builds it the first time it is asked for in a
 process, keeps its SQL and parameters, and from then on runs that statement as a raw query over the same model: the
-same rows, with the queryset's annotations as attributes.
+same rows, with the queryset's annotations as attributes (or, for a `values_list()` queryset, the same tuples).
 
 A statement may take values that change from call to call (a case's id, a case number): the queryset is built with a
 placeholder for each, and each call puts its own values in the placeholders' places among the parameters. Anything
@@ -32,10 +32,13 @@ _TEXT_PLACEHOLDERS = tuple(f"\x00placeholder_%{n}\\\x00" for n in range(8))
 
 def compiled_once(key, build, *values, using=DEFAULT_DB_ALIAS):
     """The rows of `build(*placeholders)`'s queryset, compiled on first use in this process for `using`, run with
-    `values` in the placeholders' places (an int for an int, a str for a str): a list of model instances, each with
-    the queryset's annotations as attributes (as the ORM gives them: a boolean is a bool on SQLite too). No related
-    object is loaded with them (`select_related` and `prefetch_related` are not kept)."""
+    `values` in the placeholders' places (an int for an int, a str for a str), as a list: model instances, each with
+    the queryset's annotations as attributes, or a `values_list()`'s tuples (a grouped count has no model rows);
+    every value as the ORM gives it (a boolean is a bool on SQLite too). No related object is loaded with them: a
+    queryset that asks for one (`select_related`, `prefetch_related`) is refused."""
     statement = _statement(key, build, values, using)
+    if statement.columns is not None:
+        return _tuples(statement, values, using)
     rows = list(statement.model.objects.raw(statement.sql, statement.bound(values), using=using))
     if statement.annotations and rows:
         connection = connections[using]
@@ -48,12 +51,7 @@ def compiled_once(key, build, *values, using=DEFAULT_DB_ALIAS):
     return rows
 
 
-def compiled_rows(key, build, *values, using=DEFAULT_DB_ALIAS):
-    """As `compiled_once`, for a `values_list()` queryset (a grouped count, say, which has no model rows): its rows
-    as tuples in the order the queryset names its columns, each value converted as the ORM converts it."""
-    statement = _statement(key, build, values, using)
-    if statement.columns is None:
-        raise TypeError("compiled_rows takes a values_list() queryset")
+def _tuples(statement, values, using):
     connection = connections[using]
     with connection.cursor() as cursor:
         cursor.execute(statement.sql, statement.bound(values))
@@ -105,8 +103,11 @@ def _compile(build, kinds, using):
         elif kind is str:
             placeholders.append(_TEXT_PLACEHOLDERS[n])
         else:
-            raise TypeError(f"compiled_once takes ints and strs as values, not {kind.__name__}")
+            raise TypeError(f"a compiled statement takes ints and strs as values, not {kind.__name__}")
     queryset = build(*placeholders)
+    if queryset.query.select_related or queryset._prefetch_related_lookups:
+        # A raw query reads one model's columns by name: a related model's would be taken for its own.
+        raise TypeError("a compiled statement loads no related object: select_related / prefetch_related")
     compiler = queryset.query.get_compiler(using)
     sql, params = compiler.as_sql()
     connection = connections[using]

@@ -136,8 +136,8 @@ def test_a_member_saved_between_the_familys_statements_waits_for_the_next_read(f
 
 @pytest.mark.django_db
 def test_rows_come_as_the_values_list_names_them_converted_as_the_orm_converts_them(fresh):
-    """A grouped count has no model rows: `compiled_rows` hands back the tuples `values_list()` would (columns in its
-    order, dates as dates and JSON as objects on SQLite too)."""
+    """A grouped count has no model rows: a `values_list()` queryset's rows come as the tuples it would give (columns
+    in its order, dates as dates and JSON as objects on SQLite too)."""
     case = make_case(2)
     Case.objects.filter(pk=case.pk).update(flies_on=datetime.date(2027, 1, 5), blockers=[{"code": "x"}])
 
@@ -146,10 +146,8 @@ def test_rows_come_as_the_values_list_names_them_converted_as_the_orm_converts_t
                 .values_list("people", "flies_on", "blockers", "case_number"))
 
     for _ in range(2):
-        assert compiled.compiled_rows("test.rows", build, case.pk) == list(build(case.pk)) == [
+        assert compiled.compiled_once("test.rows", build, case.pk) == list(build(case.pk)) == [
             (2, datetime.date(2027, 1, 5), [{"code": "x"}], case.case_number)]
-    with pytest.raises(TypeError):
-        compiled.compiled_rows("test.models", lambda: Case.objects.all())
 
 
 @pytest.mark.django_db
@@ -164,3 +162,12 @@ def test_the_dashboard_counts_what_flies_soon_from_each_days_today(fresh, client
         with time_machine.travel(datetime.datetime(2027, 1, day, 9, tzinfo=datetime.UTC), tick=False):
             client.force_login(ops)
             assert client.get("/").context["soon_total"] == soon, day
+
+
+@pytest.mark.django_db
+def test_a_statement_that_would_load_related_objects_is_refused(fresh):
+    with pytest.raises(TypeError, match="no related object"):
+        compiled.compiled_once("test.related", lambda pk: Person.objects.filter(case_id=pk).select_related("case"), 1)
+    with pytest.raises(TypeError, match="no related object"):
+        compiled.compiled_once("test.prefetch", lambda pk: Person.objects.filter(case_id=pk)
+                               .prefetch_related("documents"), 1)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from movements import history, hooks, readiness, reads
 from movements.access import access_for, visible_cases
-from movements.compiled import compiled_once, compiled_rows
+from movements.compiled import compiled_once
 from movements.models import NEEDS_ATTENTION, PRIORITY_RANK, Case, CaseState, CaseTransition, states_where
 from movements.case_pages import (
     LIST_COLUMNS, PRIORITY_LABELS, STATE_LABELS, ListRow, add_principals, blocked_item_html, case_address,
@@ -41,9 +41,7 @@ def dashboard(request):
         # building them took the ORM a fifth of the page's time.
         def read(name, build, *, daily=False):
             key = ("dashboard", name, today, soon) if daily else ("dashboard", name)
-            if name == "recent":
-                return compiled_once(key, lambda: build(Case.objects.all()))
-            return compiled_rows(key, lambda: build(Case.objects.all()))
+            return compiled_once(key, lambda: build(Case.objects.all()))
     else:
         cases = visible_cases(request.user)
 
